@@ -1,0 +1,86 @@
+//! Rust-shaped access to the host's runtime services (`orchestrator:task/runtime`):
+//! connections, logging, XCom, cancellation and granted files.
+
+use crate::bindings::orchestrator::task::runtime as host;
+use crate::bindings::orchestrator::task::types::LogLevel;
+use crate::error::{Error, Result};
+
+pub use crate::bindings::orchestrator::task::types::Connection;
+
+/// Resolves a connection through the host.
+pub fn connection(conn_id: &str) -> Result<Connection> {
+    host::get_connection(conn_id).map_err(|e| match e {
+        host::HostError::NotFound(m) => Error::Connection(format!("connection `{conn_id}` not found: {m}")),
+        host::HostError::Denied(m) => Error::Denied(m),
+        host::HostError::Invalid(m) => Error::Connection(format!("connection `{conn_id}` is invalid: {m}")),
+        host::HostError::Internal(m) => Error::Internal(m),
+    })
+}
+
+/// The connection's extras as a JSON object (empty when absent or not an object).
+pub fn extras(conn: &Connection) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::from_str::<serde_json::Value>(&conn.extra) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// Logs at info level.
+pub fn info(msg: impl AsRef<str>) {
+    host::log(LogLevel::Info, msg.as_ref());
+}
+
+/// Logs at warning level.
+pub fn warn(msg: impl AsRef<str>) {
+    host::log(LogLevel::Warning, msg.as_ref());
+}
+
+/// Logs at error level.
+pub fn error(msg: impl AsRef<str>) {
+    host::log(LogLevel::Error, msg.as_ref());
+}
+
+/// Logs at debug level.
+pub fn debug(msg: impl AsRef<str>) {
+    host::log(LogLevel::Debug, msg.as_ref());
+}
+
+/// Pushes an XCom value (serialised to JSON).
+pub fn xcom_push(key: &str, value: &serde_json::Value) -> Result<()> {
+    host::xcom_push(key, &value.to_string()).map_err(|e| Error::Internal(format!("xcom push of `{key}` failed: {e:?}")))
+}
+
+/// True once the host asked the task to stop.
+pub fn cancelled() -> bool {
+    host::cancelled()
+}
+
+/// Sleeps up to `millis`, returning `true` early if the task was cancelled.
+pub fn wait_cancelled(millis: u64) -> bool {
+    host::wait_cancelled(millis)
+}
+
+/// Reads a file the host granted (e.g. a federated token file).
+pub fn read_granted_file(path: &str) -> Result<Vec<u8>> {
+    host::read_granted_file(path).map_err(|e| match e {
+        host::HostError::Denied(m) => Error::Denied(m),
+        host::HostError::NotFound(m) => Error::Connection(format!("file `{path}` not found: {m}")),
+        other => Error::Connection(format!("file `{path}` could not be read: {other:?}")),
+    })
+}
+
+/// Sleeps without watching for cancellation (monotonic clock).
+pub fn sleep_ms(millis: u64) {
+    let pollable = wasi::clocks::monotonic_clock::subscribe_duration(millis.saturating_mul(1_000_000));
+    pollable.block();
+}
+
+/// Monotonic time in milliseconds (arbitrary origin).
+pub fn now_ms() -> u64 {
+    wasi::clocks::monotonic_clock::now() / 1_000_000
+}
+
+/// Wall-clock time as seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
