@@ -1,1 +1,207 @@
-//! TODO
+//! The shared wasmtime `Engine`, the precompiled-component cache, and plugin
+//! loading (`Component` + `InstancePre` for both worlds).
+//!
+//! One `Engine` serves every task in the process: pooling allocator, epoch
+//! interruption (a ticker thread advances the epoch every 10 ms and stores
+//! yield on each tick, so a runaway guest can be stopped by dropping its
+//! future), and a `.cwasm` cache keyed by component hash, wasmtime version and
+//! engine configuration.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings;
+use crate::state::HostState;
+
+/// The wasmtime version this host is built against (part of the cache key).
+pub const WASMTIME_VERSION: &str = "48.0.8";
+
+/// How often the epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Use the pooling instance allocator (faster instantiation, reserved slots).
+    pub pooling: bool,
+    /// Concurrent component instances the pool holds.
+    pub max_instances: u32,
+    /// Largest linear memory a plugin may grow to.
+    pub max_memory_bytes: usize,
+    /// Where precompiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { pooling: true, max_instances: 256, max_memory_bytes: 256 << 20, cache_dir: default_cache_dir() }
+    }
+}
+
+/// `$XDG_CACHE_HOME/aci-host` or `~/.cache/aci-host`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("aci-host"));
+    }
+    std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| PathBuf::from(h).join(".cache").join("aci-host"))
+}
+
+/// The process-wide engine with its epoch ticker.
+pub struct PluginEngine {
+    engine: Engine,
+    options: EngineOptions,
+    stop: Arc<AtomicBool>,
+}
+
+impl PluginEngine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(options: EngineOptions) -> wasmtime::Result<PluginEngine> {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        if options.pooling {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(options.max_instances)
+                .total_core_instances(options.max_instances * 8)
+                .total_memories(options.max_instances * 2)
+                .total_tables(options.max_instances * 8)
+                .total_stacks(options.max_instances)
+                .max_memory_size(options.max_memory_bytes);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        }
+        let engine = Engine::new(&config)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticker_engine = engine.weak();
+        let ticker_stop = stop.clone();
+        std::thread::Builder::new().name("aci-host-epoch".into()).spawn(move || {
+            while !ticker_stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match ticker_engine.upgrade() {
+                    Some(e) => e.increment_epoch(),
+                    None => break,
+                }
+            }
+        })?;
+        Ok(PluginEngine { engine, options, stop })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The options the engine was built with.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// The cache key of a component for this engine: SHA-256 over the
+    /// component bytes, the wasmtime version and the engine's compatibility hash.
+    pub fn cache_key(&self, wasm: &[u8]) -> String {
+        let mut h = Sha256::new();
+        h.update(wasm);
+        h.update(WASMTIME_VERSION.as_bytes());
+        let mut compat = std::collections::hash_map::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut compat);
+        h.update(compat.finish().to_le_bytes());
+        hex::encode(h.finalize())
+    }
+
+    /// Compiles a component, or loads it from the `.cwasm` cache.
+    pub fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<(Component, LoadInfo)> {
+        let start = Instant::now();
+        let key = self.cache_key(wasm);
+        let cached = self.options.cache_dir.as_ref().map(|d| d.join(format!("{key}.cwasm")));
+        if let Some(path) = &cached {
+            if path.is_file() {
+                // SAFETY: the cache directory is trusted (written only by this
+                // host, under the user's cache dir) and the key binds the file
+                // to these exact component bytes, this wasmtime version and
+                // this engine configuration.
+                match unsafe { Component::deserialize_file(&self.engine, path) } {
+                    Ok(c) => {
+                        return Ok((c, LoadInfo { cache_hit: true, elapsed: start.elapsed(), wasm_bytes: wasm.len(), key }));
+                    }
+                    Err(e) => tracing::warn!("ignoring unusable cached component {}: {e}", path.display()),
+                }
+            }
+        }
+        let component = Component::new(&self.engine, wasm)?;
+        if let Some(path) = &cached {
+            if let Err(e) = write_atomically(path, &component.serialize()?) {
+                tracing::debug!("could not cache the compiled component at {}: {e}", path.display());
+            }
+        }
+        Ok((component, LoadInfo { cache_hit: false, elapsed: start.elapsed(), wasm_bytes: wasm.len(), key }))
+    }
+
+    /// Loads a plugin: compiles (or loads from cache), links and pre-instantiates it.
+    pub fn load_plugin(&self, wasm: &[u8]) -> wasmtime::Result<Plugin> {
+        let (component, info) = self.load_component(wasm)?;
+        let linker = self.linker()?;
+        let pre = linker.instantiate_pre(&component)?;
+        let task = bindings::task::OperatorPluginPre::new(pre.clone())?;
+        let aci = bindings::aci::OperatorPre::new(pre).ok();
+        Ok(Plugin { component, task, aci, info })
+    }
+
+    /// The linker: WASI p2, wasi-http (outgoing) and the `runtime` interface.
+    pub fn linker(&self) -> wasmtime::Result<Linker<HostState>> {
+        let mut linker = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        bindings::task::OperatorPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        Ok(linker)
+    }
+}
+
+impl Drop for PluginEngine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// How a component was obtained.
+#[derive(Clone, Debug)]
+pub struct LoadInfo {
+    /// True when the `.cwasm` cache served it.
+    pub cache_hit: bool,
+    /// Compile or load time.
+    pub elapsed: Duration,
+    /// Size of the component in bytes.
+    pub wasm_bytes: usize,
+    /// The cache key.
+    pub key: String,
+}
+
+/// A loaded plugin, ready to instantiate many times.
+pub struct Plugin {
+    /// The compiled component.
+    pub component: Component,
+    /// Pre-instantiated for the generic `operator-plugin` world.
+    pub task: bindings::task::OperatorPluginPre<HostState>,
+    /// Pre-instantiated for the ACI world, when the component exports the hook.
+    pub aci: Option<bindings::aci::OperatorPre<HostState>>,
+    /// How it was loaded.
+    pub info: LoadInfo,
+}

@@ -8,6 +8,8 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod cli;
+pub mod local;
 pub mod connections;
 pub mod emulator;
 pub mod engine;

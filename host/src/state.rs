@@ -1,1 +1,66 @@
-//! TODO
+//! Per-task store data: WASI and wasi-http contexts, the resource table, the
+//! outbound policy hooks, and the task's runtime services.
+
+use wasmtime::component::ResourceTable;
+use wasmtime::StoreLimits;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::http_hooks::PolicyHooks;
+use crate::runtime_impl::TaskRuntime;
+
+/// Everything a plugin instance's `Store` holds.
+pub struct HostState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) hooks: PolicyHooks,
+    pub(crate) limits: StoreLimits,
+    /// The task's runtime services (connections, logs, XCom, cancellation).
+    pub runtime: TaskRuntime,
+}
+
+impl HostState {
+    /// Builds the store data for one instance.
+    ///
+    /// The WASI context preopens nothing, inherits no environment (only the
+    /// variables in `env`, chosen by the host), has no sockets of its own (all
+    /// network goes through wasi-http and its policy hook), and writes the
+    /// guest's stderr to the host's stderr.
+    pub fn new(runtime: TaskRuntime, hooks: PolicyHooks, env: &[(String, String)], max_memory: usize) -> Self {
+        let mut builder = WasiCtx::builder();
+        builder
+            .inherit_stderr()
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (k, v) in env {
+            builder.env(k, v);
+        }
+        HostState {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks,
+            limits: wasmtime::StoreLimitsBuilder::new().memory_size(max_memory).instances(64).build(),
+            runtime,
+        }
+    }
+
+    /// The store's resource limits (for `Store::limiter`).
+    pub fn limits(&mut self) -> &mut StoreLimits {
+        &mut self.limits
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}

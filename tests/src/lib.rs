@@ -1,1 +1,208 @@
+//! Shared harness for the end-to-end tests: the real component in the real
+//! host against the local ARM emulator on loopback.
+//!
+//! ```ignore
+//! let h = Harness::start().await;
+//! let run = h.run_task("hello", json!({"name": "hello", "command": ["echo", "hi"]})).await;
+//! assert_eq!(run.report.exit_status, 0);
+//! ```
 
+#![deny(missing_docs)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+pub use aci_host::bindings::{LogLevel, TaskError};
+pub use aci_host::connections::Connection;
+pub use aci_host::emulator::{Emulator, EmulatorConfig, Faults, Stats};
+pub use aci_host::runner::{GroupRef, HookCall, Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState};
+pub use aci_host::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
+use aci_host::engine::EngineOptions;
+use aci_host::local::LocalConnections;
+
+/// The test-guest component: a task-operator that makes one HTTP request.
+pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
+
+/// The resource group every harness task uses by default.
+pub const RESOURCE_GROUP: &str = "e2e-rg";
+
+/// Engine options for tests: a cache dir private to the test run.
+pub fn engine_options() -> EngineOptions {
+    EngineOptions { cache_dir: Some(std::env::temp_dir().join("aci-e2e-cwasm-cache")), ..EngineOptions::default() }
+}
+
+/// One runner (engine + compiled component) shared by all tests of a binary.
+pub fn runner() -> Arc<Runner> {
+    static RUNNER: OnceLock<Arc<Runner>> = OnceLock::new();
+    RUNNER
+        .get_or_init(|| Arc::new(Runner::new(RunnerOptions { engine: engine_options(), plugin: None }).expect("load the built-in component")))
+        .clone()
+}
+
+/// Captures task log lines for assertions.
+#[derive(Default)]
+pub struct CaptureSink {
+    lines: Mutex<Vec<(String, LogLevel, String)>>,
+}
+
+impl CaptureSink {
+    /// All lines `(task, level, message)` so far.
+    pub fn lines(&self) -> Vec<(String, LogLevel, String)> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Only the messages.
+    pub fn messages(&self) -> Vec<String> {
+        self.lines().into_iter().map(|(_, _, m)| m).collect()
+    }
+}
+
+impl LogSink for CaptureSink {
+    fn log(&self, task_id: &str, level: LogLevel, message: &str) {
+        if std::env::var_os("E2E_ECHO_LOGS").is_some() {
+            eprintln!("[{task_id}] {level:?} {message}");
+        }
+        self.lines.lock().unwrap().push((task_id.to_string(), level, message.to_string()));
+    }
+}
+
+/// A fixed set of connections.
+#[derive(Clone, Default)]
+pub struct StaticConnections(pub HashMap<String, Connection>);
+
+impl ConnectionProvider for StaticConnections {
+    fn connection(&self, conn_id: &str) -> Result<Connection, String> {
+        self.0.get(conn_id).cloned().ok_or_else(|| format!("`{conn_id}` is not one of the test connections"))
+    }
+}
+
+/// The result of one task run, with its captured logs.
+pub struct TaskRun {
+    /// The host's report.
+    pub report: TaskReport,
+    /// The log lines the plugin wrote.
+    pub logs: Arc<CaptureSink>,
+}
+
+/// An emulator plus the shared runner.
+pub struct Harness {
+    /// The emulator on a loopback port.
+    pub emulator: Emulator,
+    /// The shared runner.
+    pub runner: Arc<Runner>,
+}
+
+impl Harness {
+    /// An emulator with a short provisioning delay (100 ms).
+    pub async fn start() -> Harness {
+        Harness::with_config(EmulatorConfig { provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await
+    }
+
+    /// An emulator with the given configuration.
+    pub async fn with_config(config: EmulatorConfig) -> Harness {
+        let emulator = Emulator::start(config).await.expect("start the emulator");
+        Harness { emulator, runner: runner() }
+    }
+
+    /// The emulator's base URL.
+    pub fn base_url(&self) -> String {
+        self.emulator.base_url()
+    }
+
+    /// The emulator connection (client secret auth) under `conn_id`; modify
+    /// it to test other auth modes.
+    pub fn connection(&self, conn_id: &str) -> Connection {
+        LocalConnections::new(self.base_url()).connection_for(conn_id)
+    }
+
+    /// A task environment whose every connection resolves to the emulator.
+    pub fn env(&self) -> (TaskEnv, Arc<CaptureSink>) {
+        self.env_with(Arc::new(LocalConnections::new(self.base_url())))
+    }
+
+    /// A task environment with the given connections.
+    pub fn env_with(&self, connections: Arc<dyn ConnectionProvider>) -> (TaskEnv, Arc<CaptureSink>) {
+        let sink = Arc::new(CaptureSink::default());
+        let mut env = TaskEnv::new(connections);
+        env.guest_env.clear();
+        env.granted_files.clear();
+        env.log = sink.clone();
+        env.cancel_grace = Duration::from_secs(20);
+        (env, sink)
+    }
+
+    /// Default operator params for a task: `ci_conn_id`, resource group,
+    /// image and region, with `name` and `extra` merged over them.
+    pub fn params(name: &str, extra: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+        let mut p = serde_json::json!({
+            "ci_conn_id": "azure_default",
+            "resource_group": RESOURCE_GROUP,
+            "name": name,
+            "image": "busybox:latest",
+            "region": "westeurope",
+        })
+        .as_object()
+        .unwrap()
+        .clone();
+        if let serde_json::Value::Object(m) = extra {
+            for (k, v) in m {
+                p.insert(k, v);
+            }
+        }
+        p
+    }
+
+    /// Runs a task (default params merged with `extra`) against the emulator.
+    pub async fn run_task(&self, name: &str, extra: serde_json::Value) -> TaskRun {
+        let (env, logs) = self.env();
+        self.run_task_with(TaskSpec::new(name, Harness::params(name, extra)), env, logs).await
+    }
+
+    /// Runs a prepared spec in a prepared environment.
+    pub async fn run_task_with(&self, spec: TaskSpec, env: TaskEnv, logs: Arc<CaptureSink>) -> TaskRun {
+        let report = self.runner.run(spec, env).await;
+        TaskRun { report, logs }
+    }
+
+    /// Calls a hook method with every connection resolving to the emulator.
+    pub async fn hook(&self, call: HookCall) -> Result<serde_json::Value, TaskError> {
+        let (env, _) = self.env();
+        self.runner.hook(call, env).await.expect("the plugin trapped")
+    }
+
+    /// A group reference in the default resource group.
+    pub fn group(name: &str) -> GroupRef {
+        GroupRef { conn_id: "azure_default".into(), resource_group: RESOURCE_GROUP.into(), name: name.into() }
+    }
+
+    /// The emulator's request statistics.
+    pub fn stats(&self) -> Stats {
+        self.emulator.stats()
+    }
+}
+
+/// The path of the built `aci-host` binary (for CLI tests). It is built by
+/// `cargo test` because the host package has integration tests.
+pub fn aci_host_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = dir.join("aci-host");
+    assert!(bin.is_file(), "{} is missing: run the tests with `cargo test --workspace`", bin.display());
+    bin
+}
+
+/// Polls `cond` every 50 ms until it holds or `timeout` passes; true if it held.
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,277 @@
+//! Container group routes: PUT, GET, PATCH, DELETE, list, stop/start/restart and outbound
+//! dependencies.
+
+use std::sync::Arc;
+
+use hyper::Method;
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::http::{arm_error, Req, Resp};
+use super::lifecycle::{
+    failure_error, operation_for, planned_failure, prepare_redeploy, remove_group, spawn_cleanup, spawn_deploy,
+    stop_group, store_operation,
+};
+use super::model::{group_key, ContainerRt, Group, View, CG_TYPE};
+use super::routes::{Action, GroupRef};
+use super::state::Inner;
+use super::validate::validate_group;
+
+/// The service's own api-version in async-operation URLs.
+const OPERATION_API_VERSION: &str = "2018-06-01";
+
+/// `404 ResourceNotFound` for a container group.
+pub(crate) fn not_found(rg: &str, name: &str) -> Resp {
+    arm_error(
+        404,
+        "ResourceNotFound",
+        format!(
+            "The Resource '{CG_TYPE}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ),
+    )
+}
+
+/// `409 ContainerGroupTransitioning`.
+pub(crate) fn transitioning(name: &str) -> Resp {
+    arm_error(409, "ContainerGroupTransitioning", format!("The container group '{name}' is still transitioning, please retry later."))
+}
+
+/// Adds `Azure-AsyncOperation`, `Location` and `Retry-After` for operation `op_id`.
+fn with_async_headers(inner: &Inner, resp: Resp, sub: &str, location: &str, op_id: &str) -> Resp {
+    let base = format!("{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}", inner.base_url);
+    resp.with_header("azure-asyncoperation", format!("{base}/operations/{op_id}?api-version={OPERATION_API_VERSION}"))
+        .with_header("location", format!("{base}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"))
+        .with_header("retry-after", "1")
+        .with_header("x-ms-request-id", format!("{location}:{op_id}"))
+}
+
+/// Routes `{CG}` by method.
+pub(crate) fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
+    if let Some(r) = inner.check_resource_group(&g.rg) {
+        return r;
+    }
+    match req.method {
+        Method::PUT => put(inner, req, g),
+        Method::GET => get(inner, g),
+        Method::PATCH => patch(inner, req, g),
+        Method::DELETE => delete(inner, g),
+        _ => arm_error(405, "MethodNotAllowed", "The requested method is not allowed."),
+    }
+}
+
+fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
+    let accepted = match validate_group(&r.name, &req.body) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let key = group_key(&r.sub, &r.rg, &r.name);
+    let failure = planned_failure(inner, &accepted.spec);
+    let sync_errors = inner.faults().faults.sync_provisioning_errors;
+    if let (Some(f), true) = (failure, sync_errors) {
+        let (status, code, message) = failure_error(f, &r.name, &accepted.location, &accepted.spec);
+        return arm_error(status, &code, message);
+    }
+    let max_lines = inner.config.max_log_lines;
+    let mut w = inner.world();
+    let (status, gen, kill, op_id) = if let Some(existing) = w.groups.get(&key) {
+        if existing.transitioning {
+            return transitioning(&existing.name);
+        }
+        if !existing.is_terminal() {
+            if let Some(what) = existing.spec.update_conflict(&accepted.spec) {
+                return arm_error(
+                    400,
+                    "InvalidContainerGroupUpdate",
+                    format!(
+                        "The updates on container group '{}' are invalid. If you are going to update the os type, restart policy, network profile, CPU, memory or GPU resources for a container group, you must delete it first and then create a new one (changed: {what}).",
+                        existing.name
+                    ),
+                );
+            }
+        }
+        if existing.location != accepted.location {
+            return arm_error(
+                400,
+                "InvalidResourceLocation",
+                format!(
+                    "The resource '{}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{}'. Please select a new resource name.",
+                    existing.name, existing.location, existing.rg, accepted.location
+                ),
+            );
+        }
+        let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, &key, Some((accepted.public, accepted.spec)), max_lines) else {
+            return not_found(&r.rg, &r.name);
+        };
+        (200, gen, kill, op_id)
+    } else {
+        let (gen_tx, _) = watch::channel(1);
+        let workdir = inner.root_dir.join(format!("{}-{}", r.name.to_ascii_lowercase(), uuid::Uuid::new_v4().simple()));
+        let g = Group {
+            sub: r.sub.clone(),
+            rg: r.rg.clone(),
+            name: r.name.clone(),
+            location: accepted.location,
+            public: accepted.public,
+            containers: accepted.spec.containers.iter().cloned().map(|s| ContainerRt::new(s, max_lines)).collect(),
+            init_containers: accepted.spec.init_containers.iter().cloned().map(|s| ContainerRt::new(s, max_lines)).collect(),
+            spec: accepted.spec,
+            provisioning: "Pending".into(),
+            state: "Pending".into(),
+            events: Vec::new(),
+            generation: 1,
+            gen_tx,
+            transitioning: true,
+            op_id: None,
+            workdir,
+            running_since: None,
+            dying: Vec::new(),
+            principal_id: uuid::Uuid::new_v4().to_string(),
+        };
+        let op = operation_for(&g);
+        let op_id = store_operation(&mut w, op);
+        let mut g = g;
+        g.op_id = Some(op_id.clone());
+        w.groups.insert(key.clone(), g);
+        (201, 1, Vec::new(), op_id)
+    };
+    let Some(g) = w.groups.get(&key) else { return not_found(&r.rg, &r.name) };
+    let body = g.render(View::Put);
+    let (sub, location) = (g.sub.clone(), g.location.clone());
+    drop(w);
+    spawn_deploy(inner.clone(), key, gen, kill, failure, false);
+    with_async_headers(inner, Resp::json(status, &body), &sub, &location, &op_id)
+        .with_header("x-ms-ratelimit-remaining-subscription-resource-requests-pt5m", "99")
+        .with_header("x-ms-ratelimit-remaining-subscription-resource-requests-pt1h", "299")
+}
+
+fn get(inner: &Inner, r: &GroupRef) -> Resp {
+    let w = inner.world();
+    match w.groups.get(&group_key(&r.sub, &r.rg, &r.name)) {
+        Some(g) => Resp::json(200, &g.render(View::Full)),
+        None => not_found(&r.rg, &r.name),
+    }
+}
+
+fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
+    let body: Value = match serde_json::from_slice(&req.body) {
+        Ok(v) => v,
+        Err(e) => {
+            return arm_error(400, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+        }
+    };
+    let tags = match body.get("tags") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(t)) if t.values().all(Value::is_string) => Some(Value::Object(t.clone())),
+        Some(_) => {
+            return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'Error converting value to type 'String'. Path 'tags''.")
+        }
+    };
+    let mut w = inner.world();
+    let Some(g) = w.groups.get_mut(&group_key(&r.sub, &r.rg, &r.name)) else { return not_found(&r.rg, &r.name) };
+    if let Some(t) = tags {
+        g.public.insert("tags".into(), t);
+    }
+    Resp::json(200, &g.render(View::Full))
+}
+
+fn delete(inner: &Inner, r: &GroupRef) -> Resp {
+    let key = group_key(&r.sub, &r.rg, &r.name);
+    let mut w = inner.world();
+    match w.groups.get(&key) {
+        None => return Resp::empty(204),
+        Some(g) if g.transitioning => return transitioning(&g.name),
+        Some(_) => {}
+    }
+    let Some((g, procs)) = remove_group(&mut w, &key) else { return Resp::empty(204) };
+    drop(w);
+    let body = g.render(View::Full);
+    spawn_cleanup(inner, procs, g.workdir);
+    Resp::json(200, &body)
+}
+
+/// `POST {CG}/stop|start|restart`.
+pub(crate) fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> Resp {
+    if let Some(r) = inner.check_resource_group(&g.rg) {
+        return r;
+    }
+    let key = group_key(&g.sub, &g.rg, &g.name);
+    let mut w = inner.world();
+    let Some(group) = w.groups.get_mut(&key) else { return not_found(&g.rg, &g.name) };
+    if group.transitioning {
+        return transitioning(&group.name);
+    }
+    match action {
+        Action::Stop => {
+            let procs = stop_group(group);
+            drop(w);
+            let grace = inner.config.kill_grace;
+            tokio::spawn(async move {
+                for p in procs {
+                    p.terminate(grace).await;
+                }
+            });
+            Resp::empty(204)
+        }
+        Action::Start if matches!(group.state.as_str(), "Running" | "Pending") => Resp::empty(204),
+        Action::Start | Action::Restart => {
+            let failure = planned_failure(inner, &group.spec);
+            let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, &key, None, inner.config.max_log_lines) else {
+                return not_found(&g.rg, &g.name);
+            };
+            let (sub, location) = w.groups.get(&key).map(|x| (x.sub.clone(), x.location.clone())).unwrap_or_default();
+            drop(w);
+            spawn_deploy(inner.clone(), key, gen, kill, failure, false);
+            let status = if action == Action::Start { 202 } else { 204 };
+            with_async_headers(inner, Resp::empty(status), &sub, &location, &op_id)
+        }
+    }
+}
+
+/// `GET {CG}/outboundNetworkDependenciesEndpoints`: always an empty list for groups.
+pub(crate) fn outbound(inner: &Inner, g: &GroupRef) -> Resp {
+    if let Some(r) = inner.check_resource_group(&g.rg) {
+        return r;
+    }
+    if !inner.world().groups.contains_key(&group_key(&g.sub, &g.rg, &g.name)) {
+        return not_found(&g.rg, &g.name);
+    }
+    Resp::json(200, &json!([]))
+}
+
+/// `GET …/containerGroups` (by subscription, or by resource group): no instance views,
+/// `nextLink` paging with a `$skiptoken` offset.
+pub(crate) fn list(inner: &Inner, req: &Req, sub: &str, rg: Option<&str>) -> Resp {
+    if let Some(r) = rg.and_then(|rg| inner.check_resource_group(rg)) {
+        return r;
+    }
+    let skip = match req.query("$skiptoken").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return arm_error(400, "InvalidSkipToken", "The provided skip token is invalid."),
+    };
+    let page = inner.config.page_size.max(1);
+    let w = inner.world();
+    let sub_l = sub.to_ascii_lowercase();
+    let rg_l = rg.map(str::to_ascii_lowercase);
+    let all: Vec<&Group> = w
+        .groups
+        .iter()
+        .filter(|((s, r, _), _)| *s == sub_l && rg_l.as_ref().is_none_or(|x| x == r))
+        .map(|(_, g)| g)
+        .collect();
+    let value: Vec<Value> = all.iter().skip(skip).take(page).map(|g| g.render(View::List)).collect();
+    let mut body = json!({"value": value});
+    if skip + page < all.len() {
+        let path = match rg {
+            Some(rg) => format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/{CG_TYPE}"),
+            None => format!("/subscriptions/{sub}/providers/{CG_TYPE}"),
+        };
+        let api = req.query("api-version").unwrap_or_default();
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("api-version", api)
+            .append_pair("$skiptoken", &(skip + page).to_string())
+            .finish();
+        body["nextLink"] = json!(format!("{}{path}?{query}", inner.base_url));
+    }
+    Resp::json(200, &body)
+}

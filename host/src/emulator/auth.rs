@@ -1,0 +1,492 @@
+//! Entra ID token endpoint, IMDS, and bearer-token checks on ARM routes.
+//!
+//! Tokens are JWT-shaped random strings (unsigned; the emulator only recognises the ones it
+//! issued) remembered with their expiry and audience.
+//!
+//! Token endpoint rules (`POST /{tenant}/oauth2/v2.0/token`, form-urlencoded):
+//! * `grant_type` must be `client_credentials`; `client_id` is required (form field or HTTP
+//!   Basic user); `scope` is required, must be one value ending in `/.default`.
+//! * Client secret (form `client_secret` or HTTP Basic password): the pair must be one of
+//!   `EmulatorConfig::credentials`.
+//! * Client assertion (`client_assertion_type` =
+//!   `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`): a **certificate** assertion is
+//!   a well-formed JWT whose `iss` and `sub` are the client id, whose `aud` ends with
+//!   `/{tenant}/oauth2/v2.0/token` and whose `exp` (if any) is in the future, for a client in
+//!   `certificate_clients` (the signature is not checked); any other non-empty assertion is a
+//!   **federated** token, accepted for a client in `federated_clients`.
+//! * Errors are AAD-shaped: `{"error","error_description":"AADSTS…","error_codes":[…],…}`.
+//!
+//! ARM accepts tokens whose audience is an Azure Resource Manager endpoint (public, US Gov,
+//! China; `management.azure.com` / `management.core.windows.net` forms) or a loopback URL such
+//! as the emulator's own base URL.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde_json::{json, Value};
+
+use super::http::{aad_error, arm_error, Req, Resp};
+use super::state::Inner;
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[derive(Clone, Debug)]
+struct TokenInfo {
+    valid_until: Instant,
+    expires_utc: DateTime<Utc>,
+    audience: String,
+}
+
+/// The tokens issued so far.
+#[derive(Debug, Default)]
+pub(crate) struct TokenStore {
+    tokens: HashMap<String, TokenInfo>,
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TokenError {
+    Missing,
+    Invalid,
+    Expired(String),
+    WrongAudience(String),
+}
+
+fn random_b64url(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut b);
+    URL_SAFE_NO_PAD.encode(b)
+}
+
+/// Random standard base64 of `n` bytes (keys and passwords).
+pub(crate) fn random_b64(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut b);
+    STANDARD.encode(b)
+}
+
+/// `https://management.azure.com/.default` → `https://management.azure.com`.
+fn normalize_audience(s: &str) -> String {
+    s.trim().trim_end_matches("/.default").trim_end_matches('/').to_ascii_lowercase()
+}
+
+fn audience_allowed(aud: &str) -> bool {
+    const ARM: [&str; 6] = [
+        "https://management.azure.com",
+        "https://management.core.windows.net",
+        "https://management.usgovcloudapi.net",
+        "https://management.core.usgovcloudapi.net",
+        "https://management.chinacloudapi.cn",
+        "https://management.core.chinacloudapi.cn",
+    ];
+    if ARM.contains(&aud) {
+        return true;
+    }
+    match url::Url::parse(aud) {
+        Ok(u) => matches!(u.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")),
+        Err(_) => false,
+    }
+}
+
+impl TokenStore {
+    /// Issues a token for `audience`; it stops being valid after `valid_for`, and claims to
+    /// expire after `announced`.
+    pub fn issue(&mut self, audience: &str, client_id: &str, tenant: &str, valid_for: Duration, announced: Duration) -> String {
+        let now = Instant::now();
+        self.tokens.retain(|_, t| t.valid_until + Duration::from_secs(3600) > now);
+        let iat = Utc::now().timestamp();
+        let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"none","kid":"emulator"}"#);
+        let claims = json!({
+            "aud": audience, "iss": format!("https://sts.windows.net/{tenant}/"), "iat": iat, "nbf": iat,
+            "exp": iat + announced.as_secs() as i64, "appid": client_id, "tid": tenant, "jti": random_b64url(12),
+        });
+        let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let token = format!("{header}.{payload}.{}", random_b64url(32));
+        self.tokens.insert(
+            token.clone(),
+            TokenInfo {
+                valid_until: now + valid_for,
+                expires_utc: Utc::now() + chrono::Duration::from_std(valid_for).unwrap_or_default(),
+                audience: normalize_audience(audience),
+            },
+        );
+        token
+    }
+
+    /// Checks the `Authorization` header of an ARM request.
+    pub fn check(&self, authorization: Option<&str>) -> Result<(), TokenError> {
+        let value = authorization.ok_or(TokenError::Missing)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .ok_or(TokenError::Invalid)?;
+        let info = self.tokens.get(token).ok_or(TokenError::Invalid)?;
+        if Instant::now() >= info.valid_until {
+            return Err(TokenError::Expired(info.expires_utc.format("%m/%d/%Y %H:%M:%S").to_string()));
+        }
+        if !audience_allowed(&info.audience) {
+            return Err(TokenError::WrongAudience(info.audience.clone()));
+        }
+        Ok(())
+    }
+}
+
+/// The ARM `401` for a refused token (with `WWW-Authenticate`).
+pub(crate) fn unauthorized(inner: &Inner, err: TokenError) -> Resp {
+    let (code, message, desc) = match err {
+        TokenError::Missing => (
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".to_string(),
+            "The authentication failed because of missing 'Authorization' header.",
+        ),
+        TokenError::Invalid => (
+            "InvalidAuthenticationToken",
+            "The access token is invalid.".to_string(),
+            "The access token is invalid.",
+        ),
+        TokenError::Expired(when) => (
+            "ExpiredAuthenticationToken",
+            format!(
+                "The access token expiry UTC time '{when}' is earlier than current UTC time '{}'.",
+                Utc::now().format("%m/%d/%Y %H:%M:%S")
+            ),
+            "The access token has expired.",
+        ),
+        TokenError::WrongAudience(aud) => (
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+            ),
+            "The access token has been obtained for wrong audience or resource.",
+        ),
+    };
+    arm_error(401, code, message).with_header(
+        "www-authenticate",
+        format!(
+            "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{desc}\"",
+            inner.base_url,
+            super::LOCAL_TENANT_ID
+        ),
+    )
+}
+
+fn token_lifetimes(inner: &Inner) -> (Duration, Duration) {
+    let announced = inner.config.token_lifetime;
+    let valid = inner.faults().faults.token_expiry.map(|e| e.min(announced)).unwrap_or(announced);
+    (valid, announced)
+}
+
+/// Decodes the claims of a JWT (no signature check).
+fn jwt_claims(token: &str) -> Option<Value> {
+    let parts: Vec<&str> = token.split('.').collect();
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0].trim_end_matches('=')).ok()?).ok()?;
+    header.as_object()?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1].trim_end_matches('=')).ok()?).ok()
+}
+
+fn is_certificate_assertion(assertion: &str, client_id: &str, tenant: &str) -> bool {
+    let Some(c) = jwt_claims(assertion) else { return false };
+    let iss_sub = c["iss"].as_str() == Some(client_id) && c["sub"].as_str() == Some(client_id);
+    let suffix = format!("/{tenant}/oauth2/v2.0/token").to_ascii_lowercase();
+    let aud_ok = match &c["aud"] {
+        Value::String(a) => a.to_ascii_lowercase().ends_with(&suffix),
+        Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| a.to_ascii_lowercase().ends_with(&suffix))),
+        _ => false,
+    };
+    let not_expired = match c["exp"].as_i64() {
+        Some(exp) => exp > Utc::now().timestamp(),
+        None => !c["exp"].is_number(),
+    };
+    iss_sub && aud_ok && not_expired
+}
+
+fn basic_auth(req: &Req) -> Option<(String, String)> {
+    let v = req.header("authorization")?;
+    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let raw = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
+    let (id, secret) = raw.split_once(':')?;
+    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    Some((dec(id)?, dec(secret)?))
+}
+
+/// `POST /{tenant}/oauth2/v2.0/token`.
+pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
+    if let Some(list) = &inner.config.tenants {
+        if !list.iter().any(|t| t.eq_ignore_ascii_case(tenant)) {
+            return aad_error(400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
+        }
+    }
+    let form = req.form();
+    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let missing = |p: &str| aad_error(400, "invalid_request", 900144, &format!("The request body must contain the following parameter: '{p}'."));
+    let Some(grant) = field("grant_type") else { return missing("grant_type") };
+    if grant != "client_credentials" {
+        return aad_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{grant}'."));
+    }
+    let basic = basic_auth(req);
+    let client_id = match field("client_id").map(String::from).or_else(|| basic.as_ref().map(|b| b.0.clone())) {
+        Some(c) => c,
+        None => return missing("client_id"),
+    };
+    let Some(scope) = field("scope") else { return missing("scope") };
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    if scopes.len() != 1 || !scopes[0].ends_with("/.default") {
+        return aad_error(
+            400,
+            "invalid_scope",
+            1002012,
+            &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
+        );
+    }
+    let known = inner.config.credentials.iter().any(|(c, _)| *c == client_id)
+        || inner.config.certificate_clients.contains(&client_id)
+        || inner.config.federated_clients.contains(&client_id);
+    if !known {
+        return aad_error(
+            400,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."),
+        );
+    }
+    let secret = field("client_secret").map(String::from).or_else(|| basic.map(|b| b.1));
+    let accepted = if let Some(secret) = secret {
+        if !inner.config.credentials.iter().any(|(c, s)| *c == client_id && *s == secret) {
+            return aad_error(
+                401,
+                "invalid_client",
+                7000215,
+                &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            );
+        }
+        true
+    } else if let Some(assertion) = field("client_assertion") {
+        if field("client_assertion_type") != Some(JWT_BEARER) {
+            return aad_error(400, "invalid_request", 700010, &format!("Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."));
+        }
+        if is_certificate_assertion(assertion, &client_id, tenant) && inner.config.certificate_clients.contains(&client_id) {
+            true
+        } else if inner.config.federated_clients.contains(&client_id) {
+            true
+        } else {
+            return aad_error(
+                401,
+                "invalid_client",
+                700027,
+                "Client assertion failed signature validation, or no matching federated identity record found for the presented assertion.",
+            );
+        }
+    } else {
+        false
+    };
+    if !accepted {
+        return aad_error(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+    let audience = scopes[0].trim_end_matches("/.default");
+    let (valid, announced) = token_lifetimes(inner);
+    let token = inner.tokens().issue(audience, &client_id, tenant, valid, announced);
+    let secs = announced.as_secs().saturating_sub(1);
+    Resp::json(200, &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}))
+}
+
+fn imds_error(status: u16, error: &str, description: &str) -> Resp {
+    Resp::json(status, &json!({"error": error, "error_description": description}))
+}
+
+/// `GET /metadata/identity/oauth2/token` (IMDS managed identity).
+pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
+    if !req.header("metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return imds_error(400, "bad_request_102", "Required metadata header not specified");
+    }
+    if req.query("api-version").is_none_or(str::is_empty) {
+        return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing");
+    }
+    let Some(resource) = req.query("resource").filter(|r| !r.is_empty()) else {
+        return imds_error(400, "invalid_request", "Required query variable 'resource' is missing");
+    };
+    if url::Url::parse(resource).is_err() {
+        return imds_error(400, "invalid_resource", "AADSTS500011: The resource principal named was not found in the tenant.");
+    }
+    let client_id = req.query("client_id").unwrap_or("system-assigned").to_string();
+    let (valid, announced) = token_lifetimes(inner);
+    let token = inner.tokens().issue(resource, &client_id, super::LOCAL_TENANT_ID, valid, announced);
+    let now = Utc::now().timestamp();
+    let secs = announced.as_secs();
+    let mut body = json!({
+        "access_token": token,
+        "refresh_token": "",
+        "expires_in": secs.to_string(),
+        "expires_on": (now + secs as i64).to_string(),
+        "not_before": now.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+    });
+    if let Some(c) = req.query("client_id") {
+        body["client_id"] = json!(c);
+    }
+    Resp::json(200, &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::config::{EmulatorConfig, Faults};
+    use bytes::Bytes;
+    use hyper::{HeaderMap, Method};
+
+    fn inner() -> Inner {
+        Inner::new(EmulatorConfig::default(), "http://127.0.0.1:1".into(), std::env::temp_dir())
+    }
+
+    fn post(body: &str) -> Req {
+        Req::new(Method::POST, "/t/oauth2/v2.0/token", None, HeaderMap::new(), Bytes::from(body.to_string()))
+    }
+
+    fn error_of(r: &Resp) -> (u16, String) {
+        (r.status, r.json_body()["error"].as_str().unwrap_or("").to_string())
+    }
+
+    const SCOPE: &str = "scope=https%3A%2F%2Fmanagement.azure.com%2F.default";
+
+    #[test]
+    fn client_secret_flow_and_errors() {
+        let i = inner();
+        let ok = token_endpoint(&i, &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")), "t");
+        assert_eq!(ok.status, 200);
+        let b = ok.json_body();
+        assert_eq!(b["token_type"], "Bearer");
+        assert!(b["expires_in"].is_u64());
+        let token = b["access_token"].as_str().unwrap();
+        assert_eq!(token.split('.').count(), 3);
+        assert_eq!(i.tokens().check(Some(&format!("Bearer {token}"))), Ok(()));
+
+        let cases = [
+            (format!("client_id=local-client&client_secret=local-secret&{SCOPE}"), (400, "invalid_request".to_string())),
+            (format!("grant_type=password&client_id=local-client&client_secret=local-secret&{SCOPE}"), (400, "unsupported_grant_type".into())),
+            (format!("grant_type=client_credentials&client_secret=local-secret&{SCOPE}"), (400, "invalid_request".into())),
+            ("grant_type=client_credentials&client_id=local-client&client_secret=local-secret".to_string(), (400, "invalid_request".into())),
+            ("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&scope=https://management.azure.com/user_impersonation".to_string(), (400, "invalid_scope".into())),
+            (format!("grant_type=client_credentials&client_id=who&client_secret=local-secret&{SCOPE}"), (400, "unauthorized_client".into())),
+            (format!("grant_type=client_credentials&client_id=local-client&client_secret=wrong&{SCOPE}"), (401, "invalid_client".into())),
+            (format!("grant_type=client_credentials&client_id=local-client&{SCOPE}"), (401, "invalid_client".into())),
+        ];
+        for (body, want) in cases {
+            let r = token_endpoint(&i, &post(&body), "t");
+            assert_eq!(error_of(&r), want, "{body}");
+            let text = String::from_utf8_lossy(&r.body).to_string();
+            assert!(!text.contains("local-secret") && !text.contains("wrong"), "secret echoed: {text}");
+            assert!(r.json_body()["error_codes"].is_array());
+        }
+    }
+
+    #[test]
+    fn basic_auth_is_accepted() {
+        let i = inner();
+        let mut h = HeaderMap::new();
+        h.insert("authorization", format!("Basic {}", STANDARD.encode("local-client:local-secret")).parse().unwrap());
+        let req = Req::new(Method::POST, "/t/oauth2/v2.0/token", None, h, Bytes::from(format!("grant_type=client_credentials&{SCOPE}")));
+        assert_eq!(token_endpoint(&i, &req, "t").status, 200);
+    }
+
+    fn jwt(claims: Value) -> String {
+        format!("{}.{}.sig", URL_SAFE_NO_PAD.encode(br#"{"alg":"PS256","typ":"JWT"}"#), URL_SAFE_NO_PAD.encode(claims.to_string()))
+    }
+
+    #[test]
+    fn assertions() {
+        let mut cfg = EmulatorConfig::default();
+        cfg.federated_clients = vec!["fed".into()];
+        cfg.certificate_clients = vec!["cert".into()];
+        let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
+        let exp = Utc::now().timestamp() + 300;
+        let good = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://login.microsoftonline.com/t/oauth2/v2.0/token", "exp": exp}));
+        let bad_aud = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://elsewhere/", "exp": exp}));
+        let expired = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://x/t/oauth2/v2.0/token", "exp": 1000}));
+        let t = "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
+        let req = |client: &str, a: &str, typ: &str| post(&format!("grant_type=client_credentials&client_id={client}&client_assertion={a}&{typ}&{SCOPE}"));
+        assert_eq!(token_endpoint(&i, &req("cert", &good, t), "t").status, 200);
+        assert_eq!(error_of(&token_endpoint(&i, &req("cert", &bad_aud, t), "t")), (401, "invalid_client".into()));
+        assert_eq!(error_of(&token_endpoint(&i, &req("cert", &expired, t), "t")), (401, "invalid_client".into()));
+        assert_eq!(token_endpoint(&i, &req("fed", "any-oidc-token", t), "t").status, 200);
+        assert_eq!(error_of(&token_endpoint(&i, &req("fed", "x", "client_assertion_type=other"), "t")), (400, "invalid_request".into()));
+    }
+
+    #[test]
+    fn tenant_allow_list() {
+        let mut cfg = EmulatorConfig::default();
+        cfg.tenants = Some(vec!["good".into()]);
+        let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
+        let body = format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}");
+        assert_eq!(token_endpoint(&i, &post(&body), "good").status, 200);
+        assert_eq!(token_endpoint(&i, &post(&body), "bad").status, 400);
+    }
+
+    #[test]
+    fn token_checks() {
+        let mut s = TokenStore::default();
+        assert_eq!(s.check(None), Err(TokenError::Missing));
+        assert_eq!(s.check(Some("Bearer nope")), Err(TokenError::Invalid));
+        assert_eq!(s.check(Some("Basic abc")), Err(TokenError::Invalid));
+        let t = s.issue("https://management.azure.com/", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!(s.check(Some(&format!("Bearer {t}"))), Ok(()));
+        let e = s.issue("https://management.azure.com", "c", "t", Duration::ZERO, Duration::from_secs(60));
+        assert!(matches!(s.check(Some(&format!("Bearer {e}"))), Err(TokenError::Expired(_))));
+        let v = s.issue("https://vault.azure.net", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
+        assert!(matches!(s.check(Some(&format!("Bearer {v}"))), Err(TokenError::WrongAudience(_))));
+        let l = s.issue("http://127.0.0.1:5555/", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
+        assert_eq!(s.check(Some(&format!("Bearer {l}"))), Ok(()));
+    }
+
+    #[test]
+    fn unauthorized_has_www_authenticate() {
+        let i = inner();
+        let r = unauthorized(&i, TokenError::Expired("x".into()));
+        assert_eq!(r.status, 401);
+        assert_eq!(r.json_body()["error"]["code"], "ExpiredAuthenticationToken");
+        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer authorization_uri="));
+    }
+
+    #[test]
+    fn imds_rules() {
+        let i = inner();
+        let get = |q: &str, meta: bool| {
+            let mut h = HeaderMap::new();
+            if meta {
+                h.insert("metadata", "true".parse().unwrap());
+            }
+            imds(&i, &Req::new(Method::GET, "/metadata/identity/oauth2/token", Some(q), h, Bytes::new()))
+        };
+        let q = "api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
+        assert_eq!(error_of(&get(q, false)), (400, "bad_request_102".into()));
+        assert_eq!(get("resource=https://management.azure.com/", true).status, 400);
+        assert_eq!(get("api-version=2018-02-01", true).status, 400);
+        let ok = get(q, true);
+        assert_eq!(ok.status, 200);
+        let b = ok.json_body();
+        for k in ["expires_in", "expires_on", "not_before"] {
+            assert!(b[k].is_string(), "{k} must be a string: {b}");
+        }
+        assert_eq!(b["resource"], "https://management.azure.com/");
+        let tok = b["access_token"].as_str().unwrap();
+        assert_eq!(i.tokens().check(Some(&format!("Bearer {tok}"))), Ok(()));
+    }
+
+    #[test]
+    fn token_expiry_fault_shortens_validity_only() {
+        let i = inner();
+        i.faults().faults = Faults { token_expiry: Some(Duration::ZERO), ..Faults::default() };
+        let ok = token_endpoint(&i, &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")), "t");
+        let b = ok.json_body();
+        assert_eq!(b["expires_in"], 3599, "announced lifetime unchanged");
+        let tok = b["access_token"].as_str().unwrap();
+        assert!(matches!(i.tokens().check(Some(&format!("Bearer {tok}"))), Err(TokenError::Expired(_))));
+    }
+}

@@ -1,0 +1,215 @@
+//! `aci-host emulator`: the emulator as a standalone program.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::config::{EmulatorConfig, Faults, ProvisionFailure};
+use super::{Emulator, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID};
+
+/// Options of `aci-host emulator`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EmulatorArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seconds a deployment spends in Pending + Creating before its containers start.
+    #[arg(long, value_name = "SECS", default_value_t = 0.3)]
+    pub provision_delay: f64,
+    /// A resource group that exists (repeatable; without it every resource group exists).
+    #[arg(long = "resource-group", value_name = "NAME")]
+    pub resource_groups: Vec<String>,
+    /// An extra accepted client credential, `CLIENT_ID:SECRET` (repeatable; the local
+    /// development credential is always accepted).
+    #[arg(long = "credential", value_name = "ID:SECRET")]
+    pub credentials: Vec<String>,
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub token_lifetime: u64,
+    /// Container groups per list page (then `nextLink`).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub page_size: usize,
+    /// Fault: answer every Nth ARM request with 429 TooManyRequests.
+    #[arg(long, value_name = "N")]
+    pub throttle_every: Option<u64>,
+    /// Fault: answer the next N ARM requests with 429 TooManyRequests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub throttle_burst: u32,
+    /// Retry-After seconds sent with injected 429s.
+    #[arg(long, value_name = "SECS", default_value_t = 1)]
+    pub retry_after: u64,
+    /// Fault: answer the next N ARM requests with a server error.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub error_burst: u32,
+    /// Status of injected server errors (500, 502, 503 or 504).
+    #[arg(long, value_name = "STATUS", default_value_t = 500)]
+    pub error_status: u16,
+    /// Fault: reset the connection (no answer) on the next N ARM requests.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub reset_burst: u32,
+    /// Fault: delay every ARM answer by this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub latency: Option<f64>,
+    /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity.
+    #[arg(long, value_name = "KIND")]
+    pub fail_provisioning: Option<String>,
+    /// Answer provisioning failures synchronously on the PUT (4xx) instead of a Failed operation.
+    #[arg(long)]
+    pub sync_provisioning_errors: bool,
+    /// Fault: evict running groups after this many seconds (Unhealthy → Repairing → rerun), in a loop.
+    #[arg(long, value_name = "SECS")]
+    pub evict_after: Option<f64>,
+    /// Fault: delete running groups (as someone else would) after this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub delete_after: Option<f64>,
+    /// Fault: issued tokens stop working after this many seconds (expires_in is unchanged).
+    #[arg(long, value_name = "SECS")]
+    pub token_expiry: Option<f64>,
+    /// Enforce ARM's token buckets (reads 250 + 25/s, writes/deletes 200 + 10/s) with 429s.
+    #[arg(long)]
+    pub enforce_rate_limits: bool,
+    /// Also inject request faults into the token endpoint and IMDS.
+    #[arg(long)]
+    pub fault_auth: bool,
+}
+
+fn secs(name: &str, v: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v).map_err(|_| format!("--{name} must be a non-negative number of seconds, got {v}"))
+}
+
+impl EmulatorArgs {
+    /// The configuration these options describe.
+    pub fn to_config(&self) -> Result<EmulatorConfig, String> {
+        let mut config = EmulatorConfig { port: self.port, ..EmulatorConfig::default() };
+        config.provision_delay = secs("provision-delay", self.provision_delay)?;
+        if !self.resource_groups.is_empty() {
+            config.resource_groups = Some(self.resource_groups.clone());
+        }
+        for c in &self.credentials {
+            let (id, secret) = c
+                .split_once(':')
+                .filter(|(i, s)| !i.is_empty() && !s.is_empty())
+                .ok_or_else(|| "--credential must be CLIENT_ID:SECRET".to_string())?;
+            config.credentials.push((id.to_string(), secret.to_string()));
+        }
+        config.token_lifetime = Duration::from_secs(self.token_lifetime.max(1));
+        if self.page_size == 0 {
+            return Err("--page-size must be at least 1".into());
+        }
+        config.page_size = self.page_size;
+        if ![500, 502, 503, 504].contains(&self.error_status) {
+            return Err(format!("--error-status must be 500, 502, 503 or 504, got {}", self.error_status));
+        }
+        let opt = |name: &str, v: Option<f64>| v.map(|v| secs(name, v)).transpose();
+        config.faults = Faults {
+            throttle_every: self.throttle_every.filter(|n| *n > 0),
+            throttle_burst: self.throttle_burst,
+            retry_after_secs: self.retry_after,
+            error_burst: self.error_burst,
+            error_status: self.error_status,
+            reset_burst: self.reset_burst,
+            latency: opt("latency", self.latency)?,
+            fail_provisioning: match &self.fail_provisioning {
+                None => None,
+                Some(k) => Some(ProvisionFailure::parse(k).ok_or_else(|| {
+                    format!("--fail-provisioning must be inaccessible, quota or nocapacity, got {k:?}")
+                })?),
+            },
+            sync_provisioning_errors: self.sync_provisioning_errors,
+            evict_after: opt("evict-after", self.evict_after)?,
+            delete_after: opt("delete-after", self.delete_after)?,
+            token_expiry: opt("token-expiry", self.token_expiry)?,
+            enforce_rate_limits: self.enforce_rate_limits,
+            include_auth: self.fault_auth,
+        };
+        Ok(config)
+    }
+}
+
+/// Runs the emulator until SIGINT or SIGTERM: prints the base URL as the first stdout line,
+/// a short help on stderr, and on the signal kills every process it started and returns.
+pub async fn serve_cli(args: EmulatorArgs) -> std::io::Result<()> {
+    let config = args.to_config().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let emulator = Emulator::start(config).await?;
+    let base = emulator.base_url();
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{base}")?;
+        out.flush()?;
+    }
+    eprintln!(
+        "aci-host emulator: Azure Resource Manager (Container Instances), Entra ID and IMDS at {base}\n\
+         \x20 tenant {LOCAL_TENANT_ID}, subscription {LOCAL_SUBSCRIPTION_ID} (any works), client {LOCAL_CLIENT_ID} / {LOCAL_CLIENT_SECRET}\n\
+         \x20 token:  curl -s -d grant_type=client_credentials -d client_id={LOCAL_CLIENT_ID} -d client_secret={LOCAL_CLIENT_SECRET} \\\n\
+         \x20           --data-urlencode scope=https://management.azure.com/.default {base}/{LOCAL_TENANT_ID}/oauth2/v2.0/token\n\
+         \x20 stats:  curl -s {base}/_emulator/stats      reset: curl -s -X POST {base}/_emulator/reset\n\
+         \x20 Ctrl-C (SIGINT) or SIGTERM stops it and kills every container process it started."
+    );
+    wait_for_signal().await?;
+    eprintln!("aci-host emulator: stopping");
+    emulator.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulatorArgs,
+    }
+
+    #[test]
+    fn flags_become_config() {
+        let cli = Cli::try_parse_from([
+            "x", "--provision-delay", "1", "--resource-group", "rg1", "--resource-group", "rg2", "--throttle-every", "3",
+            "--retry-after", "2", "--error-burst", "4", "--error-status", "503", "--reset-burst", "1", "--latency", "0.05",
+            "--fail-provisioning", "quota", "--sync-provisioning-errors", "--evict-after", "2", "--delete-after", "3",
+            "--token-expiry", "5", "--credential", "app:pw", "--enforce-rate-limits", "--fault-auth", "--throttle-burst", "2",
+        ])
+        .unwrap();
+        let c = cli.args.to_config().unwrap();
+        assert_eq!(c.provision_delay, Duration::from_secs(1));
+        assert_eq!(c.resource_groups, Some(vec!["rg1".to_string(), "rg2".to_string()]));
+        assert_eq!(c.faults.throttle_every, Some(3));
+        assert_eq!(c.faults.throttle_burst, 2);
+        assert_eq!(c.faults.retry_after_secs, 2);
+        assert_eq!(c.faults.error_burst, 4);
+        assert_eq!(c.faults.error_status, 503);
+        assert_eq!(c.faults.reset_burst, 1);
+        assert_eq!(c.faults.latency, Some(Duration::from_millis(50)));
+        assert_eq!(c.faults.fail_provisioning, Some(ProvisionFailure::QuotaReached));
+        assert!(c.faults.sync_provisioning_errors && c.faults.enforce_rate_limits && c.faults.include_auth);
+        assert_eq!(c.faults.evict_after, Some(Duration::from_secs(2)));
+        assert_eq!(c.faults.delete_after, Some(Duration::from_secs(3)));
+        assert_eq!(c.faults.token_expiry, Some(Duration::from_secs(5)));
+        assert!(c.credentials.contains(&("app".to_string(), "pw".to_string())));
+    }
+
+    #[test]
+    fn bad_flags_are_clear_errors() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["x"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().args.to_config()
+        };
+        assert!(parse(&["--provision-delay", "-1"]).unwrap_err().contains("provision-delay"));
+        assert!(parse(&["--fail-provisioning", "meh"]).unwrap_err().contains("fail-provisioning"));
+        assert!(parse(&["--credential", "nocolon"]).unwrap_err().contains("CLIENT_ID:SECRET"));
+        assert!(parse(&["--error-status", "418"]).unwrap_err().contains("error-status"));
+        assert!(parse(&[]).is_ok());
+    }
+}

@@ -1,0 +1,219 @@
+//! Emulator configuration and the injectable faults.
+
+use std::time::Duration;
+
+use super::{LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET};
+
+/// How the emulator is set up when it starts.
+///
+/// Everything has a sensible default (`EmulatorConfig::default()`): an ephemeral port, a 300 ms
+/// provisioning delay, every resource group existing, the local client credentials accepted and
+/// no faults.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// TCP port on 127.0.0.1; `0` picks an ephemeral one.
+    pub port: u16,
+    /// Time a deployment spends in `Pending` + `Creating` (half each) before its containers start.
+    pub provision_delay: Duration,
+    /// `None`: every resource group exists. `Some(list)`: only these (case-insensitive) exist;
+    /// the others answer `404 ResourceGroupNotFound`.
+    pub resource_groups: Option<Vec<String>>,
+    /// Accepted `(client_id, client_secret)` pairs on the Entra ID token endpoint.
+    pub credentials: Vec<(String, String)>,
+    /// Client ids allowed to authenticate with a certificate assertion (a well-formed JWT with
+    /// `iss` = `sub` = client id and `aud` ending in `/{tenant}/oauth2/v2.0/token`; the signature
+    /// is not checked).
+    pub certificate_clients: Vec<String>,
+    /// Client ids allowed to authenticate with a federated (workload identity) assertion: any
+    /// non-empty `client_assertion` is accepted for them.
+    pub federated_clients: Vec<String>,
+    /// `None`: any tenant is accepted on the token endpoint. `Some(list)`: only these.
+    pub tenants: Option<Vec<String>>,
+    /// Lifetime of issued access tokens (Entra ID and IMDS); ARM answers
+    /// `401 ExpiredAuthenticationToken` for a token used after it.
+    pub token_lifetime: Duration,
+    /// Faults active from the start (changeable at runtime with `Emulator::set_faults`).
+    pub faults: Faults,
+    /// Number of container groups per list page before a `nextLink` is returned.
+    pub page_size: usize,
+    /// First back-off before a container is restarted by its restart policy; doubles on every
+    /// restart up to `restart_backoff_max`.
+    pub restart_backoff: Duration,
+    /// Upper bound of the restart back-off.
+    pub restart_backoff_max: Duration,
+    /// Grace period between SIGTERM and SIGKILL when a container process group is stopped.
+    pub kill_grace: Duration,
+    /// Maximum number of log lines kept per container (older lines are dropped, with a note).
+    pub max_log_lines: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            port: 0,
+            provision_delay: Duration::from_millis(300),
+            resource_groups: None,
+            credentials: vec![(LOCAL_CLIENT_ID.to_string(), LOCAL_CLIENT_SECRET.to_string())],
+            certificate_clients: vec![LOCAL_CLIENT_ID.to_string()],
+            federated_clients: vec![LOCAL_CLIENT_ID.to_string()],
+            tenants: None,
+            token_lifetime: Duration::from_secs(3600),
+            faults: Faults::default(),
+            page_size: 100,
+            restart_backoff: Duration::from_millis(200),
+            restart_backoff_max: Duration::from_secs(5),
+            kill_grace: Duration::from_millis(1000),
+            max_log_lines: 100_000,
+        }
+    }
+}
+
+/// A provisioning failure the emulator can inject into a deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvisionFailure {
+    /// `InaccessibleImage` (HTTP 400 when synchronous): the image cannot be pulled.
+    InaccessibleImage,
+    /// `ContainerGroupQuotaReached` (HTTP 400 when synchronous): core quota exceeded.
+    QuotaReached,
+    /// `ServiceUnavailable` (HTTP 409 when synchronous): no capacity in the region.
+    NoCapacity,
+}
+
+impl ProvisionFailure {
+    /// The image-name marker that selects this failure (case-insensitive substring).
+    pub fn marker(self) -> &'static str {
+        match self {
+            ProvisionFailure::InaccessibleImage => "inaccessible",
+            ProvisionFailure::QuotaReached => "quota",
+            ProvisionFailure::NoCapacity => "nocapacity",
+        }
+    }
+
+    /// The ARM error code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ProvisionFailure::InaccessibleImage => "InaccessibleImage",
+            ProvisionFailure::QuotaReached => "ContainerGroupQuotaReached",
+            ProvisionFailure::NoCapacity => "ServiceUnavailable",
+        }
+    }
+
+    /// The HTTP status of the synchronous form.
+    pub fn status(self) -> u16 {
+        match self {
+            ProvisionFailure::NoCapacity => 409,
+            _ => 400,
+        }
+    }
+
+    /// Parses `inaccessible|quota|nocapacity` (or the ARM code).
+    pub fn parse(s: &str) -> Option<ProvisionFailure> {
+        let all = [
+            ProvisionFailure::InaccessibleImage,
+            ProvisionFailure::QuotaReached,
+            ProvisionFailure::NoCapacity,
+        ];
+        all.into_iter()
+            .find(|f| f.marker().eq_ignore_ascii_case(s) || f.code().eq_ignore_ascii_case(s))
+    }
+
+    /// Finds the failure selected by markers in an image name.
+    pub fn from_image(image: &str) -> Option<ProvisionFailure> {
+        let lower = image.to_ascii_lowercase();
+        // "nocapacity" before anything shorter that could be a substring of it.
+        [
+            ProvisionFailure::NoCapacity,
+            ProvisionFailure::InaccessibleImage,
+            ProvisionFailure::QuotaReached,
+        ]
+        .into_iter()
+        .find(|f| lower.contains(f.marker()))
+    }
+}
+
+/// Image-name marker that puts a group into the unhealthy / Spot eviction loop.
+pub const UNHEALTHY_MARKER: &str = "unhealthy";
+
+/// Faults injected into the emulator's answers. `Faults::default()` injects nothing.
+///
+/// Request faults (throttling, 5xx, connection reset, latency) apply to ARM requests
+/// (`/subscriptions/…`, `/providers/…`), and also to the Entra ID token endpoint and IMDS when
+/// `include_auth` is set; never to `/_emulator/…`. Burst counters count down as requests consume
+/// them; `set_faults` re-arms them.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Answer every Nth faultable request with `429 TooManyRequests` (counting from when the
+    /// faults were set).
+    pub throttle_every: Option<u64>,
+    /// Answer the next N faultable requests with `429 TooManyRequests`.
+    pub throttle_burst: u32,
+    /// `Retry-After` seconds sent with injected 429s (0 is sent as 1).
+    pub retry_after_secs: u64,
+    /// Answer the next N faultable requests with a server error.
+    pub error_burst: u32,
+    /// Status of the injected server errors (500 `InternalServerError`, 502, 503
+    /// `ServiceUnavailable`, 504 `GatewayTimeout`); 0 means 500.
+    pub error_status: u16,
+    /// Drop the connection (TCP reset, no response) on the next N faultable requests.
+    pub reset_burst: u32,
+    /// Delay every faultable response by this much.
+    pub latency: Option<Duration>,
+    /// Fail every new deployment's provisioning with this error (in addition to image markers
+    /// `inaccessible`, `quota`, `nocapacity`, which always apply).
+    pub fail_provisioning: Option<ProvisionFailure>,
+    /// Provisioning failures are answered synchronously on the PUT (4xx, nothing created) as
+    /// Azure often does, instead of an accepted PUT whose operation ends `Failed`.
+    pub sync_provisioning_errors: bool,
+    /// Evict every running group after it has run this long: processes killed, provisioning
+    /// `Unhealthy` → `Repairing` → `Succeeded` with the containers started again (restartCount
+    /// + 1), and again after the same time (a loop). Groups whose image contains `unhealthy`
+    /// always loop (every `evict_after`, default 1 s).
+    pub evict_after: Option<Duration>,
+    /// Delete every group (as if by someone else) after its containers have run this long.
+    pub delete_after: Option<Duration>,
+    /// Tokens issued while this is set stop being accepted after this long, although
+    /// `expires_in` still announces the full lifetime (a revoked / early-expired token).
+    pub token_expiry: Option<Duration>,
+    /// Enforce the ARM token buckets (reads 250 + 25/s, writes and deletes 200 + 10/s): a request
+    /// finding its bucket empty gets `429` with the `Retry-After` to the next token.
+    pub enforce_rate_limits: bool,
+    /// Also inject request faults into the Entra ID token endpoint and IMDS.
+    pub include_auth: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_select_failures() {
+        assert_eq!(
+            ProvisionFailure::from_image("myreg.azurecr.io/inaccessible:1"),
+            Some(ProvisionFailure::InaccessibleImage)
+        );
+        assert_eq!(
+            ProvisionFailure::from_image("QUOTA-test"),
+            Some(ProvisionFailure::QuotaReached)
+        );
+        assert_eq!(
+            ProvisionFailure::from_image("alpine-nocapacity"),
+            Some(ProvisionFailure::NoCapacity)
+        );
+        assert_eq!(ProvisionFailure::from_image("alpine:3"), None);
+        assert_eq!(ProvisionFailure::parse("quota"), Some(ProvisionFailure::QuotaReached));
+        assert_eq!(
+            ProvisionFailure::parse("ServiceUnavailable"),
+            Some(ProvisionFailure::NoCapacity)
+        );
+        assert_eq!(ProvisionFailure::parse("bogus"), None);
+    }
+
+    #[test]
+    fn defaults_are_quiet() {
+        let c = EmulatorConfig::default();
+        assert_eq!(c.port, 0);
+        assert_eq!(c.page_size, 100);
+        assert!(c.faults.throttle_every.is_none());
+        assert_eq!(c.credentials.len(), 1);
+    }
+}

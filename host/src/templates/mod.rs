@@ -1,0 +1,346 @@
+//! Rendering an operator's template fields with Jinja (MiniJinja) and
+//! Airflow's template context.
+//!
+//! [`render_params`] renders every string inside each declared template
+//! field (strings inside lists and objects too; object keys are left as
+//! they are, as Airflow does), like Airflow's `render_template_fields`.
+//! Strings without `{{`, `{%` or `{#` are left untouched.
+//!
+//! # The context
+//!
+//! | name | value |
+//! |---|---|
+//! | `ds`, `ds_nodash` | the logical date, `2026-11-23` / `20261123` |
+//! | `ts`, `ts_nodash`, `ts_nodash_with_tz` | `2026-11-23T00:00:00+00:00` / `20261123T000000` / `20261123T000000+0000` |
+//! | `logical_date` (also `execution_date`, `data_interval_start`, `data_interval_end`) | a date-time rendering like pendulum's; `.strftime(fmt)`, `.isoformat()`, `.add(days=1)`, `.subtract(...)`, `.replace(...)`, `.year` ... |
+//! | `yesterday_ds`, `tomorrow_ds` (and `_nodash`) | the day before / after |
+//! | `run_id`, `dag_id`, `task_id`, `try_number`, `task_instance_key_str` | the task instance's ids |
+//! | `params` | [`TemplateContext::params`] (the task file's `[dag_params]`) |
+//! | `var.value.NAME`, `var.json.NAME`, `var.value.get(NAME, default)` | Airflow variables, from `AIRFLOW_VAR_<NAME>` |
+//! | `conn.ID`, `conn.get(ID)`, `macros.connection(ID)` | a connection: `login`, `password`, `host`, `port`, `schema`, `conn_type`, `extra` / `extra_dejson` (a dict), `get_password()`, `get_extra()` |
+//! | `ti.xcom_pull(task_ids=..., key='return_value', dag_id=..., run_id=..., default=...)` | an XCom of this run from the local store (`ti` is also `task_instance`) |
+//! | `macros.datetime(...)`, `.now()`, `.utcnow()`, `.strptime(s, fmt)`, `.fromisoformat(s)`, `.fromtimestamp(ts)` | Python-like date-times |
+//! | `macros.timedelta(days=, seconds=, microseconds=, milliseconds=, minutes=, hours=, weeks=)` | Python-like durations |
+//! | `macros.ds_add(ds, days)`, `macros.ds_format(ds, in_fmt, out_fmt)` | Airflow's date macros |
+//! | `macros.json.dumps/loads`, `macros.uuid.uuid4()`, `macros.time.time()`, `macros.random()` | as in Airflow's macros |
+//! | `dag.dag_id`, `task.task_id`, `dag_run.run_id`, `dag_run.conf` | for templates written against those objects |
+//!
+//! Filters `ds`, `ds_nodash`, `ts`, `ts_nodash` and `ts_nodash_with_tz` work on
+//! date-times (`{{ logical_date.add(days=1) | ds }}`), and Python's string and
+//! dict methods (`.upper()`, `.replace()`, `.split()`, `.items()`, `.get()`,
+//! ...) are available.
+//!
+//! # Semantics
+//!
+//! - Undefined variables are errors (Airflow's `StrictUndefined`), naming the
+//!   field and the variable: ``template field `command[2]`: undefined variable `foo` ``.
+//!   `{{ x is defined }}` and `{{ x | default('y') }}` work.
+//! - `None`, `True` and `False` render as Python does; lists and dicts render
+//!   as JSON-like text (use `| tojson` for strict JSON).
+//! - A trailing newline is kept (Jinja would drop it).
+//! - No auto-escaping.
+//! - Secrets: a connection's password and secret extras are added to the
+//!   [`Masker`] as soon as a template resolves the connection; so are
+//!   Airflow variables with sensitive names (`*password*`, `*secret*`, ...),
+//!   and secret-looking keys inside `var.json` values. Error messages are
+//!   masked too. The rendered values of `secured_variables` must be added by
+//!   the caller ([`secured_values`]).
+
+mod context;
+mod datetime;
+mod pyargs;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Value, ValueKind};
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+
+use crate::connections::ConnectionResolver;
+use crate::mask::Masker;
+use crate::xcom_store::XcomStore;
+
+use context::Shared;
+
+/// Everything templates can see about the task instance being rendered.
+#[derive(Debug, Clone)]
+pub struct TemplateContext {
+    /// The DAG id (empty when the task has none).
+    pub dag_id: String,
+    /// The task id.
+    pub task_id: String,
+    /// The run id (see [`crate::task::default_run_id`]).
+    pub run_id: String,
+    /// 1 for the first try.
+    pub try_number: u32,
+    /// The run's logical date.
+    pub logical_date: chrono::DateTime<chrono::Utc>,
+    /// What templates see as `params` (a JSON object; `null` is treated as `{}`).
+    pub params: serde_json::Value,
+    /// Airflow variables by name, as [`variables_from_env`] builds them
+    /// (`AIRFLOW_VAR_FOO` → `FOO`); `var.value.foo` finds `FOO` too.
+    pub variables: HashMap<String, String>,
+    /// Where `conn.*` and `macros.connection()` look connections up.
+    pub connections: Arc<ConnectionResolver>,
+    /// Where `ti.xcom_pull` reads.
+    pub xcom: Arc<XcomStore>,
+}
+
+/// The Airflow variables of an environment snapshot: `AIRFLOW_VAR_<NAME>`
+/// becomes `<NAME>` (the CLI passes `std::env::vars()`).
+pub fn variables_from_env(env: impl IntoIterator<Item = (String, String)>) -> HashMap<String, String> {
+    env.into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix(context::VAR_PREFIX)
+                .filter(|name| !name.is_empty())
+                .map(|name| (name.to_string(), v))
+        })
+        .collect()
+}
+
+/// The values of `environment_variables` whose names `secured_variables`
+/// lists, for the caller to add to the [`Masker`] after rendering.
+///
+/// `secured_variables` is a list of names or, as Airflow's `key in
+/// secured_variables` allows, a string (then any name that is a substring of
+/// it counts). Non-string values are returned as their JSON text.
+pub fn secured_values(params: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    use serde_json::Value as J;
+    let Some(J::Object(env)) = params.get("environment_variables") else {
+        return Vec::new();
+    };
+    let secured = |name: &str| match params.get("secured_variables") {
+        Some(J::Array(names)) => names.iter().any(|n| n.as_str() == Some(name)),
+        Some(J::String(s)) => s.contains(name),
+        _ => false,
+    };
+    env.iter()
+        .filter(|(name, _)| secured(name))
+        .filter_map(|(_, v)| match v {
+            J::String(s) => Some(s.clone()),
+            J::Null => None,
+            other => Some(other.to_string()),
+        })
+        .collect()
+}
+
+/// A template field failed to render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// The path of the string that failed, e.g. `command[2]` or
+    /// `environment_variables.FOO`.
+    pub field: String,
+    /// What went wrong (secrets masked).
+    pub message: String,
+    /// The undefined variable(s) when that was the failure, e.g.
+    /// `["params.epochs"]`; several when the culprit is ambiguous.
+    pub undefined: Vec<String>,
+}
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "template field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// Renders, in place, every string inside each of `fields` (missing fields
+/// are skipped) with `ctx`; see the module docs. Secrets met while rendering
+/// are added to `masker`.
+pub fn render_params(
+    params: &mut serde_json::Map<String, serde_json::Value>,
+    fields: &[String],
+    ctx: &TemplateContext,
+    masker: &Masker,
+) -> Result<(), TemplateError> {
+    let shared = Arc::new(Shared::new(ctx, masker));
+    let jinja_params = match &ctx.params {
+        serde_json::Value::Null => serde_json::Value::Object(Default::default()),
+        other => other.clone(),
+    };
+    let root = context::root(&shared, &jinja_params);
+    let env = environment();
+    for field in fields {
+        if let Some(value) = params.get_mut(field) {
+            render_value(&env, &root, &shared, field, value, 0)?;
+        }
+    }
+    Ok(())
+}
+
+/// Depth bound for nested lists/objects (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 128;
+
+fn render_value(
+    env: &Environment<'_>,
+    root: &Value,
+    shared: &Arc<Shared>,
+    path: &str,
+    value: &mut serde_json::Value,
+    depth: usize,
+) -> Result<(), TemplateError> {
+    use serde_json::Value as J;
+    if depth > MAX_DEPTH {
+        return Err(TemplateError {
+            field: path.to_string(),
+            message: "nested too deeply".into(),
+            undefined: Vec::new(),
+        });
+    }
+    match value {
+        J::String(s) if has_template_syntax(s) => {
+            *s = render_one(env, root, shared, path, s)?;
+        }
+        J::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                render_value(env, root, shared, &format!("{path}[{i}]"), item, depth + 1)?;
+            }
+        }
+        J::Object(map) => {
+            for (k, item) in map.iter_mut() {
+                render_value(env, root, shared, &format!("{path}{}", key_suffix(k)), item, depth + 1)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `.KEY` for identifier-like keys, `["KEY"]` otherwise.
+fn key_suffix(key: &str) -> String {
+    let simple = !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if simple {
+        format!(".{key}")
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_string()))
+    }
+}
+
+fn has_template_syntax(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%") || s.contains("{#")
+}
+
+/// The Jinja environment: strict undefined, no auto-escape, Python-style
+/// scalars, Python string/dict methods, Airflow's date filters.
+fn environment<'a>() -> Environment<'a> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_keep_trailing_newline(true);
+    // Debug info would copy template sources and values into errors.
+    env.set_debug(false);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(|out, state, value| match value.kind() {
+        ValueKind::None => out.write_str("None").map_err(minijinja::Error::from),
+        ValueKind::Bool => out
+            .write_str(if value.is_true() { "True" } else { "False" })
+            .map_err(minijinja::Error::from),
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    datetime::add_filters(&mut env);
+    env
+}
+
+fn render_one(
+    env: &Environment<'_>,
+    root: &Value,
+    shared: &Arc<Shared>,
+    path: &str,
+    source: &str,
+) -> Result<String, TemplateError> {
+    shared.take_pending();
+    env.render_named_str(path, source, root)
+        .map_err(|e| explain(path, source, root, shared, &e))
+}
+
+/// Turns a MiniJinja error into a [`TemplateError`].
+fn explain(path: &str, source: &str, root: &Value, shared: &Arc<Shared>, e: &minijinja::Error) -> TemplateError {
+    let line = e
+        .line()
+        .filter(|_| source.contains('\n'))
+        .map(|l| format!(" (line {l})"))
+        .unwrap_or_default();
+    let mut undefined = Vec::new();
+    let message = if e.kind() == ErrorKind::UndefinedError {
+        undefined = undefined_names(source, root);
+        let reasons = shared.take_pending();
+        match undefined.as_slice() {
+            [one] => match reasons.get(one) {
+                Some(reason) => format!("undefined variable `{one}`: {reason}"),
+                None => format!("undefined variable `{one}`"),
+            },
+            [] => match (reasons.values().next(), e.detail()) {
+                (Some(reason), _) => reason.clone(),
+                (None, Some(detail)) => format!("undefined value: {detail}"),
+                (None, None) => "undefined value".to_string(),
+            },
+            many => format!(
+                "undefined variable (one of {})",
+                many.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    } else {
+        match e.detail() {
+            Some(detail) => format!("{}: {detail}", e.kind()),
+            None => e.kind().to_string(),
+        }
+    };
+    TemplateError {
+        field: path.to_string(),
+        message: shared.masker.mask(&format!("{message}{line}")),
+        undefined,
+    }
+}
+
+/// Python's str/dict/list methods that MiniJinja resolves by name at call
+/// time (so `x.upper` is not an attribute, yet `x.upper()` works).
+const BUILTIN_METHODS: &[&str] = &[
+    "upper", "lower", "islower", "isupper", "isspace", "isalnum", "isalpha", "isascii", "isdigit",
+    "isnumeric", "strip", "lstrip", "rstrip", "replace", "title", "split", "splitlines",
+    "capitalize", "count", "find", "format", "rfind", "startswith", "endswith", "join", "keys",
+    "values", "items", "get",
+];
+
+/// The dotted variable paths of `source` that do not resolve against `root`
+/// (the shortest failing prefix of each), sorted.
+fn undefined_names(source: &str, root: &Value) -> Vec<String> {
+    let env = environment();
+    let Ok(template) = env.template_from_str(source) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for path in template.undeclared_variables(true) {
+        let segments: Vec<&str> = path.split('.').collect();
+        let Some(first) = segments.first() else { continue };
+        let mut current = root.get_attr(first).unwrap_or(Value::UNDEFINED);
+        if current.is_undefined() {
+            // Globals (range, dict, namespace, ...) are defined too.
+            if !env.globals().any(|(name, _)| name == *first) {
+                out.push(first.to_string());
+            }
+            continue;
+        }
+        for (i, segment) in segments.iter().enumerate().skip(1) {
+            let next = current.get_attr(segment).unwrap_or(Value::UNDEFINED);
+            if next.is_undefined() {
+                let is_method = matches!(current.kind(), ValueKind::String | ValueKind::Map | ValueKind::Seq)
+                    && BUILTIN_METHODS.contains(segment);
+                if !is_method {
+                    out.push(segments[..=i].join("."));
+                }
+                break;
+            }
+            current = next;
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests;

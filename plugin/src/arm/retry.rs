@@ -1,0 +1,245 @@
+//! Retry policy (pure): which answers are worth retrying, how long to wait before the next
+//! attempt (exponential backoff with jitter, or the server's `Retry-After`), and when to
+//! give up (a bound on attempts *and* on total time).
+
+/// Bounds and pacing of retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts in total, the first one included (at least 1).
+    pub max_attempts: u32,
+    /// Backoff before the first retry; doubles on every retry.
+    pub base_delay_ms: u64,
+    /// Largest single backoff.
+    pub max_delay_ms: u64,
+    /// Total time budget for all attempts and waits of one call.
+    pub total_budget_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 6, base_delay_ms: 500, max_delay_ms: 30_000, total_budget_ms: 120_000 }
+    }
+}
+
+/// Upper bound on the attempts a connection may configure.
+pub const MAX_ATTEMPTS_LIMIT: u32 = 11;
+
+impl RetryPolicy {
+    /// The default policy adjusted by the connection extras `max_retries` (0–10) and
+    /// `retry_backoff_ms` (base delay, 1–60000), when present and valid.
+    pub fn from_extras(extras: &serde_json::Map<String, serde_json::Value>) -> RetryPolicy {
+        let mut p = RetryPolicy::default();
+        let num = |k: &str| -> Option<u64> {
+            match extras.get(k)? {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+        };
+        if let Some(n) = num("max_retries") {
+            p.max_attempts = (n.min(u64::from(MAX_ATTEMPTS_LIMIT - 1)) as u32) + 1;
+        }
+        if let Some(b) = num("retry_backoff_ms").filter(|b| (1..=60_000).contains(b)) {
+            p.base_delay_ms = b;
+        }
+        p
+    }
+
+    /// The exponential backoff before retry number `retry` (0 = first retry), with "equal
+    /// jitter": half the nominal delay fixed, the other half scaled by `jitter` ∈ [0, 1).
+    pub fn backoff_ms(&self, retry: u32, jitter: f64) -> u64 {
+        let nominal = self.base_delay_ms.saturating_mul(1u64 << retry.min(30)).min(self.max_delay_ms);
+        let half = nominal / 2;
+        let j = jitter.clamp(0.0, 1.0);
+        half + ((nominal - half) as f64 * j) as u64
+    }
+
+    /// What to do after attempt number `attempt` (1-based) failed retryably, `elapsed_ms`
+    /// into the call, with the server's suggestion `retry_after_ms` (if any).
+    pub fn decide(&self, attempt: u32, elapsed_ms: u64, retry_after_ms: Option<u64>, jitter: f64) -> Decision {
+        if attempt >= self.max_attempts.max(1) {
+            return Decision::GiveUp(GiveUpReason::Attempts);
+        }
+        let wait = match retry_after_ms {
+            Some(ms) => ms,
+            None => self.backoff_ms(attempt - 1, jitter),
+        };
+        if elapsed_ms.saturating_add(wait) > self.total_budget_ms {
+            return Decision::GiveUp(if retry_after_ms.is_some() { GiveUpReason::RetryAfterTooLong } else { GiveUpReason::Time });
+        }
+        Decision::RetryAfter(wait)
+    }
+}
+
+/// Outcome of [`RetryPolicy::decide`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait this many milliseconds, then try again.
+    RetryAfter(u64),
+    /// Stop and report the last error.
+    GiveUp(GiveUpReason),
+}
+
+/// Why retrying stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GiveUpReason {
+    /// The attempt bound was reached.
+    Attempts,
+    /// The next backoff would exceed the time budget.
+    Time,
+    /// The server asked to wait longer than the remaining budget.
+    RetryAfterTooLong,
+}
+
+/// Whether an ARM answer with this status and error code is worth retrying.
+pub fn is_retryable_status(status: u16, code: &str) -> bool {
+    match status {
+        408 | 429 => true,
+        409 => code == "ContainerGroupTransitioning",
+        500..=599 => status != 501 && status != 505,
+        _ => false,
+    }
+}
+
+/// Parses the server's wait hint: `retry-after-ms` / `x-ms-retry-after-ms` (milliseconds), or
+/// `Retry-After` as delta-seconds or an HTTP date (`now_unix` is the current wall-clock time).
+/// Hints are capped at one hour.
+pub fn retry_after_ms(header: impl Fn(&str) -> Option<String>, now_unix: u64) -> Option<u64> {
+    const CAP_MS: u64 = 3_600_000;
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(v) = header(name) {
+            if let Ok(ms) = v.trim().parse::<f64>() {
+                if ms.is_finite() && ms >= 0.0 {
+                    return Some((ms as u64).min(CAP_MS));
+                }
+            }
+        }
+    }
+    let v = header("retry-after")?;
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(((secs * 1000.0) as u64).min(CAP_MS));
+        }
+        return None;
+    }
+    let when = parse_http_date(v)?;
+    Some(when.saturating_sub(now_unix).saturating_mul(1000).min(CAP_MS))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
+pub fn parse_http_date(s: &str) -> Option<u64> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    if parts.len() != 6 || !parts[5].eq_ignore_ascii_case("GMT") {
+        return None;
+    }
+    let day: u64 = parts[1].parse().ok()?;
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(parts[2]))? as u64 + 1;
+    let year: u64 = parts[3].parse().ok()?;
+    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    if hms.len() != 3 || !(1..=31).contains(&day) || year < 1970 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2])
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    let y = if m <= 2 { y - 1 } else { y } as i64;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = m as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_schedule() {
+        let p = RetryPolicy::default();
+        // Nominal delays 500, 1000, 2000, 4000, 8000, ... capped at 30 s.
+        let nominal = [500u64, 1000, 2000, 4000, 8000, 16000, 30000, 30000];
+        for (i, n) in nominal.iter().enumerate() {
+            assert_eq!(p.backoff_ms(i as u32, 0.0), n / 2, "retry {i} lower bound");
+            assert_eq!(p.backoff_ms(i as u32, 0.999_999), n - 1, "retry {i} upper bound");
+            let mid = p.backoff_ms(i as u32, 0.5);
+            assert!(mid >= n / 2 && mid < *n);
+        }
+        assert_eq!(p.backoff_ms(63, 1.0), 30_000);
+    }
+
+    #[test]
+    fn decide_respects_attempts_and_budget() {
+        let p = RetryPolicy { max_attempts: 3, base_delay_ms: 1000, max_delay_ms: 10_000, total_budget_ms: 5_000 };
+        assert_eq!(p.decide(1, 0, None, 0.0), Decision::RetryAfter(500));
+        assert_eq!(p.decide(2, 0, None, 0.0), Decision::RetryAfter(1000));
+        assert_eq!(p.decide(3, 0, None, 0.0), Decision::GiveUp(GiveUpReason::Attempts));
+        assert_eq!(p.decide(1, 4_800, None, 0.0), Decision::GiveUp(GiveUpReason::Time));
+        assert_eq!(p.decide(1, 0, Some(2_000), 0.9), Decision::RetryAfter(2_000));
+        assert_eq!(p.decide(1, 0, Some(6_000), 0.0), Decision::GiveUp(GiveUpReason::RetryAfterTooLong));
+    }
+
+    #[test]
+    fn default_policy_total_backoff_fits_budget() {
+        let p = RetryPolicy::default();
+        let worst: u64 = (0..p.max_attempts - 1).map(|r| p.backoff_ms(r, 0.999_999)).sum();
+        assert!(worst < p.total_budget_ms, "{worst}");
+        assert_eq!(worst, 499 + 999 + 1999 + 3999 + 7999);
+    }
+
+    #[test]
+    fn policy_from_extras() {
+        let e = serde_json::json!({"max_retries": 2, "retry_backoff_ms": "50"});
+        let p = RetryPolicy::from_extras(e.as_object().unwrap());
+        assert_eq!(p.max_attempts, 3);
+        assert_eq!(p.base_delay_ms, 50);
+        let e = serde_json::json!({"max_retries": 999, "retry_backoff_ms": 0});
+        let p = RetryPolicy::from_extras(e.as_object().unwrap());
+        assert_eq!(p.max_attempts, MAX_ATTEMPTS_LIMIT);
+        assert_eq!(p.base_delay_ms, 500);
+        let p = RetryPolicy::from_extras(&serde_json::Map::new());
+        assert_eq!(p, RetryPolicy::default());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        assert!(is_retryable_status(429, "TooManyRequests"));
+        assert!(is_retryable_status(500, "InternalServerError"));
+        assert!(is_retryable_status(503, ""));
+        assert!(is_retryable_status(409, "ContainerGroupTransitioning"));
+        assert!(!is_retryable_status(409, "Conflict"));
+        assert!(!is_retryable_status(404, "ResourceNotFound"));
+        assert!(!is_retryable_status(400, "InaccessibleImage"));
+        assert!(!is_retryable_status(401, "InvalidAuthenticationToken"));
+        assert!(!is_retryable_status(501, ""));
+    }
+
+    fn hdrs(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn retry_after_parsing() {
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "7")]), 0), Some(7000));
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", " 0 ")]), 0), Some(0));
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "1.5")]), 0), Some(1500));
+        assert_eq!(retry_after_ms(hdrs(&[("retry-after-ms", "250"), ("Retry-After", "7")]), 0), Some(250));
+        assert_eq!(retry_after_ms(hdrs(&[("x-ms-retry-after-ms", "40")]), 0), Some(40));
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "-3")]), 0), None);
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "soon")]), 0), None);
+        assert_eq!(retry_after_ms(hdrs(&[]), 0), None);
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "999999")]), 0), Some(3_600_000));
+        // HTTP date: 784111777 = Sun, 06 Nov 1994 08:49:37 GMT.
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]), 784_111_770), Some(7000));
+        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]), 784_111_999), Some(0));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(parse_http_date("Wed, 29 Feb 2024 12:00:00 GMT"), Some(1_709_208_000));
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
+    }
+}

@@ -1,0 +1,279 @@
+//! The wait loop against the simulated ACI: read budgets, detection latency,
+//! log completeness and every way a wait ends.
+
+use std::collections::HashMap;
+
+use super::*;
+use crate::operator::sim::{clock, FakeCloud, FakeHost, Job};
+
+fn spec(schedule: Schedule) -> WaitSpec<'static> {
+    WaitSpec { resource_group: "rg", name: "job", deadline_ms: None, timeout_label: String::new(), stream_logs: true, spot: false, schedule }
+}
+
+/// Creates the group "now" and waits on it; returns the result, the cloud and the host.
+fn run(job: Job, tweak: impl FnOnce(&mut WaitSpec<'static>, &mut FakeHost)) -> (Result<Exit>, FakeCloud, FakeHost) {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), job);
+    let mut host = FakeHost::new(c.clone());
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let mut s = spec(Schedule::new(30.0));
+    tweak(&mut s, &mut host);
+    let r = wait(&cloud, &host, &s);
+    (r, cloud, host)
+}
+
+#[test]
+fn sixty_second_job_within_read_budget() {
+    for provision_ms in [300, 1_000, 3_000, 5_000] {
+        let mut job = Job::new(60_000, 0).printing_every(1_000);
+        job.provision_ms = provision_ms;
+        let (r, cloud, _) = run(job, |_, _| {});
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        let reads = cloud.counts.borrow().reads();
+        // + 1 for execute's `exists` check: ≤ 35 in total.
+        assert!(reads < 35, "provisioning {provision_ms} ms: {reads} reads ({:?})", cloud.counts.borrow());
+    }
+}
+
+#[test]
+fn ten_minute_job_within_read_budget() {
+    for provision_ms in [300, 3_000, 10_000] {
+        let mut job = Job::new(600_000, 0).printing_every(7_000);
+        job.provision_ms = provision_ms;
+        let (r, cloud, _) = run(job, |_, _| {});
+        assert_eq!(r.unwrap().exit_code, Some(0));
+        let reads = cloud.counts.borrow().reads();
+        assert!(reads < 260, "provisioning {provision_ms} ms: {reads} reads");
+    }
+}
+
+#[test]
+fn zero_and_ten_second_jobs_are_cheap() {
+    let (r, cloud, _) = run(Job::new(0, 0), |_, _| {});
+    assert_eq!(r.unwrap().exit_code, Some(0));
+    assert!(cloud.counts.borrow().reads() <= 5, "{:?}", cloud.counts.borrow());
+    let (r, cloud, _) = run(Job::new(10_000, 0), |_, _| {});
+    assert_eq!(r.unwrap().exit_code, Some(0));
+    assert!(cloud.counts.borrow().reads() <= 12, "{:?}", cloud.counts.borrow());
+}
+
+/// Exit detection latency over many run lengths: p95 under 5 s.
+#[test]
+fn exit_detected_within_five_seconds_p95() {
+    let mut latencies = Vec::new();
+    for k in 0..200u64 {
+        let run_ms = 1_000 + k * 293;
+        let job = Job::new(run_ms, 0);
+        let (r, cloud, host) = run(job.clone(), |_, _| {});
+        r.unwrap();
+        let exit_at = cloud.created_at.get().map(|_| 0).unwrap_or(0); // group deleted? no: still present
+        let _ = exit_at;
+        let logs = host.logs.borrow();
+        let detected = logs.iter().find(|(_, m, _)| m.starts_with("Container exited")).map(|(_, _, t)| *t).unwrap();
+        // The group was created at clock 1000 + 20 ms latency.
+        let exited = 1_020 + job.provision_ms + run_ms;
+        latencies.push(detected - exited);
+    }
+    latencies.sort();
+    let p95 = latencies[latencies.len() * 95 / 100];
+    assert!(p95 < 5_000, "p95 {p95} ms, max {}", latencies.last().unwrap());
+}
+
+/// Every printed line is shown exactly once, within 5 s of being printed.
+#[test]
+fn live_lines_exactly_once_and_within_five_seconds() {
+    let job = Job::new(120_000, 0).printing_every(700);
+    let (r, cloud, host) = run(job.clone(), |_, _| {});
+    r.unwrap();
+    let start = 1_020 + job.provision_ms;
+    let shown: HashMap<String, Vec<u64>> = host.logs.borrow().iter().filter(|(_, m, _)| m.starts_with("line ")).fold(HashMap::new(), |mut acc, (_, m, t)| {
+        acc.entry(m.clone()).or_default().push(*t);
+        acc
+    });
+    assert_eq!(shown.len(), job.lines.len());
+    for (t, text) in &job.lines {
+        let times = &shown[text];
+        assert_eq!(times.len(), 1, "{text} shown {} times", times.len());
+        let delay = times[0] - (start + t);
+        assert!(delay < 5_000, "{text} shown after {delay} ms");
+    }
+    let _ = cloud;
+}
+
+#[test]
+fn three_thousand_lines_at_once_all_shown_once_in_order() {
+    let mut job = Job::new(20_000, 0);
+    job.lines = (0..3000).map(|i| (5_000 + i / 10, format!("burst {i}"))).collect();
+    job.lines.push((15_000, "after".into()));
+    let (r, cloud, host) = run(job, |_, _| {});
+    r.unwrap();
+    let lines: Vec<String> = host.infos().into_iter().filter(|m| m.starts_with("burst ") || m == "after").collect();
+    assert_eq!(lines.len(), 3001);
+    for (i, l) in lines.iter().take(3000).enumerate() {
+        assert_eq!(l, &format!("burst {i}"));
+    }
+    assert!(cloud.log_tails.borrow().contains(&None), "a full fetch was needed");
+}
+
+#[test]
+fn repeated_identical_lines_are_kept() {
+    let mut job = Job::new(10_000, 0);
+    job.lines = (0..50).map(|i| (i * 150, "same".to_string())).collect();
+    let (r, _, host) = run(job, |_, _| {});
+    r.unwrap();
+    assert_eq!(host.infos().iter().filter(|m| *m == "same").count(), 50);
+}
+
+#[test]
+fn final_fetch_catches_lines_printed_just_before_exit() {
+    let mut job = Job::new(10_000, 3);
+    job.lines = vec![(9_990, "last words".into())];
+    let (r, cloud, host) = run(job, |_, _| {});
+    let exit = r.unwrap();
+    assert_eq!(exit.exit_code, Some(3));
+    assert!(exit.final_log.unwrap().contains("last words"));
+    assert_eq!(host.infos().iter().filter(|m| *m == "last words").count(), 1);
+    assert_eq!(*cloud.log_tails.borrow().last().unwrap(), None);
+}
+
+#[test]
+fn deferrable_reads_logs_only_at_the_end() {
+    let job = Job::new(30_000, 0).printing_every(1_000);
+    let (r, cloud, host) = run(job, |s, _| s.stream_logs = false);
+    r.unwrap();
+    assert_eq!(cloud.counts.borrow().logs, 1);
+    assert_eq!(host.infos().iter().filter(|m| m.starts_with("line ")).count(), 30);
+}
+
+#[test]
+fn state_changes_logged_once_each() {
+    let (r, _, host) = run(Job::new(10_000, 0), |_, _| {});
+    r.unwrap();
+    let changes: Vec<String> = host.infos().into_iter().filter(|m| m.starts_with("Container group state changed to")).collect();
+    assert_eq!(
+        changes,
+        ["Container group state changed to Pending", "Container group state changed to Waiting", "Container group state changed to Running", "Container group state changed to Terminated"]
+    );
+    assert!(host.logged("Container exited with detail_status Completed"));
+}
+
+#[test]
+fn exit_code_null_is_reported_as_none() {
+    let mut job = Job::new(5_000, 0);
+    job.exit_code = None;
+    let (r, _, _) = run(job, |_, _| {});
+    assert_eq!(r.unwrap().exit_code, None);
+}
+
+#[test]
+fn provisioning_failure_ends_with_event_reasons() {
+    let mut job = Job::new(10_000, 0);
+    job.provision_failure = Some(vec![("Failed".into(), "Failed to pull image \"bad\": the image is not accessible".into())]);
+    let (r, _, host) = run(job, |_, _| {});
+    match r.unwrap_err() {
+        Error::Failed { reason, message, exit_code } => {
+            assert_eq!(reason, "image-pull");
+            assert_eq!(exit_code, None);
+            assert!(message.contains("Failed to pull image"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(host.logged("Azure provision failure"));
+}
+
+#[test]
+fn unhealthy_ends_the_wait() {
+    let mut job = Job::new(600_000, 0);
+    job.unhealthy_after_ms = Some(12_000);
+    let (r, cloud, host) = run(job.clone(), |_, _| {});
+    match r.unwrap_err() {
+        Error::Failed { reason, .. } => assert_eq!(reason, "unhealthy"),
+        other => panic!("{other:?}"),
+    }
+    assert!(host.logged("Azure provision unhealthy"));
+    assert!(cloud.counts.borrow().gets < 15);
+    let (r, _, _) = run(job, |s, _| s.spot = true);
+    match r.unwrap_err() {
+        Error::Failed { reason, .. } => assert_eq!(reason, "evicted"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn external_deletion_is_a_clear_error() {
+    let mut job = Job::new(600_000, 0);
+    job.deleted_after_ms = Some(8_000);
+    let (r, _, host) = run(job, |_, _| {});
+    match r.unwrap_err() {
+        Error::Failed { reason, message, .. } => {
+            assert_eq!(reason, "deleted-externally");
+            assert!(message.contains("deleted by another process"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(host.logged("ResourceNotFound, container is probably removed by another process"));
+}
+
+#[test]
+fn transient_errors_are_retried_with_bounded_backoff() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    for _ in 0..3 {
+        cloud.get_errors.borrow_mut().push_back(Error::remote(429, "TooManyRequests", "throttled"));
+    }
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let host = FakeHost::new(c);
+    let r = wait(&cloud, &host, &spec(Schedule::new(30.0)));
+    assert_eq!(r.unwrap().exit_code, Some(0));
+    let sleeps = host.sleeps.borrow();
+    assert_eq!(&sleeps[..3], &[2_000, 4_000, 8_000]);
+}
+
+#[test]
+fn persistent_errors_give_up() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    for _ in 0..20 {
+        cloud.get_errors.borrow_mut().push_back(Error::remote(503, "ServiceUnavailable", "down"));
+    }
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let host = FakeHost::new(c);
+    let r = wait(&cloud, &host, &spec(Schedule::new(30.0)));
+    assert_eq!(r.unwrap_err().code(), Some("ServiceUnavailable"));
+    assert_eq!(cloud.counts.borrow().gets, u64::from(MAX_READ_FAILURES) + 1);
+    // Non-transient errors end at once.
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    cloud.get_errors.borrow_mut().push_back(Error::remote(403, "AuthorizationFailed", "no"));
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let r = wait(&cloud, &FakeHost::new(c), &spec(Schedule::new(30.0)));
+    assert_eq!(r.unwrap_err().code(), Some("AuthorizationFailed"));
+    assert_eq!(cloud.counts.borrow().gets, 1);
+}
+
+#[test]
+fn timeout_ends_the_wait_on_time() {
+    let (r, _, host) = run(Job::new(600_000, 0), |s, _| {
+        s.deadline_ms = Some(1_000 + 30_000);
+        s.timeout_label = "30s".into();
+    });
+    match r.unwrap_err() {
+        Error::TimedOut(m) => assert!(m.contains("container_timeout of 30s expired"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(host.clock.get() < 1_000 + 30_000 + 200, "noticed at {}", host.clock.get());
+}
+
+#[test]
+fn cancellation_ends_the_wait_promptly() {
+    let (r, _, host) = run(Job::new(600_000, 0), |_, h| h.cancel_at = Some(1_000 + 42_000));
+    assert!(matches!(r.unwrap_err(), Error::Cancelled(_)));
+    assert!(host.clock.get() < 1_000 + 42_000 + 100);
+}
+
+#[test]
+fn polling_interval_caps_the_schedule() {
+    let (r, cloud, _) = run(Job::new(60_000, 0), |s, _| s.schedule = Schedule::new(1.0));
+    r.unwrap();
+    assert!(cloud.counts.borrow().gets >= 60);
+}
