@@ -9,6 +9,7 @@
 
 /// Bindings of the generic `orchestrator:task/operator-plugin` world.
 pub mod task {
+    #![allow(missing_docs)] // generated code; the WIT's `///` docs flow into it
     wasmtime::component::bindgen!({
         world: "orchestrator:task/operator-plugin",
         path: "../wit",
@@ -19,6 +20,7 @@ pub mod task {
 
 /// Bindings of the ACI `aci:container-instance/operator` world.
 pub mod aci {
+    #![allow(missing_docs)] // generated code; the WIT's `///` docs flow into it
     wasmtime::component::bindgen!({
         world: "aci:container-instance/operator",
         path: "../wit",

@@ -144,12 +144,14 @@ impl TaskFile {
     }
 }
 
-/// Airflow's run id for a manual run: `manual__<logical date, ISO 8601>`.
+/// Airflow's run id for a manual run: `manual__<logical_date.isoformat()>`,
+/// e.g. `manual__2026-11-23T00:00:00+00:00`.
 pub fn default_run_id(logical_date: DateTime<Utc>) -> String {
-    format!(
-        "manual__{}",
-        logical_date.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-    )
+    let base = logical_date.format("%Y-%m-%dT%H:%M:%S");
+    match logical_date.timestamp_subsec_micros() {
+        0 => format!("manual__{base}+00:00"),
+        micros => format!("manual__{base}.{micros:06}+00:00"),
+    }
 }
 
 /// Why a task file could not be loaded.
@@ -223,9 +225,6 @@ impl std::error::Error for TaskFileError {
         }
     }
 }
-
-/// The top-level keys of a task file.
-const KEYS: &str = "`task_id`, `dag_id`, `run_id`, `logical_date`, `try_number`, `params`, `dag_params`";
 
 fn missing_task_id() -> &'static str {
     "missing required key `task_id` (the task's id, e.g. task_id = \"run_container\")"
@@ -565,7 +564,7 @@ dag_params:
         let dt = parse_logical_date("2026-11-23").unwrap();
         assert_eq!(default_run_id(dt), "manual__2026-11-23T00:00:00+00:00");
         let dt = parse_logical_date("2026-11-23T00:00:00.5Z").unwrap();
-        assert_eq!(default_run_id(dt), "manual__2026-11-23T00:00:00.500+00:00");
+        assert_eq!(default_run_id(dt), "manual__2026-11-23T00:00:00.500000+00:00");
     }
 
     #[test]

@@ -391,7 +391,10 @@ mod wire {
 
         let mut entries: Vec<(String, Vec<u8>)> =
             req.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
-        if !req.body.is_empty() && !entries.iter().any(|(n, _)| n == "content-length") {
+        // Always state the length of a POST/PUT/PATCH, even 0: front ends such as ARM's
+        // answer `411 Length Required` to a body-less POST without it.
+        let needs_length = !req.body.is_empty() || matches!(req.method, Method::Post | Method::Put | Method::Patch);
+        if needs_length && !entries.iter().any(|(n, _)| n == "content-length") {
             entries.push(("content-length".into(), req.body.len().to_string().into_bytes()));
         }
         let headers = Fields::from_list(&entries)

@@ -347,7 +347,7 @@ mod tests {
     }
 
     fn post(body: &str) -> Req {
-        Req::new(Method::POST, "/t/oauth2/v2.0/token", None, HeaderMap::new(), Bytes::from(body.to_string()))
+        Req::new(Method::POST, None, HeaderMap::new(), Bytes::from(body.to_string()))
     }
 
     fn error_of(r: &Resp) -> (u16, String) {
@@ -392,7 +392,7 @@ mod tests {
         let i = inner();
         let mut h = HeaderMap::new();
         h.insert("authorization", format!("Basic {}", STANDARD.encode("local-client:local-secret")).parse().unwrap());
-        let req = Req::new(Method::POST, "/t/oauth2/v2.0/token", None, h, Bytes::from(format!("grant_type=client_credentials&{SCOPE}")));
+        let req = Req::new(Method::POST, None, h, Bytes::from(format!("grant_type=client_credentials&{SCOPE}")));
         assert_eq!(token_endpoint(&i, &req, "t").status, 200);
     }
 
@@ -462,7 +462,7 @@ mod tests {
             if meta {
                 h.insert("metadata", "true".parse().unwrap());
             }
-            imds(&i, &Req::new(Method::GET, "/metadata/identity/oauth2/token", Some(q), h, Bytes::new()))
+            imds(&i, &Req::new(Method::GET, Some(q), h, Bytes::new()))
         };
         let q = "api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
         assert_eq!(error_of(&get(q, false)), (400, "bad_request_102".into()));

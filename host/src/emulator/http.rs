@@ -9,8 +9,6 @@ use serde_json::{json, Value};
 #[derive(Debug)]
 pub(crate) struct Req {
     pub method: Method,
-    /// Percent-decoded, non-empty path segments.
-    pub segs: Vec<String>,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
@@ -19,12 +17,7 @@ pub(crate) struct Req {
 
 impl Req {
     /// Builds a request from its parts.
-    pub fn new(method: Method, path: &str, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Req {
-        let segs = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
-            .collect();
+    pub fn new(method: Method, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Req {
         let query = query
             .map(|q| {
                 url::form_urlencoded::parse(q.as_bytes())
@@ -32,7 +25,7 @@ impl Req {
                     .collect()
             })
             .unwrap_or_default();
-        Req { method, segs, query, headers, body }
+        Req { method, query, headers, body }
     }
 
     /// The first query value for `key` (ARM query names are case-insensitive).
@@ -137,15 +130,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_parsing_decodes_segments_and_query() {
+    fn request_parsing_decodes_query() {
         let r = Req::new(
             Method::GET,
-            "/subscriptions/a%20b//resourceGroups/rg",
             Some("api-version=2023-05-01&tail=5&x=%2F"),
             HeaderMap::new(),
             Bytes::new(),
         );
-        assert_eq!(r.segs, vec!["subscriptions", "a b", "resourceGroups", "rg"]);
         assert_eq!(r.query("API-VERSION"), Some("2023-05-01"));
         assert_eq!(r.query("x"), Some("/"));
         assert_eq!(r.query("nope"), None);

@@ -57,6 +57,7 @@ impl LogBuffer {
     }
 
     /// Number of lines held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lines.len()
     }

@@ -86,9 +86,9 @@ pub(crate) struct CState {
 }
 
 impl CState {
-    /// `Waiting` with a detail.
+    /// `Waiting` (since now) with a detail.
     pub fn waiting(detail: &str) -> CState {
-        CState { state: "Waiting", start: None, finish: None, exit_code: None, detail: detail.to_string() }
+        CState { state: "Waiting", start: Some(Utc::now()), finish: None, exit_code: None, detail: detail.to_string() }
     }
 
     /// `Running` since now.
@@ -402,5 +402,6 @@ mod tests {
         assert!(j["finishTime"].is_string() && j["startTime"].is_string());
         let w = CState::waiting("").to_json();
         assert!(w.get("exitCode").is_none());
+        assert!(w["startTime"].is_string());
     }
 }

@@ -191,6 +191,7 @@ fn wait_and_reap(mut child: Child, shared: Arc<ProcShared>, done_rx: std::sync::
 
 impl ProcHandle {
     /// The process id (also its process group id).
+    #[cfg(test)]
     pub fn pid(&self) -> i32 {
         self.0.pid
     }

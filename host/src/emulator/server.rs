@@ -115,7 +115,7 @@ async fn handle(
         Ok(c) => c.to_bytes(),
         Err(_) => return Ok(to_hyper(arm_error(413, "RequestEntityTooLarge", "The request body is too large."))),
     };
-    let r = Req::new(parts.method, parts.uri.path(), parts.uri.query(), parts.headers, body);
+    let r = Req::new(parts.method, parts.uri.query(), parts.headers, body);
     match pipeline(&inner, &r, &route).await {
         Some(resp) => Ok(to_hyper(resp)),
         None => {

@@ -22,17 +22,6 @@ pub(crate) enum RestartPolicy {
     Never,
 }
 
-impl RestartPolicy {
-    /// The wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestartPolicy::Always => "Always",
-            RestartPolicy::OnFailure => "OnFailure",
-            RestartPolicy::Never => "Never",
-        }
-    }
-}
-
 /// What the emulator needs to run one container.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ContainerSpec {

@@ -41,6 +41,7 @@ pub(crate) const OP_CONT: u8 = 0x0;
 /// Text frame.
 pub(crate) const OP_TEXT: u8 = 0x1;
 /// Binary frame.
+#[cfg(test)]
 pub(crate) const OP_BINARY: u8 = 0x2;
 /// Close frame.
 pub(crate) const OP_CLOSE: u8 = 0x8;
@@ -112,7 +113,7 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Resu
 /// A complete client message.
 #[derive(Debug)]
 enum Msg {
-    Data(u8, Vec<u8>),
+    Data(Vec<u8>),
     Ping(Vec<u8>),
     Close,
 }
@@ -138,14 +139,14 @@ fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(mut rd: R) -> mpsc::Recei
                     Some((_, buf)) => {
                         buf.extend_from_slice(&payload);
                         if fin {
-                            partial.take().map(|(o, b)| Msg::Data(o, b))
+                            partial.take().map(|(_, b)| Msg::Data(b))
                         } else {
                             None
                         }
                     }
                     None => None,
                 },
-                o if fin => Some(Msg::Data(o, payload)),
+                _ if fin => Some(Msg::Data(payload)),
                 o => {
                     partial = Some((o, payload));
                     None
@@ -250,7 +251,7 @@ async fn pump<W: AsyncWrite + Unpin>(
             }
             Ev::Line(Err(broadcast::error::RecvError::Lagged(_))) => continue,
             Ev::Line(Err(broadcast::error::RecvError::Closed)) => return,
-            Ev::Input(Some(Msg::Data(_, data))) => on_input(data),
+            Ev::Input(Some(Msg::Data(data))) => on_input(data),
             Ev::Input(Some(Msg::Ping(p))) => {
                 if !send(wr, OP_PONG, &p).await {
                     return;
@@ -303,7 +304,7 @@ async fn exec<S: AsyncRead + AsyncWrite + Send + 'static>(
     let (rd, mut wr) = tokio::io::split(io);
     let mut msgs = spawn_reader(rd);
     let password_ok = match tokio::time::timeout(PASSWORD_TIMEOUT, msgs.recv()).await {
-        Ok(Some(Msg::Data(_, p))) => p == s.password.as_bytes(),
+        Ok(Some(Msg::Data(p))) => p == s.password.as_bytes(),
         _ => false,
     };
     if !password_ok {

@@ -451,17 +451,19 @@ impl Object for DateTimeClass {
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let naive_value = |naive: NaiveDateTime| PyDateTime { naive, offset: None, style: Style::DateTime }.value();
+        fn naive_value(naive: NaiveDateTime) -> Value {
+            PyDateTime { naive, offset: None, style: Style::DateTime }.value()
+        }
         Some(match key.as_str()? {
-            "now" => Value::from_function(move |args: Rest<Value>| {
+            "now" => Value::from_function(|args: Rest<Value>| {
                 no_args("now", &args)?;
                 Ok::<_, Error>(naive_value(chrono::Local::now().naive_local()))
             }),
-            "today" => Value::from_function(move |args: Rest<Value>| {
+            "today" => Value::from_function(|args: Rest<Value>| {
                 no_args("today", &args)?;
                 Ok::<_, Error>(naive_value(chrono::Local::now().naive_local()))
             }),
-            "utcnow" => Value::from_function(move |args: Rest<Value>| {
+            "utcnow" => Value::from_function(|args: Rest<Value>| {
                 no_args("utcnow", &args)?;
                 Ok::<_, Error>(naive_value(Utc::now().naive_utc()))
             }),

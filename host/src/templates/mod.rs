@@ -87,6 +87,35 @@ pub struct TemplateContext {
     pub xcom: Arc<XcomStore>,
 }
 
+impl TemplateContext {
+    /// The context for a task file: its ids, `[dag_params]` as `params`,
+    /// its logical date (else `now`), its run id (else Airflow's
+    /// `manual__<logical date>`), its try number (else 1).
+    pub fn for_task(
+        task: &crate::task::TaskFile,
+        now: chrono::DateTime<chrono::Utc>,
+        variables: HashMap<String, String>,
+        connections: Arc<ConnectionResolver>,
+        xcom: Arc<XcomStore>,
+    ) -> Self {
+        let logical_date = task.logical_date.unwrap_or(now);
+        TemplateContext {
+            dag_id: task.dag_id.clone().unwrap_or_default(),
+            task_id: task.task_id.clone(),
+            run_id: task
+                .run_id
+                .clone()
+                .unwrap_or_else(|| crate::task::default_run_id(logical_date)),
+            try_number: task.try_number.unwrap_or(1),
+            logical_date,
+            params: serde_json::Value::Object(task.dag_params.clone()),
+            variables,
+            connections,
+            xcom,
+        }
+    }
+}
+
 /// The Airflow variables of an environment snapshot: `AIRFLOW_VAR_<NAME>`
 /// becomes `<NAME>` (the CLI passes `std::env::vars()`).
 pub fn variables_from_env(env: impl IntoIterator<Item = (String, String)>) -> HashMap<String, String> {

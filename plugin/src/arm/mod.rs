@@ -1,1 +1,15 @@
-//! TODO
+//! The Azure Resource Manager client: typed models ([`models`]), cloud endpoints
+//! ([`cloud`]), retry policy ([`retry`]) and the retrying transport ([`transport`]), error
+//! mapping ([`errors`]), long-running operations ([`lro`]) and the authenticated client
+//! ([`client`]).
+
+pub mod client;
+pub mod cloud;
+pub mod errors;
+pub mod lro;
+pub mod models;
+pub mod random;
+pub mod retry;
+pub mod transport;
+
+pub use client::ArmClient;

@@ -1,24 +1,90 @@
-//! `aci:container-instance/container-instance-hook` export.
+//! `aci:container-instance/container-instance-hook` export: each function resolves its
+//! connection into an [`AciHook`] and calls the method; container groups travel as ARM
+//! JSON.
 
 use super::Component;
+use crate::arm::models::ContainerGroup;
 use crate::bindings::exports::aci::container_instance::container_instance_hook::{Guest, GroupRef, StateExitDetails};
 use crate::bindings::orchestrator::task::types::TaskError;
+use crate::error::Error;
+use crate::hook::{self, state, AciHook};
+use crate::runtime;
 
-fn todo<T>() -> Result<T, TaskError> {
-    Err(TaskError::Internal("not yet implemented".into()))
+fn hook_for(conn_id: &str) -> Result<AciHook, Error> {
+    AciHook::new(conn_id)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot serialise the answer: {e}")))
+}
+
+fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, TaskError> {
+    f().map_err(TaskError::from)
 }
 
 impl Guest for Component {
-    fn create_or_update(_t: GroupRef, _cg: String, _wait: bool) -> Result<String, TaskError> { todo() }
-    fn get_state(_t: GroupRef) -> Result<String, TaskError> { todo() }
-    fn get_logs(_t: GroupRef, _tail: Option<u32>) -> Result<Vec<String>, TaskError> { todo() }
-    fn delete(_t: GroupRef, _wait: bool) -> Result<bool, TaskError> { todo() }
-    fn exists(_t: GroupRef) -> Result<bool, TaskError> { todo() }
-    fn test_connection(_c: String) -> (bool, String) { (false, "not yet implemented".into()) }
-    fn get_state_exitcode_details(_t: GroupRef) -> Result<StateExitDetails, TaskError> { todo() }
-    fn get_messages(_t: GroupRef) -> Result<Vec<String>, TaskError> { todo() }
-    fn stop(_t: GroupRef) -> Result<(), TaskError> { todo() }
-    fn start(_t: GroupRef) -> Result<(), TaskError> { todo() }
-    fn restart(_t: GroupRef) -> Result<(), TaskError> { todo() }
-    fn list(_c: String, _rg: Option<String>) -> Result<String, TaskError> { todo() }
+    fn create_or_update(t: GroupRef, container_group: String, wait: bool) -> Result<String, TaskError> {
+        run(|| {
+            let group: ContainerGroup = serde_json::from_str(&container_group)
+                .map_err(|e| Error::InvalidParams(format!("the container group is not a valid ARM ContainerGroup JSON document: {e}")))?;
+            let hook = hook_for(&t.conn_id)?;
+            to_json(&hook.create_or_update(&t.resource_group, &t.name, &group, wait)?)
+        })
+    }
+
+    fn get_state(t: GroupRef) -> Result<String, TaskError> {
+        run(|| to_json(&hook_for(&t.conn_id)?.get_state(&t.resource_group, &t.name)?))
+    }
+
+    fn get_logs(t: GroupRef, tail: Option<u32>) -> Result<Vec<String>, TaskError> {
+        run(|| hook_for(&t.conn_id)?.get_logs(&t.resource_group, &t.name, tail))
+    }
+
+    fn delete(t: GroupRef, wait: bool) -> Result<bool, TaskError> {
+        run(|| hook_for(&t.conn_id)?.delete(&t.resource_group, &t.name, wait))
+    }
+
+    fn exists(t: GroupRef) -> Result<bool, TaskError> {
+        run(|| hook_for(&t.conn_id)?.exists(&t.resource_group, &t.name))
+    }
+
+    fn test_connection(conn_id: String) -> (bool, String) {
+        hook::test_connection(&conn_id)
+    }
+
+    fn get_state_exitcode_details(t: GroupRef) -> Result<StateExitDetails, TaskError> {
+        run(|| {
+            runtime::warn("get_state_exitcode_details() is deprecated. Related method is get_state()");
+            let group = hook_for(&t.conn_id)?.get_state(&t.resource_group, &t.name)?;
+            let (state, exit_code, detail_status) = state::exitcode_details(&group);
+            Ok(StateExitDetails { state, exit_code, detail_status })
+        })
+    }
+
+    fn get_messages(t: GroupRef) -> Result<Vec<String>, TaskError> {
+        run(|| {
+            runtime::warn("get_messages() is deprecated. Related method is get_state()");
+            let group = hook_for(&t.conn_id)?.get_state(&t.resource_group, &t.name)?;
+            Ok(state::messages(&group))
+        })
+    }
+
+    fn stop(t: GroupRef) -> Result<(), TaskError> {
+        run(|| hook_for(&t.conn_id)?.stop(&t.resource_group, &t.name))
+    }
+
+    fn start(t: GroupRef) -> Result<(), TaskError> {
+        run(|| hook_for(&t.conn_id)?.start(&t.resource_group, &t.name))
+    }
+
+    fn restart(t: GroupRef) -> Result<(), TaskError> {
+        run(|| hook_for(&t.conn_id)?.restart(&t.resource_group, &t.name))
+    }
+
+    fn list(conn_id: String, resource_group: Option<String>) -> Result<String, TaskError> {
+        run(|| {
+            let rg = resource_group.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            to_json(&hook_for(&conn_id)?.list(rg)?)
+        })
+    }
 }

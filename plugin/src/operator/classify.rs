@@ -88,10 +88,13 @@ pub fn classify_create_error(e: Error) -> Error {
 
 /// The reason of a failed provisioning, from the group's and containers' events.
 pub fn provisioning_reason(events: &[EventObs]) -> &'static str {
-    let has = |pred: &dyn Fn(&str, &str) -> bool| {
-        events.iter().any(|e| pred(&e.name.to_ascii_lowercase(), &e.message.to_ascii_lowercase()))
-    };
-    if has(&|n, m| n.contains("pull") && n != "pulled" && n != "pulling" || (n == "failed" || n == "backoff") && (m.contains("pull") || m.contains("image")) || m.contains("is not accessible")) {
+    let has =
+        |pred: &dyn Fn(&str, &str) -> bool| events.iter().any(|e| pred(&e.name.to_ascii_lowercase(), &e.message.to_ascii_lowercase()));
+    if has(&|n, m| {
+        n.contains("pull") && n != "pulled" && n != "pulling"
+            || (n == "failed" || n == "backoff") && (m.contains("pull") || m.contains("image"))
+            || m.contains("is not accessible")
+    }) {
         IMAGE_PULL
     } else if has(&|n, m| n.contains("quota") || m.contains("quota")) {
         QUOTA
@@ -176,8 +179,17 @@ mod tests {
     #[test]
     fn provisioning_failures_from_events() {
         assert_eq!(provisioning_reason(&[ev("Failed", "Failed to pull image \"x\": the image is not accessible", "Warning")]), IMAGE_PULL);
-        assert_eq!(provisioning_reason(&[ev("Pulling", "pulling image \"x\"", "Normal"), ev("QuotaExceeded", "container group quota 'StandardCores' exceeded", "Warning")]), QUOTA);
-        assert_eq!(provisioning_reason(&[ev("InsufficientCapacity.", "The requested resource is not available in the location", "Warning")]), CAPACITY);
+        assert_eq!(
+            provisioning_reason(&[
+                ev("Pulling", "pulling image \"x\"", "Normal"),
+                ev("QuotaExceeded", "container group quota 'StandardCores' exceeded", "Warning")
+            ]),
+            QUOTA
+        );
+        assert_eq!(
+            provisioning_reason(&[ev("InsufficientCapacity.", "The requested resource is not available in the location", "Warning")]),
+            CAPACITY
+        );
         assert_eq!(provisioning_reason(&[ev("Failed", "Provisioning timed out after 1800 seconds", "Warning")]), PROVISIONING_TIMEOUT);
         assert_eq!(provisioning_reason(&[ev("FailedMount", "Output: mount error(2): Permission denied", "Warning")]), PROVISIONING_FAILED);
         assert_eq!(provisioning_reason(&[ev("Pulled", "Successfully pulled image", "Normal")]), PROVISIONING_FAILED);

@@ -160,7 +160,8 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                     g
                 }
                 Err(e) if e.is_not_found() && (seen || early_not_found >= MAX_EARLY_NOT_FOUND) => {
-                    self.host.warn("ResourceNotFound, container is probably removed by another process (make sure that the name is unique).");
+                    self.host
+                        .warn("ResourceNotFound, container is probably removed by another process (make sure that the name is unique).");
                     return Err(Error::Failed {
                         exit_code: None,
                         reason: classify::DELETED_EXTERNALLY.into(),

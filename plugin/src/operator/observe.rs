@@ -104,10 +104,7 @@ fn events(v: Option<&Value>) -> Vec<EventObs> {
 pub fn observe(group: &Value, container_name: &str) -> Observation {
     let props = group.get("properties").unwrap_or(&Value::Null);
     let containers: &[Value] = props.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let main = containers
-        .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(container_name))
-        .or_else(|| containers.first());
+    let main = containers.iter().find(|c| c.get("name").and_then(Value::as_str) == Some(container_name)).or_else(|| containers.first());
     let view = main.and_then(|c| c.pointer("/properties/instanceView"));
     let container = match view {
         Some(iv) => ContainerObs {
@@ -120,7 +117,9 @@ pub fn observe(group: &Value, container_name: &str) -> Observation {
         None => ContainerObs::default(),
     };
     let all_terminated = !containers.is_empty()
-        && containers.iter().all(|c| c.pointer("/properties/instanceView/currentState/state").and_then(Value::as_str) == Some("Terminated"));
+        && containers
+            .iter()
+            .all(|c| c.pointer("/properties/instanceView/currentState/state").and_then(Value::as_str) == Some("Terminated"));
     let mut evs = events(props.pointer("/instanceView/events"));
     evs.extend(events(view.and_then(|iv| iv.get("events"))));
     let tags = group
@@ -143,11 +142,7 @@ impl Observation {
     /// Airflow's notion of "the state": the container's current state when it
     /// has an instance view, else the provisioning state.
     pub fn state_label(&self) -> String {
-        self.container
-            .state
-            .clone()
-            .or_else(|| self.provisioning_state.clone())
-            .unwrap_or_else(|| "Unknown".into())
+        self.container.state.clone().or_else(|| self.provisioning_state.clone()).unwrap_or_else(|| "Unknown".into())
     }
 
     /// The decision for this observation.
@@ -220,7 +215,8 @@ mod tests {
         }
         let mut g = json!({"name": "job", "tags": {"a": "b"}, "properties": {"provisioningState": prov, "restartPolicy": policy, "containers": [c]}});
         if let Some(st) = state {
-            g["properties"]["instanceView"] = json!({"state": st, "events": [{"name": "Pulling", "message": "pulling image", "type": "Normal", "count": 1}]});
+            g["properties"]["instanceView"] =
+                json!({"state": st, "events": [{"name": "Pulling", "message": "pulling image", "type": "Normal", "count": 1}]});
         }
         g
     }
@@ -240,7 +236,12 @@ mod tests {
         assert_eq!(o.state_label(), "Running");
         assert_eq!(o.events.len(), 2);
         let o = observe(
-            &group("Succeeded", Some("Succeeded"), Some(json!({"state": "Terminated", "exitCode": 0, "detailStatus": "Completed"})), "Never"),
+            &group(
+                "Succeeded",
+                Some("Succeeded"),
+                Some(json!({"state": "Terminated", "exitCode": 0, "detailStatus": "Completed"})),
+                "Never",
+            ),
             "job",
         );
         assert_eq!(o.status(), Status::Done { exit_code: Some(0), detail_status: Some("Completed".into()) });
@@ -284,7 +285,14 @@ mod tests {
     #[test]
     fn event_log_reports_new_and_repeated_events_once() {
         let mut log = EventLog::default();
-        let e = |count| EventObs { name: "BackOff".into(), message: "restarting".into(), kind: "Warning".into(), count, first_timestamp: None, last_timestamp: None };
+        let e = |count| EventObs {
+            name: "BackOff".into(),
+            message: "restarting".into(),
+            kind: "Warning".into(),
+            count,
+            first_timestamp: None,
+            last_timestamp: None,
+        };
         assert_eq!(log.fresh(&[e(1)]).len(), 1);
         assert_eq!(log.fresh(&[e(1)]).len(), 0);
         assert_eq!(log.fresh(&[e(2)]).len(), 1);

@@ -163,7 +163,12 @@ impl FakeCloud {
         let (prov, state, current, events): (&str, Option<&str>, Option<Value>, Vec<Value>) = if since < job.provision_ms / 2 {
             ("Pending", Some("Pending"), None, vec![])
         } else if since < job.provision_ms {
-            ("Creating", Some("Pending"), Some(json!({"state": "Waiting", "detailStatus": ""})), vec![ev("Pulling", "pulling image \"x\"", "Normal")])
+            (
+                "Creating",
+                Some("Pending"),
+                Some(json!({"state": "Waiting", "detailStatus": ""})),
+                vec![ev("Pulling", "pulling image \"x\"", "Normal")],
+            )
         } else if let Some(fail) = &job.provision_failure {
             let evs = fail.iter().map(|(n, m)| ev(n, m, "Warning")).collect();
             ("Failed", Some("Pending"), Some(json!({"state": "Waiting"})), evs)
@@ -282,7 +287,9 @@ impl Cloud for FakeCloud {
     }
 
     fn file_volume(&self, _conn: &str, mount_name: &str, share: &str, account: &str, read_only: bool) -> Result<Value> {
-        Ok(json!({"name": mount_name, "azureFile": {"shareName": share, "storageAccountName": account, "readOnly": read_only, "storageAccountKey": "key"}}))
+        Ok(
+            json!({"name": mount_name, "azureFile": {"shareName": share, "storageAccountName": account, "readOnly": read_only, "storageAccountKey": "key"}}),
+        )
     }
 }
 
@@ -303,7 +310,13 @@ pub struct FakeHost {
 impl FakeHost {
     /// A host on `clock`.
     pub fn new(clock: Clock) -> FakeHost {
-        FakeHost { clock, logs: RefCell::new(Vec::new()), xcom: RefCell::new(Vec::new()), cancel_at: None, sleeps: RefCell::new(Vec::new()) }
+        FakeHost {
+            clock,
+            logs: RefCell::new(Vec::new()),
+            xcom: RefCell::new(Vec::new()),
+            cancel_at: None,
+            sleeps: RefCell::new(Vec::new()),
+        }
     }
 
     /// The info-level messages.

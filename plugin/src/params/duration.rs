@@ -192,7 +192,9 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_and_non_positive() {
-        for bad in [json!("soon"), json!("1y"), json!("P1Y"), json!("PT"), json!("P"), json!("1:99:00"), json!(true), json!([1]), json!("PT1M1H")] {
+        for bad in
+            [json!("soon"), json!("1y"), json!("P1Y"), json!("PT"), json!("P"), json!("1:99:00"), json!(true), json!([1]), json!("PT1M1H")]
+        {
             let e = parse_timeout(&bad).unwrap_err().to_string();
             assert!(e.starts_with("container_timeout must be a number of seconds"), "{bad}: {e}");
         }

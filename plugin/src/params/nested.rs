@@ -329,10 +329,7 @@ pub fn parse_diagnostics(v: &Value) -> Result<DiagnosticsSpec> {
         Some((n, t)) => {
             let s = string(&la.child(n), t)?;
             if s != "ContainerInsights" && s != "ContainerInstanceLogs" {
-                return Err(invalid(format!(
-                    "{} must be \"ContainerInsights\" or \"ContainerInstanceLogs\", found `{s}`",
-                    la.child(n)
-                )));
+                return Err(invalid(format!("{} must be \"ContainerInsights\" or \"ContainerInstanceLogs\", found `{s}`", la.child(n))));
             }
             Some(s)
         }
@@ -448,7 +445,10 @@ mod tests {
         let ports = parse_ports("ports", &json!([80, {"port": 53, "protocol": "udp"}])).unwrap();
         assert_eq!(ports, vec![PortSpec { port: 80, protocol: None }, PortSpec { port: 53, protocol: Some("UDP".into()) }]);
         assert!(parse_ports("ports", &json!([70000])).is_err());
-        assert_eq!(parse_ports("ports", &json!(["80"])).unwrap_err().to_string(), "ports[0] must be a port number or a table {port, protocol}, found string \"80\"");
+        assert_eq!(
+            parse_ports("ports", &json!(["80"])).unwrap_err().to_string(),
+            "ports[0] must be a port number or a table {port, protocol}, found string \"80\""
+        );
     }
 
     #[test]
@@ -488,12 +488,15 @@ mod tests {
 
     #[test]
     fn diagnostics_both_name_styles_and_no_secret_in_errors() {
-        let a = parse_diagnostics(&json!({"log_analytics": {"workspace_id": "w", "workspace_key": "k", "log_type": "ContainerInsights"}})).unwrap();
-        let b = parse_diagnostics(&json!({"logAnalytics": {"workspaceId": "w", "workspaceKey": "k", "logType": "ContainerInsights"}})).unwrap();
+        let a = parse_diagnostics(&json!({"log_analytics": {"workspace_id": "w", "workspace_key": "k", "log_type": "ContainerInsights"}}))
+            .unwrap();
+        let b =
+            parse_diagnostics(&json!({"logAnalytics": {"workspaceId": "w", "workspaceKey": "k", "logType": "ContainerInsights"}})).unwrap();
         assert_eq!(a, b);
         assert_eq!(a.workspace_key.expose(), "k");
         assert!(!format!("{a:?}").contains("\"k\""));
-        let e = parse_diagnostics(&json!({"log_analytics": {"workspace_id": "w", "workspace_key": ["topsecret"]}})).unwrap_err().to_string();
+        let e =
+            parse_diagnostics(&json!({"log_analytics": {"workspace_id": "w", "workspace_key": ["topsecret"]}})).unwrap_err().to_string();
         assert_eq!(e, "diagnostics.log_analytics.workspace_key must be a string, found array");
         let e = parse_diagnostics(&json!({"log_analytics": {"workspace_id": "w", "workspace_key": true}})).unwrap_err().to_string();
         assert!(!e.contains("true"), "{e}");
@@ -524,12 +527,12 @@ mod tests {
             parse_identity(&json!({"type": "UserAssigned", "resource_ids": RID})).unwrap_err(),
             Error::InvalidParams(IDENTITY_RESOURCE_IDS_MESSAGE.into())
         );
-        assert_eq!(
-            IDENTITY_TYPE_MESSAGE,
-            "identity dict must include 'type' key with value 'UserAssigned' or 'SystemAssigned'"
-        );
+        assert_eq!(IDENTITY_TYPE_MESSAGE, "identity dict must include 'type' key with value 'UserAssigned' or 'SystemAssigned'");
         assert_eq!(IDENTITY_RESOURCE_IDS_MESSAGE, "identity['resource_ids'] must be a list of resource id strings");
         assert!(parse_identity(&json!("SystemAssigned")).is_err());
-        assert!(parse_identity(&json!({"type": "UserAssigned", "principal": "x"})).unwrap_err().to_string().starts_with("unknown key `identity.principal`"));
+        assert!(parse_identity(&json!({"type": "UserAssigned", "principal": "x"}))
+            .unwrap_err()
+            .to_string()
+            .starts_with("unknown key `identity.principal`"));
     }
 }

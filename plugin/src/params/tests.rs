@@ -229,7 +229,10 @@ fn nested_type_errors_name_the_path() {
         "dns_config.name_servers[1] must be a string, found table/object"
     );
     assert_eq!(err(with(json!({"gpu": {"count": "1", "sku": "K80"}}))), "gpu.count must be an integer, found string \"1\"");
-    assert_eq!(err(with(json!({"volumes": [["c", "a", "s", "/m"]]}))).split(',').next().unwrap(), "volumes[0] must have exactly 5 elements [conn_id");
+    assert_eq!(
+        err(with(json!({"volumes": [["c", "a", "s", "/m"]]}))).split(',').next().unwrap(),
+        "volumes[0] must have exactly 5 elements [conn_id"
+    );
     assert_eq!(err(with(json!({"ports": [{"port": 80, "proto": "TCP"}]}))), "unknown key `ports[0].proto`; did you mean `protocol`?");
 }
 
@@ -241,7 +244,8 @@ fn network_profile_maps_to_subnet_or_is_rejected() {
     assert_eq!(p.subnet_ids[0].id, subnet);
     let p = from_value(&with(json!({"network_profile": subnet, "subnet_ids": [subnet]}))).unwrap();
     assert_eq!(p.subnet_ids.len(), 1, "no duplicate subnet");
-    let e = err(with(json!({"network_profile": {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/networkProfiles/p"}})));
+    let e =
+        err(with(json!({"network_profile": {"id": "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/networkProfiles/p"}})));
     assert!(e.starts_with("network_profile is no longer supported"), "{e}");
 }
 

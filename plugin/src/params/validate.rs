@@ -87,9 +87,7 @@ fn matches_name_pattern(name: &str) -> bool {
     let bytes = name.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => {
-            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
-        }
+        (Some(first), Some(last)) => alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-'),
         _ => false,
     }
 }
@@ -132,12 +130,7 @@ pub fn did_you_mean<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
         }
     }
     let limit = if k.chars().count() > 10 { 3 } else { 2 };
-    candidates
-        .iter()
-        .map(|c| (levenshtein(&k, &norm(c)), *c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    candidates.iter().map(|c| (levenshtein(&k, &norm(c)), *c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
 }
 
 /// Edit distance (insertions, deletions, substitutions) between two strings.
@@ -179,10 +172,7 @@ mod tests {
         let name84 = "name-with-length---84".repeat(4);
         assert_eq!(name84.len(), 84);
         assert_eq!(check_name(&name84).unwrap_err(), Error::InvalidParams(NAME_LENGTH_MESSAGE.into()));
-        assert_eq!(
-            NAME_PATTERN_MESSAGE,
-            "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")"
-        );
+        assert_eq!(NAME_PATTERN_MESSAGE, "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")");
     }
 
     #[test]

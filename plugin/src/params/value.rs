@@ -133,10 +133,7 @@ pub(crate) fn boolean_lenient(path: &str, v: &Value) -> Result<bool> {
 /// A finite number.
 pub(crate) fn number(path: &str, v: &Value) -> Result<f64> {
     match v {
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|f| f.is_finite())
-            .ok_or_else(|| type_error(path, "a finite number", v)),
+        Value::Number(n) => n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| type_error(path, "a finite number", v)),
         other => Err(type_error(path, "a number", other)),
     }
 }
@@ -170,11 +167,7 @@ pub(crate) fn array<'a>(path: &str, v: &'a Value) -> Result<&'a Vec<Value>> {
 
 /// A list of strings (numbers converted), with element paths `path[i]` in errors.
 pub(crate) fn string_list(path: &str, v: &Value) -> Result<Vec<String>> {
-    array(path, v)?
-        .iter()
-        .enumerate()
-        .map(|(i, e)| scalar_string(&format!("{path}[{i}]"), e))
-        .collect()
+    array(path, v)?.iter().enumerate().map(|(i, e)| scalar_string(&format!("{path}[{i}]"), e)).collect()
 }
 
 /// A table of string values (numbers converted), in the order given.
