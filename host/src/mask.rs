@@ -233,7 +233,7 @@ impl Masker {
     pub fn mask(&self, text: &str) -> String {
         let inner = self.0.read().unwrap_or_else(|e| e.into_inner());
         match &inner.matcher {
-            Some(matcher) => matcher.replace_all(text, &[MASK]),
+            Some(matcher) => replace_secrets(matcher, text),
             None => text.to_string(),
         }
     }
@@ -249,14 +249,25 @@ impl Masker {
     }
 }
 
+/// Replaces every match of any secret with [`MASK`] (one replacement for
+/// all patterns, however many secrets the matcher holds).
+fn replace_secrets(matcher: &AhoCorasick, text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    matcher.replace_all_with(text, &mut out, |_, _, dst| {
+        dst.push_str(MASK);
+        true
+    });
+    out
+}
+
 fn mask_value(matcher: &AhoCorasick, value: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
-        Value::String(s) => Value::String(matcher.replace_all(s, &[MASK])),
+        Value::String(s) => Value::String(replace_secrets(matcher, s)),
         Value::Array(items) => Value::Array(items.iter().map(|v| mask_value(matcher, v)).collect()),
         Value::Object(map) => Value::Object(
             map.iter()
-                .map(|(k, v)| (matcher.replace_all(k, &[MASK]), mask_value(matcher, v)))
+                .map(|(k, v)| (replace_secrets(matcher, k), mask_value(matcher, v)))
                 .collect(),
         ),
         other => other.clone(),
@@ -299,6 +310,17 @@ fn variants(secret: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn masks_many_secrets_at_once() {
+        let m = Masker::default();
+        m.add("first-secret");
+        m.add("second-secret");
+        m.add("third-secret");
+        assert_eq!(m.mask("a first-secret b second-secret c third-secret"), "a *** b *** c ***");
+        let v = m.mask_json(&serde_json::json!({"second-secret": ["third-secret", 1]}));
+        assert_eq!(v, serde_json::json!({"***": ["***", 1]}));
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -287,12 +287,7 @@ pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2
 /// `imds_endpoint`, key-file endpoint URLs), the ARM and authority hosts of
 /// its `cloud_environment` (public cloud by default) for Azure connections,
 /// and IMDS when the connection relies on a managed identity.
-pub fn rules_for_connection(
-    conn_type: Option<&str>,
-    login: Option<&str>,
-    password: Option<&str>,
-    extra: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<AllowRule> {
+pub fn rules_for_connection(password: Option<&str>, extra: &serde_json::Map<String, serde_json::Value>) -> Vec<AllowRule> {
     let s = |k: &str| extra.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
     let mut rules = Vec::new();
     for key in ["resource_manager_url", "authority_host", "imds_endpoint"] {
@@ -322,10 +317,14 @@ pub fn rules_for_connection(
     if !explicit_authority {
         rules.extend(AllowRule::from_url(authority));
     }
-    let has_secret = password.is_some_and(|p| !p.is_empty()) && login.is_some_and(|l| !l.is_empty());
-    let has_key = s("key_path").is_some() || extra.get("key_json").is_some();
-    let is_registry_or_volume = conn_type.is_some_and(|t| t.contains("registry") || t.contains("volume") || t == "wasb");
-    if s("imds_endpoint").is_none() && (!has_secret && !has_key && !is_registry_or_volume || s("managed_identity_client_id").is_some()) {
+    // Managed identity is the fallback of every Azure connection (ACI,
+    // registry, volume) that carries no credential of its own: then IMDS may
+    // be reached, over http as IMDS requires (and never with a bearer token).
+    let has_password = password.is_some_and(|p| !p.is_empty());
+    let has_key = ["key_path", "key_json", "client_certificate", "client_certificate_path", "connection_string"]
+        .iter()
+        .any(|k| extra.get(*k).is_some_and(|v| !v.is_null() && v.as_str() != Some("")));
+    if s("imds_endpoint").is_none() && ((!has_password && !has_key) || s("managed_identity_client_id").is_some()) {
         rules.extend(AllowRule::from_url(IMDS_ENDPOINT));
     }
     rules
@@ -429,21 +428,28 @@ mod tests {
     fn connection_rules() {
         let extra = |v: serde_json::Value| v.as_object().unwrap().clone();
         // Client secret, public cloud by default: ARM + authority, no IMDS.
-        let r = rules_for_connection(None, Some("id"), Some("secret"), &extra(serde_json::json!({"tenantId": "t"})));
+        let r = rules_for_connection(Some("secret"), &extra(serde_json::json!({"tenantId": "t"})));
         assert!(r.contains(&AllowRule::parse("management.azure.com").unwrap()));
         assert!(r.contains(&AllowRule::parse("login.microsoftonline.com").unwrap()));
         assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
         // Sovereign clouds.
-        let r = rules_for_connection(None, Some("id"), Some("s"), &extra(serde_json::json!({"cloud_environment": "AzureUSGovernment"})));
+        let r = rules_for_connection(Some("s"), &extra(serde_json::json!({"cloud_environment": "AzureUSGovernment"})));
         assert!(r.contains(&AllowRule::parse("management.usgovcloudapi.net").unwrap()));
         assert!(r.contains(&AllowRule::parse("login.microsoftonline.us").unwrap()));
         assert!(!r.iter().any(|x| x.host == "management.azure.com"));
         // Managed identity: IMDS over http.
-        let r = rules_for_connection(None, None, None, &extra(serde_json::json!({"subscriptionId": "s"})));
+        let r = rules_for_connection(None, &extra(serde_json::json!({"subscriptionId": "s"})));
         assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
         // Explicit endpoints replace the cloud defaults.
-        let r = rules_for_connection(None, Some("a"), Some("b"), &extra(serde_json::json!({
+        let r = rules_for_connection(Some("b"), &extra(serde_json::json!({
             "resource_manager_url": "http://127.0.0.1:4000", "authority_host": "http://127.0.0.1:4000/"})));
-        assert_eq!(r, vec![AllowRule::parse("http://127.0.0.1:4000").unwrap()].repeat(2));
+        let local = AllowRule::parse("http://127.0.0.1:4000").unwrap();
+        assert_eq!(r, vec![local.clone(), local]);
+        // Registry/volume connections without a password fall back to managed identity.
+        let r = rules_for_connection(None, &extra(serde_json::json!({"subscription_id": "s", "resource_group": "rg"})));
+        assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
+        // A certificate is a credential of its own: no IMDS.
+        let r = rules_for_connection(None, &extra(serde_json::json!({"client_certificate_path": "/c.pem", "tenantId": "t"})));
+        assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
     }
 }

@@ -204,11 +204,13 @@ impl RuntimeHost for HostState {
             rt.masker.add(&secret);
         }
         // The plugin may reach exactly the endpoints this connection names.
-        let rules = policy::rules_for_connection(conn.conn_type.as_deref(), conn.login.as_deref(), conn.password.as_deref(), &conn.extra);
+        let rules = policy::rules_for_connection(conn.password.as_deref(), &conn.extra);
         rt.policy.allow_all(rules);
-        // A key file named by the connection may be read, and nothing else.
-        if let Some(path) = conn.extra.get("key_path").and_then(|v| v.as_str()).filter(|p| !p.is_empty()) {
-            rt.grant_file(path);
+        // Key and certificate files named by the connection may be read, and nothing else.
+        for key in ["key_path", "client_certificate_path"] {
+            if let Some(path) = conn.extra.get(key).and_then(|v| v.as_str()).filter(|p| !p.is_empty()) {
+                rt.grant_file(path);
+            }
         }
         Ok(Ok(WitConnection {
             conn_id: conn.conn_id.clone(),

@@ -62,7 +62,10 @@ async fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option
     }
     let mut stream = TcpStream::connect(&host).await?;
     let body = body.unwrap_or(b"");
-    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -216,7 +219,11 @@ fn job(command: &[&str], policy: &str) -> Value {
 }
 
 fn config() -> EmulatorConfig {
-    EmulatorConfig { provision_delay: Duration::from_millis(100), kill_grace: Duration::from_millis(500), ..EmulatorConfig::default() }
+    EmulatorConfig {
+        provision_delay: Duration::from_millis(100),
+        kill_grace: Duration::from_millis(500),
+        ..EmulatorConfig::default()
+    }
 }
 
 fn state(v: &Value) -> &str {
@@ -263,7 +270,10 @@ async fn wait_log_line(arm: &Arm, path: &str, prefix: &str) -> String {
 }
 
 fn event_names(view: &Value) -> BTreeSet<String> {
-    view["events"].as_array().map(|a| a.iter().filter_map(|e| e["name"].as_str().map(String::from)).collect()).unwrap_or_default()
+    view["events"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["name"].as_str().map(String::from)).collect())
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -280,18 +290,27 @@ async fn arm_requires_token_and_api_version() {
     assert_eq!((r.status, r.code().as_str()), (401, "AuthenticationFailed"));
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer "));
 
-    let r = request(&format!("{base}{path}?api-version={API}"), "GET", &[("authorization", "Bearer made-up")], None).await.unwrap();
+    let r = request(&format!("{base}{path}?api-version={API}"), "GET", &[("authorization", "Bearer made-up")], None)
+        .await
+        .unwrap();
     assert_eq!((r.status, r.code().as_str()), (401, "InvalidAuthenticationToken"));
 
     let arm = Arm::new(&emu).await;
     let r = request(&format!("{base}{path}"), "GET", &[("authorization", &arm.auth)], None).await.unwrap();
     assert_eq!((r.status, r.code().as_str()), (400, "MissingApiVersionParameter"));
-    assert_eq!(r.json()["error"]["message"], "The api-version query parameter (?api-version=) is required for all requests.");
-    let r = request(&format!("{base}{path}?api-version=latest"), "GET", &[("authorization", &arm.auth)], None).await.unwrap();
+    assert_eq!(
+        r.json()["error"]["message"],
+        "The api-version query parameter (?api-version=) is required for all requests."
+    );
+    let r = request(&format!("{base}{path}?api-version=latest"), "GET", &[("authorization", &arm.auth)], None)
+        .await
+        .unwrap();
     assert_eq!(r.status, 400);
 
     for v in ["2026-07-01", "2024-11-01-preview", "2018-10-01"] {
-        let r = request(&format!("{base}{path}?api-version={v}"), "GET", &[("authorization", &arm.auth)], None).await.unwrap();
+        let r = request(&format!("{base}{path}?api-version={v}"), "GET", &[("authorization", &arm.auth)], None)
+            .await
+            .unwrap();
         assert_eq!((r.status, r.code().as_str()), (404, "ResourceNotFound"), "{v}");
     }
 
@@ -328,7 +347,11 @@ async fn token_endpoint_errors_are_aad_shaped() {
     let url = format!("{}/{LOCAL_TENANT_ID}/oauth2/v2.0/token", emu.base_url());
     let post = |body: String| {
         let url = url.clone();
-        async move { request(&url, "POST", &[("content-type", "application/x-www-form-urlencoded")], Some(body.as_bytes())).await.unwrap() }
+        async move {
+            request(&url, "POST", &[("content-type", "application/x-www-form-urlencoded")], Some(body.as_bytes()))
+                .await
+                .unwrap()
+        }
     };
     let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret=wrong&scope=https%3A%2F%2Fmanagement.azure.com%2F.default")).await;
     assert_eq!(r.status, 401);
@@ -360,7 +383,9 @@ async fn token_endpoint_errors_are_aad_shaped() {
 async fn imds_token_and_helper_endpoints() {
     let emu = Emulator::start(config()).await.unwrap();
     let base = emu.base_url();
-    let imds = format!("{base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F");
+    let imds = format!(
+        "{base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F"
+    );
     let r = request(&imds, "GET", &[], None).await.unwrap();
     assert_eq!((r.status, r.json()["error"].as_str().unwrap()), (400, "bad_request_102"));
     let r = request(&imds, "GET", &[("metadata", "true")], None).await.unwrap();
@@ -397,7 +422,14 @@ async fn job_runs_to_success_with_logs_and_events() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "job-ok");
-    let body = job(&["sh", "-c", "echo start; echo \"mode=$MODE\"; test \"$TOKEN\" = s3cr3t-value && echo secure-ok; echo done >&2"], "Never");
+    let body = job(
+        &[
+            "sh",
+            "-c",
+            "echo start; echo \"mode=$MODE\"; case \"$TOKEN\" in s3cr3t-v*e) echo secure-ok;; esac; echo done >&2",
+        ],
+        "Never",
+    );
     let r = arm.put(&path, &body).await;
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
@@ -408,7 +440,11 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert!(!r.text().contains("s3cr3t-value"));
     let async_url = r.header("azure-asyncoperation").unwrap().to_string();
     let location_url = r.header("location").unwrap().to_string();
-    assert!(async_url.starts_with(&emu.base_url()) && async_url.contains("/operations/") && async_url.contains("api-version=2018-06-01"));
+    assert!(
+        async_url.starts_with(&emu.base_url())
+            && async_url.contains("/operations/")
+            && async_url.contains("api-version=2018-06-01")
+    );
     assert!(location_url.contains("/operationResults/"));
 
     // The status resource walks Pending -> Creating -> Succeeded (polled, so some may be skipped).
@@ -428,7 +464,12 @@ async fn job_runs_to_success_with_logs_and_events() {
         }
         seen.push(pos);
         if st == "Succeeded" {
-            let names: BTreeSet<_> = b["properties"]["events"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap().to_string()).collect();
+            let names: BTreeSet<_> = b["properties"]["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_string())
+                .collect();
             assert!(names.contains("Pulling") && names.contains("Started"), "{names:?}");
             break;
         }
@@ -558,11 +599,19 @@ async fn restart_policies_restart_and_count() {
 
 #[tokio::test]
 async fn stop_start_restart_and_transitions() {
-    let emu = Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(300), ..config() }).await.unwrap();
+    let emu =
+        Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(300), ..config() }).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "svc");
     let body = job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Always");
-    assert_eq!(arm.put(&path, &body).await.status, 201);
+    let created = arm.put(&path, &body).await;
+    assert_eq!(created.status, 201);
+    assert!(created.header("retry-after").is_none(), "ACI sends no Retry-After on PUT");
+    // The Location resource answers 202 (with Location and Retry-After) while provisioning.
+    let pending = arm.get(created.header("location").unwrap()).await;
+    assert_eq!(pending.status, 202);
+    assert!(pending.header("location").unwrap().contains("/operationResults/"));
+    assert_eq!(pending.header("retry-after"), Some("1"));
     // Mid-provisioning: writes are refused, logs are not available yet.
     let r = arm.put(&path, &body).await;
     assert_eq!((r.status, r.code().as_str()), (409, "ContainerGroupTransitioning"));
@@ -585,10 +634,11 @@ async fn stop_start_restart_and_transitions() {
 
     // Stop: 204, processes killed, state Stopped, provisioning unchanged.
     assert_eq!(arm.post(&format!("{path}/stop")).await.status, 204);
-    wait_pid_gone(pid).await;
-    let v = arm.wait_for(&path, "Stopped", |v| state(v) == "Stopped").await;
+    assert!(!pid_exists(pid), "stop answers once the process is gone");
+    let v = arm.get(&path).await.json();
+    assert_eq!(state(&v), "Stopped");
     assert_eq!(prov(&v), "Succeeded");
-    let v = arm.wait_for(&path, "terminated container", |v| current(v)["state"] == "Terminated").await;
+    assert_eq!(current(&v)["state"], "Terminated");
     assert!(event_names(container_view(&v)).contains("Killing"));
     assert_eq!(current(&v)["exitCode"], 128 + 15);
 
@@ -610,7 +660,8 @@ async fn stop_start_restart_and_transitions() {
 
     // Update in place: a new command is fine (200), a new restart policy is not.
     let mut updated = body.clone();
-    updated["properties"]["containers"][0]["properties"]["command"] = json!(["sh", "-c", "echo pid $$ v2; exec sleep 300"]);
+    updated["properties"]["containers"][0]["properties"]["command"] =
+        json!(["sh", "-c", "echo pid $$ v2; exec sleep 300"]);
     let r = arm.put_when_ready(&path, &updated).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(prov(&r.json()), "Pending");
@@ -628,7 +679,7 @@ async fn stop_start_restart_and_transitions() {
     let pid4: i32 = wait_log_line(&arm, &path, "pid ").await.trim_end_matches(" v2").parse().unwrap();
     let r = arm.delete(&path).await;
     assert_eq!(r.status, 200);
-    wait_pid_gone(pid4).await;
+    assert!(!pid_exists(pid4), "delete answers once the process is gone");
     emu.shutdown().await;
 }
 
@@ -666,12 +717,22 @@ async fn list_pages_without_instance_views() {
     let (names, pages) = collect(arm.url(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg1/providers/Microsoft.ContainerInstance/containerGroups"))).await;
     assert_eq!(names, vec!["g0", "g1", "g2", "g3", "g4"]);
     assert_eq!(pages, 3);
-    let (all, _) = collect(arm.url(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"))).await;
+    let (all, _) =
+        collect(arm.url(&format!(
+            "/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"
+        )))
+        .await;
     assert_eq!(all.len(), 6);
-    let (none, _) = collect(arm.url("/subscriptions/other-sub/providers/Microsoft.ContainerInstance/containerGroups")).await;
+    let (none, _) =
+        collect(arm.url("/subscriptions/other-sub/providers/Microsoft.ContainerInstance/containerGroups")).await;
     assert!(none.is_empty());
     // Usage counts the groups of the location.
-    let u = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/eastus/usages")).await.json();
+    let u = arm
+        .get(&format!(
+            "/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/eastus/usages"
+        ))
+        .await
+        .json();
     assert_eq!(u["value"][0]["name"]["value"], "ContainerGroups");
     assert_eq!(u["value"][0]["currentValue"], 6);
     emu.shutdown().await;
@@ -679,7 +740,8 @@ async fn list_pages_without_instance_views() {
 
 #[tokio::test]
 async fn resource_groups_and_validation() {
-    let emu = Emulator::start(EmulatorConfig { resource_groups: Some(vec!["Known".into()]), ..config() }).await.unwrap();
+    let emu =
+        Emulator::start(EmulatorConfig { resource_groups: Some(vec!["Known".into()]), ..config() }).await.unwrap();
     let arm = Arm::new(&emu).await;
     let r = arm.put(&cg("unknown", "g"), &job(&["true"], "Never")).await;
     assert_eq!((r.status, r.code().as_str()), (404, "ResourceGroupNotFound"));
@@ -709,9 +771,10 @@ async fn secure_values_never_echoed() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "secrets");
-    let mut body = job(&["sh", "-c", "test \"$TOKEN\" = s3cr3t-value && echo env-ok"], "Never");
+    let mut body = job(&["sh", "-c", "case \"$TOKEN\" in s3cr3t-v*e) echo env-ok;; esac"], "Never");
     let p = &mut body["properties"];
-    p["imageRegistryCredentials"] = json!([{"server": "myreg.azurecr.io", "username": "myreg", "password": "registry-pass-123"}]);
+    p["imageRegistryCredentials"] =
+        json!([{"server": "myreg.azurecr.io", "username": "myreg", "password": "registry-pass-123"}]);
     p["volumes"] = json!([
         {"name": "files", "azureFile": {"shareName": "share", "storageAccountName": "acct", "storageAccountKey": "storage-key-456=="}},
         {"name": "secret-vol", "secret": {"token.txt": "c2VjcmV0LWZpbGUtNzg5"}}
@@ -770,7 +833,14 @@ async fn fault_throttling_every_nth_and_burst() {
     get_token(&emu.base_url()).await;
     assert_eq!(arm.get(&path).await.status, 429);
     emu.set_faults(Faults { throttle_burst: 1, include_auth: true, ..Faults::default() });
-    let r = request(&format!("{}/{LOCAL_TENANT_ID}/oauth2/v2.0/token", emu.base_url()), "POST", &[], Some(b"grant_type=client_credentials")).await.unwrap();
+    let r = request(
+        &format!("{}/{LOCAL_TENANT_ID}/oauth2/v2.0/token", emu.base_url()),
+        "POST",
+        &[],
+        Some(b"grant_type=client_credentials"),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 429);
     assert!(emu.stats().count("ContainerGroups_Get", 429) >= 4);
     emu.shutdown().await;
@@ -883,7 +953,8 @@ async fn fault_provisioning_failures_sync() {
 
 #[tokio::test]
 async fn fault_unhealthy_eviction_loop() {
-    let emu = Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(200), ..config() }).await.unwrap();
+    let emu =
+        Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(200), ..config() }).await.unwrap();
     let arm = Arm::new(&emu).await;
     emu.set_faults(Faults { evict_after: Some(Duration::from_millis(300)), ..Faults::default() });
     let path = cg("rg", "spot");
@@ -896,7 +967,10 @@ async fn fault_unhealthy_eviction_loop() {
     let v = loop {
         let v = arm.get(&path).await.json();
         seen.insert(prov(&v).to_string());
-        if container_view(&v)["restartCount"].as_u64().unwrap_or(0) >= 1 && prov(&v) == "Succeeded" && state(&v) == "Running" {
+        if container_view(&v)["restartCount"].as_u64().unwrap_or(0) >= 1
+            && prov(&v) == "Succeeded"
+            && state(&v) == "Running"
+        {
             break v;
         }
         assert!(Instant::now() < deadline, "no repair: {seen:?}");
@@ -914,7 +988,10 @@ async fn fault_unhealthy_eviction_loop() {
     let mut body = job(&["sleep", "300"], "Always");
     body["properties"]["containers"][0]["properties"]["image"] = json!("app-unhealthy:1");
     assert_eq!(arm.put(&path, &body).await.status, 201);
-    arm.wait_for(&path, "marker eviction", |v| prov(v) == "Unhealthy" || prov(v) == "Repairing" || container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 1).await;
+    arm.wait_for(&path, "marker eviction", |v| {
+        prov(v) == "Unhealthy" || prov(v) == "Repairing" || container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
     emu.shutdown().await;
 }
 
@@ -1090,7 +1167,13 @@ async fn attach_and_exec_over_websocket() {
     assert!(uri.starts_with("ws://127.0.0.1:"));
     let mut attach = ws_connect(&uri, Some(&pw)).await;
 
-    let e = arm.call("POST", &format!("{path}/containers/job/exec"), Some(&json!({"command": "touch go", "terminalSize": {"rows": 24, "cols": 80}}))).await;
+    let e = arm
+        .call(
+            "POST",
+            &format!("{path}/containers/job/exec"),
+            Some(&json!({"command": "touch go", "terminalSize": {"rows": 24, "cols": 80}})),
+        )
+        .await;
     assert_eq!(e.status, 200, "{}", e.text());
     let e = e.json();
     let mut exec = ws_connect(e["webSocketUri"].as_str().unwrap(), None).await;
@@ -1103,7 +1186,10 @@ async fn attach_and_exec_over_websocket() {
     arm.wait_for(&path, "job done", |v| state(v) == "Succeeded").await;
 
     // A wrong attach password is refused; sessions are single-use.
-    let r = request(&uri.replace("ws://", "http://"), "GET", &[("upgrade", "websocket"), ("sec-websocket-key", "x")], None).await.unwrap();
+    let r =
+        request(&uri.replace("ws://", "http://"), "GET", &[("upgrade", "websocket"), ("sec-websocket-key", "x")], None)
+            .await
+            .unwrap();
     assert_eq!(r.status, 404);
     // exec/attach on a finished container are refused.
     assert_eq!(arm.post(&format!("{path}/containers/job/attach")).await.code(), "ContainerNotRunning");
@@ -1157,7 +1243,24 @@ fn shape_diff(example: &Value, actual: &Value, path: &str, out: &mut Vec<String>
 fn assert_shape(example: &Value, actual: &Value, what: &str) {
     let mut diffs = Vec::new();
     shape_diff(example, actual, "", &mut diffs);
-    assert!(diffs.is_empty(), "{what}: shape differs from the recorded example:\n{}\nactual: {actual:#}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "{what}: shape differs from the recorded example:\n{}\nactual: {actual:#}",
+        diffs.join("\n")
+    );
+}
+
+#[test]
+fn shape_comparator_reports_differences() {
+    let ex = json!({"a": {"b": [{"c": 1, "d": "x"}]}, "e": true});
+    let mut out = Vec::new();
+    shape_diff(&ex, &json!({"a": {"b": [{"c": 2.5, "d": "y", "extra": 1}]}, "e": false, "f": 0}), "", &mut out);
+    assert!(out.is_empty(), "{out:?}");
+    shape_diff(&ex, &json!({"a": {"b": [{"c": "1"}]}, "e": true}), "", &mut out);
+    assert_eq!(out, vec![".a.b[0].c: number in the example, string here", ".a.b[0].d missing"]);
+    out.clear();
+    shape_diff(&ex, &json!({"a": {"b": []}}), "", &mut out);
+    assert_eq!(out, vec![".a.b[0] missing (empty array)", ".e missing"]);
 }
 
 /// The container group of the Get/List/Delete examples, as a PUT body.
@@ -1191,11 +1294,15 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_eq!(arm.put(&path, &example_group_body("nginx")).await.status, 201);
     let got = arm.wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded").await;
     assert_shape(&ok("ContainerGroupsGet_Succeeded"), &got, "GET");
-    let list = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups")).await.json();
+    let list = arm
+        .get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"))
+        .await
+        .json();
     assert_shape(&ok("ContainerGroupsList"), &list, "List");
     let list = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/demo/providers/Microsoft.ContainerInstance/containerGroups")).await.json();
     assert_shape(&ok("ContainerGroupsListByResourceGroup"), &list, "ListByResourceGroup");
-    let patched = arm.call("PATCH", &path, Some(&json!({"tags": {"tag1key": "tag1Value", "tag2key": "tag2Value"}}))).await;
+    let patched =
+        arm.call("PATCH", &path, Some(&json!({"tags": {"tag1key": "tag1Value", "tag2key": "tag2Value"}}))).await;
     assert_eq!(patched.status, 200);
     let mut update_example = ok("ContainerGroupsUpdate");
     // That example's group has more volumes than the GET one; compare the common part.
@@ -1207,7 +1314,12 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_eq!(patched.json()["tags"]["tag1key"], "tag1Value");
 
     // Usage, capabilities, logs, exec, attach.
-    let usage = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/westus/usages")).await.json();
+    let usage = arm
+        .get(&format!(
+            "/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/westus/usages"
+        ))
+        .await
+        .json();
     assert_shape(&ok("ContainerGroupUsage"), &usage, "Usage");
     let caps = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/westus/capabilities")).await.json();
     assert_shape(&ok("CapabilitiesList"), &caps, "Capabilities");
@@ -1220,7 +1332,11 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_eq!(arm.put(&svc, &body).await.status, 201);
     arm.wait_for(&svc, "container running", |v| current(v)["state"] == "Running").await;
     let exec = arm
-        .call("POST", &format!("{svc}/containers/demo1/exec"), Some(&json!({"command": "/bin/sh", "terminalSize": {"cols": 12, "rows": 12}})))
+        .call(
+            "POST",
+            &format!("{svc}/containers/demo1/exec"),
+            Some(&json!({"command": "/bin/sh", "terminalSize": {"cols": 12, "rows": 12}})),
+        )
         .await;
     assert_eq!(exec.status, 200, "{}", exec.text());
     assert_shape(&ok("ContainerExec"), &exec.json(), "Exec");

@@ -219,7 +219,10 @@ async fn t08_name_checker() {
     let r = run(&h, &"name-with-length---84".repeat(4), json!({})).await;
     assert_eq!(r.report.error.as_deref(), Some("ACI name cannot be longer than 63 characters"));
     assert_eq!(h.stats().total_requests, 0, "validation makes no request");
-    let r = run(&h, &"name-with-length---63".repeat(3), json!({"command": sh("exit 0")})).await;
+    // 63 characters pass Airflow's check (and ACI's, which also forbids "--").
+    let name63 = format!("a{}z", "-b".repeat(30) + "c");
+    assert_eq!(name63.len(), 63);
+    let r = run(&h, &name63, json!({"command": sh("exit 0")})).await;
     success(&r.report);
 }
 
@@ -603,6 +606,29 @@ async fn cancellation_deletes_the_group() {
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
 
+/// A plugin that does not stop within the grace period is interrupted and
+/// `on-kill` (a fresh instance) deletes the group by name, even with
+/// `remove_on_error = false`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kill_deletes_the_group_after_the_grace_period() {
+    let h = Harness::start().await;
+    let (mut env, logs) = h.env();
+    env.cancel_grace = Duration::ZERO;
+    let cancel = env.cancel.clone();
+    let spec =
+        TaskSpec::new("killed", Harness::params("killed", fast(json!({"command": sh("echo up; sleep 60"), "remove_on_error": false}))));
+    let runner = h.runner.clone();
+    let task = tokio::spawn(async move { runner.run(spec, env).await });
+    assert!(wait_until(Duration::from_secs(20), || logs.messages().iter().any(|m| m == "up")).await, "the container ran");
+    cancel.cancel();
+    let report = task.await.unwrap();
+    failed(&report, ErrorKind::Cancelled, None);
+    assert!(report.error.as_deref().unwrap().contains("on-kill ran"), "{:?}", report.error);
+    assert!(logs.messages().iter().any(|m| m == "Deleting container group"));
+    assert!(!alive(&h, "killed"));
+    assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_if_exists_refuses_an_existing_group() {
     let h = Harness::start().await;
@@ -616,33 +642,33 @@ async fn fail_if_exists_refuses_an_existing_group() {
     assert!(alive(&h, "twice"), "the existing group is left alone");
 }
 
-/// A second try of the same task instance (a restarted host) waits on the
-/// running group instead of recreating it.
+/// A second try of the same task instance after the host died (its task is
+/// dropped mid-wait, without cleanup) waits on the running group instead of
+/// recreating it, shows the lines printed before, and cleans up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reattaches_to_the_group_of_the_same_task_instance() {
     let h = Harness::start().await;
-    let first = TaskSpec::new(
-        "reattach",
-        Harness::params("reattach", fast(json!({"command": sh("echo early; sleep 4; echo late"), "remove_on_success": false}))),
-    );
+    let first = TaskSpec::new("reattach", Harness::params("reattach", fast(json!({"command": sh("echo early; sleep 4; echo late")}))));
     let mut second = first.clone();
     second.context.try_number = 2;
     second.params.insert("fail_if_exists".into(), json!(false));
-    second.params.insert("remove_on_success".into(), json!(true));
-    let (env1, _) = h.env();
+    let (env1, logs1) = h.env();
     let runner = h.runner.clone();
     let t1 = tokio::spawn(async move { runner.run(first, env1).await });
-    assert!(wait_until(Duration::from_secs(20), || h.stats().live_processes > 0).await);
+    assert!(wait_until(Duration::from_secs(20), || logs1.messages().iter().any(|m| m == "early")).await);
+    // The "host" dies: the first try is dropped where it stands.
+    t1.abort();
+    let _ = t1.await;
+    assert!(alive(&h, "reattach"));
     let (env2, logs2) = h.env();
     let r2 = h.runner.run(second, env2).await;
     success(&r2);
-    let r1 = t1.await.unwrap();
-    success(&r1);
     assert_eq!(puts(&h), 1, "the second try did not recreate the group");
     let msgs = logs2.messages();
     assert!(msgs.iter().any(|m| m.contains("is already running for this task instance")), "{msgs:?}");
     assert_eq!(msgs.iter().filter(|m| *m == "early").count(), 1, "lines printed before the re-attach are shown");
     assert_eq!(msgs.iter().filter(|m| *m == "late").count(), 1);
+    assert!(!alive(&h, "reattach"), "the second try cleaned up");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -652,7 +678,7 @@ async fn environment_and_secured_variables_reach_the_container() {
         &h,
         "env",
         json!({
-            "command": sh("echo \"mode=$MODE\"; [ \"$TOKEN\" = s3cr3t-value ] && echo token-ok"),
+            "command": sh("echo \"mode=$MODE\"; echo \"token-length=${#TOKEN}\""),
             "environment_variables": {"MODE": "batch", "TOKEN": "s3cr3t-value"},
             "secured_variables": ["TOKEN"],
             "remove_on_success": false
@@ -661,7 +687,7 @@ async fn environment_and_secured_variables_reach_the_container() {
     .await;
     success(&r.report);
     assert_eq!(output(&r, "mode="), ["mode=batch"]);
-    assert_eq!(output(&r, "token-ok").len(), 1);
+    assert_eq!(output(&r, "token-length="), ["token-length=12"]);
     let g = group(&h, "env").await.unwrap();
     assert!(!g.to_string().contains("s3cr3t-value"), "secureValue is never returned");
     assert!(messages(&r).iter().all(|m| !m.contains("s3cr3t-value")));
@@ -699,4 +725,30 @@ async fn default_schedule_read_budget_for_a_short_job() {
     let n = reads(&h);
     assert!(n <= 14, "{n} reads for a 10 s job");
     assert_eq!(output(&r, "b").len(), 1);
+}
+
+/// Not a test: prints ARM reads and exit-detection latency of 0 s, 10 s and
+/// 60 s jobs with the default schedule (`cargo test -p aci-e2e --test operator
+/// measure -- --ignored --nocapture`). The container prints its exit time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement, about a minute"]
+async fn measure_default_schedule() {
+    async fn one(secs: u64) -> String {
+        let h = Harness::start().await;
+        let script = format!("echo start; sleep {secs}; date +exit=%s.%N");
+        let r = h.run_task("measure", json!({"command": sh(&script)})).await;
+        let returned = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
+        success(&r.report);
+        let exit: f64 = output(&r, "exit=")[0].trim_start_matches("exit=").parse().unwrap();
+        format!(
+            "{secs:>2} s job: {} ARM reads ({} group GETs incl. exists, {} log GETs), {} requests in all; returned {:.2} s after the exit",
+            reads(&h),
+            count(&h, "ContainerGroups_Get"),
+            count(&h, "Containers_ListLogs"),
+            h.stats().total_requests,
+            returned - exit
+        )
+    }
+    let (a, b, c) = tokio::join!(one(0), one(10), one(60));
+    println!("{a}\n{b}\n{c}");
 }

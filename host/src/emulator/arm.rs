@@ -9,10 +9,11 @@ use tokio::sync::watch;
 
 use super::http::{arm_error, Req, Resp};
 use super::lifecycle::{
-    failure_error, operation_for, planned_failure, prepare_redeploy, remove_group, spawn_cleanup, spawn_deploy,
-    stop_group, store_operation,
+    failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group, spawn_deploy,
+    stop_group, store_operation, terminate_all,
 };
-use super::model::{group_key, ContainerRt, Group, View, CG_TYPE};
+use super::model::{group_key, ContainerRt, Group, GroupKey, View, CG_TYPE};
+use super::process::ProcHandle;
 use super::routes::{Action, GroupRef};
 use super::state::Inner;
 use super::validate::validate_group;
@@ -33,20 +34,25 @@ pub(crate) fn not_found(rg: &str, name: &str) -> Resp {
 
 /// `409 ContainerGroupTransitioning`.
 pub(crate) fn transitioning(name: &str) -> Resp {
-    arm_error(409, "ContainerGroupTransitioning", format!("The container group '{name}' is still transitioning, please retry later."))
+    arm_error(
+        409,
+        "ContainerGroupTransitioning",
+        format!("The container group '{name}' is still transitioning, please retry later."),
+    )
 }
 
-/// Adds `Azure-AsyncOperation`, `Location` and `Retry-After` for operation `op_id`.
+/// Adds `Azure-AsyncOperation` and `Location` for operation `op_id` (no `Retry-After`, as
+/// observed on ACI).
 fn with_async_headers(inner: &Inner, resp: Resp, sub: &str, location: &str, op_id: &str) -> Resp {
-    let base = format!("{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}", inner.base_url);
+    let base =
+        format!("{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}", inner.base_url);
     resp.with_header("azure-asyncoperation", format!("{base}/operations/{op_id}?api-version={OPERATION_API_VERSION}"))
         .with_header("location", format!("{base}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"))
-        .with_header("retry-after", "1")
         .with_header("x-ms-request-id", format!("{location}:{op_id}"))
 }
 
 /// Routes `{CG}` by method.
-pub(crate) fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
+pub(crate) async fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
         return r;
     }
@@ -54,7 +60,7 @@ pub(crate) fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
         Method::PUT => put(inner, req, g),
         Method::GET => get(inner, g),
         Method::PATCH => patch(inner, req, g),
-        Method::DELETE => delete(inner, g),
+        Method::DELETE => delete(inner, g).await,
         _ => arm_error(405, "MethodNotAllowed", "The requested method is not allowed."),
     }
 }
@@ -99,7 +105,9 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
                 ),
             );
         }
-        let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, &key, Some((accepted.public, accepted.spec)), max_lines) else {
+        let Some((gen, kill, op_id)) =
+            prepare_redeploy(&mut w, &key, Some((accepted.public, accepted.spec)), max_lines)
+        else {
             return not_found(&r.rg, &r.name);
         };
         (200, gen, kill, op_id)
@@ -113,7 +121,13 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
             location: accepted.location,
             public: accepted.public,
             containers: accepted.spec.containers.iter().cloned().map(|s| ContainerRt::new(s, max_lines)).collect(),
-            init_containers: accepted.spec.init_containers.iter().cloned().map(|s| ContainerRt::new(s, max_lines)).collect(),
+            init_containers: accepted
+                .spec
+                .init_containers
+                .iter()
+                .cloned()
+                .map(|s| ContainerRt::new(s, max_lines))
+                .collect(),
             spec: accepted.spec,
             provisioning: "Pending".into(),
             state: "Pending".into(),
@@ -156,7 +170,11 @@ fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(e) => {
-            return arm_error(400, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+            return arm_error(
+                400,
+                "InvalidRequestContent",
+                format!("The request content was invalid and could not be deserialized: '{e}'."),
+            )
         }
     };
     let tags = match body.get("tags") {
@@ -174,55 +192,68 @@ fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
     Resp::json(200, &g.render(View::Full))
 }
 
-fn delete(inner: &Inner, r: &GroupRef) -> Resp {
-    let key = group_key(&r.sub, &r.rg, &r.name);
-    let mut w = inner.world();
-    match w.groups.get(&key) {
-        None => return Resp::empty(204),
-        Some(g) if g.transitioning => return transitioning(&g.name),
-        Some(_) => {}
-    }
-    let Some((g, procs)) = remove_group(&mut w, &key) else { return Resp::empty(204) };
-    drop(w);
+/// Removes the group, then kills and reaps its processes before answering (deletion is
+/// effectively synchronous, as observed on ACI).
+async fn delete(inner: &Inner, r: &GroupRef) -> Resp {
+    let (g, procs) = match delete_locked(inner, r) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
     let body = g.render(View::Full);
-    spawn_cleanup(inner, procs, g.workdir);
+    terminate_all(procs, inner.config.kill_grace).await;
+    let dir = g.workdir;
+    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
     Resp::json(200, &body)
 }
 
+fn delete_locked(inner: &Inner, r: &GroupRef) -> Result<(Group, Vec<ProcHandle>), Resp> {
+    let key = group_key(&r.sub, &r.rg, &r.name);
+    let mut w = inner.world();
+    match w.groups.get(&key) {
+        None => return Err(Resp::empty(204)),
+        Some(g) if g.transitioning => return Err(transitioning(&g.name)),
+        Some(_) => {}
+    }
+    remove_group(&mut w, &key).ok_or_else(|| Resp::empty(204))
+}
+
 /// `POST {CG}/stop|start|restart`.
-pub(crate) fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> Resp {
+pub(crate) async fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
         return r;
     }
     let key = group_key(&g.sub, &g.rg, &g.name);
+    let stopped = match action_locked(inner, g, &key, action) {
+        Ok(procs) => procs,
+        Err(resp) => return resp,
+    };
+    // Stop is synchronous as in Azure: the processes are gone when the 204 is sent.
+    terminate_all(stopped.clone(), inner.config.kill_grace).await;
+    record_stopped(inner, &key, &stopped);
+    Resp::empty(204)
+}
+
+/// The part of an action done under the world lock: `Ok(processes to stop)` for a stop,
+/// `Err(answer)` for everything else.
+fn action_locked(inner: &Arc<Inner>, g: &GroupRef, key: &GroupKey, action: Action) -> Result<Vec<ProcHandle>, Resp> {
     let mut w = inner.world();
-    let Some(group) = w.groups.get_mut(&key) else { return not_found(&g.rg, &g.name) };
+    let Some(group) = w.groups.get_mut(key) else { return Err(not_found(&g.rg, &g.name)) };
     if group.transitioning {
-        return transitioning(&group.name);
+        return Err(transitioning(&group.name));
     }
     match action {
-        Action::Stop => {
-            let procs = stop_group(group);
-            drop(w);
-            let grace = inner.config.kill_grace;
-            tokio::spawn(async move {
-                for p in procs {
-                    p.terminate(grace).await;
-                }
-            });
-            Resp::empty(204)
-        }
-        Action::Start if matches!(group.state.as_str(), "Running" | "Pending") => Resp::empty(204),
+        Action::Stop => Ok(stop_group(group)),
+        Action::Start if matches!(group.state.as_str(), "Running" | "Pending") => Err(Resp::empty(204)),
         Action::Start | Action::Restart => {
             let failure = planned_failure(inner, &group.spec);
-            let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, &key, None, inner.config.max_log_lines) else {
-                return not_found(&g.rg, &g.name);
+            let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, key, None, inner.config.max_log_lines) else {
+                return Err(not_found(&g.rg, &g.name));
             };
-            let (sub, location) = w.groups.get(&key).map(|x| (x.sub.clone(), x.location.clone())).unwrap_or_default();
+            let (sub, location) = w.groups.get(key).map(|x| (x.sub.clone(), x.location.clone())).unwrap_or_default();
             drop(w);
-            spawn_deploy(inner.clone(), key, gen, kill, failure, false);
+            spawn_deploy(inner.clone(), key.clone(), gen, kill, failure, false);
             let status = if action == Action::Start { 202 } else { 204 };
-            with_async_headers(inner, Resp::empty(status), &sub, &location, &op_id)
+            Err(with_async_headers(inner, Resp::empty(status), &sub, &location, &op_id))
         }
     }
 }

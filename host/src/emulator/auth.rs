@@ -95,7 +95,14 @@ fn audience_allowed(aud: &str) -> bool {
 impl TokenStore {
     /// Issues a token for `audience`; it stops being valid after `valid_for`, and claims to
     /// expire after `announced`.
-    pub fn issue(&mut self, audience: &str, client_id: &str, tenant: &str, valid_for: Duration, announced: Duration) -> String {
+    pub fn issue(
+        &mut self,
+        audience: &str,
+        client_id: &str,
+        tenant: &str,
+        valid_for: Duration,
+        announced: Duration,
+    ) -> String {
         let now = Instant::now();
         self.tokens.retain(|_, t| t.valid_until + Duration::from_secs(3600) > now);
         let iat = Utc::now().timestamp();
@@ -198,7 +205,9 @@ fn is_certificate_assertion(assertion: &str, client_id: &str, tenant: &str) -> b
     let suffix = format!("/{tenant}/oauth2/v2.0/token").to_ascii_lowercase();
     let aud_ok = match &c["aud"] {
         Value::String(a) => a.to_ascii_lowercase().ends_with(&suffix),
-        Value::Array(list) => list.iter().any(|a| a.as_str().is_some_and(|a| a.to_ascii_lowercase().ends_with(&suffix))),
+        Value::Array(list) => {
+            list.iter().any(|a| a.as_str().is_some_and(|a| a.to_ascii_lowercase().ends_with(&suffix)))
+        }
         _ => false,
     };
     let not_expired = match c["exp"].as_i64() {
@@ -226,10 +235,22 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
     }
     let form = req.form();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
-    let missing = |p: &str| aad_error(400, "invalid_request", 900144, &format!("The request body must contain the following parameter: '{p}'."));
+    let missing = |p: &str| {
+        aad_error(
+            400,
+            "invalid_request",
+            900144,
+            &format!("The request body must contain the following parameter: '{p}'."),
+        )
+    };
     let Some(grant) = field("grant_type") else { return missing("grant_type") };
     if grant != "client_credentials" {
-        return aad_error(400, "unsupported_grant_type", 70003, &format!("The app requested an unsupported grant type '{grant}'."));
+        return aad_error(
+            400,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{grant}'."),
+        );
     }
     let basic = basic_auth(req);
     let client_id = match field("client_id").map(String::from).or_else(|| basic.as_ref().map(|b| b.0.clone())) {
@@ -270,9 +291,16 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
         true
     } else if let Some(assertion) = field("client_assertion") {
         if field("client_assertion_type") != Some(JWT_BEARER) {
-            return aad_error(400, "invalid_request", 700010, &format!("Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."));
+            return aad_error(
+                400,
+                "invalid_request",
+                700010,
+                &format!("Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."),
+            );
         }
-        if is_certificate_assertion(assertion, &client_id, tenant) && inner.config.certificate_clients.contains(&client_id) {
+        if is_certificate_assertion(assertion, &client_id, tenant)
+            && inner.config.certificate_clients.contains(&client_id)
+        {
             true
         } else if inner.config.federated_clients.contains(&client_id) {
             true
@@ -288,7 +316,12 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
         false
     };
     if !accepted {
-        return aad_error(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+        return aad_error(
+            401,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        );
     }
     let audience = scopes[0].trim_end_matches("/.default");
     let (valid, announced) = token_lifetimes(inner);
@@ -313,7 +346,11 @@ pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
         return imds_error(400, "invalid_request", "Required query variable 'resource' is missing");
     };
     if url::Url::parse(resource).is_err() {
-        return imds_error(400, "invalid_resource", "AADSTS500011: The resource principal named was not found in the tenant.");
+        return imds_error(
+            400,
+            "invalid_resource",
+            "AADSTS500011: The resource principal named was not found in the tenant.",
+        );
     }
     let client_id = req.query("client_id").unwrap_or("system-assigned").to_string();
     let (valid, announced) = token_lifetimes(inner);
@@ -359,7 +396,11 @@ mod tests {
     #[test]
     fn client_secret_flow_and_errors() {
         let i = inner();
-        let ok = token_endpoint(&i, &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")), "t");
+        let ok = token_endpoint(
+            &i,
+            &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")),
+            "t",
+        );
         assert_eq!(ok.status, 200);
         let b = ok.json_body();
         assert_eq!(b["token_type"], "Bearer");
@@ -397,7 +438,11 @@ mod tests {
     }
 
     fn jwt(claims: Value) -> String {
-        format!("{}.{}.sig", URL_SAFE_NO_PAD.encode(br#"{"alg":"PS256","typ":"JWT"}"#), URL_SAFE_NO_PAD.encode(claims.to_string()))
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"PS256","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
     }
 
     #[test]
@@ -407,16 +452,23 @@ mod tests {
         cfg.certificate_clients = vec!["cert".into()];
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let exp = Utc::now().timestamp() + 300;
-        let good = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://login.microsoftonline.com/t/oauth2/v2.0/token", "exp": exp}));
+        let good = jwt(
+            json!({"iss": "cert", "sub": "cert", "aud": "https://login.microsoftonline.com/t/oauth2/v2.0/token", "exp": exp}),
+        );
         let bad_aud = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://elsewhere/", "exp": exp}));
         let expired = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://x/t/oauth2/v2.0/token", "exp": 1000}));
         let t = "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
-        let req = |client: &str, a: &str, typ: &str| post(&format!("grant_type=client_credentials&client_id={client}&client_assertion={a}&{typ}&{SCOPE}"));
+        let req = |client: &str, a: &str, typ: &str| {
+            post(&format!("grant_type=client_credentials&client_id={client}&client_assertion={a}&{typ}&{SCOPE}"))
+        };
         assert_eq!(token_endpoint(&i, &req("cert", &good, t), "t").status, 200);
         assert_eq!(error_of(&token_endpoint(&i, &req("cert", &bad_aud, t), "t")), (401, "invalid_client".into()));
         assert_eq!(error_of(&token_endpoint(&i, &req("cert", &expired, t), "t")), (401, "invalid_client".into()));
         assert_eq!(token_endpoint(&i, &req("fed", "any-oidc-token", t), "t").status, 200);
-        assert_eq!(error_of(&token_endpoint(&i, &req("fed", "x", "client_assertion_type=other"), "t")), (400, "invalid_request".into()));
+        assert_eq!(
+            error_of(&token_endpoint(&i, &req("fed", "x", "client_assertion_type=other"), "t")),
+            (400, "invalid_request".into())
+        );
     }
 
     #[test]
@@ -483,7 +535,11 @@ mod tests {
     fn token_expiry_fault_shortens_validity_only() {
         let i = inner();
         i.faults().faults = Faults { token_expiry: Some(Duration::ZERO), ..Faults::default() };
-        let ok = token_endpoint(&i, &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")), "t");
+        let ok = token_endpoint(
+            &i,
+            &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")),
+            "t",
+        );
         let b = ok.json_body();
         assert_eq!(b["expires_in"], 3599, "announced lifetime unchanged");
         let tok = b["access_token"].as_str().unwrap();

@@ -60,14 +60,19 @@ fn logs(inner: &Inner, req: &Req, g: &GroupRef, container: &str) -> Resp {
             return arm_error(
                 400,
                 "InvalidRequestParameter",
-                format!("The value '{}' is not valid for parameter 'tail': a non-negative integer is expected.", req.query("tail").unwrap_or("")),
+                format!(
+                    "The value '{}' is not valid for parameter 'tail': a non-negative integer is expected.",
+                    req.query("tail").unwrap_or("")
+                ),
             )
         }
     };
     let timestamps = req.query("timestamps").is_some_and(|t| t.eq_ignore_ascii_case("true"));
     let w = inner.world();
     let Some(group) = w.groups.get(&group_key(&g.sub, &g.rg, &g.name)) else { return not_found(&g.rg, &g.name) };
-    let Some(c) = group.containers.iter().chain(&group.init_containers).find(|c| c.spec.name.eq_ignore_ascii_case(container)) else {
+    let Some(c) =
+        group.containers.iter().chain(&group.init_containers).find(|c| c.spec.name.eq_ignore_ascii_case(container))
+    else {
         return container_not_found(g, container);
     };
     if !c.started {
@@ -89,7 +94,11 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
         let body: Value = match serde_json::from_slice(&req.body) {
             Ok(v) => v,
             Err(e) => {
-                return arm_error(400, "InvalidRequestContent", format!("The request content was invalid and could not be deserialized: '{e}'."))
+                return arm_error(
+                    400,
+                    "InvalidRequestContent",
+                    format!("The request content was invalid and could not be deserialized: '{e}'."),
+                )
             }
         };
         let Some(command) = body.get("command").and_then(Value::as_str).filter(|c| !c.trim().is_empty()) else {
@@ -102,7 +111,11 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
         if let Some(ts) = body.get("terminalSize") {
             let ok = ts.is_object() && ["rows", "cols"].iter().all(|k| ts.get(*k).is_none_or(|v| v.is_i64()));
             if !ok {
-                return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'terminalSize'.");
+                return arm_error(
+                    400,
+                    "InvalidRequestContent",
+                    "The request content was invalid and could not be deserialized: 'terminalSize'.",
+                );
             }
         }
         StreamKind::Exec { command: command.to_string() }

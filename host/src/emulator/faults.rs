@@ -91,7 +91,13 @@ mod tests {
 
     #[test]
     fn bursts_count_down_in_order() {
-        let mut f = FaultState::new(Faults { reset_burst: 1, throttle_burst: 2, error_burst: 1, error_status: 503, ..Faults::default() });
+        let mut f = FaultState::new(Faults {
+            reset_burst: 1,
+            throttle_burst: 2,
+            error_burst: 1,
+            error_status: 503,
+            ..Faults::default()
+        });
         assert_eq!(f.next(), Some(FaultAction::Reset));
         assert_eq!(f.next(), Some(FaultAction::Throttle { retry_after: 1 }));
         assert_eq!(f.next(), Some(FaultAction::Throttle { retry_after: 1 }));

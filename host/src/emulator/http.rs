@@ -19,21 +19,14 @@ impl Req {
     /// Builds a request from its parts.
     pub fn new(method: Method, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Req {
         let query = query
-            .map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                    .collect()
-            })
+            .map(|q| url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
             .unwrap_or_default();
         Req { method, query, headers, body }
     }
 
     /// The first query value for `key` (ARM query names are case-insensitive).
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// A header value as text.
@@ -43,9 +36,7 @@ impl Req {
 
     /// The form fields of an `application/x-www-form-urlencoded` body.
     pub fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(&self.body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()
+        url::form_urlencoded::parse(&self.body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
     }
 }
 
@@ -62,10 +53,7 @@ impl Resp {
     pub fn json(status: u16, body: &Value) -> Resp {
         Resp {
             status,
-            headers: vec![(
-                "content-type".to_string(),
-                "application/json; charset=utf-8".to_string(),
-            )],
+            headers: vec![("content-type".to_string(), "application/json; charset=utf-8".to_string())],
             body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
         }
     }
@@ -89,10 +77,7 @@ impl Resp {
 
     /// A header value, if set.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (tests).
@@ -131,12 +116,7 @@ mod tests {
 
     #[test]
     fn request_parsing_decodes_query() {
-        let r = Req::new(
-            Method::GET,
-            Some("api-version=2023-05-01&tail=5&x=%2F"),
-            HeaderMap::new(),
-            Bytes::new(),
-        );
+        let r = Req::new(Method::GET, Some("api-version=2023-05-01&tail=5&x=%2F"), HeaderMap::new(), Bytes::new());
         assert_eq!(r.query("API-VERSION"), Some("2023-05-01"));
         assert_eq!(r.query("x"), Some("/"));
         assert_eq!(r.query("nope"), None);

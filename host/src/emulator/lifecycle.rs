@@ -100,7 +100,12 @@ fn set_op(w: &mut World, op: &Option<String>, status: &str, error: Option<(u16, 
 }
 
 /// The ARM error of an injected provisioning failure.
-pub(crate) fn failure_error(f: ProvisionFailure, g_name: &str, location: &str, spec: &RunSpec) -> (u16, String, String) {
+pub(crate) fn failure_error(
+    f: ProvisionFailure,
+    g_name: &str,
+    location: &str,
+    spec: &RunSpec,
+) -> (u16, String, String) {
     let image = spec
         .images()
         .find(|i| ProvisionFailure::from_image(i) == Some(f))
@@ -137,7 +142,8 @@ pub(crate) fn container_workdir(g: &Group, init: bool, idx: usize) -> std::path:
 /// The environment of a container process: `PATH` (the emulator's own), `HOME` (the working
 /// directory), `LANG=C.UTF-8`, `HOSTNAME` (the group name), then the container's variables.
 pub(crate) fn container_env(g: &Group, c: &ContainerRt, workdir: &std::path::Path) -> Vec<(String, String)> {
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    let path =
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     let mut env: Vec<(String, String)> = vec![
         ("PATH".into(), path),
         ("HOME".into(), workdir.display().to_string()),
@@ -169,10 +175,10 @@ pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: us
     c.started = true;
     add_event(&mut c.events, "Created", "Created container", "Normal");
     let outcome = if c.spec.command.is_empty() {
-        c.log.lock().unwrap_or_else(|e| e.into_inner()).push(format!(
-            "emulator: image {} has no local command; exiting 0",
-            c.spec.image
-        ));
+        c.log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(format!("emulator: image {} has no local command; exiting 0", c.spec.image));
         Outcome::Exited(run_id, ExitInfo { code: 0, signal: None })
     } else {
         let spec = SpawnSpec { argv: c.spec.command.clone(), env, workdir };
@@ -197,7 +203,8 @@ pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: us
     Some(outcome)
 }
 
-async fn terminate_all(procs: Vec<ProcHandle>, grace: Duration) {
+/// Terminates processes concurrently (SIGTERM, SIGKILL after `grace`) and waits for them.
+pub(crate) async fn terminate_all(procs: Vec<ProcHandle>, grace: Duration) {
     let mut set = tokio::task::JoinSet::new();
     for p in procs {
         set.spawn(async move { p.terminate(grace).await });
@@ -228,7 +235,14 @@ pub(crate) fn spawn_deploy(
     tokio::spawn(deploy(inner, key, gen, kill_first, failure, repair));
 }
 
-async fn deploy(inner: Arc<Inner>, key: GroupKey, gen: u64, kill_first: Vec<ProcHandle>, failure: Option<ProvisionFailure>, repair: bool) {
+async fn deploy(
+    inner: Arc<Inner>,
+    key: GroupKey,
+    gen: u64,
+    kill_first: Vec<ProcHandle>,
+    failure: Option<ProvisionFailure>,
+    repair: bool,
+) {
     terminate_all(kill_first, inner.config.kill_grace).await;
     let Some(mut rx) = gen_rx(&inner, &key) else { return };
     let delay = inner.config.provision_delay;
@@ -350,7 +364,9 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
     };
     if f == ProvisionFailure::InaccessibleImage {
         for c in g.containers.iter_mut().chain(g.init_containers.iter_mut()) {
-            if ProvisionFailure::from_image(&c.spec.image) == Some(f) || inner.faults().faults.fail_provisioning == Some(f) {
+            if ProvisionFailure::from_image(&c.spec.image) == Some(f)
+                || inner.faults().faults.fail_provisioning == Some(f)
+            {
                 let msg = format!("Failed to pull image \"{}\": the image is not accessible", c.spec.image);
                 add_event(&mut c.events, "Failed", msg, "Warning");
             }
@@ -376,12 +392,18 @@ async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut o
             let policy = g.spec.restart_policy;
             let same_gen = g.generation == gen;
             let Some(c) = g.containers.get_mut(idx).filter(|c| c.run_id == run_id) else { return };
+            if !same_gen {
+                // Stopped (or evicted): `record_stopped` may already have written the exit.
+                if c.proc.is_some() {
+                    c.proc = None;
+                    let start = c.current.as_ref().and_then(|s| s.start);
+                    c.current = Some(CState::terminated(start, exit.code));
+                }
+                return;
+            }
             c.proc = None;
             let start = c.current.as_ref().and_then(|s| s.start);
             c.current = Some(CState::terminated(start, exit.code));
-            if !same_gen {
-                return;
-            }
             let restart = match policy {
                 RestartPolicy::Always => true,
                 RestartPolicy::OnFailure => exit.code != 0,
@@ -485,7 +507,16 @@ fn evict(g: &mut Group) -> (u64, Vec<ProcHandle>) {
 pub(crate) fn remove_group(w: &mut World, key: &GroupKey) -> Option<(Group, Vec<ProcHandle>)> {
     let g = w.groups.remove(key)?;
     let op = g.op_id.clone();
-    set_op(w, &op, "Canceled", Some((409, "OperationCanceled".into(), "The operation was canceled because the container group was deleted.".into())));
+    set_op(
+        w,
+        &op,
+        "Canceled",
+        Some((
+            409,
+            "OperationCanceled".into(),
+            "The operation was canceled because the container group was deleted.".into(),
+        )),
+    );
     let procs = g.processes();
     Some((g, procs))
 }
@@ -505,6 +536,24 @@ pub(crate) fn stop_group(g: &mut Group) -> Vec<ProcHandle> {
     g.running_since = None;
     g.dying.retain(|p| p.exit().is_none());
     g.dying.clone()
+}
+
+/// Records the exits of the processes killed by a stop (the supervisors would do it a moment
+/// later; doing it here makes the stop answer final).
+pub(crate) fn record_stopped(inner: &Inner, key: &GroupKey, procs: &[ProcHandle]) {
+    let mut w = inner.world();
+    let Some(g) = w.groups.get_mut(key) else { return };
+    for c in g.containers.iter_mut().chain(g.init_containers.iter_mut()) {
+        let Some(p) = c.proc.as_ref() else { continue };
+        if !procs.iter().any(|x| x.same(p)) {
+            continue;
+        }
+        if let Some(exit) = p.exit() {
+            let start = c.current.as_ref().and_then(|s| s.start);
+            c.current = Some(CState::terminated(start, exit.code));
+            c.proc = None;
+        }
+    }
 }
 
 /// Prepares a new deployment of an existing group (update, start, restart) under the lock:

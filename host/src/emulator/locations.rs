@@ -16,7 +16,8 @@ pub(crate) fn location(inner: &Inner, sub: &str, location: &str, list: LocationL
         LocationList::Usages => {
             let w = inner.world();
             let sub_l = sub.to_ascii_lowercase();
-            let groups: Vec<_> = w.groups.iter().filter(|((s, _, _), g)| *s == sub_l && g.location == loc).map(|(_, g)| g).collect();
+            let groups: Vec<_> =
+                w.groups.iter().filter(|((s, _, _), g)| *s == sub_l && g.location == loc).map(|(_, g)| g).collect();
             let cores: f64 = groups.iter().filter(|g| !g.is_terminal()).map(|g| g.spec.cpu()).sum();
             Resp::json(
                 200,
@@ -68,7 +69,8 @@ pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
             None => Resp::empty(204),
         },
         "Failed" | "Canceled" => {
-            let (status, code, message) = op.error.clone().unwrap_or((409, "Failed".into(), "The operation failed.".into()));
+            let (status, code, message) =
+                op.error.clone().unwrap_or((409, "Failed".into(), "The operation failed.".into()));
             arm_error(status, &code, message)
         }
         _ => {

@@ -93,11 +93,8 @@ impl Emulator {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let port = listener.local_addr()?.port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let root = std::env::temp_dir().join(format!(
-            "aci-emulator-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4().simple()
-        ));
+        let root =
+            std::env::temp_dir().join(format!("aci-emulator-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&root)?;
         let inner = Arc::new(Inner::new(config, base_url, root));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);

@@ -221,10 +221,7 @@ pub(crate) struct Group {
 impl Group {
     /// The ARM resource id.
     pub fn id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/{CG_TYPE}/{}",
-            self.sub, self.rg, self.name
-        )
+        format!("/subscriptions/{}/resourceGroups/{}/providers/{CG_TYPE}/{}", self.sub, self.rg, self.name)
     }
 
     /// True when a job has finished (`Succeeded`/`Failed`) or the group is stopped.
@@ -308,7 +305,9 @@ impl Group {
             for (key, rts) in [("containers", &self.containers), ("initContainers", &self.init_containers)] {
                 if let Some(Value::Array(list)) = props.get_mut(key) {
                     for (c, rt) in list.iter_mut().zip(rts) {
-                        if let (Some(p), Some(iv)) = (c.get_mut("properties").and_then(Value::as_object_mut), rt.instance_view()) {
+                        if let (Some(p), Some(iv)) =
+                            (c.get_mut("properties").and_then(Value::as_object_mut), rt.instance_view())
+                        {
                             p.insert("instanceView".into(), iv);
                         }
                     }

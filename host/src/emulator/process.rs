@@ -196,6 +196,11 @@ impl ProcHandle {
         self.0.pid
     }
 
+    /// True if both handles are the same process.
+    pub fn same(&self, other: &ProcHandle) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// The exit, once the process is reaped and its output drained.
     pub fn exit(&self) -> Option<ExitInfo> {
         self.0.state.lock().unwrap_or_else(|e| e.into_inner()).exit
@@ -225,11 +230,8 @@ impl ProcHandle {
     /// Waits for the exit, blocking, at most `timeout`.
     pub fn wait_blocking(&self, timeout: Duration) -> Option<ExitInfo> {
         let st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (st, _) = self
-            .0
-            .cond
-            .wait_timeout_while(st, timeout, |s| s.exit.is_none())
-            .unwrap_or_else(|e| e.into_inner());
+        let (st, _) =
+            self.0.cond.wait_timeout_while(st, timeout, |s| s.exit.is_none()).unwrap_or_else(|e| e.into_inner());
         st.exit
     }
 
@@ -284,7 +286,8 @@ mod tests {
     #[tokio::test]
     async fn captures_output_and_exit_code() {
         let log = LogBuffer::sink(100);
-        let h = spawn(&spec(&["sh", "-c", "echo out; echo err >&2; printf 'no-newline'; exit 3"]), log.clone()).unwrap();
+        let h =
+            spawn(&spec(&["sh", "-c", "echo out; echo err >&2; printf 'no-newline'; exit 3"]), log.clone()).unwrap();
         let e = tokio::time::timeout(Duration::from_secs(10), h.wait()).await.unwrap();
         assert_eq!(e, ExitInfo { code: 3, signal: None });
         let text = log.lock().unwrap().render(None, false);
@@ -337,7 +340,8 @@ mod tests {
     #[tokio::test]
     async fn sigkill_after_grace_gives_137() {
         let log = LogBuffer::sink(100);
-        let h = spawn(&spec(&["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"]), log.clone()).unwrap();
+        let h =
+            spawn(&spec(&["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"]), log.clone()).unwrap();
         for _ in 0..200 {
             if log.lock().unwrap().len() > 0 {
                 break;

@@ -37,7 +37,11 @@ pub(crate) struct RateLimiter {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter { reads: Bucket::new(250.0, 25.0), writes: Bucket::new(200.0, 10.0), deletes: Bucket::new(200.0, 10.0) }
+        RateLimiter {
+            reads: Bucket::new(250.0, 25.0),
+            writes: Bucket::new(200.0, 10.0),
+            deletes: Bucket::new(200.0, 10.0),
+        }
     }
 }
 

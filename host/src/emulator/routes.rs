@@ -156,11 +156,7 @@ impl Route {
             Some(c) => (c[0].clone(), &segs[2..]),
             None => return Route::Unknown,
         };
-        let rest = if rest.len() >= 2 && rest[0].eq_ignore_ascii_case("resourceGroups") {
-            &rest[2..]
-        } else {
-            rest
-        };
+        let rest = if rest.len() >= 2 && rest[0].eq_ignore_ascii_case("resourceGroups") { &rest[2..] } else { rest };
         if let Some(c) = capture(rest, &["providers", ACI, "locations", "*", "*"]) {
             let list = match c[1].to_ascii_lowercase().as_str() {
                 "usages" => LocationList::Usages,
@@ -178,13 +174,33 @@ impl Route {
         }
         if let Some(c) = capture(
             segs,
-            &["subscriptions", "*", "resourceGroups", "*", "providers", "Microsoft.ContainerRegistry", "registries", "*", "listCredentials"],
+            &[
+                "subscriptions",
+                "*",
+                "resourceGroups",
+                "*",
+                "providers",
+                "Microsoft.ContainerRegistry",
+                "registries",
+                "*",
+                "listCredentials",
+            ],
         ) {
             return Route::AcrCredentials { sub: c[0].clone(), rg: c[1].clone(), registry: c[2].clone() };
         }
         if let Some(c) = capture(
             segs,
-            &["subscriptions", "*", "resourceGroups", "*", "providers", "Microsoft.Storage", "storageAccounts", "*", "listKeys"],
+            &[
+                "subscriptions",
+                "*",
+                "resourceGroups",
+                "*",
+                "providers",
+                "Microsoft.Storage",
+                "storageAccounts",
+                "*",
+                "listKeys",
+            ],
         ) {
             return Route::StorageKeys { sub: c[0].clone(), rg: c[1].clone(), account: c[2].clone() };
         }
@@ -195,7 +211,12 @@ impl Route {
     pub fn is_arm(&self) -> bool {
         !matches!(
             self,
-            Route::Token { .. } | Route::Imds | Route::EmuStats | Route::EmuReset | Route::EmuStream { .. } | Route::Unknown
+            Route::Token { .. }
+                | Route::Imds
+                | Route::EmuStats
+                | Route::EmuReset
+                | Route::EmuStream { .. }
+                | Route::Unknown
         )
     }
 
@@ -301,9 +322,18 @@ mod tests {
         assert_eq!(p(&format!("{base}/start")), Route::GroupAction(g.clone(), Action::Start));
         assert_eq!(p(&format!("{base}/restart")), Route::GroupAction(g.clone(), Action::Restart));
         assert_eq!(p(&format!("{base}/outboundNetworkDependenciesEndpoints")), Route::OutboundDeps(g.clone()));
-        assert_eq!(p(&format!("{base}/containers/c1/logs")), Route::Container(g.clone(), "c1".into(), ContainerOp::Logs));
-        assert_eq!(p(&format!("{base}/containers/c1/exec")), Route::Container(g.clone(), "c1".into(), ContainerOp::Exec));
-        assert_eq!(p(&format!("{base}/containers/c1/attach")), Route::Container(g.clone(), "c1".into(), ContainerOp::Attach));
+        assert_eq!(
+            p(&format!("{base}/containers/c1/logs")),
+            Route::Container(g.clone(), "c1".into(), ContainerOp::Logs)
+        );
+        assert_eq!(
+            p(&format!("{base}/containers/c1/exec")),
+            Route::Container(g.clone(), "c1".into(), ContainerOp::Exec)
+        );
+        assert_eq!(
+            p(&format!("{base}/containers/c1/attach")),
+            Route::Container(g.clone(), "c1".into(), ContainerOp::Attach)
+        );
         assert_eq!(p(&format!("{base}/bogus")), Route::Unknown);
         assert_eq!(
             p("/subscriptions/s/providers/Microsoft.ContainerInstance/containerGroups"),

@@ -171,7 +171,7 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
     }
     let mut resp = match resp {
         Some(r) => r,
-        None => dispatch(inner, req, route),
+        None => dispatch(inner, req, route).await,
     };
     if route.is_arm() {
         add_arm_headers(&mut resp, req, kind, remaining.unwrap_or(0));
@@ -234,12 +234,16 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
         && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0))
 }
 
-fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
+async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     if route.operation(&req.method).is_none() {
         return if *route == Route::Unknown {
             arm_error(404, "NotFound", "No HTTP resource was found that matches the request URI.")
         } else {
-            arm_error(405, "MethodNotAllowed", format!("The requested resource does not support http method '{}'.", req.method))
+            arm_error(
+                405,
+                "MethodNotAllowed",
+                format!("The requested resource does not support http method '{}'.", req.method),
+            )
         };
     }
     match route {
@@ -266,8 +270,8 @@ fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     match route {
         Route::ListAll { sub } => arm::list(inner, req, sub, None),
         Route::ListByRg { sub, rg } => arm::list(inner, req, sub, Some(rg)),
-        Route::Group(g) => arm::group(inner, req, g),
-        Route::GroupAction(g, a) => arm::action(inner, g, *a),
+        Route::Group(g) => arm::group(inner, req, g).await,
+        Route::GroupAction(g, a) => arm::action(inner, g, *a).await,
         Route::OutboundDeps(g) => arm::outbound(inner, g),
         Route::Container(g, c, op) => containers::handle(inner, req, g, c, *op),
         Route::Location { sub, location, list } => locations::location(inner, sub, location, *list),
@@ -287,7 +291,11 @@ async fn control(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
             reset_async(inner).await;
             Resp::json(200, &json!({"reset": true}))
         }
-        _ => arm_error(405, "MethodNotAllowed", format!("The requested resource does not support http method '{}'.", req.method)),
+        _ => arm_error(
+            405,
+            "MethodNotAllowed",
+            format!("The requested resource does not support http method '{}'.", req.method),
+        ),
     }
 }
 

@@ -38,7 +38,11 @@ impl Harness {
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Option<Resp> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        let query = if query.is_empty() { "api-version=2026-07-01".to_string() } else { format!("{query}&api-version=2026-07-01") };
+        let query = if query.is_empty() {
+            "api-version=2026-07-01".to_string()
+        } else {
+            format!("{query}&api-version=2026-07-01")
+        };
         let mut headers = HeaderMap::new();
         headers.insert("authorization", format!("Bearer {}", self.token).parse().unwrap());
         let body = body.map(|b| Bytes::from(serde_json::to_vec(&b).unwrap())).unwrap_or_default();
@@ -80,7 +84,11 @@ fn body(command: &[&str], policy: &str) -> Value {
 }
 
 /// Records every distinct (provisioning, group state, container states) until `done` holds.
-async fn trace(h: &Harness, name: &str, done: impl Fn(&(String, String, Vec<String>)) -> bool) -> Vec<(String, String, Vec<String>)> {
+async fn trace(
+    h: &Harness,
+    name: &str,
+    done: impl Fn(&(String, String, Vec<String>)) -> bool,
+) -> Vec<(String, String, Vec<String>)> {
     let mut seen: Vec<(String, String, Vec<String>)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -99,7 +107,10 @@ async fn trace(h: &Harness, name: &str, done: impl Fn(&(String, String, Vec<Stri
 #[tokio::test]
 async fn create_walks_the_state_machine_in_order() {
     let h = Harness::new(EmulatorConfig { provision_delay: Duration::from_millis(200), ..EmulatorConfig::default() });
-    let r = h.call(Method::PUT, &format!("{CG}/job"), Some(body(&["sh", "-c", "sleep 0.2; exit 0"], "Never"))).await.unwrap();
+    let r = h
+        .call(Method::PUT, &format!("{CG}/job"), Some(body(&["sh", "-c", "sleep 0.2; exit 0"], "Never")))
+        .await
+        .unwrap();
     assert_eq!(r.status, 201);
     let seen = trace(&h, "job", |s| s.1 == "Succeeded").await;
     let order = [
@@ -128,8 +139,15 @@ async fn create_walks_the_state_machine_in_order() {
 
 #[tokio::test]
 async fn stale_exits_do_not_clobber_a_new_deployment() {
-    let h = Harness::new(EmulatorConfig { provision_delay: Duration::from_millis(50), kill_grace: Duration::from_millis(300), ..EmulatorConfig::default() });
-    assert_eq!(h.call(Method::PUT, &format!("{CG}/svc"), Some(body(&["sleep", "300"], "Always"))).await.unwrap().status, 201);
+    let h = Harness::new(EmulatorConfig {
+        provision_delay: Duration::from_millis(50),
+        kill_grace: Duration::from_millis(300),
+        ..EmulatorConfig::default()
+    });
+    assert_eq!(
+        h.call(Method::PUT, &format!("{CG}/svc"), Some(body(&["sleep", "300"], "Always"))).await.unwrap().status,
+        201
+    );
     trace(&h, "svc", |s| s.1 == "Running" && s.2[0] == "Running").await;
     // Restart: the old process is killed while the new deployment is provisioning.
     assert_eq!(h.call(Method::POST, &format!("{CG}/svc/restart"), None).await.unwrap().status, 204);
@@ -175,10 +193,14 @@ async fn init_containers_run_first_and_a_failure_stops_the_group() {
     let logs = h.call(Method::GET, &format!("{CG}/init-ok/containers/main/logs"), None).await.unwrap();
     assert_eq!(logs.json_body()["content"], "from-init\n");
     let g = h.call(Method::GET, &format!("{CG}/init-ok"), None).await.unwrap().json_body();
-    assert_eq!(g["properties"]["initContainers"][0]["properties"]["instanceView"]["currentState"]["state"], "Terminated");
+    assert_eq!(
+        g["properties"]["initContainers"][0]["properties"]["instanceView"]["currentState"]["state"],
+        "Terminated"
+    );
 
     let mut b = body(&["true"], "Never");
-    b["properties"]["initContainers"] = json!([{"name": "init", "properties": {"image": "busybox", "command": ["false"]}}]);
+    b["properties"]["initContainers"] =
+        json!([{"name": "init", "properties": {"image": "busybox", "command": ["false"]}}]);
     assert_eq!(h.call(Method::PUT, &format!("{CG}/init-bad"), Some(b)).await.unwrap().status, 201);
     let seen = trace(&h, "init-bad", |s| s.1 == "Failed").await;
     assert_eq!(seen.last().unwrap().2, vec!["Waiting".to_string()], "main never started");

@@ -163,7 +163,12 @@ fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(mut rd: R) -> mpsc::Recei
 }
 
 /// Answers the upgrade request of a stream session.
-pub(crate) fn upgrade(inner: &Arc<Inner>, mut req: Request<Incoming>, session_id: &str, shutdown: watch::Receiver<bool>) -> Resp {
+pub(crate) fn upgrade(
+    inner: &Arc<Inner>,
+    mut req: Request<Incoming>,
+    session_id: &str,
+    shutdown: watch::Receiver<bool>,
+) -> Resp {
     let session = {
         let mut w = inner.world();
         w.sessions.retain(|_, s| s.created.elapsed() < SESSION_TTL);
@@ -271,7 +276,12 @@ async fn pump<W: AsyncWrite + Unpin>(
     }
 }
 
-async fn attach<S: AsyncRead + AsyncWrite + Send + 'static>(inner: Arc<Inner>, io: S, s: StreamSession, mut shutdown: watch::Receiver<bool>) {
+async fn attach<S: AsyncRead + AsyncWrite + Send + 'static>(
+    inner: Arc<Inner>,
+    io: S,
+    s: StreamSession,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let (rd, mut wr) = tokio::io::split(io);
     let mut msgs = spawn_reader(rd);
     let found = {

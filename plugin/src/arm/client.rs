@@ -117,6 +117,12 @@ impl ArmClient {
     /// Sends one ARM call with retries and the token refresh, returning the final response
     /// whatever its status (callers that treat some errors as answers use this).
     pub fn send_raw(&self, method: Method, url: &str, body: Option<&[u8]>) -> Result<Sent> {
+        self.send_raw_with(method, url, body, true)
+    }
+
+    /// [`ArmClient::send_raw`], choosing whether `409 ContainerGroupTransitioning` is retried
+    /// (reads that callers poll anyway, such as logs during provisioning, fail fast instead).
+    pub fn send_raw_with(&self, method: Method, url: &str, body: Option<&[u8]>, retry_transitioning: bool) -> Result<Sent> {
         let parsed = Url::parse(url).map_err(|e| Error::remote(0, "InvalidUrl", e.to_string()))?;
         if !parsed.may_carry_credentials() {
             return Err(Error::Connection(format!(
@@ -131,7 +137,8 @@ impl ArmClient {
         let body = body.map(<[u8]>::to_vec);
         let retry = |r: &Response| {
             let code = error_code(r);
-            is_retryable_status(r.status, &code).then(|| format!("HTTP {} {}", r.status, code).trim_end().to_string())
+            let retry = is_retryable_status(r.status, &code) && (retry_transitioning || r.status != 409);
+            retry.then(|| format!("HTTP {} {}", r.status, code).trim_end().to_string())
         };
         // Two rounds at most: the second only after ARM rejected the token.
         for round in 0..2 {
@@ -164,6 +171,16 @@ impl ArmClient {
     /// message.
     pub fn send(&self, method: Method, url: &str, body: Option<&[u8]>) -> Result<Response> {
         let sent = self.send_raw(method, url, body)?;
+        if sent.response.is_success() {
+            Ok(sent.response)
+        } else {
+            Err(remote_error(&sent.response, &sent.give_up_note()))
+        }
+    }
+
+    /// Like [`ArmClient::send`] without retrying `409 ContainerGroupTransitioning`.
+    pub fn send_fail_fast_on_transition(&self, method: Method, url: &str) -> Result<Response> {
+        let sent = self.send_raw_with(method, url, None, false)?;
         if sent.response.is_success() {
             Ok(sent.response)
         } else {

@@ -126,7 +126,8 @@ impl AciHook {
     }
 
     /// The raw log content of `container` (`None` when ARM has none): the last `tail` lines
-    /// (all when `None`), with timestamps when asked.
+    /// (all when `None`), with timestamps when asked. `409 ContainerGroupTransitioning`
+    /// (logs asked for while the group is provisioning) is returned at once, not retried.
     pub fn get_logs_raw(&self, resource_group: &str, name: &str, container: &str, tail: Option<u32>, timestamps: bool) -> Result<Option<String>> {
         let tail_s = tail.map(|t| t.to_string());
         let mut query: Vec<(&str, &str)> = Vec::new();
@@ -137,7 +138,10 @@ impl AciHook {
             query.push(("timestamps", "true"));
         }
         let url = self.group_url(resource_group, name, &format!("/containers/{}/logs", http::encode_component(container)), &query);
-        let logs: Logs = self.client.send_json(Method::Get, &url, None)?;
+        // While the group is provisioning ARM answers 409 ContainerGroupTransitioning; log
+        // readers poll anyway, so that is reported at once rather than retried here.
+        let resp = self.client.send_fail_fast_on_transition(Method::Get, &url)?;
+        let logs: Logs = parse_json(&resp, &url)?;
         Ok(logs.content)
     }
 
@@ -150,7 +154,7 @@ impl AciHook {
         let resp = sent.response;
         match resp.status {
             204 | 404 => Ok(false),
-            200 | 201 | 202 => {
+            200..=202 => {
                 if wait {
                     self.wait_deleted(&resp, &url, name)?;
                 }

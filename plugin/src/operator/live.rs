@@ -121,7 +121,9 @@ mod tests {
         .unwrap();
         let resolved = Resolved {
             registry_credential: Some(json!({"server": "r.azurecr.io", "username": "u", "password": "pw"})),
-            volumes: vec![json!({"name": "mount-0", "azureFile": {"shareName": "share", "storageAccountName": "acct", "readOnly": true, "storageAccountKey": "key"}})],
+            volumes: vec![
+                json!({"name": "mount-0", "azureFile": {"shareName": "share", "storageAccountName": "acct", "readOnly": true, "storageAccountKey": "key"}}),
+            ],
         };
         let body = container_group(&p, &TaskInstance::default(), &resolved);
         let typed: ContainerGroup = from_json("container group", &body).unwrap();

@@ -241,8 +241,7 @@ pub fn on_kill<C: Cloud, H: Host>(cloud: &C, host: &H, p: &Params) -> Result<()>
 
 /// `90s`, `1h30m0s`-style text for a timeout.
 fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if d.subsec_millis() != 0 {
         return format!("{:.3}s", d.as_secs_f64());
     }
     let s = d.as_secs();
