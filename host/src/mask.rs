@@ -221,7 +221,11 @@ impl Masker {
 
     /// How many distinct strings (secrets and their encodings) are masked.
     pub fn len(&self) -> usize {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).secrets.len()
+        self.0
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .secrets
+            .len()
     }
 
     /// True when nothing is masked yet.
@@ -289,6 +293,9 @@ fn build_matcher(secrets: &BTreeSet<String>) -> Option<AhoCorasick> {
 /// JSON-escaped forms, and its lines when it has several.
 fn variants(secret: &str) -> Vec<String> {
     let mut out = Vec::new();
+    if secret.trim().chars().count() < MIN_SECRET_LEN {
+        return out;
+    }
     let mut push = |s: &str| {
         if s.trim().chars().count() >= MIN_SECRET_LEN && !out.iter().any(|o: &String| o == s) {
             out.push(s.to_string());
@@ -316,7 +323,10 @@ mod tests {
         m.add("first-secret");
         m.add("second-secret");
         m.add("third-secret");
-        assert_eq!(m.mask("a first-secret b second-secret c third-secret"), "a *** b *** c ***");
+        assert_eq!(
+            m.mask("a first-secret b second-secret c third-secret"),
+            "a *** b *** c ***"
+        );
         let v = m.mask_json(&serde_json::json!({"second-secret": ["third-secret", 1]}));
         assert_eq!(v, serde_json::json!({"***": ["***", 1]}));
     }
@@ -356,7 +366,10 @@ mod tests {
         let m = Masker::new();
         m.add("p@ss/w\"rd");
         assert_eq!(m.mask("uri://u:p%40ss%2Fw%22rd@h"), "uri://u:***@h");
-        assert_eq!(m.mask(r#"{"password":"p@ss/w\"rd"}"#), r#"{"password":"***"}"#);
+        assert_eq!(
+            m.mask(r#"{"password":"p@ss/w\"rd"}"#),
+            r#"{"password":"***"}"#
+        );
     }
 
     #[test]
@@ -388,10 +401,26 @@ mod tests {
 
     #[test]
     fn sensitive_keys_follow_airflow() {
-        for k in ["password", "client_secret", "clientSecret", "api_key", "X-Token", "AccountKey", "workspaceKey", "connection_string"] {
+        for k in [
+            "password",
+            "client_secret",
+            "clientSecret",
+            "api_key",
+            "X-Token",
+            "AccountKey",
+            "workspaceKey",
+            "connection_string",
+        ] {
             assert!(is_sensitive_key(k), "{k}");
         }
-        for k in ["login", "tenantId", "subscriptionId", "key_path", "host", "resource_group"] {
+        for k in [
+            "login",
+            "tenantId",
+            "subscriptionId",
+            "key_path",
+            "host",
+            "resource_group",
+        ] {
             assert!(!is_sensitive_key(k), "{k}");
         }
     }
@@ -412,7 +441,9 @@ mod tests {
             assert!(out.iter().any(|o| o == s), "{s} missing from {out:?}");
         }
         assert!(out.iter().any(|o| o.starts_with("AccountName=acc;")));
-        assert!(!out.iter().any(|o| o == "not-secret" || o == "t" || o == "id"));
+        assert!(!out
+            .iter()
+            .any(|o| o == "not-secret" || o == "t" || o == "id"));
     }
 
     #[test]

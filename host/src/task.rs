@@ -120,7 +120,8 @@ impl TaskFile {
                     let position = e.span().map(|s| line_col(text, s.start));
                     parse_err(e.message().trim_end().to_string(), position)
                 })?;
-                raw.into_json().map_err(|message| parse_err(message, None))?
+                raw.into_json()
+                    .map_err(|message| parse_err(message, None))?
             }
             Format::Json => serde_json::from_str(text).map_err(|e| {
                 let position = (e.line() > 0).then(|| (e.line(), e.column()));
@@ -202,7 +203,13 @@ impl fmt::Display for TaskFileError {
                 "{}: unknown task file format; use a .toml, .json, .yaml or .yml extension",
                 path.display()
             ),
-            TaskFileError::Parse { path, format, line, column, message } => {
+            TaskFileError::Parse {
+                path,
+                format,
+                line,
+                column,
+                message,
+            } => {
                 write!(f, "{}", path.display())?;
                 if let Some(line) = line {
                     write!(f, ":{line}")?;
@@ -288,7 +295,9 @@ fn toml_to_json(v: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
     }
 }
 
@@ -298,7 +307,9 @@ impl Raw {
             path: path.to_path_buf(),
             message,
         };
-        let task_id = self.task_id.ok_or_else(|| invalid(missing_task_id().into()))?;
+        let task_id = self
+            .task_id
+            .ok_or_else(|| invalid(missing_task_id().into()))?;
         validate_key("task_id", &task_id).map_err(invalid)?;
         if let Some(dag_id) = &self.dag_id {
             validate_key("dag_id", dag_id).map_err(invalid)?;
@@ -341,7 +352,10 @@ fn validate_key(what: &str, key: &str) -> Result<(), String> {
     if key.chars().count() > 250 {
         return Err(format!("`{what}` is longer than 250 characters"));
     }
-    if let Some(bad) = key.chars().find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    if let Some(bad) = key
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         return Err(format!(
             "`{what}` `{key}` contains {bad:?}; use only letters, digits, `_`, `.` and `-`"
         ));
@@ -430,7 +444,10 @@ epochs = 3
         assert_eq!(t.task_id, "train");
         assert_eq!(t.dag_id.as_deref(), Some("nightly"));
         assert_eq!(t.run_id.as_deref(), Some("manual__x"));
-        assert_eq!(t.logical_date.unwrap().to_rfc3339(), "2026-11-23T01:02:03+00:00");
+        assert_eq!(
+            t.logical_date.unwrap().to_rfc3339(),
+            "2026-11-23T01:02:03+00:00"
+        );
         assert_eq!(t.try_number, Some(2));
         assert_eq!(
             Value::Object(t.params),
@@ -481,7 +498,10 @@ dag_params:
     fn minimal_task() {
         let t = parse("task_id = \"t\"", Format::Toml).unwrap();
         assert!(t.params.is_empty() && t.dag_params.is_empty());
-        assert_eq!((t.dag_id, t.run_id, t.logical_date, t.try_number), (None, None, None, None));
+        assert_eq!(
+            (t.dag_id, t.run_id, t.logical_date, t.try_number),
+            (None, None, None, None)
+        );
     }
 
     #[test]
@@ -493,7 +513,10 @@ dag_params:
             ("", Format::Yaml),
         ] {
             let e = parse(text, format).unwrap_err().to_string();
-            assert!(e.contains("missing required key `task_id`"), "{format}: {e}");
+            assert!(
+                e.contains("missing required key `task_id`"),
+                "{format}: {e}"
+            );
             assert!(e.starts_with("t."), "{e}");
         }
     }
@@ -502,7 +525,9 @@ dag_params:
     fn toml_syntax_error_has_line_and_column_and_no_source_text() {
         let text = "task_id = \"t\"\n[params]\nsecret = \"hunter2-value\n";
         let e = parse(text, Format::Toml).unwrap_err();
-        let TaskFileError::Parse { line, column, .. } = &e else { panic!("{e}") };
+        let TaskFileError::Parse { line, column, .. } = &e else {
+            panic!("{e}")
+        };
         assert_eq!(*line, Some(3));
         assert!(column.is_some());
         let msg = e.to_string();
@@ -512,9 +537,13 @@ dag_params:
 
     #[test]
     fn json_and_yaml_errors_have_positions() {
-        let e = parse("{\n \"task_id\": \"t\",\n \"params\": {,}\n}", Format::Json).unwrap_err().to_string();
+        let e = parse("{\n \"task_id\": \"t\",\n \"params\": {,}\n}", Format::Json)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.json:3:"), "{e}");
-        let e = parse("task_id: t\nparams: [\n", Format::Yaml).unwrap_err().to_string();
+        let e = parse("task_id: t\nparams: [\n", Format::Yaml)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.yaml:"), "{e}");
         assert!(e.contains("invalid YAML task file"), "{e}");
     }
@@ -523,38 +552,72 @@ dag_params:
     fn wrong_types_and_unknown_keys_point_at_them() {
         let e = parse("task_id = 5", Format::Toml).unwrap_err().to_string();
         assert!(e.starts_with("t.toml:1:") && e.contains("string"), "{e}");
-        let e = parse("task_id = \"t\"\n[parmas]\nimage = \"x\"", Format::Toml).unwrap_err().to_string();
+        let e = parse("task_id = \"t\"\n[parmas]\nimage = \"x\"", Format::Toml)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.toml:2:") && e.contains("parmas"), "{e}");
         assert!(e.contains("params"), "{e}");
-        let e = parse("{\"task_id\": \"t\", \"params\": []}", Format::Json).unwrap_err().to_string();
+        let e = parse("{\"task_id\": \"t\", \"params\": []}", Format::Json)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.json:1:"), "{e}");
-        let e = parse("task_id: t\nextra_key: 1\n", Format::Yaml).unwrap_err().to_string();
+        let e = parse("task_id: t\nextra_key: 1\n", Format::Yaml)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("t.yaml:2:") && e.contains("extra_key"), "{e}");
     }
 
     #[test]
     fn airflow_key_rules() {
         assert!(parse("task_id = \"a.b-c_9\"", Format::Toml).is_ok());
-        assert!(parse("task_id = \"\"", Format::Toml).unwrap_err().to_string().contains("`task_id` is empty"));
-        let e = parse("task_id = \"a/b\"", Format::Toml).unwrap_err().to_string();
+        assert!(parse("task_id = \"\"", Format::Toml)
+            .unwrap_err()
+            .to_string()
+            .contains("`task_id` is empty"));
+        let e = parse("task_id = \"a/b\"", Format::Toml)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'/'"), "{e}");
-        let e = parse("task_id = \"t\"\ndag_id = \"a b\"", Format::Toml).unwrap_err().to_string();
+        let e = parse("task_id = \"t\"\ndag_id = \"a b\"", Format::Toml)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`dag_id`"), "{e}");
         let long = format!("task_id = \"{}\"", "a".repeat(251));
-        assert!(parse(&long, Format::Toml).unwrap_err().to_string().contains("250"));
+        assert!(parse(&long, Format::Toml)
+            .unwrap_err()
+            .to_string()
+            .contains("250"));
         assert!(parse("task_id = \"t\"\ntry_number = 0", Format::Toml).is_err());
         assert!(parse("task_id = \"t\"\ntry_number = -1", Format::Toml).is_err());
     }
 
     #[test]
     fn logical_date_forms() {
-        let d = |text: &str| parse(text, Format::Toml).map(|t| t.logical_date.unwrap().to_rfc3339());
-        assert_eq!(d("task_id = \"t\"\nlogical_date = 2026-11-23").unwrap(), "2026-11-23T00:00:00+00:00");
-        assert_eq!(d("task_id = \"t\"\nlogical_date = 2026-11-23T05:00:00").unwrap(), "2026-11-23T05:00:00+00:00");
-        assert_eq!(d("task_id = \"t\"\nlogical_date = 2026-11-23T05:00:00+02:00").unwrap(), "2026-11-23T03:00:00+00:00");
-        assert_eq!(d("task_id = \"t\"\nlogical_date = \"2026-11-23 05:00:00Z\"").unwrap(), "2026-11-23T05:00:00+00:00");
-        assert_eq!(d("task_id = \"t\"\nlogical_date = \"2026-11-23T05:00:00.250Z\"").unwrap(), "2026-11-23T05:00:00.250+00:00");
-        let e = d("task_id = \"t\"\nlogical_date = \"yesterday\"").unwrap_err().to_string();
+        let d =
+            |text: &str| parse(text, Format::Toml).map(|t| t.logical_date.unwrap().to_rfc3339());
+        assert_eq!(
+            d("task_id = \"t\"\nlogical_date = 2026-11-23").unwrap(),
+            "2026-11-23T00:00:00+00:00"
+        );
+        assert_eq!(
+            d("task_id = \"t\"\nlogical_date = 2026-11-23T05:00:00").unwrap(),
+            "2026-11-23T05:00:00+00:00"
+        );
+        assert_eq!(
+            d("task_id = \"t\"\nlogical_date = 2026-11-23T05:00:00+02:00").unwrap(),
+            "2026-11-23T03:00:00+00:00"
+        );
+        assert_eq!(
+            d("task_id = \"t\"\nlogical_date = \"2026-11-23 05:00:00Z\"").unwrap(),
+            "2026-11-23T05:00:00+00:00"
+        );
+        assert_eq!(
+            d("task_id = \"t\"\nlogical_date = \"2026-11-23T05:00:00.250Z\"").unwrap(),
+            "2026-11-23T05:00:00.250+00:00"
+        );
+        let e = d("task_id = \"t\"\nlogical_date = \"yesterday\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`logical_date` `yesterday`"), "{e}");
         assert!(d("task_id = \"t\"\nlogical_date = 5").is_err());
     }
@@ -564,7 +627,10 @@ dag_params:
         let dt = parse_logical_date("2026-11-23").unwrap();
         assert_eq!(default_run_id(dt), "manual__2026-11-23T00:00:00+00:00");
         let dt = parse_logical_date("2026-11-23T00:00:00.5Z").unwrap();
-        assert_eq!(default_run_id(dt), "manual__2026-11-23T00:00:00.500000+00:00");
+        assert_eq!(
+            default_run_id(dt),
+            "manual__2026-11-23T00:00:00.500000+00:00"
+        );
     }
 
     #[test]
@@ -575,9 +641,15 @@ dag_params:
         assert_eq!(TaskFile::load(&p).unwrap().task_id, "disk");
         let q = dir.path().join("task.txt");
         std::fs::write(&q, "task_id = \"disk\"").unwrap();
-        assert!(TaskFile::load(&q).unwrap_err().to_string().contains("unknown task file format"));
+        assert!(TaskFile::load(&q)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown task file format"));
         let missing = dir.path().join("missing.toml");
-        assert!(TaskFile::load(&missing).unwrap_err().to_string().contains("cannot read task file"));
+        assert!(TaskFile::load(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read task file"));
     }
 
     #[test]

@@ -125,7 +125,12 @@ impl XcomStore {
         match read_entry(&path)? {
             // The stored ids guard against (astronomically unlikely) hash
             // collisions of long, shortened names.
-            Some(e) if e.dag_id == dag_id && e.run_id == run_id && e.task_id == task_id && e.key == key => {
+            Some(e)
+                if e.dag_id == dag_id
+                    && e.run_id == run_id
+                    && e.task_id == task_id
+                    && e.key == key =>
+            {
                 Ok(Some(e.value))
             }
             _ => Ok(None),
@@ -160,7 +165,8 @@ impl XcomStore {
             }
         }
         out.sort_by(|a, b| {
-            (&a.dag_id, &a.run_id, &a.task_id, &a.key).cmp(&(&b.dag_id, &b.run_id, &b.task_id, &b.key))
+            (&a.dag_id, &a.run_id, &a.task_id, &a.key)
+                .cmp(&(&b.dag_id, &b.run_id, &b.task_id, &b.key))
         });
         Ok(out)
     }
@@ -230,7 +236,10 @@ fn visible_entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
 fn write_atomic(dir: &Path, target: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     let result = (|| {
-        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -265,7 +274,10 @@ pub fn encode_component(id: &str) -> String {
         let hash = hex::encode(&Sha256::digest(id.as_bytes())[..16]);
         let mut cut = 100;
         // Do not cut an escape in half.
-        while !out.is_char_boundary(cut) || out[..cut].ends_with('%') || out[..cut.saturating_sub(1)].ends_with('%') {
+        while !out.is_char_boundary(cut)
+            || out[..cut].ends_with('%')
+            || out[..cut.saturating_sub(1)].ends_with('%')
+        {
             cut -= 1;
         }
         out.truncate(cut);
@@ -289,12 +301,27 @@ mod tests {
     #[test]
     fn push_pull_round_trip() {
         let (_d, s) = store();
-        assert_eq!(s.pull("dag", "run", "extract", "return_value").unwrap(), None);
-        s.push("dag", "run", "extract", "return_value", &json!({"rows": 3})).unwrap();
-        assert_eq!(s.pull("dag", "run", "extract", "return_value").unwrap(), Some(json!({"rows": 3})));
-        s.push("dag", "run", "extract", "return_value", &json!(4)).unwrap();
-        assert_eq!(s.pull("dag", "run", "extract", "return_value").unwrap(), Some(json!(4)));
-        assert_eq!(s.pull("dag", "other-run", "extract", "return_value").unwrap(), None);
+        assert_eq!(
+            s.pull("dag", "run", "extract", "return_value").unwrap(),
+            None
+        );
+        s.push("dag", "run", "extract", "return_value", &json!({"rows": 3}))
+            .unwrap();
+        assert_eq!(
+            s.pull("dag", "run", "extract", "return_value").unwrap(),
+            Some(json!({"rows": 3}))
+        );
+        s.push("dag", "run", "extract", "return_value", &json!(4))
+            .unwrap();
+        assert_eq!(
+            s.pull("dag", "run", "extract", "return_value").unwrap(),
+            Some(json!(4))
+        );
+        assert_eq!(
+            s.pull("dag", "other-run", "extract", "return_value")
+                .unwrap(),
+            None
+        );
         assert_eq!(s.pull("dag", "run", "extract", "logs").unwrap(), None);
     }
 
@@ -310,13 +337,27 @@ mod tests {
     #[test]
     fn hostile_ids_stay_inside_the_store() {
         let (d, s) = store();
-        let ids = ["..", ".", "../../etc", "a/b", "/abs", "a\\b", "", ".hidden", "x\0y", "ü nicode"];
+        let ids = [
+            "..",
+            ".",
+            "../../etc",
+            "a/b",
+            "/abs",
+            "a\\b",
+            "",
+            ".hidden",
+            "x\0y",
+            "ü nicode",
+        ];
         for (i, id) in ids.iter().enumerate() {
             s.push(id, id, id, id, &json!(i)).unwrap();
             assert_eq!(s.pull(id, id, id, id).unwrap(), Some(json!(i)), "{id:?}");
         }
         // Nothing was written outside <dir>/xcom.
-        let top: Vec<_> = fs::read_dir(d.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let top: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(top, vec![std::ffi::OsString::from("xcom")]);
         for entry in walk(s.root()) {
             assert!(entry.starts_with(s.root()));
@@ -325,7 +366,9 @@ mod tests {
         }
         let listed = s.list(None, None).unwrap();
         assert_eq!(listed.len(), ids.len());
-        assert!(listed.iter().any(|e| e.dag_id == "../../etc" && e.key == "../../etc"));
+        assert!(listed
+            .iter()
+            .any(|e| e.dag_id == "../../etc" && e.key == "../../etc"));
     }
 
     fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -342,10 +385,16 @@ mod tests {
 
     #[test]
     fn encoding_is_injective_for_distinct_ids() {
-        let ids = ["a", "a.", "%", "%25", "", "a%2Fb", "a/b", ".a", "%2Ea", "A", "a b"];
-        let encoded: std::collections::HashSet<String> = ids.iter().map(|i| encode_component(i)).collect();
+        let ids = [
+            "a", "a.", "%", "%25", "", "a%2Fb", "a/b", ".a", "%2Ea", "A", "a b",
+        ];
+        let encoded: std::collections::HashSet<String> =
+            ids.iter().map(|i| encode_component(i)).collect();
         assert_eq!(encoded.len(), ids.len());
-        assert_eq!(encode_component("manual__2026-11-23T00:00:00+00:00"), "manual__2026-11-23T00%3A00%3A00%2B00%3A00");
+        assert_eq!(
+            encode_component("manual__2026-11-23T00:00:00+00:00"),
+            "manual__2026-11-23T00%3A00%3A00%2B00%3A00"
+        );
         assert_eq!(encode_component(".."), "%2E.");
     }
 
@@ -373,8 +422,20 @@ mod tests {
         s.push("d1", "r1", "a", "z", &json!(4)).unwrap();
         s.push("d1", "r1", "a", "logs", &json!(["l"])).unwrap();
         let all = s.list(None, None).unwrap();
-        let keys: Vec<_> = all.iter().map(|e| format!("{}/{}/{}/{}", e.dag_id, e.run_id, e.task_id, e.key)).collect();
-        assert_eq!(keys, ["d1/r1/a/logs", "d1/r1/a/z", "d1/r1/b/return_value", "d1/r2/t/k", "d2/r1/t/k"]);
+        let keys: Vec<_> = all
+            .iter()
+            .map(|e| format!("{}/{}/{}/{}", e.dag_id, e.run_id, e.task_id, e.key))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "d1/r1/a/logs",
+                "d1/r1/a/z",
+                "d1/r1/b/return_value",
+                "d1/r2/t/k",
+                "d2/r1/t/k"
+            ]
+        );
         assert_eq!(s.list(Some("d1"), None).unwrap().len(), 4);
         assert_eq!(s.list(Some("d1"), Some("r1")).unwrap().len(), 3);
         assert_eq!(s.list(None, Some("r1")).unwrap().len(), 4);
@@ -390,7 +451,10 @@ mod tests {
         fs::write(dir.join("notes.txt"), b"x").unwrap();
         assert_eq!(s.list(None, None).unwrap().len(), 1);
         // No temporary file is left behind by a successful write.
-        let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names.len(), 3);
     }
 

@@ -29,7 +29,10 @@ pub(super) fn load(path: &Path) -> Result<BTreeMap<String, Connection>, Connecti
 }
 
 /// Parses the text of a connections file named `path`.
-pub(super) fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, Connection>, ConnectionError> {
+pub(super) fn parse(
+    path: &Path,
+    text: &str,
+) -> Result<BTreeMap<String, Connection>, ConnectionError> {
     let fail = |reason: String| ConnectionError::File {
         path: path.to_path_buf(),
         reason,
@@ -56,10 +59,12 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, Connecti
     let mut out = BTreeMap::new();
     for (conn_id, value) in entries {
         let conn = match &value {
-            Value::String(text) => Connection::from_uri_or_json(&conn_id, text).map_err(|e| match e {
-                ConnectionError::Invalid { reason, .. } => reason,
-                other => other.to_string(),
-            }),
+            Value::String(text) => {
+                Connection::from_uri_or_json(&conn_id, text).map_err(|e| match e {
+                    ConnectionError::Invalid { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            }
             Value::Object(map) => from_object(&conn_id, map),
             other => Err(format!(
                 "must be a URI string or an object, found {}",
@@ -195,10 +200,16 @@ fn parse_env(text: &str) -> Result<Vec<(String, Value)>, String> {
             .ok_or_else(|| format!("line {}: expected `conn_id=URI`", n + 1))?;
         let key = key.trim();
         if key.is_empty() {
-            return Err(format!("line {}: the connection id before `=` is empty", n + 1));
+            return Err(format!(
+                "line {}: the connection id before `=` is empty",
+                n + 1
+            ));
         }
         if out.iter().any(|(k, _)| k == key) {
-            return Err(format!("line {}: connection `{key}` is defined twice", n + 1));
+            return Err(format!(
+                "line {}: connection `{key}` is defined twice",
+                n + 1
+            ));
         }
         out.push((key.to_string(), Value::String(value.trim().to_string())));
     }
@@ -277,7 +288,10 @@ postgres_default:
     fn airflow_json_export() {
         let conns = parse(Path::new("conns.json"), EXPORT_JSON).unwrap();
         check_common(&conns);
-        assert_eq!(conns["as_uri"].extra["connection_string"], json!("a=b;AccountKey=1"));
+        assert_eq!(
+            conns["as_uri"].extra["connection_string"],
+            json!("a=b;AccountKey=1")
+        );
         assert!(conns["postgres_default"].extra.is_empty());
     }
 
@@ -309,7 +323,10 @@ postgres_default:
     fn json_syntax_error_has_line_and_column_but_no_text() {
         let text = "{\n  \"a\": {\"password\": \"hunter2-secret\",}\n}";
         let e = parse(Path::new("c.json"), text).unwrap_err().to_string();
-        assert!(e.starts_with("connections file c.json: line 2 column"), "{e}");
+        assert!(
+            e.starts_with("connections file c.json: line 2 column"),
+            "{e}"
+        );
         assert!(!e.contains("hunter2"), "{e}");
     }
 
@@ -322,34 +339,58 @@ postgres_default:
 
     #[test]
     fn bad_entry_names_the_connection() {
-        let e = parse(Path::new("c.json"), r#"{"x": {"port": "abc", "password": "pw-secret"}}"#)
-            .unwrap_err()
-            .to_string();
+        let e = parse(
+            Path::new("c.json"),
+            r#"{"x": {"port": "abc", "password": "pw-secret"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("connection `x`") && e.contains("`port`"), "{e}");
         assert!(!e.contains("pw-secret"), "{e}");
-        let e = parse(Path::new("c.json"), r#"{"x": 5}"#).unwrap_err().to_string();
+        let e = parse(Path::new("c.json"), r#"{"x": 5}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("found a number"), "{e}");
-        let e = parse(Path::new("c.json"), r#"[1]"#).unwrap_err().to_string();
+        let e = parse(Path::new("c.json"), r#"[1]"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("found a list"), "{e}");
     }
 
     #[test]
     fn env_errors() {
-        assert!(parse(Path::new("c.env"), "just-a-line").unwrap_err().to_string().contains("line 1"));
-        assert!(parse(Path::new("c.env"), "=x://h").unwrap_err().to_string().contains("empty"));
-        assert!(parse(Path::new("c.env"), "a=x://h\na=x://g").unwrap_err().to_string().contains("twice"));
+        assert!(parse(Path::new("c.env"), "just-a-line")
+            .unwrap_err()
+            .to_string()
+            .contains("line 1"));
+        assert!(parse(Path::new("c.env"), "=x://h")
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        assert!(parse(Path::new("c.env"), "a=x://h\na=x://g")
+            .unwrap_err()
+            .to_string()
+            .contains("twice"));
     }
 
     #[test]
     fn yaml_tags_and_empty_files() {
-        assert!(parse(Path::new("c.yaml"), "a: !secret x").unwrap_err().to_string().contains("tags"));
+        assert!(parse(Path::new("c.yaml"), "a: !secret x")
+            .unwrap_err()
+            .to_string()
+            .contains("tags"));
         assert!(parse(Path::new("c.yaml"), "").unwrap().is_empty());
         assert!(parse(Path::new("c.json"), "{}").unwrap().is_empty());
     }
 
     #[test]
     fn missing_file_is_a_clear_error() {
-        let e = load(Path::new("/nonexistent/conns.json")).unwrap_err().to_string();
-        assert!(e.starts_with("connections file /nonexistent/conns.json: cannot read it"), "{e}");
+        let e = load(Path::new("/nonexistent/conns.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("connections file /nonexistent/conns.json: cannot read it"),
+            "{e}"
+        );
     }
 }

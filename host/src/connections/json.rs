@@ -78,7 +78,9 @@ pub(super) fn from_object(conn_id: &str, map: &Map<String, Value>) -> Result<Con
         let uri = uri.as_str().ok_or("`uri` must be a string")?;
         let others: Vec<&str> = map
             .iter()
-            .filter(|(k, v)| !matches!(k.as_str(), "uri" | "conn_id" | "description") && !v.is_null())
+            .filter(|(k, v)| {
+                !matches!(k.as_str(), "uri" | "conn_id" | "description") && !v.is_null()
+            })
             .map(|(k, _)| k.as_str())
             .collect();
         if !others.is_empty() {
@@ -90,7 +92,9 @@ pub(super) fn from_object(conn_id: &str, map: &Map<String, Value>) -> Result<Con
         return super::uri::parse(conn_id, uri);
     }
 
-    if map.get("extra").is_some_and(|v| !v.is_null()) && map.get("extra_dejson").is_some_and(|v| !v.is_null()) {
+    if map.get("extra").is_some_and(|v| !v.is_null())
+        && map.get("extra_dejson").is_some_and(|v| !v.is_null())
+    {
         return Err("`extra` and `extra_dejson` are mutually exclusive".into());
     }
     let extra = match (map.get("extra"), map.get("extra_dejson")) {
@@ -151,9 +155,8 @@ fn string_field(map: &Map<String, Value>, key: &str) -> Result<Option<String>, S
 
 /// Airflow's `int(port)`; `0`, `""` and `null` mean no port.
 fn port_field(map: &Map<String, Value>) -> Result<Option<u16>, String> {
-    let bad = |shown: &str| {
-        format!("expected an integer from 1 to 65535 for `port`, found {shown}")
-    };
+    let bad =
+        |shown: &str| format!("expected an integer from 1 to 65535 for `port`, found {shown}");
     match map.get("port") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_u64() {
@@ -184,7 +187,11 @@ pub(super) fn kind(value: &Value) -> &'static str {
 }
 
 fn quote_list(items: &[&str]) -> String {
-    items.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -202,21 +209,27 @@ mod tests {
 
     #[test]
     fn full_json_form_with_object_extra() {
-        let c = p(r#"{"conn_type": "azure-container-instance", "login": "id", "password": "pw",
+        let c = p(
+            r#"{"conn_type": "azure-container-instance", "login": "id", "password": "pw",
                       "host": "h", "port": 443, "schema": "s",
-                      "extra": {"tenantId": "t", "subscriptionId": "s", "n": 1}}"#);
+                      "extra": {"tenantId": "t", "subscriptionId": "s", "n": 1}}"#,
+        );
         assert_eq!(c.conn_type.as_deref(), Some("azure_container_instance"));
         assert_eq!(c.login.as_deref(), Some("id"));
         assert_eq!(c.password.as_deref(), Some("pw"));
         assert_eq!(c.host.as_deref(), Some("h"));
         assert_eq!(c.port, Some(443));
         assert_eq!(c.schema.as_deref(), Some("s"));
-        assert_eq!(serde_json::Value::Object(c.extra), json!({"tenantId": "t", "subscriptionId": "s", "n": 1}));
+        assert_eq!(
+            serde_json::Value::Object(c.extra),
+            json!({"tenantId": "t", "subscriptionId": "s", "n": 1})
+        );
     }
 
     #[test]
     fn extra_as_json_string_and_extra_dejson() {
-        let c = p(r#"{"conn_type": "wasb", "extra": "{\"connection_string\": \"a=b;AccountKey=1\"}"}"#);
+        let c =
+            p(r#"{"conn_type": "wasb", "extra": "{\"connection_string\": \"a=b;AccountKey=1\"}"}"#);
         assert_eq!(c.extra["connection_string"], json!("a=b;AccountKey=1"));
         let c = p(r#"{"conn_type": "wasb", "extra_dejson": {"k": "v"}}"#);
         assert_eq!(c.extra["k"], json!("v"));
@@ -251,10 +264,16 @@ mod tests {
         assert!(e.contains("unknown key `passwrd`"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
         let e = err(r#"{"password": ["hunter2-secret"]}"#);
-        assert!(e.contains("`password` must be a string, found a list"), "{e}");
+        assert!(
+            e.contains("`password` must be a string, found a list"),
+            "{e}"
+        );
         assert!(!e.contains("hunter2"));
         let e = err(r#"{"password": "hunter2-secret""#);
-        assert!(e.contains("not valid JSON") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("not valid JSON") && !e.contains("hunter2"),
+            "{e}"
+        );
         assert!(err("[1]").contains("expected a JSON object, found a list"));
     }
 
@@ -267,7 +286,10 @@ mod tests {
     #[test]
     fn empty_strings_are_none_and_numbers_are_text() {
         let c = p(r#"{"login": "", "password": "", "host": "", "schema": "", "conn_type": "x"}"#);
-        assert_eq!((c.login, c.password, c.host, c.schema), (None, None, None, None));
+        assert_eq!(
+            (c.login, c.password, c.host, c.schema),
+            (None, None, None, None)
+        );
         assert_eq!(p(r#"{"login": 1234}"#).login.as_deref(), Some("1234"));
     }
 }

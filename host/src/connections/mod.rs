@@ -171,7 +171,9 @@ fn redact_sensitive(value: &serde_json::Value, masker: &crate::mask::Masker) -> 
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact_sensitive(v, masker)).collect()),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| redact_sensitive(v, masker)).collect())
+        }
         other => masker.mask_json(other),
     }
 }
@@ -183,10 +185,13 @@ impl fmt::Debug for Connection {
             .field("conn_type", &self.conn_type)
             .field("host", &self.host)
             .field("login", &self.login)
-            .field("password", &self.password.as_ref().map(|_| crate::mask::MASK))
+            .field(
+                "password",
+                &self.password.as_ref().map(|_| crate::mask::MASK),
+            )
             .field("schema", &self.schema)
             .field("port", &self.port)
-            .field("extra", &self.redacted_extra())
+            .field("extra", &format_args!("{}", self.redacted_extra()))
             .finish()
     }
 }
@@ -248,7 +253,9 @@ impl ConnectionError {
     /// Sets where an [`ConnectionError::Invalid`] definition came from.
     pub(crate) fn with_origin(self, origin: impl Into<String>) -> Self {
         match self {
-            ConnectionError::Invalid { conn_id, reason, .. } => ConnectionError::Invalid {
+            ConnectionError::Invalid {
+                conn_id, reason, ..
+            } => ConnectionError::Invalid {
                 conn_id,
                 origin: Some(origin.into()),
                 reason,
@@ -261,7 +268,11 @@ impl ConnectionError {
 impl fmt::Display for ConnectionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConnectionError::Invalid { conn_id, origin, reason } => {
+            ConnectionError::Invalid {
+                conn_id,
+                origin,
+                reason,
+            } => {
                 write!(f, "connection `{conn_id}`")?;
                 if let Some(origin) = origin {
                     write!(f, " (from {origin})")?;
@@ -300,7 +311,10 @@ mod tests {
             "azure://client:very-secret-pw@?tenantId=tenant-1&client_secret=cs-value-1",
         )
         .unwrap();
-        c.extra.insert("key_json".into(), json!({"clientId": "cid", "clientSecret": "kj-secret-1"}));
+        c.extra.insert(
+            "key_json".into(),
+            json!({"clientId": "cid", "clientSecret": "kj-secret-1"}),
+        );
         c.extra.insert(
             "connection_string".into(),
             json!("AccountName=acct;AccountKey=ak-secret-1"),
@@ -332,7 +346,10 @@ mod tests {
     fn not_found_lists_places_in_order() {
         let e = ConnectionError::NotFound {
             conn_id: "db".into(),
-            looked: vec!["--conn options".into(), "environment variable AIRFLOW_CONN_DB (not set)".into()],
+            looked: vec![
+                "--conn options".into(),
+                "environment variable AIRFLOW_CONN_DB (not set)".into(),
+            ],
         };
         assert_eq!(
             e.to_string(),
@@ -343,8 +360,14 @@ mod tests {
     #[test]
     fn normalizes_conn_types() {
         assert_eq!(normalize_conn_type("postgresql"), "postgres");
-        assert_eq!(normalize_conn_type("google-cloud-platform"), "google_cloud_platform");
-        assert_eq!(normalize_conn_type("azure_container_instance"), "azure_container_instance");
+        assert_eq!(
+            normalize_conn_type("google-cloud-platform"),
+            "google_cloud_platform"
+        );
+        assert_eq!(
+            normalize_conn_type("azure_container_instance"),
+            "azure_container_instance"
+        );
         assert_eq!(env_var_name("azure_default"), "AIRFLOW_CONN_AZURE_DEFAULT");
     }
 

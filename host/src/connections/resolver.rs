@@ -71,8 +71,7 @@ impl ConnectionResolver {
                 reason: format!("the definition of `{id}` after `=` is empty"),
             });
         }
-        let conn = Connection::from_uri_or_json(id, value)
-            .map_err(|e| e.with_origin("--conn"))?;
+        let conn = Connection::from_uri_or_json(id, value).map_err(|e| e.with_origin("--conn"))?;
         self.cli.insert(id.to_string(), conn);
         Ok(self)
     }
@@ -121,14 +120,22 @@ impl ConnectionResolver {
             out.push(format!("--conn options ({})", ids(self.cli.keys())));
         }
         for (path, conns) in self.files.iter().rev() {
-            out.push(format!("--connections file {} ({})", path.display(), ids(conns.keys())));
+            out.push(format!(
+                "--connections file {} ({})",
+                path.display(),
+                ids(conns.keys())
+            ));
         }
         if let Some(env) = &self.env {
             let mut names: Vec<&String> = env.keys().collect();
             names.sort();
             out.push(format!(
                 "environment variables {ENV_PREFIX}<CONN_ID> ({})",
-                if names.is_empty() { "none set".to_string() } else { ids(names) }
+                if names.is_empty() {
+                    "none set".to_string()
+                } else {
+                    ids(names)
+                }
             ));
         }
         out
@@ -138,7 +145,10 @@ impl ConnectionResolver {
     fn looked(&self, conn_id: &str) -> Vec<String> {
         let mut out = Vec::new();
         if !self.overrides.is_empty() {
-            out.push(format!("host overrides (has {})", ids(self.overrides.keys())));
+            out.push(format!(
+                "host overrides (has {})",
+                ids(self.overrides.keys())
+            ));
         }
         if !self.cli.is_empty() {
             out.push(format!("--conn options (has {})", ids(self.cli.keys())));
@@ -147,11 +157,18 @@ impl ConnectionResolver {
             out.push(format!(
                 "--connections file {} (has {})",
                 path.display(),
-                if conns.is_empty() { "no connections".to_string() } else { ids(conns.keys()) }
+                if conns.is_empty() {
+                    "no connections".to_string()
+                } else {
+                    ids(conns.keys())
+                }
             ));
         }
         if self.env.is_some() {
-            out.push(format!("environment variable {} (not set)", env_var_name(conn_id)));
+            out.push(format!(
+                "environment variable {} (not set)",
+                env_var_name(conn_id)
+            ));
         }
         out
     }
@@ -178,12 +195,18 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn file(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let path = dir.path().join(name);
-        std::fs::File::create(&path).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::File::create(&path)
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
         path
     }
 
@@ -219,7 +242,11 @@ mod tests {
     #[test]
     fn precedence_override_then_cli_then_files_then_env() {
         let dir = tempfile::tempdir().unwrap();
-        let f1 = file(&dir, "a.json", r#"{"c": "x://from-file-1", "f1only": "x://f1", "both": "x://file1"}"#);
+        let f1 = file(
+            &dir,
+            "a.json",
+            r#"{"c": "x://from-file-1", "f1only": "x://f1", "both": "x://file1"}"#,
+        );
         let f2 = file(&dir, "b.yaml", "c: x://from-file-2\nboth: x://file2\n");
         let base = ConnectionResolver::new().with_env(env(&[
             ("AIRFLOW_CONN_C", "x://from-env"),
@@ -235,7 +262,11 @@ mod tests {
         assert_eq!(host(&r, "both"), "file2");
         assert_eq!(host(&r, "f1only"), "f1");
         assert_eq!(host(&r, "envonly"), "env");
-        let r = r.with_cli("c=x://from-cli-1").unwrap().with_cli("c=x://from-cli-2").unwrap();
+        let r = r
+            .with_cli("c=x://from-cli-1")
+            .unwrap()
+            .with_cli("c=x://from-cli-2")
+            .unwrap();
         assert_eq!(host(&r, "c"), "from-cli-2", "later --conn wins");
         let mut emu = Connection::new("c", "azure");
         emu.host = Some("emulator".into());
@@ -278,9 +309,15 @@ mod tests {
         assert!(looked[1].starts_with("--conn options (has `cli_one`)"));
         assert!(looked[2].contains("two.env") && looked[2].contains("`b`"));
         assert!(looked[3].contains("one.json") && looked[3].contains("`a`"));
-        assert_eq!(looked[4], "environment variable AIRFLOW_CONN_MISSING_DB (not set)");
+        assert_eq!(
+            looked[4],
+            "environment variable AIRFLOW_CONN_MISSING_DB (not set)"
+        );
         let msg = e.to_string();
-        assert!(msg.starts_with("connection `missing_db` is not defined; looked in 1. host overrides"), "{msg}");
+        assert!(
+            msg.starts_with("connection `missing_db` is not defined; looked in 1. host overrides"),
+            "{msg}"
+        );
         assert_eq!(r.sources().len(), 5);
         assert!(r.sources()[4].contains("AIRFLOW_CONN_OTHER"));
     }
@@ -288,23 +325,39 @@ mod tests {
     #[test]
     fn nothing_configured() {
         let e = ConnectionResolver::new().get("x").unwrap_err().to_string();
-        assert_eq!(e, "connection `x` is not defined; looked in nothing (no connection source is configured)");
+        assert_eq!(
+            e,
+            "connection `x` is not defined; looked in nothing (no connection source is configured)"
+        );
         assert!(ConnectionResolver::new().sources().is_empty());
-        let e = ConnectionResolver::new().with_env(Vec::new()).get("x").unwrap_err().to_string();
+        let e = ConnectionResolver::new()
+            .with_env(Vec::new())
+            .get("x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("AIRFLOW_CONN_X (not set)"), "{e}");
     }
 
     #[test]
     fn cli_option_errors() {
-        let e = ConnectionResolver::new().with_cli("no-equals-sign").unwrap_err().to_string();
-        assert!(e.starts_with("invalid --conn option: expected ID=URI"), "{e}");
+        let e = ConnectionResolver::new()
+            .with_cli("no-equals-sign")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("invalid --conn option: expected ID=URI"),
+            "{e}"
+        );
         assert!(ConnectionResolver::new().with_cli("=x://h").is_err());
         assert!(ConnectionResolver::new().with_cli("a=").is_err());
         let e = ConnectionResolver::new()
             .with_cli("a=x://u:pw-secret-2@h:99999")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("connection `a` (from --conn)") && e.contains("out of range"), "{e}");
+        assert!(
+            e.contains("connection `a` (from --conn)") && e.contains("out of range"),
+            "{e}"
+        );
         assert!(!e.contains("pw-secret-2"));
         let r = ConnectionResolver::new()
             .with_cli(r#"j={"conn_type": "http", "host": "h", "extra": {"a": "b=c"}}"#)
@@ -316,7 +369,10 @@ mod tests {
     fn bad_file_fails_at_configuration_time() {
         let dir = tempfile::tempdir().unwrap();
         let f = file(&dir, "bad.json", "{not json");
-        let e = ConnectionResolver::new().with_file(&f).unwrap_err().to_string();
+        let e = ConnectionResolver::new()
+            .with_file(&f)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("bad.json") && e.contains("line 1"), "{e}");
     }
 

@@ -13,7 +13,11 @@ const EXTRA_KEY: &str = "__extra__";
 /// Parses `uri` into a connection named `conn_id`.
 pub(super) fn parse(conn_id: &str, uri: &str) -> Result<Connection, String> {
     // urlsplit strips surrounding whitespace and drops tabs and newlines.
-    let cleaned: String = uri.trim().chars().filter(|c| !matches!(c, '\t' | '\r' | '\n')).collect();
+    let cleaned: String = uri
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
     let uri = cleaned.as_str();
     if uri.is_empty() {
         return Err("the URI is empty".into());
@@ -178,7 +182,9 @@ impl Split {
     }
 
     fn hostinfo(&self) -> &str {
-        self.netloc.rsplit_once('@').map_or(self.netloc.as_str(), |(_, h)| h)
+        self.netloc
+            .rsplit_once('@')
+            .map_or(self.netloc.as_str(), |(_, h)| h)
     }
 
     /// `(hostname, port)` as urlsplit's `_hostinfo`: brackets removed, port
@@ -254,7 +260,10 @@ mod tests {
         assert_eq!(c.host, None);
         assert_eq!(c.schema, None);
         assert_eq!(c.port, None);
-        assert_eq!(serde_json::Value::Object(c.extra), json!({"tenantId": "tid", "subscriptionId": "sid"}));
+        assert_eq!(
+            serde_json::Value::Object(c.extra),
+            json!({"tenantId": "tid", "subscriptionId": "sid"})
+        );
     }
 
     #[test]
@@ -266,7 +275,10 @@ mod tests {
         assert_eq!(c.schema.as_deref(), Some("schema"));
         assert_eq!(c.login.as_deref(), Some("login"));
         assert_eq!(c.password.as_deref(), Some("password"));
-        assert_eq!(serde_json::Value::Object(c.extra), json!({"param1": "val1", "param2": "val2"}));
+        assert_eq!(
+            serde_json::Value::Object(c.extra),
+            json!({"param1": "val1", "param2": "val2"})
+        );
     }
 
     #[test]
@@ -324,7 +336,10 @@ mod tests {
     fn no_host_at_all() {
         let c = p("aws://");
         assert_eq!(c.conn_type.as_deref(), Some("aws"));
-        assert_eq!((c.host, c.login, c.password, c.schema, c.port), (None, None, None, None, None));
+        assert_eq!(
+            (c.host, c.login, c.password, c.schema, c.port),
+            (None, None, None, None, None)
+        );
         assert!(c.extra.is_empty());
         let c = p("azure://?key_path=%2Fkeys%2Fkey.json");
         assert_eq!(c.extra["key_path"], json!("/keys/key.json"));
@@ -332,7 +347,10 @@ mod tests {
 
     #[test]
     fn host_is_lower_cased_unless_it_holds_a_slash() {
-        assert_eq!(p("x://MyHost.Example.COM").host.as_deref(), Some("myhost.example.com"));
+        assert_eq!(
+            p("x://MyHost.Example.COM").host.as_deref(),
+            Some("myhost.example.com")
+        );
         let c = p("x://login:password@My-Host%2FPath:5432/schema");
         assert_eq!(c.host.as_deref(), Some("My-Host/Path"));
         assert_eq!(c.port, Some(5432));
@@ -362,7 +380,10 @@ mod tests {
     #[test]
     fn extra_json_parameter() {
         let c = p("x://?__extra__=%7B%22a%22%3A+%7B%22b%22%3A+1%7D%2C+%22l%22%3A+%5B1%2C2%5D%7D&ignored=1");
-        assert_eq!(serde_json::Value::Object(c.extra), json!({"a": {"b": 1}, "l": [1, 2]}));
+        assert_eq!(
+            serde_json::Value::Object(c.extra),
+            json!({"a": {"b": 1}, "l": [1, 2]})
+        );
         assert!(err("x://?__extra__=%5B1%5D").contains("JSON object"));
         assert!(err("x://?__extra__=nope").contains("not valid JSON"));
     }
@@ -370,19 +391,28 @@ mod tests {
     #[test]
     fn blank_and_valueless_query_params() {
         let c = p("x://h?a=&b&c=1&c=2&&");
-        assert_eq!(serde_json::Value::Object(c.extra), json!({"a": "", "b": "", "c": "2"}));
+        assert_eq!(
+            serde_json::Value::Object(c.extra),
+            json!({"a": "", "b": "", "c": "2"})
+        );
     }
 
     #[test]
     fn query_values_are_percent_decoded() {
         let c = p("wasb://acct:key@?connection_string=DefaultEndpointsProtocol%3Dhttps%3BAccountKey%3Dabc%3D%3D");
-        assert_eq!(c.extra["connection_string"], json!("DefaultEndpointsProtocol=https;AccountKey=abc=="));
+        assert_eq!(
+            c.extra["connection_string"],
+            json!("DefaultEndpointsProtocol=https;AccountKey=abc==")
+        );
     }
 
     #[test]
     fn postgresql_becomes_postgres_and_scheme_is_lower_cased() {
         assert_eq!(p("postgresql://h").conn_type.as_deref(), Some("postgres"));
-        assert_eq!(p("Azure-Container://h").conn_type.as_deref(), Some("azure_container"));
+        assert_eq!(
+            p("Azure-Container://h").conn_type.as_deref(),
+            Some("azure_container")
+        );
     }
 
     #[test]

@@ -64,7 +64,10 @@ impl Shared {
     }
 
     fn set_pending(&self, path: String, message: String) {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(path, message);
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(path, message);
     }
 
     /// Takes the recorded lookup failures.
@@ -110,19 +113,40 @@ pub(super) fn root(shared: &Arc<Shared>, params: &serde_json::Value) -> Value {
         ("ds", Value::from(ds.clone())),
         ("ds_nodash", Value::from(ds_nodash.clone())),
         ("ts", Value::from(ld.isoformat("T"))),
-        ("ts_nodash", Value::from(shared.logical_date.format("%Y%m%dT%H%M%S").to_string())),
-        ("ts_nodash_with_tz", Value::from(datetime::ts_nodash_with_tz(&ld))),
+        (
+            "ts_nodash",
+            Value::from(shared.logical_date.format("%Y%m%dT%H%M%S").to_string()),
+        ),
+        (
+            "ts_nodash_with_tz",
+            Value::from(datetime::ts_nodash_with_tz(&ld)),
+        ),
         ("logical_date", ld.value()),
         ("execution_date", ld.value()),
         ("data_interval_start", ld.value()),
         ("data_interval_end", ld.value()),
-        ("yesterday_ds", Value::from(day(-1).strftime("%Y-%m-%d").unwrap_or_default())),
-        ("yesterday_ds_nodash", Value::from(day(-1).strftime("%Y%m%d").unwrap_or_default())),
-        ("tomorrow_ds", Value::from(day(1).strftime("%Y-%m-%d").unwrap_or_default())),
-        ("tomorrow_ds_nodash", Value::from(day(1).strftime("%Y%m%d").unwrap_or_default())),
+        (
+            "yesterday_ds",
+            Value::from(day(-1).strftime("%Y-%m-%d").unwrap_or_default()),
+        ),
+        (
+            "yesterday_ds_nodash",
+            Value::from(day(-1).strftime("%Y%m%d").unwrap_or_default()),
+        ),
+        (
+            "tomorrow_ds",
+            Value::from(day(1).strftime("%Y-%m-%d").unwrap_or_default()),
+        ),
+        (
+            "tomorrow_ds_nodash",
+            Value::from(day(1).strftime("%Y%m%d").unwrap_or_default()),
+        ),
         (
             "task_instance_key_str",
-            Value::from(format!("{}__{}__{}", shared.dag_id, shared.task_id, ds_nodash)),
+            Value::from(format!(
+                "{}__{}__{}",
+                shared.dag_id, shared.task_id, ds_nodash
+            )),
         ),
         ("params", Value::from_serialize(params)),
         ("var", Value::from_object(Variables(shared.clone()))),
@@ -222,7 +246,8 @@ impl Object for VariableAccessor {
         match self.lookup(name) {
             Ok(Some(v)) => Some(v),
             Ok(None) => {
-                self.shared.set_pending(path, self.shared.missing_variable(name));
+                self.shared
+                    .set_pending(path, self.shared.missing_variable(name));
                 None
             }
             Err(message) => {
@@ -329,8 +354,15 @@ impl Object for Macros {
             "ds_format" => Value::from_function(datetime::ds_format),
             "connection" => method(self.clone(), |this, args| {
                 let a = bind("connection", args, &["conn_id"])?;
-                let id = string("connection", &required("connection", &a[0], "conn_id")?, "conn_id")?;
-                this.0.connection(&id).map(ConnectionValue::value).map_err(fail)
+                let id = string(
+                    "connection",
+                    &required("connection", &a[0], "conn_id")?,
+                    "conn_id",
+                )?;
+                this.0
+                    .connection(&id)
+                    .map(ConnectionValue::value)
+                    .map_err(fail)
             }),
             "json" => Value::from_object(JsonModule),
             "uuid" => Value::from_object(UuidModule),
@@ -367,7 +399,13 @@ impl Object for JsonModule {
                 let s = string("loads", &required("loads", &a[0], "s")?, "s")?;
                 serde_json::from_str::<serde_json::Value>(&s)
                     .map(|v| Value::from_serialize(&v))
-                    .map_err(|e| fail(format!("loads(): not valid JSON (line {} column {})", e.line(), e.column())))
+                    .map_err(|e| {
+                        fail(format!(
+                            "loads(): not valid JSON (line {} column {})",
+                            e.line(),
+                            e.column()
+                        ))
+                    })
             }),
             _ => return None,
         })
@@ -430,17 +468,27 @@ impl TaskInstance {
     /// of values (`none` for those without one).
     fn xcom_pull(&self, args: &[Value]) -> Result<Value, Error> {
         const NAMES: &[&str] = &[
-            "task_ids", "dag_id", "key", "include_prior_dates", "map_indexes", "default", "run_id",
+            "task_ids",
+            "dag_id",
+            "key",
+            "include_prior_dates",
+            "map_indexes",
+            "default",
+            "run_id",
         ];
         let a = bind("xcom_pull", args, NAMES)?;
         let s = &self.0;
         let text = |i: usize| -> Result<Option<String>, Error> {
-            a[i].as_ref().map(|v| string("xcom_pull", v, NAMES[i])).transpose()
+            a[i].as_ref()
+                .map(|v| string("xcom_pull", v, NAMES[i]))
+                .transpose()
         };
         let dag_id = text(1)?.unwrap_or_else(|| s.dag_id.clone());
         let key = text(2)?.unwrap_or_else(|| RETURN_VALUE_KEY.to_string());
         if a[3].as_ref().is_some_and(|v| v.is_true()) {
-            return Err(fail("xcom_pull(): include_prior_dates is not supported by the local XCom store"));
+            return Err(fail(
+                "xcom_pull(): include_prior_dates is not supported by the local XCom store",
+            ));
         }
         let default = a[5].clone().unwrap_or(Value::from(()));
         let run_id = text(6)?.unwrap_or_else(|| s.run_id.clone());
@@ -455,14 +503,16 @@ impl TaskInstance {
             None => pull(&s.task_id),
             Some(v) if v.as_str().is_some() => pull(v.as_str().unwrap_or_default()),
             Some(v) => {
-                let ids = v
-                    .try_iter()
-                    .map_err(|_| fail("xcom_pull(): task_ids must be a string or a list of strings"))?;
+                let ids = v.try_iter().map_err(|_| {
+                    fail("xcom_pull(): task_ids must be a string or a list of strings")
+                })?;
                 let mut out = Vec::new();
                 for id in ids {
                     let id = id
                         .as_str()
-                        .ok_or_else(|| fail("xcom_pull(): task_ids must be a string or a list of strings"))?
+                        .ok_or_else(|| {
+                            fail("xcom_pull(): task_ids must be a string or a list of strings")
+                        })?
                         .to_string();
                     out.push(pull(&id)?);
                 }
@@ -539,7 +589,11 @@ impl Object for Task {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Task(AzureContainerInstancesOperator): {}>", self.0.task_id)
+        write!(
+            f,
+            "<Task(AzureContainerInstancesOperator): {}>",
+            self.0.task_id
+        )
     }
 }
 
@@ -567,6 +621,12 @@ impl Object for DagRun {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<DagRun {} @ {}: {}, run_type: manual>", self.0.dag_id, self.0.logical_date.to_rfc3339(), self.0.run_id)
+        write!(
+            f,
+            "<DagRun {} @ {}: {}, run_type: manual>",
+            self.0.dag_id,
+            PyDateTime::pendulum(self.0.logical_date).isoformat("T"),
+            self.0.run_id
+        )
     }
 }

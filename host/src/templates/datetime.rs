@@ -80,7 +80,11 @@ impl PyDateTime {
         if self.style == Style::Date {
             return self.naive.format("%Y-%m-%d").to_string();
         }
-        let mut s = format!("{}{sep}{}", self.naive.format("%Y-%m-%d"), self.naive.format("%H:%M:%S"));
+        let mut s = format!(
+            "{}{sep}{}",
+            self.naive.format("%Y-%m-%d"),
+            self.naive.format("%H:%M:%S")
+        );
         if self.micros() != 0 {
             let _ = write!(s, ".{:06}", self.micros());
         }
@@ -112,7 +116,9 @@ impl PyDateTime {
                 chars.next();
             }
             let Some(kind) = chars.next() else {
-                return Err(fail(format!("strftime(): format `{fmt}` ends with a lone `%`")));
+                return Err(fail(format!(
+                    "strftime(): format `{fmt}` ends with a lone `%`"
+                )));
             };
             match (kind, self.offset) {
                 ('f', _) => {
@@ -136,34 +142,67 @@ impl PyDateTime {
             return Err(fail(format!("strftime(): invalid format `{fmt}`")));
         }
         let mut out = String::new();
-        write!(out, "{}", self.naive.format_with_items(items.into_iter()))
-            .map_err(|_| fail(format!("strftime(): format `{fmt}` cannot be applied to this value")))?;
+        write!(out, "{}", self.naive.format_with_items(items.into_iter())).map_err(|_| {
+            fail(format!(
+                "strftime(): format `{fmt}` cannot be applied to this value"
+            ))
+        })?;
         Ok(out)
     }
 
     fn shift(&self, func: &str, args: &[Value], sign: i64) -> Result<Value, Error> {
         const NAMES: &[&str] = &[
-            "delta", "years", "months", "weeks", "days", "hours", "minutes", "seconds", "microseconds",
+            "delta",
+            "years",
+            "months",
+            "weeks",
+            "days",
+            "hours",
+            "minutes",
+            "seconds",
+            "microseconds",
         ];
         let a = bind(func, args, NAMES)?;
         let mut naive = self.naive;
-        let months = a[1].as_ref().map(|v| int(func, v, "years")).transpose()?.unwrap_or(0) * 12
-            + a[2].as_ref().map(|v| int(func, v, "months")).transpose()?.unwrap_or(0);
+        let months = a[1]
+            .as_ref()
+            .map(|v| int(func, v, "years"))
+            .transpose()?
+            .unwrap_or(0)
+            * 12
+            + a[2]
+                .as_ref()
+                .map(|v| int(func, v, "months"))
+                .transpose()?
+                .unwrap_or(0);
         let months = months * sign;
         let shifted = if months >= 0 {
-            naive.checked_add_months(Months::new(months.unsigned_abs().min(u32::MAX as u64) as u32))
+            naive.checked_add_months(Months::new(
+                months.unsigned_abs().min(u32::MAX as u64) as u32
+            ))
         } else {
-            naive.checked_sub_months(Months::new(months.unsigned_abs().min(u32::MAX as u64) as u32))
+            naive.checked_sub_months(Months::new(
+                months.unsigned_abs().min(u32::MAX as u64) as u32
+            ))
         };
         naive = shifted.ok_or_else(|| fail(format!("{func}(): date out of range")))?;
         let mut micros: f64 = 0.0;
         if let Some(delta) = &a[0] {
-            let td = delta
-                .downcast_object_ref::<PyTimeDelta>()
-                .ok_or_else(|| fail(format!("{func}(): the positional argument must be a timedelta")))?;
+            let td = delta.downcast_object_ref::<PyTimeDelta>().ok_or_else(|| {
+                fail(format!(
+                    "{func}(): the positional argument must be a timedelta"
+                ))
+            })?;
             micros += td.micros as f64;
         }
-        for (i, per) in [(3, 604_800e6), (4, 86_400e6), (5, 3_600e6), (6, 60e6), (7, 1e6), (8, 1.0)] {
+        for (i, per) in [
+            (3, 604_800e6),
+            (4, 86_400e6),
+            (5, 3_600e6),
+            (6, 60e6),
+            (7, 1e6),
+            (8, 1.0),
+        ] {
             if let Some(v) = &a[i] {
                 micros += number(func, v, NAMES[i])? * per;
             }
@@ -176,10 +215,19 @@ impl PyDateTime {
     }
 
     fn replace(&self, args: &[Value]) -> Result<Value, Error> {
-        const NAMES: &[&str] = &["year", "month", "day", "hour", "minute", "second", "microsecond"];
+        const NAMES: &[&str] = &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+        ];
         let a = bind("replace", args, NAMES)?;
         let get = |i: usize, current: i64| -> Result<i64, Error> {
-            a[i].as_ref().map_or(Ok(current), |v| int("replace", v, NAMES[i]))
+            a[i].as_ref()
+                .map_or(Ok(current), |v| int("replace", v, NAMES[i]))
         };
         let n = self.naive;
         let naive = build(
@@ -237,7 +285,15 @@ fn tz_name(o: FixedOffset) -> String {
     }
 }
 
-fn build(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, us: i64) -> Result<NaiveDateTime, Error> {
+fn build(
+    y: i64,
+    mo: i64,
+    d: i64,
+    h: i64,
+    mi: i64,
+    s: i64,
+    us: i64,
+) -> Result<NaiveDateTime, Error> {
     let date = i32::try_from(y)
         .ok()
         .zip(u32::try_from(mo).ok())
@@ -280,23 +336,37 @@ impl Object for PyDateTime {
         Some(match name {
             "strftime" => method(this, |d, a| {
                 let a = bind("strftime", a, &["format"])?;
-                let fmt = string("strftime", &required("strftime", &a[0], "format")?, "format")?;
+                let fmt = string(
+                    "strftime",
+                    &required("strftime", &a[0], "format")?,
+                    "format",
+                )?;
                 d.strftime(&fmt).map(Value::from)
             }),
             "isoformat" => method(this, |d, a| {
                 let a = bind("isoformat", a, &["sep"])?;
-                let sep = a[0].as_ref().map(|v| string("isoformat", v, "sep")).transpose()?;
+                let sep = a[0]
+                    .as_ref()
+                    .map(|v| string("isoformat", v, "sep"))
+                    .transpose()?;
                 Ok(Value::from(d.isoformat(sep.as_deref().unwrap_or("T"))))
             }),
             "timestamp" => method(this, |d, a| {
                 no_args("timestamp", a)?;
                 let i = d.instant().and_utc();
-                Ok(Value::from(i.timestamp() as f64 + i.timestamp_subsec_micros() as f64 / 1e6))
+                Ok(Value::from(
+                    i.timestamp() as f64 + i.timestamp_subsec_micros() as f64 / 1e6,
+                ))
             }),
             "date" => method(this, |d, a| {
                 no_args("date", a)?;
                 let naive = d.naive.date().and_hms_opt(0, 0, 0).expect("midnight");
-                Ok(PyDateTime { naive, offset: None, style: Style::Date }.value())
+                Ok(PyDateTime {
+                    naive,
+                    offset: None,
+                    style: Style::Date,
+                }
+                .value())
             }),
             "weekday" => method(this, |d, a| {
                 no_args("weekday", a)?;
@@ -359,7 +429,15 @@ impl PyTimeDelta {
     }
 
     fn construct(args: &[Value]) -> Result<Value, Error> {
-        const NAMES: &[&str] = &["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"];
+        const NAMES: &[&str] = &[
+            "days",
+            "seconds",
+            "microseconds",
+            "milliseconds",
+            "minutes",
+            "hours",
+            "weeks",
+        ];
         const PER: &[f64] = &[86_400e6, 1e6, 1.0, 1e3, 60e6, 3_600e6, 604_800e6];
         let a = bind("timedelta", args, NAMES)?;
         let mut micros = 0.0;
@@ -402,7 +480,13 @@ impl Object for PyTimeDelta {
         if days != 0 {
             write!(f, "{days} day{}, ", if days.abs() == 1 { "" } else { "s" })?;
         }
-        write!(f, "{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)?;
+        write!(
+            f,
+            "{}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )?;
         if micros != 0 {
             write!(f, ".{micros:06}")?;
         }
@@ -410,7 +494,10 @@ impl Object for PyTimeDelta {
     }
 
     fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<Ordering> {
-        Some(self.micros.cmp(&other.downcast_ref::<PyTimeDelta>()?.micros))
+        Some(
+            self.micros
+                .cmp(&other.downcast_ref::<PyTimeDelta>()?.micros),
+        )
     }
 }
 
@@ -430,8 +517,20 @@ impl Object for DateTimeClass {
         ObjectRepr::Plain
     }
 
-    fn call(self: &Arc<Self>, _state: &minijinja::State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        const NAMES: &[&str] = &["year", "month", "day", "hour", "minute", "second", "microsecond"];
+    fn call(
+        self: &Arc<Self>,
+        _state: &minijinja::State<'_, '_>,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        const NAMES: &[&str] = &[
+            "year",
+            "month",
+            "day",
+            "hour",
+            "minute",
+            "second",
+            "microsecond",
+        ];
         let a = bind("datetime", args, NAMES)?;
         let mut n = [0i64; 7];
         for (i, slot) in n.iter_mut().enumerate() {
@@ -447,12 +546,22 @@ impl Object for DateTimeClass {
             };
         }
         let naive = build(n[0], n[1], n[2], n[3], n[4], n[5], n[6])?;
-        Ok(PyDateTime { naive, offset: None, style: Style::DateTime }.value())
+        Ok(PyDateTime {
+            naive,
+            offset: None,
+            style: Style::DateTime,
+        }
+        .value())
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         fn naive_value(naive: NaiveDateTime) -> Value {
-            PyDateTime { naive, offset: None, style: Style::DateTime }.value()
+            PyDateTime {
+                naive,
+                offset: None,
+                style: Style::DateTime,
+            }
+            .value()
         }
         Some(match key.as_str()? {
             "now" => Value::from_function(|args: Rest<Value>| {
@@ -469,18 +578,40 @@ impl Object for DateTimeClass {
             }),
             "strptime" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("strptime", &args, &["date_string", "format"])?;
-                let s = string("strptime", &required("strptime", &a[0], "date_string")?, "date_string")?;
-                let fmt = string("strptime", &required("strptime", &a[1], "format")?, "format")?;
-                strptime(&s, &fmt).map(|d| PyDateTime { style: Style::DateTime, ..d }.value())
+                let s = string(
+                    "strptime",
+                    &required("strptime", &a[0], "date_string")?,
+                    "date_string",
+                )?;
+                let fmt = string(
+                    "strptime",
+                    &required("strptime", &a[1], "format")?,
+                    "format",
+                )?;
+                strptime(&s, &fmt).map(|d| {
+                    PyDateTime {
+                        style: Style::DateTime,
+                        ..d
+                    }
+                    .value()
+                })
             }),
             "fromisoformat" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("fromisoformat", &args, &["date_string"])?;
-                let s = string("fromisoformat", &required("fromisoformat", &a[0], "date_string")?, "date_string")?;
+                let s = string(
+                    "fromisoformat",
+                    &required("fromisoformat", &a[0], "date_string")?,
+                    "date_string",
+                )?;
                 fromisoformat(&s).map(PyDateTime::value)
             }),
             "fromtimestamp" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("fromtimestamp", &args, &["timestamp"])?;
-                let ts = number("fromtimestamp", &required("fromtimestamp", &a[0], "timestamp")?, "timestamp")?;
+                let ts = number(
+                    "fromtimestamp",
+                    &required("fromtimestamp", &a[0], "timestamp")?,
+                    "timestamp",
+                )?;
                 let micros = (ts * 1e6).round() as i64;
                 let utc = DateTime::<Utc>::from_timestamp_micros(micros)
                     .ok_or_else(|| fail("fromtimestamp(): timestamp out of range"))?;
@@ -504,13 +635,17 @@ pub(crate) fn strptime(s: &str, fmt: &str) -> Result<PyDateTime, Error> {
         return Err(fail(format!("strptime(): invalid format `{fmt}`")));
     }
     let mut p = Parsed::new();
-    chrono::format::parse(&mut p, s, items.into_iter())
-        .map_err(|e| fail(format!("strptime(): `{s}` does not match format `{fmt}` ({e})")))?;
+    chrono::format::parse(&mut p, s, items.into_iter()).map_err(|e| {
+        fail(format!(
+            "strptime(): `{s}` does not match format `{fmt}` ({e})"
+        ))
+    })?;
     if p.timestamp().is_none() {
         if p.year().is_none() && p.year_mod_100().is_none() && p.isoyear().is_none() {
             let _ = p.set_year(1900);
         }
-        let has_week = p.week_from_sun().is_some() || p.week_from_mon().is_some() || p.isoweek().is_some();
+        let has_week =
+            p.week_from_sun().is_some() || p.week_from_mon().is_some() || p.isoweek().is_some();
         if p.month().is_none() && p.ordinal().is_none() && !has_week {
             let _ = p.set_month(1);
         }
@@ -527,16 +662,22 @@ pub(crate) fn strptime(s: &str, fmt: &str) -> Result<PyDateTime, Error> {
             let _ = p.set_second(0);
         }
     }
-    let naive = p
-        .to_naive_datetime_with_offset(0)
-        .map_err(|e| fail(format!("strptime(): `{s}` does not match format `{fmt}` ({e})")))?;
+    let naive = p.to_naive_datetime_with_offset(0).map_err(|e| {
+        fail(format!(
+            "strptime(): `{s}` does not match format `{fmt}` ({e})"
+        ))
+    })?;
     let offset = p.offset().and_then(FixedOffset::east_opt);
     let naive = match (p.timestamp(), offset) {
         // A timestamp is an instant; show it at the parsed offset.
         (Some(_), Some(o)) => naive + Duration::seconds(o.local_minus_utc() as i64),
         _ => naive,
     };
-    Ok(PyDateTime { naive, offset, style: Style::DateTime })
+    Ok(PyDateTime {
+        naive,
+        offset,
+        style: Style::DateTime,
+    })
 }
 
 /// Python's `datetime.fromisoformat` (dates, date-times, with or without offset).
@@ -544,23 +685,45 @@ fn fromisoformat(s: &str) -> Result<PyDateTime, Error> {
     let t = s.trim();
     let normalized = t.replacen(' ', "T", 1).replace('z', "Z");
     if let Ok(dt) = DateTime::parse_from_rfc3339(&normalized) {
-        return Ok(PyDateTime { naive: dt.naive_local(), offset: Some(*dt.offset()), style: Style::DateTime });
+        return Ok(PyDateTime {
+            naive: dt.naive_local(),
+            offset: Some(*dt.offset()),
+            style: Style::DateTime,
+        });
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%:z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%:z",
+    ] {
         if let Ok(dt) = DateTime::parse_from_str(&normalized, fmt) {
-            return Ok(PyDateTime { naive: dt.naive_local(), offset: Some(*dt.offset()), style: Style::DateTime });
+            return Ok(PyDateTime {
+                naive: dt.naive_local(),
+                offset: Some(*dt.offset()),
+                style: Style::DateTime,
+            });
         }
     }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H"] {
         if let Ok(naive) = NaiveDateTime::parse_from_str(&normalized, fmt) {
-            return Ok(PyDateTime { naive, offset: None, style: Style::DateTime });
+            return Ok(PyDateTime {
+                naive,
+                offset: None,
+                style: Style::DateTime,
+            });
         }
     }
     if let Ok(date) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         let naive = date.and_hms_opt(0, 0, 0).expect("midnight");
-        return Ok(PyDateTime { naive, offset: None, style: Style::DateTime });
+        return Ok(PyDateTime {
+            naive,
+            offset: None,
+            style: Style::DateTime,
+        });
     }
-    Err(fail(format!("fromisoformat(): invalid isoformat string: `{t}`")))
+    Err(fail(format!(
+        "fromisoformat(): invalid isoformat string: `{t}`"
+    )))
 }
 
 /// Airflow's `macros.ds_add(ds, days)`: `ds` (`YYYY-MM-DD`) plus `days`.
@@ -580,8 +743,16 @@ pub(super) fn ds_add(args: Rest<Value>) -> Result<Value, Error> {
 pub(super) fn ds_format(args: Rest<Value>) -> Result<Value, Error> {
     let a = bind("ds_format", &args, &["ds", "input_format", "output_format"])?;
     let ds = string("ds_format", &required("ds_format", &a[0], "ds")?, "ds")?;
-    let input = string("ds_format", &required("ds_format", &a[1], "input_format")?, "input_format")?;
-    let output = string("ds_format", &required("ds_format", &a[2], "output_format")?, "output_format")?;
+    let input = string(
+        "ds_format",
+        &required("ds_format", &a[1], "input_format")?,
+        "input_format",
+    )?;
+    let output = string(
+        "ds_format",
+        &required("ds_format", &a[2], "output_format")?,
+        "output_format",
+    )?;
     strptime(&ds, &input)?.strftime(&output).map(Value::from)
 }
 
@@ -593,16 +764,27 @@ fn coerce(value: &Value, filter: &str) -> Result<PyDateTime, Error> {
     if let Some(s) = value.as_str() {
         return fromisoformat(s);
     }
-    Err(fail(format!("the `{filter}` filter needs a date-time, not {}", value.kind())))
+    Err(fail(format!(
+        "the `{filter}` filter needs a date-time, not {}",
+        value.kind()
+    )))
 }
 
 /// Airflow's template filters on date-times (`{{ logical_date | ds }}`):
 /// `ds`, `ds_nodash`, `ts`, `ts_nodash`, `ts_nodash_with_tz`.
 pub(super) fn add_filters(env: &mut minijinja::Environment<'_>) {
-    env.add_filter("ds", |v: Value| -> Result<String, Error> { coerce(&v, "ds")?.strftime("%Y-%m-%d") });
-    env.add_filter("ds_nodash", |v: Value| -> Result<String, Error> { coerce(&v, "ds_nodash")?.strftime("%Y%m%d") });
-    env.add_filter("ts", |v: Value| -> Result<String, Error> { Ok(coerce(&v, "ts")?.isoformat("T")) });
-    env.add_filter("ts_nodash", |v: Value| -> Result<String, Error> { coerce(&v, "ts_nodash")?.strftime("%Y%m%dT%H%M%S") });
+    env.add_filter("ds", |v: Value| -> Result<String, Error> {
+        coerce(&v, "ds")?.strftime("%Y-%m-%d")
+    });
+    env.add_filter("ds_nodash", |v: Value| -> Result<String, Error> {
+        coerce(&v, "ds_nodash")?.strftime("%Y%m%d")
+    });
+    env.add_filter("ts", |v: Value| -> Result<String, Error> {
+        Ok(coerce(&v, "ts")?.isoformat("T"))
+    });
+    env.add_filter("ts_nodash", |v: Value| -> Result<String, Error> {
+        coerce(&v, "ts_nodash")?.strftime("%Y%m%dT%H%M%S")
+    });
     env.add_filter("ts_nodash_with_tz", |v: Value| -> Result<String, Error> {
         Ok(ts_nodash_with_tz(&coerce(&v, "ts_nodash_with_tz")?))
     });
@@ -623,17 +805,33 @@ mod tests {
 
     #[test]
     fn isoformat_like_python() {
-        assert_eq!(utc("2026-11-23T00:00:00Z").isoformat("T"), "2026-11-23T00:00:00+00:00");
-        assert_eq!(utc("2026-11-23T01:02:03.5Z").isoformat(" "), "2026-11-23 01:02:03.500000+00:00");
-        let naive = PyDateTime { naive: utc("2026-01-02T03:04:05Z").naive, offset: None, style: Style::DateTime };
+        assert_eq!(
+            utc("2026-11-23T00:00:00Z").isoformat("T"),
+            "2026-11-23T00:00:00+00:00"
+        );
+        assert_eq!(
+            utc("2026-11-23T01:02:03.5Z").isoformat(" "),
+            "2026-11-23 01:02:03.500000+00:00"
+        );
+        let naive = PyDateTime {
+            naive: utc("2026-01-02T03:04:05Z").naive,
+            offset: None,
+            style: Style::DateTime,
+        };
         assert_eq!(naive.isoformat("T"), "2026-01-02T03:04:05");
     }
 
     #[test]
     fn strftime_python_codes() {
         let d = utc("2026-11-23T01:02:03.000042Z");
-        assert_eq!(d.strftime("%Y%m%d %H:%M:%S.%f %z %Z %%").unwrap(), "20261123 01:02:03.000042 +0000 UTC %");
-        assert_eq!(d.strftime("%-d/%-m %a %b %j %:z").unwrap(), "23/11 Mon Nov 327 +00:00");
+        assert_eq!(
+            d.strftime("%Y%m%d %H:%M:%S.%f %z %Z %%").unwrap(),
+            "20261123 01:02:03.000042 +0000 UTC %"
+        );
+        assert_eq!(
+            d.strftime("%-d/%-m %a %b %j %:z").unwrap(),
+            "23/11 Mon Nov 327 +00:00"
+        );
         let naive = PyDateTime { offset: None, ..d };
         assert_eq!(naive.strftime("[%z%Z]").unwrap(), "[]");
         assert!(d.strftime("%Q").is_err());
@@ -665,16 +863,29 @@ mod tests {
 
     #[test]
     fn fromisoformat_forms() {
-        assert_eq!(fromisoformat("2026-11-23").unwrap().isoformat("T"), "2026-11-23T00:00:00");
-        assert_eq!(fromisoformat("2026-11-23T05:06:07+01:00").unwrap().isoformat("T"), "2026-11-23T05:06:07+01:00");
-        assert_eq!(fromisoformat("2026-11-23 05:06").unwrap().isoformat("T"), "2026-11-23T05:06:00");
+        assert_eq!(
+            fromisoformat("2026-11-23").unwrap().isoformat("T"),
+            "2026-11-23T00:00:00"
+        );
+        assert_eq!(
+            fromisoformat("2026-11-23T05:06:07+01:00")
+                .unwrap()
+                .isoformat("T"),
+            "2026-11-23T05:06:07+01:00"
+        );
+        assert_eq!(
+            fromisoformat("2026-11-23 05:06").unwrap().isoformat("T"),
+            "2026-11-23T05:06:00"
+        );
         assert!(fromisoformat("23.11.2026").is_err());
     }
 
     #[test]
     fn comparisons_use_the_instant() {
         let a = Value::from_object(utc("2026-11-23T00:00:00Z"));
-        let b = Value::from_object(strptime("2026-11-23T01:00:00+0200", "%Y-%m-%dT%H:%M:%S%z").unwrap());
+        let b = Value::from_object(
+            strptime("2026-11-23T01:00:00+0200", "%Y-%m-%dT%H:%M:%S%z").unwrap(),
+        );
         assert!(b < a);
     }
 }

@@ -118,7 +118,9 @@ impl TemplateContext {
 
 /// The Airflow variables of an environment snapshot: `AIRFLOW_VAR_<NAME>`
 /// becomes `<NAME>` (the CLI passes `std::env::vars()`).
-pub fn variables_from_env(env: impl IntoIterator<Item = (String, String)>) -> HashMap<String, String> {
+pub fn variables_from_env(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> HashMap<String, String> {
     env.into_iter()
         .filter_map(|(k, v)| {
             k.strip_prefix(context::VAR_PREFIX)
@@ -229,7 +231,14 @@ fn render_value(
         }
         J::Object(map) => {
             for (k, item) in map.iter_mut() {
-                render_value(env, root, shared, &format!("{path}{}", key_suffix(k)), item, depth + 1)?;
+                render_value(
+                    env,
+                    root,
+                    shared,
+                    &format!("{path}{}", key_suffix(k)),
+                    item,
+                    depth + 1,
+                )?;
             }
         }
         _ => {}
@@ -287,7 +296,13 @@ fn render_one(
 }
 
 /// Turns a MiniJinja error into a [`TemplateError`].
-fn explain(path: &str, source: &str, root: &Value, shared: &Arc<Shared>, e: &minijinja::Error) -> TemplateError {
+fn explain(
+    path: &str,
+    source: &str,
+    root: &Value,
+    shared: &Arc<Shared>,
+    e: &minijinja::Error,
+) -> TemplateError {
     let line = e
         .line()
         .filter(|_| source.contains('\n'))
@@ -309,13 +324,18 @@ fn explain(path: &str, source: &str, root: &Value, shared: &Arc<Shared>, e: &min
             },
             many => format!(
                 "undefined variable (one of {})",
-                many.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                many.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     } else {
-        match e.detail() {
-            Some(detail) => format!("{}: {detail}", e.kind()),
-            None => e.kind().to_string(),
+        match (e.kind(), e.detail()) {
+            // Our own functions' errors read best without a prefix.
+            (ErrorKind::InvalidOperation, Some(detail)) => detail.to_string(),
+            (kind, Some(detail)) => format!("{kind}: {detail}"),
+            (kind, None) => kind.to_string(),
         }
     };
     TemplateError {
@@ -328,10 +348,35 @@ fn explain(path: &str, source: &str, root: &Value, shared: &Arc<Shared>, e: &min
 /// Python's str/dict/list methods that MiniJinja resolves by name at call
 /// time (so `x.upper` is not an attribute, yet `x.upper()` works).
 const BUILTIN_METHODS: &[&str] = &[
-    "upper", "lower", "islower", "isupper", "isspace", "isalnum", "isalpha", "isascii", "isdigit",
-    "isnumeric", "strip", "lstrip", "rstrip", "replace", "title", "split", "splitlines",
-    "capitalize", "count", "find", "format", "rfind", "startswith", "endswith", "join", "keys",
-    "values", "items", "get",
+    "upper",
+    "lower",
+    "islower",
+    "isupper",
+    "isspace",
+    "isalnum",
+    "isalpha",
+    "isascii",
+    "isdigit",
+    "isnumeric",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "replace",
+    "title",
+    "split",
+    "splitlines",
+    "capitalize",
+    "count",
+    "find",
+    "format",
+    "rfind",
+    "startswith",
+    "endswith",
+    "join",
+    "keys",
+    "values",
+    "items",
+    "get",
 ];
 
 /// The dotted variable paths of `source` that do not resolve against `root`
@@ -344,7 +389,9 @@ fn undefined_names(source: &str, root: &Value) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for path in template.undeclared_variables(true) {
         let segments: Vec<&str> = path.split('.').collect();
-        let Some(first) = segments.first() else { continue };
+        let Some(first) = segments.first() else {
+            continue;
+        };
         let mut current = root.get_attr(first).unwrap_or(Value::UNDEFINED);
         if current.is_undefined() {
             // Globals (range, dict, namespace, ...) are defined too.
@@ -356,8 +403,10 @@ fn undefined_names(source: &str, root: &Value) -> Vec<String> {
         for (i, segment) in segments.iter().enumerate().skip(1) {
             let next = current.get_attr(segment).unwrap_or(Value::UNDEFINED);
             if next.is_undefined() {
-                let is_method = matches!(current.kind(), ValueKind::String | ValueKind::Map | ValueKind::Seq)
-                    && BUILTIN_METHODS.contains(segment);
+                let is_method = matches!(
+                    current.kind(),
+                    ValueKind::String | ValueKind::Map | ValueKind::Seq
+                ) && BUILTIN_METHODS.contains(segment);
                 if !is_method {
                     out.push(segments[..=i].join("."));
                 }

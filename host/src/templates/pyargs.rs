@@ -6,7 +6,11 @@ use minijinja::{Error, ErrorKind};
 
 /// Binds `args` to `names` like a Python call: too many positional
 /// arguments, unknown keywords and duplicate values are errors.
-pub(super) fn bind(func: &str, args: &[Value], names: &[&str]) -> Result<Vec<Option<Value>>, Error> {
+pub(super) fn bind(
+    func: &str,
+    args: &[Value],
+    names: &[&str],
+) -> Result<Vec<Option<Value>>, Error> {
     let (positional, kwargs): (&[Value], Kwargs) = from_args(args)?;
     if positional.len() > names.len() {
         return Err(Error::new(
@@ -72,7 +76,10 @@ pub(super) fn int(func: &str, value: &Value, name: &str) -> Result<i64, Error> {
     i64::try_from(value.clone()).map_err(|_| {
         Error::new(
             ErrorKind::InvalidOperation,
-            format!("{func}(): '{name}' must be an integer, not {}", value.kind()),
+            format!(
+                "{func}(): '{name}' must be an integer, not {}",
+                value.kind()
+            ),
         )
     })
 }
