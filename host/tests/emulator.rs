@@ -1408,3 +1408,61 @@ async fn misc_routes() {
     assert_eq!(arm.post(&format!("{}/stop", cg("rg", "absent"))).await.status, 404);
     emu.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The standalone program.
+
+#[tokio::test]
+async fn cli_prints_the_base_url_first_and_cleans_up_on_sigterm() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aci-host"))
+        .args(["emulator", "--provision-delay", "0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("aci-host emulator starts");
+    let stdout = child.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let first =
+        tokio::time::timeout(Duration::from_secs(30), first).await.expect("first line in time").unwrap().unwrap();
+    let base = first.trim().to_string();
+    assert!(base.starts_with("http://127.0.0.1:") && base.len() > "http://127.0.0.1:".len(), "{first:?}");
+
+    let token = get_token(&base).await;
+    let arm = Arm { base: base.clone(), auth: format!("Bearer {token}") };
+    let path = cg("rg", "cli");
+    assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never")).await.status, 201);
+    let pid: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
+    assert!(pid_exists(pid));
+
+    // SAFETY: SIGTERM to the child this test started.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return Some((s, child));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    })
+    .await
+    .unwrap();
+    let (status, mut child) = status.expect("the emulator exits after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    assert!(!pid_exists(pid), "container process killed on exit");
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(err.contains("oauth2/v2.0/token"), "help on stderr: {err}");
+    assert!(request(&format!("{base}/_emulator/stats"), "GET", &[], None).await.is_err(), "no longer listening");
+}

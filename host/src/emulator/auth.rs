@@ -298,11 +298,10 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
                 &format!("Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."),
             );
         }
-        if is_certificate_assertion(assertion, &client_id, tenant)
-            && inner.config.certificate_clients.contains(&client_id)
-        {
-            true
-        } else if inner.config.federated_clients.contains(&client_id) {
+        let certificate = is_certificate_assertion(assertion, &client_id, tenant)
+            && inner.config.certificate_clients.contains(&client_id);
+        let federated = inner.config.federated_clients.contains(&client_id);
+        if certificate || federated {
             true
         } else {
             return aad_error(
@@ -447,9 +446,11 @@ mod tests {
 
     #[test]
     fn assertions() {
-        let mut cfg = EmulatorConfig::default();
-        cfg.federated_clients = vec!["fed".into()];
-        cfg.certificate_clients = vec!["cert".into()];
+        let cfg = EmulatorConfig {
+            federated_clients: vec!["fed".into()],
+            certificate_clients: vec!["cert".into()],
+            ..EmulatorConfig::default()
+        };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let exp = Utc::now().timestamp() + 300;
         let good = jwt(
@@ -473,8 +474,7 @@ mod tests {
 
     #[test]
     fn tenant_allow_list() {
-        let mut cfg = EmulatorConfig::default();
-        cfg.tenants = Some(vec!["good".into()]);
+        let cfg = EmulatorConfig { tenants: Some(vec!["good".into()]), ..EmulatorConfig::default() };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let body = format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}");
         assert_eq!(token_endpoint(&i, &post(&body), "good").status, 200);

@@ -236,7 +236,7 @@ mod tests {
             all.extend_from_slice(args);
             Cli::try_parse_from(all).unwrap().args.to_config()
         };
-        assert!(parse(&["--provision-delay", "-1"]).unwrap_err().contains("provision-delay"));
+        assert!(parse(&["--provision-delay=-1"]).unwrap_err().contains("provision-delay"));
         assert!(parse(&["--fail-provisioning", "meh"]).unwrap_err().contains("fail-provisioning"));
         assert!(parse(&["--credential", "nocolon"]).unwrap_err().contains("CLIENT_ID:SECRET"));
         assert!(parse(&["--error-status", "418"]).unwrap_err().contains("error-status"));

@@ -156,9 +156,9 @@ pub struct Faults {
     /// Azure often does, instead of an accepted PUT whose operation ends `Failed`.
     pub sync_provisioning_errors: bool,
     /// Evict every running group after it has run this long: processes killed, provisioning
-    /// `Unhealthy` → `Repairing` → `Succeeded` with the containers started again (restartCount
-    /// + 1), and again after the same time (a loop). Groups whose image contains `unhealthy`
-    /// always loop (every `evict_after`, default 1 s).
+    /// `Unhealthy` → `Repairing` → `Succeeded` with the containers started again (their
+    /// restartCount grows by one), and again after the same time (a loop). Groups whose image
+    /// contains `unhealthy` always loop (every `evict_after`, default 1 s).
     pub evict_after: Option<Duration>,
     /// Delete every group (as if by someone else) after its containers have run this long.
     pub delete_after: Option<Duration>,

@@ -48,7 +48,7 @@ impl FaultState {
             return Some(FaultAction::Throttle { retry_after });
         }
         if let Some(n) = self.faults.throttle_every {
-            if n > 0 && self.seen % n == 0 {
+            if n > 0 && self.seen.is_multiple_of(n) {
                 return Some(FaultAction::Throttle { retry_after });
             }
         }

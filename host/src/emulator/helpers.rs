@@ -53,8 +53,7 @@ mod tests {
 
     #[test]
     fn stable_secrets_and_resource_groups() {
-        let mut cfg = EmulatorConfig::default();
-        cfg.resource_groups = Some(vec!["rg".into()]);
+        let cfg = EmulatorConfig { resource_groups: Some(vec!["rg".into()]), ..EmulatorConfig::default() };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let a = acr_credentials(&i, "RG", "MyReg").json_body();
         let b = acr_credentials(&i, "rg", "myreg").json_body();

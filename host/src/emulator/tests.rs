@@ -153,10 +153,8 @@ async fn stale_exits_do_not_clobber_a_new_deployment() {
     assert_eq!(h.call(Method::POST, &format!("{CG}/svc/restart"), None).await.unwrap().status, 204);
     let seen = trace(&h, "svc", |s| s.0 == "Succeeded" && s.2[0] == "Running").await;
     assert!(seen.iter().all(|s| s.2[0] != "Terminated"), "the killed run must not show up: {seen:?}");
-    let w = h.inner.world();
-    let g = &w.groups[&group_key("s", "rg", "svc")];
-    assert_eq!(g.containers[0].restart_count, 0, "a restart is a new deployment");
-    drop(w);
+    let restarts = h.inner.world().groups[&group_key("s", "rg", "svc")].containers[0].restart_count;
+    assert_eq!(restarts, 0, "a restart is a new deployment");
     h.shutdown().await;
 }
 

@@ -654,7 +654,8 @@ mod tests {
 
     #[test]
     fn required_fields_and_enums() {
-        let cases: Vec<(Box<dyn Fn(&mut Value)>, u16, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(Mutation, u16, &str)> = vec![
             (
                 Box::new(|v| {
                     v.as_object_mut().unwrap().remove("location");
