@@ -99,3 +99,80 @@ impl WasiHttpHooks for PolicyHooks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The send hook without a guest: requests built on the host side go
+    //! straight into `send_request`.
+
+    use super::*;
+    use http_body_util::{BodyExt, Empty};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn request(uri: &str, bearer: bool) -> http::Request<WasiBody> {
+        let mut b = http::Request::get(uri);
+        if bearer {
+            b = b.header(http::header::AUTHORIZATION, "Bearer t");
+        }
+        b.body(Empty::<bytes::Bytes>::new().map_err(|never| match never {}).boxed_unsync()).unwrap()
+    }
+
+    async fn send(hooks: &mut PolicyHooks, uri: &str, bearer: bool) -> Result<u16, wasmtime_wasi_http::Error> {
+        let fut = hooks.send_request(request(uri, bearer), None, Box::new(async { Ok(()) }));
+        let (resp, _io) = Box::into_pin(fut).await?;
+        Ok(resp.status().as_u16())
+    }
+
+    /// A loopback listener that counts accepted connections and answers 204.
+    async fn listener() -> (u16, Arc<AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").await;
+            }
+        });
+        (port, hits)
+    }
+
+    #[tokio::test]
+    async fn denied_before_any_socket() {
+        let (port, hits) = listener().await;
+        let stats = HookStats::default();
+        let mut hooks = PolicyHooks::new(SharedPolicy::default(), stats.clone(), "t");
+        let err = send(&mut hooks, &format!("http://127.0.0.1:{port}/"), false).await.unwrap_err();
+        assert!(matches!(err, wasmtime_wasi_http::Error::HttpRequestDenied), "{err:?}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+        assert_eq!(stats.get(), (0, 1));
+    }
+
+    #[tokio::test]
+    async fn allowed_reaches_the_server_and_rules_added_later_apply() {
+        let (port, hits) = listener().await;
+        let policy = SharedPolicy::default();
+        let stats = HookStats::default();
+        let mut hooks = PolicyHooks::new(policy.clone(), stats.clone(), "t");
+        let url = format!("http://127.0.0.1:{port}/x");
+        assert!(send(&mut hooks, &url, true).await.is_err());
+        // A connection resolved mid-run grants its endpoint to the same store.
+        policy.allow_all([AllowRule::parse(&format!("http://127.0.0.1:{port}")).unwrap()]);
+        assert_eq!(send(&mut hooks, &url, true).await.unwrap(), 204);
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(stats.get(), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn bearer_over_plain_http_to_a_remote_host_is_denied() {
+        let policy = SharedPolicy::default();
+        policy.allow_all([AllowRule::parse("http://169.254.169.254").unwrap()]);
+        let mut hooks = PolicyHooks::new(policy, HookStats::default(), "t");
+        let err = send(&mut hooks, "http://169.254.169.254/metadata", true).await.unwrap_err();
+        assert!(matches!(err, wasmtime_wasi_http::Error::HttpRequestDenied));
+    }
+}

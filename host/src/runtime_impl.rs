@@ -283,3 +283,113 @@ impl RuntimeHost for HostState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The runtime interface without a guest: host functions called directly.
+
+    use super::*;
+    use crate::http_hooks::{HookStats, PolicyHooks};
+    use crate::policy::{Decision, RequestFacts};
+
+    struct OneConnection(Connection);
+
+    impl ConnectionProvider for OneConnection {
+        fn connection(&self, conn_id: &str) -> Result<Connection, String> {
+            if conn_id == self.0.conn_id {
+                Ok(self.0.clone())
+            } else {
+                Err(format!("`{conn_id}` not found in: test"))
+            }
+        }
+    }
+
+    struct Sink(Mutex<Vec<String>>);
+
+    impl LogSink for Sink {
+        fn log(&self, _task: &str, _level: LogLevel, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+    }
+
+    fn state(conn: Connection) -> (HostState, SharedPolicy, Arc<Sink>, CancelToken) {
+        let policy = SharedPolicy::default();
+        let sink = Arc::new(Sink(Mutex::new(Vec::new())));
+        let cancel = CancelToken::new();
+        let rt = TaskRuntime::new("t", Arc::new(OneConnection(conn)), sink.clone(), Masker::default(), policy.clone(), cancel.clone());
+        let hooks = PolicyHooks::new(policy.clone(), HookStats::default(), "t");
+        (HostState::new(rt, hooks, &[], 1 << 20), policy, sink, cancel)
+    }
+
+    fn azure_conn() -> Connection {
+        let mut c = Connection::new("azure_default", "azure_container_instance");
+        c.login = Some("client".into());
+        c.password = Some("super-secret-value".into());
+        c.extra = serde_json::json!({"tenantId": "t", "key_path": "/keys/k.json"}).as_object().unwrap().clone();
+        c
+    }
+
+    #[tokio::test]
+    async fn get_connection_grants_its_endpoints_and_masks_its_secrets() {
+        let (mut s, policy, sink, _) = state(azure_conn());
+        fn https(host: &str) -> RequestFacts<'_> {
+            RequestFacts { scheme: "https", authority: host, has_credentials: true }
+        }
+        assert!(matches!(policy.check(&https("management.azure.com")), Decision::Deny(_)));
+        let c = s.get_connection("azure_default".into()).await.unwrap().unwrap();
+        assert_eq!(c.login.as_deref(), Some("client"));
+        assert_eq!(policy.check(&https("management.azure.com")), Decision::Allow);
+        assert_eq!(policy.check(&https("login.microsoftonline.com")), Decision::Allow);
+        assert!(matches!(policy.check(&https("evil.example")), Decision::Deny(_)));
+        s.log(LogLevel::Info, "password is super-secret-value".into()).await.unwrap();
+        assert_eq!(sink.0.lock().unwrap().last().unwrap(), "password is ***");
+    }
+
+    #[tokio::test]
+    async fn missing_connection_is_not_found_not_a_trap() {
+        let (mut s, _, _, _) = state(azure_conn());
+        let r = s.get_connection("nope".into()).await.unwrap();
+        assert!(matches!(r, Err(HostError::NotFound(m)) if m.contains("nope")));
+    }
+
+    #[tokio::test]
+    async fn only_granted_files_can_be_read() {
+        let dir = std::env::temp_dir().join(format!("aci-rt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let granted = dir.join("token");
+        let other = dir.join("other");
+        std::fs::write(&granted, b"tok").unwrap();
+        std::fs::write(&other, b"no").unwrap();
+        let (mut s, _, _, _) = state(azure_conn());
+        s.runtime.grant_file(&granted);
+        assert_eq!(s.read_granted_file(granted.display().to_string()).await.unwrap().unwrap(), b"tok");
+        assert!(matches!(s.read_granted_file(other.display().to_string()).await.unwrap(), Err(HostError::Denied(_))));
+        // The key file named by a resolved connection becomes readable (it does not exist here).
+        s.get_connection("azure_default".into()).await.unwrap().unwrap();
+        assert!(matches!(s.read_granted_file("/keys/k.json".into()).await.unwrap(), Err(HostError::NotFound(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn xcom_values_must_be_json_and_bounded() {
+        let (mut s, _, _, _) = state(azure_conn());
+        assert!(matches!(s.xcom_push("k".into(), "not json".into()).await.unwrap(), Err(HostError::Invalid(_))));
+        s.xcom_push("logs".into(), "[\"a\\n\"]".into()).await.unwrap().unwrap();
+        assert_eq!(s.runtime.xcom()["logs"], serde_json::json!(["a\n"]));
+        s.runtime.limits.max_xcom_bytes = 4;
+        assert!(matches!(s.xcom_push("big".into(), "\"12345\"".into()).await.unwrap(), Err(HostError::Invalid(_))));
+    }
+
+    #[tokio::test]
+    async fn wait_cancelled_returns_early_on_cancel() {
+        let (mut s, _, _, cancel) = state(azure_conn());
+        assert!(!s.wait_cancelled(1).await.unwrap());
+        assert!(!s.cancelled().await.unwrap());
+        let c = cancel.clone();
+        tokio::spawn(async move { c.cancel() });
+        // A one-hour wait ends as soon as the token is cancelled.
+        let r = tokio::time::timeout(Duration::from_secs(30), s.wait_cancelled(3_600_000)).await;
+        assert!(r.expect("returned early").unwrap());
+        assert!(s.cancelled().await.unwrap());
+    }
+}
