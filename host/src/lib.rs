@@ -4,6 +4,25 @@
 //!
 //! The host owns the sandbox (engine, WASI, outbound policy), connections,
 //! templates, XCom and the user interface; the plugin owns Azure semantics.
+//!
+//! # Embedding
+//!
+//! Another Rust orchestrator uses the same pieces as the `aci-host` binary:
+//!
+//! 1. [`runner::Runner::new`] once per process (engine + compiled component;
+//!    share it in an `Arc`, it runs many tasks concurrently).
+//! 2. Optionally render a task's template fields with
+//!    [`templates::render_params`] and a [`templates::TemplateContext`]
+//!    (connections from [`connections::ConnectionResolver`], XComs from
+//!    [`xcom_store::XcomStore`]), adding [`templates::secured_values`] to the
+//!    task's [`mask::Masker`].
+//! 3. [`runner::Runner::run`] with a [`runner::TaskSpec`] and a
+//!    [`runner::TaskEnv`]: your [`runtime_impl::ConnectionProvider`],
+//!    [`runtime_impl::LogSink`] and [`runtime_impl::CancelToken`].
+//! 4. Read the [`runner::TaskReport`] (`to_json()` is the CLI's `--json`).
+//!
+//! The [`runner`] module has a runnable example against the built-in
+//! emulator ([`emulator::Emulator`], [`local::LocalConnections`]).
 
 #![deny(missing_docs)]
 

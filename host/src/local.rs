@@ -48,3 +48,23 @@ impl ConnectionProvider for LocalConnections {
         Ok(self.connection_for(conn_id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_connection_id_is_the_emulator() {
+        let local = LocalConnections::new("http://127.0.0.1:4567");
+        for id in ["azure_default", "azure_registry_default", "azure_container_volume_default", "anything"] {
+            let c = local.connection(id).unwrap();
+            assert_eq!(c.conn_id, id);
+            assert_eq!(c.login.as_deref(), Some(LOCAL_CLIENT_ID));
+            assert_eq!(c.password.as_deref(), Some(LOCAL_CLIENT_SECRET));
+            assert_eq!(c.extra["resource_manager_url"], "http://127.0.0.1:4567");
+            assert_eq!(c.extra["authority_host"], "http://127.0.0.1:4567");
+            assert_eq!(c.extra["tenantId"], LOCAL_TENANT_ID);
+            assert_eq!(c.extra["subscriptionId"], LOCAL_SUBSCRIPTION_ID);
+        }
+    }
+}

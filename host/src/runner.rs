@@ -1,23 +1,69 @@
 //! The library API: load the component once, run tasks and hook calls.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskSpec};
-//! use aci_host::connections::ConnectionResolver;
+//! A [`Runner`] holds the engine and the compiled component; it is `Send +
+//! Sync`, so one `Arc<Runner>` serves every task of a process, each on a fresh
+//! (pooled) instance. A run takes a [`TaskSpec`] (the task context and the
+//! *rendered* parameters) and a [`TaskEnv`] (where connections come from,
+//! where logs go, secrets to mask, a cancel token, extra outbound grants) and
+//! returns a [`TaskReport`] (the contract's `--json` object via
+//! [`TaskReport::to_json`], plus the exit status the CLI would use).
 //!
-//! # async fn demo() -> wasmtime::Result<()> {
+//! Rendering templates is a separate step (see [`crate::templates`]); the
+//! CLI (`crate::cli`) is a thin layer that renders task files, runs them
+//! through this API and prints the reports.
+//!
+//! This example runs a task against the built-in ARM emulator (the container's
+//! command runs as a local process), so it needs no Azure account:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use aci_host::bindings::LogLevel;
+//! use aci_host::emulator::{Emulator, EmulatorConfig};
+//! use aci_host::local::LocalConnections;
+//! use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskSpec, TaskState};
+//! use aci_host::runtime_impl::{CancelToken, LogSink};
+//!
+//! /// Keeps the task's log lines (already masked by the host).
+//! #[derive(Default)]
+//! struct Lines(Mutex<Vec<String>>);
+//! impl LogSink for Lines {
+//!     fn log(&self, _task_id: &str, _level: LogLevel, message: &str) {
+//!         self.0.lock().unwrap().push(message.to_string());
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> wasmtime::Result<()> {
 //! // 1. Load the built-in ACI component (compiled once, then cached as .cwasm).
-//! let runner = Runner::new(RunnerOptions::default())?;
-//! // 2. Say where connections come from and where logs go.
-//! let env = TaskEnv::new(Arc::new(ConnectionResolver::new().with_env(std::env::vars())));
+//! let runner = Arc::new(Runner::new(RunnerOptions::default())?);
+//!
+//! // 2. Say where connections come from and where logs go. Against Azure use
+//! //    `ConnectionResolver::new().with_env(std::env::vars())` (Airflow's
+//! //    `AIRFLOW_CONN_*`) or your own `ConnectionProvider`.
+//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! let mut env = TaskEnv::new(Arc::new(LocalConnections::new(emulator.base_url())));
+//! let lines = Arc::new(Lines::default());
+//! env.log = lines.clone();
+//! env.masker.add("hunter2-secret"); // never shown in logs or results
+//! let cancel = CancelToken::new(); // `cancel.cancel()` stops the task cleanly
+//! env.cancel = cancel.clone();
+//!
 //! // 3. Run a task with its (already rendered) parameters.
 //! let params = serde_json::json!({
 //!     "ci_conn_id": "azure_default", "resource_group": "rg", "name": "hello",
-//!     "image": "busybox", "region": "westeurope", "command": ["echo", "hi"]
+//!     "image": "busybox", "region": "westeurope",
+//!     "command": ["sh", "-c", "echo hi; echo hunter2-secret"],
 //! });
 //! let spec = TaskSpec::new("hello", params.as_object().unwrap().clone());
 //! let report = runner.run(spec, env).await;
-//! println!("{} -> exit status {}", report.state, report.exit_status);
+//!
+//! assert_eq!(report.state, TaskState::Success, "{:?}", report.error);
+//! assert_eq!(report.exit_status, 0);
+//! let lines = lines.0.lock().unwrap();
+//! assert!(lines.iter().any(|l| l == "hi"));
+//! assert!(lines.iter().any(|l| l == "***"));
+//! println!("{}", report.to_json());
+//! emulator.shutdown().await;
 //! # Ok(()) }
 //! ```
 

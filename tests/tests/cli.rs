@@ -1,12 +1,17 @@
 //! The `aci-host` binary end to end: describe, validate, run (with `--local`
 //! and against an emulator named by an `AIRFLOW_CONN_*` connection), exit
-//! statuses 0 / N / 124 / 125 / 130, and SIGINT cleanup.
+//! statuses 0 / N / 124 / 125 / 130, the `--json` shape of every outcome,
+//! SIGINT cleanup and a second SIGINT, `--quiet` / `-v` / `RUST_LOG`, and the
+//! live status line on a terminal.
 
+use std::io::{BufRead, Read};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use aci_e2e::{aci_host_bin, wait_until, Emulator, EmulatorConfig};
+use aci_e2e::{aci_host_bin, wait_until, Emulator, EmulatorConfig, Faults};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
@@ -34,6 +39,35 @@ fn write_task(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, body).unwrap();
     p
+}
+
+/// The one JSON object `run --json` prints for one task, with the contract's exact keys.
+fn json_result(out: &Output) -> serde_json::Value {
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "one JSON line on stdout: {stdout:?}\nstderr: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON object");
+    assert_shape(&v);
+    v
+}
+
+/// Checks the contract's `--json` shape: exactly these keys, with these types.
+fn assert_shape(v: &serde_json::Value) {
+    let obj = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["error", "exit_code", "return_value", "state", "task_id", "xcom"], "{v}");
+    assert!(v["task_id"].is_string(), "{v}");
+    assert!(v["xcom"].is_object(), "{v}");
+    assert!(v["exit_code"].is_null() || v["exit_code"].is_i64(), "{v}");
+    match v["state"].as_str() {
+        Some("success") => assert!(v["error"].is_null(), "{v}"),
+        Some("failed") => {
+            assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "a failure says why: {v}");
+            assert!(v["return_value"].is_null(), "{v}");
+        }
+        other => panic!("state {other:?}: {v}"),
+    }
 }
 
 #[test]
@@ -77,7 +111,9 @@ fn run_local_hello_succeeds_with_json_result() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("Hello from hello on "), "container output is streamed: {stderr}");
-    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).expect("one JSON object");
+    assert!(!stderr.contains('\x1b'), "no terminal control codes when stderr is not a terminal: {stderr:?}");
+    assert!(stderr.contains("hello succeeded in "), "the final result is reported: {stderr}");
+    let v = json_result(&out);
     assert_eq!(v["task_id"], "hello");
     assert_eq!(v["state"], "success");
     assert_eq!(v["exit_code"], 0);
@@ -87,11 +123,24 @@ fn run_local_hello_succeeds_with_json_result() {
 }
 
 #[test]
+fn local_mode_ignores_defined_azure_connections() {
+    // A real-looking Azure connection is defined, but --local must never use it.
+    let state = tempfile::tempdir().unwrap();
+    let out = aci_host(&["run", "examples/hello.toml", "--local", "--json"], state.path())
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", "azure://client:not-a-real-secret@?tenantId=t-1&subscriptionId=s-1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(json_result(&out)["state"], "success");
+}
+
+#[test]
 fn run_local_failure_exits_with_the_container_code() {
     let state = tempfile::tempdir().unwrap();
     let out = run(&["run", "examples/fail.toml", "--local", "--json"], state.path());
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let v = json_result(&out);
+    assert_eq!(v["task_id"], "fail");
     assert_eq!(v["state"], "failed");
     assert_eq!(v["exit_code"], 3);
     assert!(v["error"].as_str().unwrap().contains("non-zero exit code"), "{v}");
@@ -111,19 +160,174 @@ region = "westeurope"
 command = ["sleep", "60"]
 container_timeout = 2
 "#);
-    let out = run(&["run", task.to_str().unwrap(), "--local"], state.path());
+    let out = run(&["run", task.to_str().unwrap(), "--local", "--json"], state.path());
     assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
+    let v = json_result(&out);
+    assert_eq!(v["task_id"], "slow");
+    assert_eq!(v["state"], "failed");
+    assert!(v["exit_code"].is_null(), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("timed out"), "{v}");
 }
 
 #[test]
 fn invalid_task_or_missing_connection_exits_125() {
     let state = tempfile::tempdir().unwrap();
-    let out = run(&["run", "examples/invalid/bad_name.toml", "--local"], state.path());
+    let out = run(&["run", "examples/invalid/bad_name.toml", "--local", "--json"], state.path());
     assert_eq!(out.status.code(), Some(125));
+    let v = json_result(&out);
+    assert_eq!(v["task_id"], "bad_name");
+    assert!(v["exit_code"].is_null(), "{v}");
+    assert!(v["error"].as_str().unwrap().contains("ACI name must match regex"), "{v}");
     // Without --local the connection must exist; the error says where we looked.
-    let out = aci_host(&["run", "examples/hello.toml"], state.path()).env_remove("AIRFLOW_CONN_AZURE_DEFAULT").output().unwrap();
+    let out = aci_host(&["run", "examples/hello.toml", "--json"], state.path()).env_remove("AIRFLOW_CONN_AZURE_DEFAULT").output().unwrap();
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("azure_default"), "{}", text(&out.stderr));
+    let v = json_result(&out);
+    assert_eq!(v["task_id"], "hello");
+    assert!(v["error"].as_str().unwrap().contains("azure_default"), "{v}");
+}
+
+#[test]
+fn unreadable_task_files_fail_with_125_and_a_json_result() {
+    let state = tempfile::tempdir().unwrap();
+    let missing = state.path().join("nope.toml");
+    let broken = write_task(state.path(), "broken.toml", "task_id = \"broken\"\n[params\n");
+    let no_id = write_task(state.path(), "no_id.toml", "[params]\nname = \"x\"\n");
+    for (file, label, message) in [(&missing, "nope", "nope.toml"), (&broken, "broken", "broken.toml"), (&no_id, "no_id", "task_id")] {
+        let out = run(&["run", file.to_str().unwrap(), "--local", "--json"], state.path());
+        assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
+        let v = json_result(&out);
+        assert_eq!(v["task_id"], label, "{v}");
+        assert!(v["error"].as_str().unwrap().contains(message), "{v}");
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    }
+    // Bad arguments are 125 too, with a clear message.
+    let out = run(&["run", "examples/hello.toml", "--local", "--max-parallel", "0"], state.path());
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("--max-parallel must be at least 1"), "{}", text(&out.stderr));
+    let out = run(&["run", "examples/hello.toml", "--local", "--logical-date", "someday"], state.path());
+    assert_eq!(out.status.code(), Some(125));
+    assert!(text(&out.stderr).contains("--logical-date"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn quiet_verbose_and_rust_log_control_stderr() {
+    let state = tempfile::tempdir().unwrap();
+    let hello = ["run", "examples/hello.toml", "--local"];
+    // Default: task logs, no host diagnostics.
+    let out = run(&hello, state.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Hello from hello"), "{stderr}");
+    assert!(!stderr.contains("local mode: ARM emulator at"), "{stderr}");
+    assert!(!stderr.contains("DEBUG "), "{stderr}");
+    // Every task line carries a timestamp.
+    let line = stderr.lines().find(|l| l.contains("Hello from hello")).unwrap();
+    let time = line.split(' ').next().unwrap();
+    assert!(time.len() == 8 && time.as_bytes()[2] == b':' && time.as_bytes()[5] == b':', "HH:MM:SS first: {line}");
+    // --quiet: only warnings, errors and the final result.
+    let out = run(&[&hello[..], &["--quiet", "--json"]].concat(), state.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("Hello from hello"), "{stderr}");
+    assert!(!stderr.contains("Container group"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "just the result: {stderr}");
+    assert!(stderr.contains("hello succeeded in "), "{stderr}");
+    assert_eq!(json_result(&out)["state"], "success");
+    let out = run(&["run", "examples/fail.toml", "--local", "-q"], state.path());
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("error: fail failed after"), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("about to fail"), "{}", text(&out.stderr));
+    // -v: host diagnostics and the plugin's debug lines.
+    let out = run(&[&hello[..], &["-v"]].concat(), state.path());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("local mode: ARM emulator at http://127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("DEBUG "), "the plugin's debug lines: {stderr}");
+    // RUST_LOG sets the host diagnostics filter, with or without -v.
+    let out = aci_host(&hello, state.path()).env("RUST_LOG", "info").output().unwrap();
+    assert!(text(&out.stderr).contains("local mode: ARM emulator at"), "{}", text(&out.stderr));
+    let out = aci_host(&[&hello[..], &["-v"]].concat(), state.path()).env("RUST_LOG", "error").output().unwrap();
+    assert!(!text(&out.stderr).contains("local mode: ARM emulator at"), "{}", text(&out.stderr));
+}
+
+/// Runs `aci-host` with stderr on a new pseudo-terminal; returns the exit
+/// status, what the terminal showed, and stdout.
+fn run_on_a_terminal(args: &[&str], state: &Path) -> (Option<i32>, String, String) {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors, which we own from here on.
+    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let mut cmd = aci_host(args, state);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(slave)).env("TERM", "xterm").env("COLUMNS", "200");
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd); // closes our copy of the terminal's slave side
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut file = std::fs::File::from(master);
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Ends at EOF / EIO, once every writer has closed the terminal.
+        while let Ok(n) = file.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let _ = tx.send(buf);
+    });
+    let mut stdout = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    let screen = rx.recv_timeout(Duration::from_secs(30)).expect("the terminal closed");
+    (status, String::from_utf8_lossy(&screen).into_owned(), stdout)
+}
+
+/// Waits for the child at most `limit`; kills it (and fails) after that.
+fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("aci-host did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_terminal_gets_a_live_status_line_above_which_logs_scroll() {
+    let state = tempfile::tempdir().unwrap();
+    let (status, screen, stdout) = run_on_a_terminal(&["run", "examples/hello.toml", "--local", "--json"], state.path());
+    assert_eq!(status, Some(0), "{screen}");
+    // The status line is erased and redrawn around log lines.
+    assert!(screen.contains("\r\x1b[2K"), "{screen:?}");
+    // It shows every container state the plugin reported, with the elapsed time.
+    let states: Vec<&str> = screen
+        .split(['\r', '\n'])
+        .filter_map(|l| l.split("Container group state changed to ").nth(1))
+        .map(str::trim)
+        .collect();
+    assert!(!states.is_empty(), "{screen:?}");
+    for s in states {
+        assert!(screen.contains(&format!(" hello · {s} · ")), "no status line for state {s}: {screen:?}");
+    }
+    // Logs still arrive whole, and the status line is gone at the end.
+    assert!(screen.contains("Hello from hello on "), "{screen:?}");
+    let tail = screen.rsplit("\x1b[2K").next().unwrap();
+    assert!(tail.starts_with("hello succeeded in "), "the last thing shown is the result: {tail:?}");
+    // stdout (not a terminal) is the JSON alone.
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON on stdout");
+    assert_shape(&v);
+    // --quiet draws no status line.
+    let (status, screen, _) = run_on_a_terminal(&["run", "examples/hello.toml", "--local", "-q"], state.path());
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(!screen.contains('\x1b'), "{screen:?}");
+    assert!(screen.contains("hello succeeded in "), "{screen:?}");
 }
 
 fn emulator_conn(base: &str) -> String {
@@ -168,7 +372,7 @@ command = ["sleep", "300"]
     let out = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(_) = child.try_wait().unwrap() {
+            if child.try_wait().unwrap().is_some() {
                 return child.wait_with_output().unwrap();
             }
             if std::time::Instant::now() > deadline {
@@ -186,5 +390,61 @@ command = ["sleep", "300"]
     let stats = emulator.stats();
     assert!(stats.live_groups.is_empty(), "the group was left behind: {:?}", stats.live_groups);
     assert_eq!(stats.live_processes, 0);
+    emulator.shutdown().await;
+}
+
+/// Collects a child's stderr lines as they arrive.
+fn collect_lines(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigint_exits_at_once() {
+    let emulator = Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await.unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let task = write_task(state.path(), "stuck.toml", r#"
+task_id = "stuck"
+[params]
+ci_conn_id = "azure_default"
+resource_group = "rg"
+name = "stuck-cleanup"
+image = "busybox"
+region = "westeurope"
+command = ["sleep", "300"]
+"#);
+    let mut child = aci_host(&["run", task.to_str().unwrap(), "--cancel-grace", "120"], state.path())
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator.base_url()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = collect_lines(child.stderr.take().unwrap());
+    assert!(wait_until(Duration::from_secs(60), || emulator.stats().live_processes > 0).await, "the container never started");
+    // From now on ARM answers after a minute: a clean cancel would take that long.
+    emulator.set_faults(Faults { latency: Some(Duration::from_secs(60)), ..Faults::default() });
+    let pid = child.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let cancelling = wait_until(Duration::from_secs(20), || stderr.lock().unwrap().contains("cancelling:")).await;
+    assert!(cancelling, "the first SIGINT starts a clean cancel: {}", stderr.lock().unwrap());
+    let second = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = tokio::task::spawn_blocking(move || wait_bounded(&mut child, Duration::from_secs(30))).await.unwrap();
+    let took = second.elapsed();
+    assert_eq!(status, Some(130), "{}", stderr.lock().unwrap());
+    assert!(took < Duration::from_secs(20), "the second SIGINT did not cut the 60 s cleanup short ({took:?})");
+    assert!(wait_until(Duration::from_secs(5), || stderr.lock().unwrap().contains("exiting at once")).await, "{}", stderr.lock().unwrap());
+    // It did not wait for the cleanup: the group is still there (left behind
+    // on purpose); the emulator reaps its process.
+    assert_eq!(emulator.stats().live_groups.len(), 1, "{:?}", emulator.stats().live_groups);
+    emulator.set_faults(Faults::default());
     emulator.shutdown().await;
 }

@@ -726,29 +726,3 @@ async fn default_schedule_read_budget_for_a_short_job() {
     assert!(n <= 14, "{n} reads for a 10 s job");
     assert_eq!(output(&r, "b").len(), 1);
 }
-
-/// Not a test: prints ARM reads and exit-detection latency of 0 s, 10 s and
-/// 60 s jobs with the default schedule (`cargo test -p aci-e2e --test operator
-/// measure -- --ignored --nocapture`). The container prints its exit time.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "measurement, about a minute"]
-async fn measure_default_schedule() {
-    async fn one(secs: u64) -> String {
-        let h = Harness::start().await;
-        let script = format!("echo start; sleep {secs}; date +exit=%s.%N");
-        let r = h.run_task("measure", json!({"command": sh(&script)})).await;
-        let returned = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64();
-        success(&r.report);
-        let exit: f64 = output(&r, "exit=")[0].trim_start_matches("exit=").parse().unwrap();
-        format!(
-            "{secs:>2} s job: {} ARM reads ({} group GETs incl. exists, {} log GETs), {} requests in all; returned {:.2} s after the exit",
-            reads(&h),
-            count(&h, "ContainerGroups_Get"),
-            count(&h, "Containers_ListLogs"),
-            h.stats().total_requests,
-            returned - exit
-        )
-    }
-    let (a, b, c) = tokio::join!(one(0), one(10), one(60));
-    println!("{a}\n{b}\n{c}");
-}

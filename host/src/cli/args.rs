@@ -1,0 +1,168 @@
+//! The command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::emulator::EmulatorArgs;
+
+/// `aci-host`: run Azure Container Instances tasks from a WebAssembly plugin.
+#[derive(Parser, Debug)]
+#[command(name = "aci-host", version, about, long_about = None)]
+pub struct Cli {
+    /// Use this component instead of the built-in ACI plugin.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub plugin: Option<PathBuf>,
+    /// Directory for precompiled components (default: ~/.cache/aci-host).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not cache precompiled components.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+    /// More detail on stderr: `-v` adds the plugin's debug lines and host
+    /// diagnostics, `-vv` everything (`RUST_LOG` overrides the host part).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings, errors and the final result on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render, validate and execute tasks (several run concurrently).
+    Run(RunArgs),
+    /// Check tasks without any network call.
+    Validate(ValidateArgs),
+    /// Print the operator's info (name, version, template fields, params schema) as JSON.
+    Describe,
+    /// Call one of the hook's methods.
+    Hook(HookArgs),
+    /// Run the local ARM emulator alone; its first stdout line is its base URL.
+    Emulator(EmulatorArgs),
+    /// Inspect the local XCom store.
+    Xcom(XcomArgs),
+}
+
+/// Where connections come from.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ConnArgs {
+    /// An `airflow connections export` file (JSON or YAML); repeatable, later files win.
+    #[arg(long = "connections", value_name = "FILE")]
+    pub connection_files: Vec<PathBuf>,
+    /// A connection as `ID=URI` or `ID={json}`; repeatable; wins over files and env.
+    #[arg(long = "conn", value_name = "ID=URI")]
+    pub conns: Vec<String>,
+    /// Allow the plugin to reach this endpoint too (`host[:port]` or `http://host:port`).
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+}
+
+/// `run` options.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Task files (TOML, JSON or YAML) or directories of them.
+    #[arg(required = true, value_name = "TASK_FILE")]
+    pub tasks: Vec<PathBuf>,
+    /// Run against the built-in ARM emulator: no Azure account needed.
+    #[arg(long)]
+    pub local: bool,
+    /// Print one JSON result object per task on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Connections.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Local XCom store (default: ~/.local/share/aci-host).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Most tasks running at once (at least 1).
+    #[arg(long, default_value_t = 16)]
+    pub max_parallel: usize,
+    /// Run id (default: `manual__<logical date>`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Logical date, RFC 3339 or YYYY-MM-DD (default: today, 00:00 UTC).
+    #[arg(long)]
+    pub logical_date: Option<String>,
+    /// Try number passed to the plugin (default: the task file's, else 1).
+    #[arg(long)]
+    pub try_number: Option<u32>,
+    /// Seconds the plugin gets to clean up after a cancel before it is interrupted.
+    #[arg(long, default_value_t = 30)]
+    pub cancel_grace: u64,
+    /// With --local: seconds the emulator spends provisioning a group.
+    #[arg(long, default_value_t = 0.3)]
+    pub local_provision_delay: f64,
+}
+
+/// `validate` options.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Task files to check.
+    #[arg(required = true, value_name = "TASK_FILE")]
+    pub tasks: Vec<PathBuf>,
+    /// Connections (used only for templates such as `macros.connection(..)`).
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Local XCom store used by `ti.xcom_pull` in templates.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// `hook` options.
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The method: exists, get-state, get-logs, delete, create-or-update, test-connection,
+    /// get-state-exitcode-details, get-messages, stop, start, restart, list.
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    /// The ACI connection id.
+    #[arg(long, default_value = "azure_default")]
+    pub conn_id: String,
+    /// Resource group.
+    #[arg(long)]
+    pub resource_group: Option<String>,
+    /// Container group name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lines for get-logs.
+    #[arg(long)]
+    pub tail: Option<u32>,
+    /// ARM JSON body for create-or-update.
+    #[arg(long, value_name = "FILE.json")]
+    pub container_group: Option<PathBuf>,
+    /// Wait for create-or-update / delete to finish.
+    #[arg(long)]
+    pub wait: bool,
+    /// Connections.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// `xcom` options.
+#[derive(Args, Debug)]
+pub struct XcomArgs {
+    /// `list` or `get`.
+    #[arg(value_name = "ACTION")]
+    pub action: String,
+    /// DAG id filter (`get`: required unless the task had none).
+    #[arg(long)]
+    pub dag_id: Option<String>,
+    /// Run id filter.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Task id (`get`: required; `list`: a filter).
+    #[arg(long)]
+    pub task_id: Option<String>,
+    /// Key (`get`: default `return_value`; `list`: a filter).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Local XCom store.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}

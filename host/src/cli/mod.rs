@@ -1,0 +1,130 @@
+//! The `aci-host` command line: a thin layer over [`crate::runner`].
+//!
+//! Exit statuses of `run` follow the contract: `0` success, the container's
+//! exit code when it ran and failed, `124` timeout, `130` cancelled, `125`
+//! for everything else (invalid task, missing connection, auth, ARM error,
+//! denied request). With several tasks, the status is that of the first task
+//! (in the order given) that did not succeed.
+//!
+//! Output: stdout carries only results (`--json` objects, `describe`,
+//! `hook` and `xcom` answers); stderr carries task logs with timestamps,
+//! diagnostics and, on a terminal, a live status line (see [`console`]).
+//! `-q` keeps warnings, errors and the final result; `-v` / `-vv` add the
+//! plugin's debug / trace lines and host diagnostics; `RUST_LOG` sets the host
+//! diagnostics filter (`RUST_LOG=aci_host=debug`).
+
+mod args;
+pub mod console;
+mod hook;
+mod inputs;
+mod prepare;
+mod run;
+mod signals;
+pub mod status;
+mod validate;
+mod xcom;
+
+use std::sync::Arc;
+
+use clap::Parser;
+
+use crate::engine::EngineOptions;
+use crate::runner::{Runner, RunnerOptions, EXIT_OTHER};
+
+pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, ValidateArgs, XcomArgs};
+pub use inputs::resolver;
+
+use console::Console;
+use status::Verbosity;
+
+/// What every command writes through: the console and the verbosity.
+#[derive(Clone)]
+pub(crate) struct Ui {
+    console: Arc<Console>,
+    verbosity: Verbosity,
+}
+
+impl Ui {
+    /// Prints `error: {message}` and returns `125`.
+    fn fail(&self, message: &str) -> i32 {
+        self.console.clear_status();
+        self.console.line(&format!("error: {message}"));
+        EXIT_OTHER
+    }
+}
+
+/// Entry point: parses arguments, runs, returns the exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let console = Arc::new(Console::stdio());
+    init_tracing(&console, cli.verbose, cli.quiet);
+    let ui = Ui { console, verbosity: Verbosity::from_flags(cli.quiet, cli.verbose) };
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return ui.fail(&format!("could not start the async runtime: {e}")),
+    };
+    rt.block_on(run_cli(cli, ui))
+}
+
+/// Host diagnostics: `RUST_LOG` if set, else by `-q` / `-v`.
+fn init_tracing(console: &Arc<Console>, verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug,cranelift=info,wasmtime=info",
+    };
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(console.tracing_writer())
+        .with_ansi(console.is_live() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .try_init();
+}
+
+async fn run_cli(cli: Cli, ui: Ui) -> i32 {
+    match cli.command {
+        Command::Emulator(args) => {
+            return match crate::emulator::serve_cli(args).await {
+                Ok(()) => 0,
+                Err(e) => ui.fail(&format!("emulator: {e}")),
+            }
+        }
+        Command::Xcom(args) => return xcom::xcom_command(&args, &ui),
+        _ => {}
+    }
+    let mut engine = EngineOptions {
+        cache_dir: if cli.no_cache { None } else { cli.cache_dir.clone().or_else(crate::engine::default_cache_dir) },
+        ..EngineOptions::default()
+    };
+    if let Command::Run(args) = &cli.command {
+        // Each running task holds an instance, plus one for `on-kill` while it cancels.
+        let needed = u32::try_from(args.max_parallel.saturating_mul(2).saturating_add(8)).unwrap_or(u32::MAX);
+        engine.max_instances = engine.max_instances.max(needed);
+    }
+    let runner = match Runner::new(RunnerOptions { engine, plugin: cli.plugin.clone() }) {
+        Ok(r) => Arc::new(r),
+        Err(e) => return ui.fail(&format!("loading the plugin: {e:#}")),
+    };
+    match cli.command {
+        Command::Describe => match runner.describe().await {
+            Ok(info) => {
+                let schema: serde_json::Value =
+                    serde_json::from_str(&info.params_schema).unwrap_or(serde_json::Value::String(info.params_schema.clone()));
+                let out = serde_json::json!({
+                    "name": info.name, "version": info.version,
+                    "template_fields": info.template_fields, "params_schema": schema,
+                });
+                ui.console.out_line(&serde_json::to_string_pretty(&out).unwrap_or_default());
+                0
+            }
+            Err(e) => ui.fail(&format!("describe: {e:#}")),
+        },
+        Command::Validate(args) => validate::validate_command(&runner, args, &ui).await,
+        Command::Run(args) => run::run_command(runner, args, &ui).await,
+        Command::Hook(args) => hook::hook_command(&runner, args, &ui).await,
+        Command::Emulator(_) | Command::Xcom(_) => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,260 @@
+//! `aci-host run`: render, validate and execute tasks, several at once.
+//!
+//! Every task runs on the one shared [`Runner`] (one engine, one compiled
+//! component, pooled instances); at most `--max-parallel` tasks hold a slot at
+//! a time (rendering included). Results come out in the order the files were
+//! given, whatever order the tasks finish in.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::bindings::LogLevel;
+use crate::connections::ConnectionResolver;
+use crate::emulator::{Emulator, EmulatorConfig};
+use crate::local::LocalConnections;
+use crate::policy::AllowRule;
+use crate::runner::{ErrorKind, Runner, TaskEnv, TaskReport, TaskState};
+use crate::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
+use crate::xcom_store::{XcomStore, RETURN_VALUE_KEY};
+
+use super::args::RunArgs;
+use super::inputs::{allow_rules, expand_tasks, open_xcom, parse_logical_date, resolver};
+use super::prepare::{prepare, Overrides};
+use super::signals::spawn_signal_handler;
+use super::status::{human_duration, summary_table, Board, TaskSink, Verbosity};
+use super::Ui;
+
+/// How often the status line is redrawn (spinner, elapsed times).
+const TICK: Duration = Duration::from_millis(200);
+
+/// What every task of one `run` shares.
+struct Shared {
+    runner: Arc<Runner>,
+    connections: Arc<ConnectionResolver>,
+    plugin_connections: Arc<dyn ConnectionProvider>,
+    xcom: Arc<XcomStore>,
+    allow: Vec<AllowRule>,
+    overrides: Overrides,
+    cancel: CancelToken,
+    cancel_grace: Duration,
+    board: Arc<Board>,
+    ui: Ui,
+    prefix: bool,
+}
+
+/// The task file's stem: the task's name until its file is loaded.
+fn label_of(path: &Path) -> String {
+    path.file_stem().and_then(|s| s.to_str()).unwrap_or("task").to_string()
+}
+
+/// Runs the tasks; returns the exit status of the first task (in the given
+/// order) that did not succeed, or `0`.
+pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
+    if args.max_parallel == 0 {
+        return ui.fail("--max-parallel must be at least 1");
+    }
+    let inputs = (|| {
+        let files = expand_tasks(&args.tasks)?;
+        if files.is_empty() {
+            return Err("no task files given".to_string());
+        }
+        let connections = Arc::new(resolver(&args.conn)?);
+        let allow = allow_rules(&args.conn)?;
+        let xcom = open_xcom(args.state_dir.as_deref())?;
+        let logical_date = parse_logical_date(args.logical_date.as_deref())?;
+        Ok((files, connections, allow, xcom, logical_date))
+    })();
+    let (files, connections, allow, xcom, logical_date) = match inputs {
+        Ok(i) => i,
+        Err(e) => return ui.fail(&e),
+    };
+
+    // Local mode: one in-process emulator for every task of this invocation.
+    let emulator = if args.local {
+        let config = EmulatorConfig { provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)), ..EmulatorConfig::default() };
+        match Emulator::start(config).await {
+            Ok(e) => {
+                tracing::info!("local mode: ARM emulator at {}", e.base_url());
+                Some(e)
+            }
+            Err(e) => return ui.fail(&format!("starting the local emulator: {e}")),
+        }
+    } else {
+        None
+    };
+    let plugin_connections: Arc<dyn ConnectionProvider> = match &emulator {
+        Some(e) => Arc::new(LocalConnections::new(e.base_url())),
+        None => connections.clone(),
+    };
+
+    let live = ui.console.is_live() && ui.verbosity != Verbosity::Quiet;
+    let board = Arc::new(Board::new(ui.console.clone(), files.iter().map(|f| label_of(f)).collect(), live));
+    let cancel = CancelToken::new();
+    // A second signal exits at once: drop the emulator first (that kills its
+    // container processes, which would outlive us, and removes its directories).
+    let emulator = Arc::new(std::sync::Mutex::new(emulator));
+    let slot = emulator.clone();
+    let on_exit = Box::new(move || drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take()));
+    spawn_signal_handler(cancel.clone(), ui.console.clone(), Some(board.clone()), on_exit);
+    let ticker = live.then(|| {
+        let board = board.clone();
+        tokio::spawn(async move {
+            // Ends when aborted after the last task (below).
+            loop {
+                tokio::time::sleep(TICK).await;
+                board.tick();
+            }
+        })
+    });
+
+    let shared = Arc::new(Shared {
+        runner,
+        connections,
+        plugin_connections,
+        xcom,
+        allow,
+        overrides: Overrides { run_id: args.run_id.clone(), logical_date, try_number: args.try_number },
+        cancel,
+        cancel_grace: Duration::from_secs(args.cancel_grace),
+        board: board.clone(),
+        ui: ui.clone(),
+        prefix: files.len() > 1,
+    });
+    // Tasks start in the order given, at most `--max-parallel` at a time; each
+    // reports back on its own channel so results can be read in that order.
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.max_parallel));
+    let (senders, receivers): (Vec<_>, Vec<_>) = files.iter().map(|_| tokio::sync::oneshot::channel()).unzip();
+    let dispatcher = {
+        let (shared, files) = (shared.clone(), files.clone());
+        tokio::spawn(async move {
+            for ((index, path), tx) in files.into_iter().enumerate().zip(senders) {
+                // The semaphore is never closed, so this only waits for a slot.
+                let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let result = run_one(&shared, index, &path).await;
+                    drop(permit);
+                    let _ = tx.send(result);
+                });
+            }
+        })
+    };
+
+    // Results in the given order, each printed as soon as it and all before it are known.
+    let mut reports = Vec::with_capacity(receivers.len());
+    for (index, rx) in receivers.into_iter().enumerate() {
+        let (report, took) = match rx.await {
+            Ok(r) => r,
+            Err(_) => {
+                // The task's future was dropped without an answer: it panicked.
+                board.done(index, false);
+                (TaskReport::not_started(&label_of(&files[index]), ErrorKind::Internal, "the task panicked".into()), Duration::ZERO)
+            }
+        };
+        if args.json {
+            ui.console.out_line(&report.to_json().to_string());
+        }
+        reports.push((report, took));
+    }
+    dispatcher.abort();
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    ui.console.clear_status();
+    let local = emulator.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(e) = local {
+        e.shutdown().await;
+    }
+
+    if let [(r, took)] = reports.as_slice() {
+        let prefix = if r.state == TaskState::Success { "" } else { "error: " };
+        ui.console.line(&format!("{prefix}{} {}", r.task_id, outcome(r, *took)));
+    } else {
+        ui.console.line(&summary_table(&reports));
+    }
+    reports.iter().map(|(r, _)| r.exit_status).find(|s| *s != 0).unwrap_or(0)
+}
+
+/// `succeeded in 1.0s` / `failed after 1.0s (exit status 3): <error>`.
+fn outcome(r: &TaskReport, took: Duration) -> String {
+    match r.state {
+        TaskState::Success => format!("succeeded in {}", human_duration(took)),
+        TaskState::Failed => {
+            format!("failed after {} (exit status {}): {}", human_duration(took), r.exit_status, r.error.as_deref().unwrap_or("unknown error"))
+        }
+    }
+}
+
+/// Renders and runs one task file, stores its XComs, and reports.
+async fn run_one(shared: &Shared, index: usize, path: &Path) -> (TaskReport, Duration) {
+    let started = Instant::now();
+    let board = &shared.board;
+    let label = label_of(path);
+    if shared.cancel.is_cancelled() {
+        board.done(index, false);
+        return (TaskReport::cancelled_before_start(&label), started.elapsed());
+    }
+    board.rendering(index);
+    let sink = Arc::new(TaskSink {
+        index,
+        board: Some(board.clone()),
+        console: shared.ui.console.clone(),
+        prefix: shared.prefix,
+        verbosity: shared.ui.verbosity,
+    });
+    let prepared = match prepare(&shared.runner, path, &shared.connections, &shared.xcom, &shared.overrides).await {
+        Ok(p) => p,
+        Err(e) => {
+            let report = TaskReport::not_started(e.task_id.as_deref().unwrap_or(&label), e.kind, e.message);
+            return finish(shared, index, &sink, report, started);
+        }
+    };
+    let ctx = prepared.spec.context.clone();
+    board.running(index, &ctx.task_id);
+    let mut env = TaskEnv::new(shared.plugin_connections.clone());
+    env.log = sink.clone();
+    env.masker = prepared.masker.clone();
+    env.cancel = shared.cancel.clone();
+    env.allow_hosts.extend(shared.allow.iter().cloned());
+    env.cancel_grace = shared.cancel_grace;
+    let report = shared.runner.run(prepared.spec, env).await;
+    // XComs go to the local store so later tasks can `ti.xcom_pull` them.
+    let xcom = &shared.xcom;
+    let mut stored: Vec<(&str, &serde_json::Value)> = report.xcom.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    if report.state == TaskState::Success {
+        stored.push((RETURN_VALUE_KEY, &report.return_value));
+    }
+    for (key, value) in stored {
+        if let Err(e) = xcom.push(&ctx.dag_id, &ctx.run_id, &ctx.task_id, key, value) {
+            sink.log(&ctx.task_id, LogLevel::Warning, &format!("could not store XCom `{key}`: {e}"));
+        }
+    }
+    finish(shared, index, &sink, report, started)
+}
+
+/// Marks the task done; with several tasks on screen, says so in its log.
+fn finish(shared: &Shared, index: usize, sink: &TaskSink, report: TaskReport, started: Instant) -> (TaskReport, Duration) {
+    let took = started.elapsed();
+    shared.board.done(index, report.state == TaskState::Success);
+    if shared.prefix {
+        let level = if report.state == TaskState::Success { LogLevel::Info } else { LogLevel::Error };
+        sink.log(&report.task_id, level, &outcome(&report, took));
+    }
+    (report, took)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_say_what_happened() {
+        let mut r = TaskReport::not_started("t", ErrorKind::InvalidParams, "bad name".into());
+        assert_eq!(outcome(&r, Duration::from_millis(1500)), "failed after 1.5s (exit status 125): bad name");
+        r.state = TaskState::Success;
+        assert_eq!(outcome(&r, Duration::from_secs(61)), "succeeded in 1m01s");
+        assert_eq!(label_of(Path::new("dir/hello.toml")), "hello");
+        assert_eq!(crate::runner::EXIT_OTHER, 125);
+    }
+}

@@ -1,0 +1,47 @@
+//! SIGINT / SIGTERM: the first cancels every task cleanly (their container
+//! groups are deleted unless the task asked to keep them); a second one exits
+//! at once with status 130.
+
+use std::sync::Arc;
+
+use crate::runner::EXIT_CANCELLED;
+use crate::runtime_impl::CancelToken;
+
+use super::console::Console;
+use super::status::Board;
+
+/// Listens for SIGINT and SIGTERM for the rest of the process.
+///
+/// `on_exit` runs just before a second signal exits the process (local mode
+/// uses it to stop the emulator's container processes, which would otherwise
+/// outlive the host).
+pub fn spawn_signal_handler(cancel: CancelToken, console: Arc<Console>, board: Option<Arc<Board>>, on_exit: Box<dyn Fn() + Send>) {
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            console.line("warning: could not install the SIGINT/SIGTERM handlers");
+            return;
+        };
+        // Bounded: the second signal ends the process.
+        let mut count = 0u32;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            count += 1;
+            if count == 1 {
+                console.line("cancelling: deleting container groups (press Ctrl-C again to exit at once)");
+                if let Some(b) = &board {
+                    b.cancelling();
+                }
+                cancel.cancel();
+            } else {
+                console.clear_status();
+                console.line("exiting at once");
+                tokio::task::block_in_place(&on_exit);
+                std::process::exit(EXIT_CANCELLED);
+            }
+        }
+    });
+}

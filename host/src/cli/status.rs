@@ -1,0 +1,411 @@
+//! What `run` shows while tasks run: task log lines with timestamps, the
+//! live status line, and the summary table at the end.
+//!
+//! The status comes from what the host already knows (queued, rendering,
+//! running, done, elapsed time) plus the container group's state, which the
+//! [`TaskSink`] picks up from the plugin's own log line
+//! `Container group state changed to <state>`: the host never parses ARM
+//! documents itself.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::bindings::LogLevel;
+use crate::runner::TaskReport;
+use crate::runtime_impl::LogSink;
+
+use super::console::Console;
+
+/// The log line prefix the plugin uses for container group state changes.
+pub const STATE_CHANGE_PREFIX: &str = "Container group state changed to ";
+
+/// Spinner frames of the status line.
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// Where a task is in its life.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for a `--max-parallel` slot.
+    Queued,
+    /// Loading and rendering the task file.
+    Rendering,
+    /// The plugin is running it.
+    Running,
+    /// Finished: succeeded or not.
+    Done(bool),
+}
+
+/// One task's line on the board.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The task id (the file's stem until the file is loaded).
+    pub label: String,
+    /// Where it is.
+    pub phase: Phase,
+    /// When it left the queue.
+    pub started: Option<Instant>,
+    /// The last container group state the plugin reported.
+    pub container_state: Option<String>,
+}
+
+/// The state of every task of one `run`, rendered as the status line.
+pub struct Board {
+    console: Arc<Console>,
+    enabled: bool,
+    started: Instant,
+    entries: Mutex<Vec<Entry>>,
+    cancelling: std::sync::atomic::AtomicBool,
+    frame: std::sync::atomic::AtomicUsize,
+}
+
+impl Board {
+    /// A board of queued tasks with these labels; the status line is drawn
+    /// only when `enabled` (and stderr is a terminal).
+    pub fn new(console: Arc<Console>, labels: Vec<String>, enabled: bool) -> Board {
+        let entries = labels.into_iter().map(|label| Entry { label, phase: Phase::Queued, started: None, container_state: None }).collect();
+        Board {
+            console,
+            enabled,
+            started: Instant::now(),
+            entries: Mutex::new(entries),
+            cancelling: Default::default(),
+            frame: Default::default(),
+        }
+    }
+
+    fn update(&self, index: usize, f: impl FnOnce(&mut Entry)) {
+        {
+            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = entries.get_mut(index) {
+                f(e);
+            }
+        }
+        self.redraw();
+    }
+
+    /// The task left the queue and is being rendered.
+    pub fn rendering(&self, index: usize) {
+        self.update(index, |e| {
+            e.phase = Phase::Rendering;
+            e.started = Some(Instant::now());
+        });
+    }
+
+    /// The plugin runs the task (now known by its task id).
+    pub fn running(&self, index: usize, task_id: &str) {
+        self.update(index, |e| {
+            e.phase = Phase::Running;
+            e.label = task_id.to_string();
+        });
+    }
+
+    /// The container group reached `state`.
+    pub fn container_state(&self, index: usize, state: &str) {
+        self.update(index, |e| e.container_state = Some(state.to_string()));
+    }
+
+    /// The task finished.
+    pub fn done(&self, index: usize, ok: bool) {
+        self.update(index, |e| e.phase = Phase::Done(ok));
+    }
+
+    /// The run is being cancelled.
+    pub fn cancelling(&self) {
+        self.cancelling.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.redraw();
+    }
+
+    /// Advances the spinner and draws the status line again (elapsed times move).
+    pub fn tick(&self) {
+        self.frame.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.redraw();
+    }
+
+    /// Draws the status line (a no-op when stderr is not a terminal).
+    pub fn redraw(&self) {
+        if !self.enabled || !self.console.is_live() {
+            return;
+        }
+        let line = {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let frame = SPINNER[self.frame.load(std::sync::atomic::Ordering::Relaxed) % SPINNER.len()];
+            status_line(&entries, frame, self.started.elapsed(), Instant::now(), self.cancelling.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        self.console.set_status(&line);
+    }
+}
+
+/// The status line for these tasks: one task's own state, or a summary of many.
+///
+/// - one task: `⠋ hello · Running · 12.3s`
+/// - many: `⠋ 3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`
+pub fn status_line(entries: &[Entry], spinner: char, elapsed: Duration, now: Instant, cancelling: bool) -> String {
+    let suffix = if cancelling { " · cancelling (Ctrl-C again to exit now)" } else { "" };
+    if let [e] = entries {
+        let what = match (&e.phase, &e.container_state) {
+            (Phase::Queued, _) => "queued".to_string(),
+            (Phase::Rendering, _) => "rendering".to_string(),
+            (Phase::Running, None) => "starting".to_string(),
+            (Phase::Running, Some(s)) => s.clone(),
+            (Phase::Done(true), _) => "succeeded".to_string(),
+            (Phase::Done(false), _) => "failed".to_string(),
+        };
+        let took = e.started.map(|s| now.saturating_duration_since(s)).unwrap_or(elapsed);
+        return format!("{spinner} {} · {what} · {}{suffix}", e.label, human_duration(took));
+    }
+    let total = entries.len();
+    let done = entries.iter().filter(|e| matches!(e.phase, Phase::Done(_))).count();
+    let failed = entries.iter().filter(|e| e.phase == Phase::Done(false)).count();
+    let queued = entries.iter().filter(|e| e.phase == Phase::Queued).count();
+    let active: Vec<&Entry> = entries.iter().filter(|e| matches!(e.phase, Phase::Rendering | Phase::Running)).collect();
+    // Count active tasks per container state, in order of first appearance.
+    let mut states: Vec<(String, usize)> = Vec::new();
+    for e in &active {
+        let s = match (&e.phase, &e.container_state) {
+            (Phase::Rendering, _) => "rendering",
+            (_, Some(s)) => s.as_str(),
+            (_, None) => "starting",
+        };
+        match states.iter_mut().find(|(n, _)| n == s) {
+            Some((_, c)) => *c += 1,
+            None => states.push((s.to_string(), 1)),
+        }
+    }
+    let mut line = format!("{spinner} {done}/{total} done");
+    if failed > 0 {
+        line.push_str(&format!(" ({failed} failed)"));
+    }
+    line.push_str(&format!(" · {} running", active.len()));
+    if !states.is_empty() {
+        let parts: Vec<String> = states.iter().map(|(s, c)| format!("{s} {c}")).collect();
+        line.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if queued > 0 {
+        line.push_str(&format!(" · {queued} queued"));
+    }
+    line.push_str(&format!(" · {}{suffix}", human_duration(elapsed)));
+    line
+}
+
+/// `4.2s`, `1m05s`, `2h03m`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else if secs < 3600 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60)
+    }
+}
+
+/// The least important level shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// `--quiet`: warnings and errors.
+    Quiet,
+    /// Default: info and above.
+    Normal,
+    /// `-v`: debug and above.
+    Verbose,
+    /// `-vv`: everything.
+    Trace,
+}
+
+impl Verbosity {
+    /// From the `--quiet` flag and the `-v` count.
+    pub fn from_flags(quiet: bool, verbose: u8) -> Verbosity {
+        match (quiet, verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Verbose,
+            (false, _) => Verbosity::Trace,
+        }
+    }
+
+    /// True when lines of `level` are printed.
+    pub fn shows(self, level: LogLevel) -> bool {
+        let rank = |l: LogLevel| match l {
+            LogLevel::Trace => 0,
+            LogLevel::Debug => 1,
+            LogLevel::Info => 2,
+            LogLevel::Warning => 3,
+            LogLevel::Error => 4,
+        };
+        let min = match self {
+            Verbosity::Trace => 0,
+            Verbosity::Verbose => 1,
+            Verbosity::Normal => 2,
+            Verbosity::Quiet => 3,
+        };
+        rank(level) >= min
+    }
+}
+
+/// One task's log sink: prints its (already masked) lines with a timestamp
+/// through the console and feeds container state changes to the board.
+pub struct TaskSink {
+    /// The task's index on the board.
+    pub index: usize,
+    /// The board.
+    pub board: Option<Arc<Board>>,
+    /// Where lines go.
+    pub console: Arc<Console>,
+    /// Prefix lines with the task id (several tasks share the screen).
+    pub prefix: bool,
+    /// Which levels are shown.
+    pub verbosity: Verbosity,
+}
+
+impl LogSink for TaskSink {
+    fn log(&self, task_id: &str, level: LogLevel, message: &str) {
+        if let (Some(board), Some(state)) = (&self.board, message.strip_prefix(STATE_CHANGE_PREFIX)) {
+            board.container_state(self.index, state.trim());
+        }
+        if !self.verbosity.shows(level) {
+            return;
+        }
+        self.console.line(&format_line(chrono::Local::now(), self.prefix.then_some(task_id), level, message));
+    }
+}
+
+/// `12:03:04 task | WARNING message` (the task only when several run).
+pub fn format_line<Tz: chrono::TimeZone>(at: chrono::DateTime<Tz>, task: Option<&str>, level: LogLevel, message: &str) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let tag = match level {
+        LogLevel::Trace => "TRACE ",
+        LogLevel::Debug => "DEBUG ",
+        LogLevel::Info => "",
+        LogLevel::Warning => "WARNING ",
+        LogLevel::Error => "ERROR ",
+    };
+    let time = at.format("%H:%M:%S");
+    match task {
+        Some(t) => format!("{time} {t} | {tag}{message}"),
+        None => format!("{time} {tag}{message}"),
+    }
+}
+
+/// The table printed after a run of several tasks.
+pub fn summary_table(reports: &[(TaskReport, Duration)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let width = reports.iter().map(|(r, _)| r.task_id.chars().count()).max().unwrap_or(4).max(4);
+    let _ = writeln!(out, "{:<width$}  {:<7}  {:>4}  {:>8}  error", "task", "state", "exit", "elapsed");
+    for (r, d) in reports {
+        let exit = r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+        let error = r.error.as_deref().unwrap_or("").replace('\n', " ");
+        let mut error: String = error.chars().take(100).collect();
+        if r.error.as_deref().is_some_and(|e| e.chars().count() > 100) {
+            error.push('…');
+        }
+        let _ = writeln!(out, "{:<width$}  {:<7}  {:>4}  {:>8}  {}", r.task_id, r.state.to_string(), exit, human_duration(*d), error);
+    }
+    let ok = reports.iter().filter(|(r, _)| r.exit_status == 0).count();
+    let _ = write!(out, "{ok}/{} succeeded", reports.len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::ErrorKind;
+
+    fn entry(label: &str, phase: Phase, state: Option<&str>) -> Entry {
+        Entry { label: label.into(), phase, started: None, container_state: state.map(str::to_string) }
+    }
+
+    #[test]
+    fn one_task_shows_its_container_state() {
+        let now = Instant::now();
+        let mut e = entry("hello", Phase::Running, Some("Running"));
+        e.started = now.checked_sub(Duration::from_millis(2500));
+        assert_eq!(status_line(&[e.clone()], '⠋', Duration::from_secs(9), now, false), "⠋ hello · Running · 2.5s");
+        e.container_state = None;
+        assert_eq!(status_line(&[e.clone()], '⠋', Duration::ZERO, now, false), "⠋ hello · starting · 2.5s");
+        assert!(status_line(&[e], '⠋', Duration::ZERO, now, true).ends_with("cancelling (Ctrl-C again to exit now)"));
+        let q = entry("q", Phase::Queued, None);
+        assert_eq!(status_line(&[q], '⠙', Duration::from_secs(75), now, false), "⠙ q · queued · 1m15s");
+    }
+
+    #[test]
+    fn many_tasks_are_summarised() {
+        let now = Instant::now();
+        let entries = vec![
+            entry("a", Phase::Done(true), Some("Terminated")),
+            entry("b", Phase::Done(false), None),
+            entry("c", Phase::Running, Some("Running")),
+            entry("d", Phase::Running, Some("Pending")),
+            entry("e", Phase::Running, Some("Running")),
+            entry("f", Phase::Rendering, None),
+            entry("g", Phase::Running, None),
+            entry("h", Phase::Queued, None),
+            entry("i", Phase::Queued, None),
+        ];
+        assert_eq!(
+            status_line(&entries, '⠋', Duration::from_secs(3700), now, false),
+            "⠋ 2/9 done (1 failed) · 5 running (Running 2, Pending 1, rendering 1, starting 1) · 2 queued · 1h01m"
+        );
+        let all_done = vec![entry("a", Phase::Done(true), None), entry("b", Phase::Done(true), None)];
+        assert_eq!(status_line(&all_done, '⠋', Duration::from_millis(1234), now, false), "⠋ 2/2 done · 0 running · 1.2s");
+    }
+
+    #[test]
+    fn verbosity_filters_levels() {
+        assert!(!Verbosity::Quiet.shows(LogLevel::Info));
+        assert!(Verbosity::Quiet.shows(LogLevel::Warning));
+        assert!(Verbosity::Normal.shows(LogLevel::Info));
+        assert!(!Verbosity::Normal.shows(LogLevel::Debug));
+        assert!(Verbosity::Verbose.shows(LogLevel::Debug));
+        assert!(!Verbosity::Verbose.shows(LogLevel::Trace));
+        assert!(Verbosity::Trace.shows(LogLevel::Trace));
+        assert_eq!(Verbosity::from_flags(true, 2), Verbosity::Quiet);
+        assert_eq!(Verbosity::from_flags(false, 3), Verbosity::Trace);
+    }
+
+    #[test]
+    fn lines_carry_time_task_and_level() {
+        use chrono::TimeZone;
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        assert_eq!(format_line(t, None, LogLevel::Info, "hi"), "03:04:05 hi");
+        assert_eq!(format_line(t, Some("t1"), LogLevel::Warning, "careful"), "03:04:05 t1 | WARNING careful");
+        assert_eq!(format_line(t, Some("t1"), LogLevel::Debug, "x"), "03:04:05 t1 | DEBUG x");
+    }
+
+    #[test]
+    fn the_sink_tracks_state_changes_and_filters() {
+        let (console, err, _) = super::super::console::tests::console(true);
+        let console = Arc::new(console);
+        let board = Arc::new(Board::new(console.clone(), vec!["t".into()], true));
+        board.rendering(0);
+        board.running(0, "task-one");
+        let sink = TaskSink { index: 0, board: Some(board.clone()), console: console.clone(), prefix: false, verbosity: Verbosity::Quiet };
+        sink.log("task-one", LogLevel::Info, "Container group state changed to Pending");
+        assert_eq!(board.entries.lock().unwrap()[0].container_state.as_deref(), Some("Pending"));
+        sink.log("task-one", LogLevel::Info, "container says hi");
+        sink.log("task-one", LogLevel::Error, "it broke");
+        let text = err.text();
+        assert!(!text.contains("container says hi"), "quiet hides info: {text:?}");
+        assert!(text.contains("ERROR it broke\n"), "{text:?}");
+        assert!(text.contains("task-one · Pending · "), "the status line shows the state: {text:?}");
+    }
+
+    #[test]
+    fn summary_lists_every_task() {
+        let ok = (TaskReport::not_started("alpha", ErrorKind::Internal, "x".into()), Duration::from_secs(2));
+        let mut ok = ok;
+        ok.0.state = crate::runner::TaskState::Success;
+        ok.0.error = None;
+        ok.0.exit_status = 0;
+        ok.0.exit_code = Some(0);
+        let bad = (TaskReport::not_started("b", ErrorKind::InvalidParams, "bad\nname".into()), Duration::from_millis(100));
+        let t = summary_table(&[ok, bad]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "task   state    exit   elapsed  error");
+        assert_eq!(lines[1], "alpha  success     0      2.0s  ");
+        assert_eq!(lines[2], "b      failed      -      0.1s  bad name");
+        assert_eq!(lines[3], "1/2 succeeded");
+    }
+}
