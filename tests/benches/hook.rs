@@ -44,10 +44,12 @@ struct Sample {
 }
 
 impl Sample {
+    /// All requests of the call.
     fn total(&self) -> u64 {
         self.requests.values().sum()
     }
 
+    /// Requests answered with `status`.
     fn with_status(&self, status: u16) -> u64 {
         self.requests.iter().filter(|(k, _)| k.ends_with(&format!(" {status}"))).map(|(_, n)| n).sum()
     }
@@ -58,6 +60,7 @@ impl Sample {
     }
 }
 
+/// Stats as `operation status` → count.
 fn flat(stats: &Stats) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
     for (op, by_status) in &stats.requests {
@@ -91,7 +94,7 @@ async fn measure(h: &Harness, call: HookCall) -> Sample {
 fn short_error(e: &TaskError) -> String {
     match e {
         TaskError::Remote(r) => match r.message.find("gave up") {
-            Some(i) => format!("{} {} ({})", r.status, r.code, r.message[i..].trim_end_matches(|c| c == ')' || c == '.')),
+            Some(i) => format!("{} {} ({})", r.status, r.code, r.message[i..].trim_end_matches([')', '.'])),
             None => format!("{} {}", r.status, r.code),
         },
         other => format!("{other:?}").chars().take(80).collect(),
@@ -123,6 +126,7 @@ struct Book {
 }
 
 impl Book {
+    /// Records a sample under `label`.
     fn add(&mut self, label: &str, s: Sample) {
         if !self.samples.contains_key(label) {
             self.order.push(label.to_string());
@@ -130,11 +134,13 @@ impl Book {
         self.samples.entry(label.to_string()).or_default().push(s);
     }
 
+    /// Median wall time of `label`, ms.
     fn wall_median(&self, label: &str) -> Option<f64> {
         let walls: Vec<f64> = self.samples.get(label)?.iter().map(|s| s.wall_ms).collect();
         Summary::of(&walls).map(|s| s.median)
     }
 
+    /// Median request count of `label`.
     fn total_median(&self, label: &str) -> Option<f64> {
         let totals: Vec<f64> = self.samples.get(label)?.iter().map(|s| s.total() as f64).collect();
         Summary::of(&totals).map(|s| s.median)
@@ -199,7 +205,10 @@ async fn main() {
     for label in &book.order {
         let ss = &book.samples[label];
         let totals: Vec<u64> = ss.iter().map(Sample::total).collect();
-        let tokens: Vec<u64> = ss.iter().map(|s| s.requests.iter().filter(|(k, _)| k.starts_with("Token_") || k.starts_with("Imds_")).map(|(_, n)| n).sum()).collect();
+        let tokens: Vec<u64> = ss
+            .iter()
+            .map(|s| s.requests.iter().filter(|(k, _)| k.starts_with("Token_") || k.starts_with("Imds_")).map(|(_, n)| n).sum())
+            .collect();
         let same = totals.iter().all(|n| *n == totals[0]);
         let walls = Summary::of(&ss.iter().map(|s| s.wall_ms).collect::<Vec<_>>());
         for s in ss.iter().filter(|s| s.error.is_some()) {
@@ -209,7 +218,11 @@ async fn main() {
         t.row(vec![
             label.clone(),
             ss.len().to_string(),
-            if same { totals[0].to_string() } else { format!("{} (varies {}–{})", med(&totals), totals.iter().min().unwrap(), totals.iter().max().unwrap()) },
+            if same {
+                totals[0].to_string()
+            } else {
+                format!("{} (varies {}–{})", med(&totals), totals.iter().min().unwrap(), totals.iter().max().unwrap())
+            },
             format!("{}", med(&tokens)),
             format!("{}", med(&totals) - med(&tokens)),
             ss[0].breakdown(),
@@ -231,13 +244,27 @@ async fn main() {
             storm.add(&format!("get-state|{b}"), measure(&h, HookCall::GetState(target.clone())).await);
             let g = Harness::group(&format!("storm-{b}-{r}"));
             h.emulator.set_faults(Faults { throttle_burst: *b, retry_after_secs: 1, ..Faults::default() });
-            storm.add(&format!("create-or-update (no wait)|{b}"), measure(&h, HookCall::CreateOrUpdate(g.clone(), job(&g.name, "exit 0"), false)).await);
+            storm.add(
+                &format!("create-or-update (no wait)|{b}"),
+                measure(&h, HookCall::CreateOrUpdate(g.clone(), job(&g.name, "exit 0"), false)).await,
+            );
         }
     }
     h.emulator.set_faults(Faults::default());
 
     println!("\nA 429 storm: the next b ARM requests answer 429 with Retry-After 1 s\n");
-    let mut t = Table::new(&["call", "burst b", "runs", "outcome", "429s", "requests", "extra requests", "wall p50 s", "p95 s", "extra wall p50 s"]);
+    let mut t = Table::new(&[
+        "call",
+        "burst b",
+        "runs",
+        "outcome",
+        "429s",
+        "requests",
+        "extra requests",
+        "wall p50 s",
+        "p95 s",
+        "extra wall p50 s",
+    ]);
     for label in &storm.order {
         let (call, b) = label.split_once('|').unwrap_or((label, "?"));
         let ss = &storm.samples[label];

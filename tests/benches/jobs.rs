@@ -128,6 +128,7 @@ struct StampSink {
 }
 
 impl StampSink {
+    /// `(receive time in ns, message)` so far.
     fn lines(&self) -> Vec<(i128, String)> {
         self.lines.lock().unwrap().clone()
     }
@@ -170,23 +171,28 @@ impl JobResult {
         }
     }
 
+    /// Requests of one operation.
     fn count(&self, op: &str) -> u64 {
         self.ops.get(op).copied().unwrap_or(0)
     }
 
+    /// ARM reads (GETs).
     fn reads(&self) -> u64 {
         READ_OPS.iter().map(|op| self.count(op)).sum()
     }
 
+    /// Token requests.
     fn tokens(&self) -> u64 {
         TOKEN_OPS.iter().map(|op| self.count(op)).sum()
     }
 
+    /// All requests.
     fn total(&self) -> u64 {
         self.ops.values().sum()
     }
 }
 
+/// Requests per operation, all statuses.
 fn ops_of(stats: &Stats) -> BTreeMap<String, u64> {
     stats.requests.keys().map(|op| (op.clone(), stats.count_all(op))).collect()
 }
@@ -204,11 +210,7 @@ async fn run_job(spec: JobSpec, provision: Duration) -> JobResult {
     let Harness { emulator, .. } = h;
     emulator.shutdown().await;
 
-    let mut r = JobResult {
-        ops: ops_of(&stats),
-        exists_404: stats.count("ContainerGroups_Get", 404),
-        ..JobResult::default()
-    };
+    let mut r = JobResult { ops: ops_of(&stats), exists_404: stats.count("ContainerGroups_Get", 404), ..JobResult::default() };
     if report.state != TaskState::Success {
         r.note(format!("task failed: {:?} ({:?})", report.error, report.reason));
     }
@@ -248,6 +250,7 @@ async fn run_job(spec: JobSpec, provision: Duration) -> JobResult {
     r
 }
 
+/// Nanoseconds to seconds.
 fn secs(ns: i128) -> f64 {
     ns as f64 / 1e9
 }
@@ -299,8 +302,13 @@ fn median_count(values: impl Iterator<Item = u64>) -> String {
     }
 }
 
+/// `yes` or `NO` for a target check.
 fn yes_no(ok: bool) -> String {
-    if ok { "yes".into() } else { "NO".into() }
+    if ok {
+        "yes".into()
+    } else {
+        "NO".into()
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -331,9 +339,7 @@ async fn main() {
         by_group.push((group, results));
     }
     if sweep > 0 {
-        let specs = (0..sweep)
-            .map(|k| JobSpec { name: format!("sweep-{k}"), secs: 10.0 + k as f64 * 5.0 / sweep as f64 })
-            .collect();
+        let specs = (0..sweep).map(|k| JobSpec { name: format!("sweep-{k}"), secs: 10.0 + k as f64 * 5.0 / sweep as f64 }).collect();
         let t0 = std::time::Instant::now();
         let results = run_all(specs, parallel, provision).await;
         println!("  sweep: {sweep} job(s) of 10–15 s in {:.1} s", t0.elapsed().as_secs_f64());
@@ -352,7 +358,19 @@ async fn main() {
 
     println!("\nARM requests per job (median, with min–max when they differ)\n");
     let mut t = Table::new(&[
-        "job", "runs", "ARM reads", "group GETs", "of which exists (404)", "log GETs", "PUT", "DELETE", "token", "all requests", "target reads", "Airflow reads", "Airflow / ours",
+        "job",
+        "runs",
+        "ARM reads",
+        "group GETs",
+        "of which exists (404)",
+        "log GETs",
+        "PUT",
+        "DELETE",
+        "token",
+        "all requests",
+        "target reads",
+        "Airflow reads",
+        "Airflow / ours",
     ]);
     for (group, rs) in &by_group {
         let reads_median = Summary::of(&rs.iter().map(|r| r.reads() as f64).collect::<Vec<_>>()).map(|s| s.median);
@@ -385,21 +403,35 @@ async fn main() {
         .iter()
         .flat_map(|(_, rs)| rs.iter().flat_map(|r| r.ops.keys().cloned()))
         .filter(|op| {
-            !["ContainerGroups_Get", "Containers_ListLogs", "ContainerGroups_CreateOrUpdate", "ContainerGroups_Delete"].contains(&op.as_str())
+            !["ContainerGroups_Get", "Containers_ListLogs", "ContainerGroups_CreateOrUpdate", "ContainerGroups_Delete"]
+                .contains(&op.as_str())
                 && !TOKEN_OPS.contains(&op.as_str())
         })
         .collect();
     if !other.is_empty() {
         println!("\nother operations seen (median per job):");
         for op in &other {
-            let cells: Vec<String> = by_group.iter().map(|(g, rs)| format!("{g}: {}", median_count(rs.iter().map(|r| r.count(op))))).collect();
+            let cells: Vec<String> =
+                by_group.iter().map(|(g, rs)| format!("{g}: {}", median_count(rs.iter().map(|r| r.count(op))))).collect();
             println!("  {op}: {}", cells.join(", "));
         }
     }
 
     println!("\nLatency in seconds (exit: container's last stamp → `Container exited` logged; returned: → task returned)\n");
     let mut t = Table::new(&[
-        "job", "runs", "ran (median)", "exit seen p50", "p95", "max", "returned p50", "p95", "log lines", "live", "log latency p50", "p95", "max",
+        "job",
+        "runs",
+        "ran (median)",
+        "exit seen p50",
+        "p95",
+        "max",
+        "returned p50",
+        "p95",
+        "log lines",
+        "live",
+        "log latency p50",
+        "p95",
+        "max",
     ]);
     let mut all_exit = Vec::new();
     let mut all_lines = Vec::new();

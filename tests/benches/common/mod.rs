@@ -118,7 +118,15 @@ impl Table {
             println!("| {} |", parts.join(" | "));
         };
         line(&self.header);
-        println!("|{}|", widths.iter().enumerate().map(|(c, w)| if c == 0 { format!(":{}", "-".repeat(w + 1)) } else { format!("{}:", "-".repeat(w + 1)) }).collect::<Vec<_>>().join("|"));
+        println!(
+            "|{}|",
+            widths
+                .iter()
+                .enumerate()
+                .map(|(c, w)| if c == 0 { format!(":{}", "-".repeat(w + 1)) } else { format!("{}:", "-".repeat(w + 1)) })
+                .collect::<Vec<_>>()
+                .join("|")
+        );
         for r in &self.rows {
             line(r);
         }
