@@ -17,29 +17,8 @@ fn main() {
     let dest = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("aci_plugin.wasm");
     let source = match std::env::var("ACI_PLUGIN_WASM") {
         Ok(path) => PathBuf::from(path),
-        Err(_) => build_plugin_or_last_good(&root),
+        Err(_) => build_wasm_component(&root, "aci-plugin", "aci_plugin"),
     };
     std::fs::copy(&source, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", source.display()));
 }
 
-/// DEV-ONLY (remove before release): while several people edit the plugin at
-/// once, a broken plugin build must not block host work. Outside CI, fall back
-/// to the last component that built, with a loud warning. In CI it fails hard.
-fn build_plugin_or_last_good(root: &std::path::Path) -> PathBuf {
-    let last_good = root.join("target").join("plugin").join("last-good-aci_plugin.wasm");
-    let ci = std::env::var_os("CI").is_some();
-    let result = std::panic::catch_unwind(|| build_wasm_component(root, "aci-plugin", "aci_plugin"));
-    match result {
-        Ok(path) => {
-            let _ = std::fs::copy(&path, &last_good);
-            path
-        }
-        Err(e) if !ci && last_good.is_file() => {
-            let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
-            let first = msg.lines().find(|l| l.contains("error")).unwrap_or("").to_string();
-            println!("cargo:warning=plugin build FAILED, embedding the last good component instead: {first}");
-            last_good
-        }
-        Err(e) => std::panic::resume_unwind(e),
-    }
-}

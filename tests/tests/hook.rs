@@ -444,7 +444,7 @@ async fn throttling_honours_retry_after() {
 /// What a 429 storm costs: five 429s in a row (Retry-After 1 s) are survived with the
 /// default policy (6 attempts): 5 extra requests and at least 5 s.
 #[tokio::test]
-async fn throttle_storm_cost() {
+async fn throttle_storm_honours_every_retry_after() {
     let h = Harness::start().await;
     h.emulator.set_faults(Faults { throttle_burst: 5, retry_after_secs: 1, ..Faults::default() });
     let t0 = Instant::now();
@@ -452,8 +452,9 @@ async fn throttle_storm_cost() {
     let waited = t0.elapsed();
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 5);
     assert_eq!(count_all(&h, "ContainerGroups_Get"), 6);
+    // Each of the five 429s was honoured (a correctness lower bound; the
+    // storm's cost is measured by `benches/hook.rs`).
     assert!(waited >= Duration::from_secs(5), "{waited:?}");
-    eprintln!("a storm of five 429s (Retry-After 1 s) cost {waited:?} and 5 extra requests");
 }
 
 /// A 5xx burst is survived with backoff.

@@ -4,13 +4,15 @@
 //! once), so the interval sets both the ARM read rate and how late an exit or
 //! a log line is seen. Targets with default settings: a 60 s job in ≤ 35 ARM
 //! reads, a 10 min job in ≤ 260, exits seen within 5 s (p95) and live log
-//! lines within 5 s. Hence:
+//! lines within 5 s. Real provisioning (image pulls) takes tens of seconds, so
+//! the starting phase backs off quickly too: a job whose group takes 20 s to
+//! provision and then runs 60 s still stays within ≈ 34 reads. Hence:
 //!
 //! | phase | time in phase | interval |
 //! |---|---|---|
-//! | provisioning / starting | < 5 s | 1 s |
-//! | | 5 – 20 s | 2 s |
-//! | | ≥ 20 s | 4 s |
+//! | provisioning / starting | < 2 s | 1 s |
+//! | | 2 – 10 s | 2.5 s |
+//! | | ≥ 10 s | 4.8 s |
 //! | running | < 2 min | 4.8 s |
 //! | | 2 – 10 min | 4.95 s |
 //! | | 10 – 30 min | grows linearly to 15 s |
@@ -51,9 +53,9 @@ impl Schedule {
     pub fn interval_ms(&self, phase: Phase, in_phase_ms: u64) -> u64 {
         let base = match phase {
             Phase::Starting => match in_phase_ms {
-                0..5_000 => 1_000,
-                5_000..20_000 => 2_000,
-                _ => 4_000,
+                0..2_000 => 1_000,
+                2_000..10_000 => 2_500,
+                _ => 4_800,
             },
             Phase::Running => match in_phase_ms {
                 0..120_000 => 4_800,
@@ -80,8 +82,8 @@ mod tests {
     fn starts_fast_and_backs_off() {
         let s = Schedule::new(30.0);
         assert_eq!(s.interval_ms(Phase::Starting, 0), 1_000);
-        assert_eq!(s.interval_ms(Phase::Starting, 10_000), 2_000);
-        assert_eq!(s.interval_ms(Phase::Starting, 60_000), 4_000);
+        assert_eq!(s.interval_ms(Phase::Starting, 5_000), 2_500);
+        assert_eq!(s.interval_ms(Phase::Starting, 60_000), 4_800);
         assert_eq!(s.interval_ms(Phase::Running, 0), 4_800);
         assert_eq!(s.interval_ms(Phase::Running, 300_000), 4_950);
         assert!(s.interval_ms(Phase::Running, 1_200_000) > 9_000);
