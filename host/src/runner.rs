@@ -448,10 +448,7 @@ impl Runner {
                 r = &mut exec => Some(r),
                 _ = cancel.cancelled() => {
                     env.log.log(&task_id, crate::bindings::LogLevel::Warning, "cancellation requested; waiting for the plugin to clean up");
-                    match tokio::time::timeout(env.cancel_grace, &mut exec).await {
-                        Ok(r) => Some(r),
-                        Err(_) => None,
-                    }
+                    tokio::time::timeout(env.cancel_grace, &mut exec).await.ok()
                 }
             }
         };

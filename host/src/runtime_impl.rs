@@ -266,7 +266,7 @@ impl RuntimeHost for HostState {
     async fn read_granted_file(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
         let rt = &self.runtime;
         let requested = PathBuf::from(&path);
-        let granted = rt.granted_files.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|g| *g == requested);
+        let granted = rt.granted_files.lock().unwrap_or_else(|e| e.into_inner()).contains(&requested);
         if !granted {
             return Ok(Err(HostError::Denied(format!("`{path}` is not a file the host granted to this task"))));
         }
