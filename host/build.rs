@@ -10,7 +10,13 @@ include!("build_wasm.rs");
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
-    for p in ["plugin/src", "plugin/Cargo.toml", "wit", "Cargo.lock", "host/build_wasm.rs"] {
+    for p in [
+        "plugin/src",
+        "plugin/Cargo.toml",
+        "wit",
+        "Cargo.lock",
+        "host/build_wasm.rs",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
     println!("cargo:rerun-if-env-changed=ACI_PLUGIN_WASM");
@@ -21,4 +27,3 @@ fn main() {
     };
     std::fs::copy(&source, &dest).unwrap_or_else(|e| panic!("copying {}: {e}", source.display()));
 }
-

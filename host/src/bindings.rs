@@ -37,5 +37,6 @@ pub mod aci {
 
 pub use task::orchestrator::task::runtime::{Host as RuntimeHost, HostError};
 pub use task::orchestrator::task::types::{
-    Connection as WitConnection, Failure, LogLevel, OperatorInfo, RemoteError, TaskContext, TaskError, TaskOutcome,
+    Connection as WitConnection, Failure, LogLevel, OperatorInfo, RemoteError, TaskContext,
+    TaskError, TaskOutcome,
 };

@@ -41,7 +41,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { pooling: true, max_instances: 256, max_memory_bytes: 256 << 20, cache_dir: default_cache_dir() }
+        EngineOptions {
+            pooling: true,
+            max_instances: 256,
+            max_memory_bytes: 256 << 20,
+            cache_dir: default_cache_dir(),
+        }
     }
 }
 
@@ -50,7 +55,9 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("aci-host"));
     }
-    std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| PathBuf::from(h).join(".cache").join("aci-host"))
+    std::env::var_os("HOME")
+        .filter(|d| !d.is_empty())
+        .map(|h| PathBuf::from(h).join(".cache").join("aci-host"))
 }
 
 /// The process-wide engine with its epoch ticker.
@@ -80,16 +87,22 @@ impl PluginEngine {
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
         let ticker_stop = stop.clone();
-        std::thread::Builder::new().name("aci-host-epoch".into()).spawn(move || {
-            while !ticker_stop.load(Ordering::Relaxed) {
-                std::thread::sleep(EPOCH_TICK);
-                match ticker_engine.upgrade() {
-                    Some(e) => e.increment_epoch(),
-                    None => break,
+        std::thread::Builder::new()
+            .name("aci-host-epoch".into())
+            .spawn(move || {
+                while !ticker_stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match ticker_engine.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => break,
+                    }
                 }
-            }
-        })?;
-        Ok(PluginEngine { engine, options, stop })
+            })?;
+        Ok(PluginEngine {
+            engine,
+            options,
+            stop,
+        })
     }
 
     /// The wasmtime engine.
@@ -109,7 +122,9 @@ impl PluginEngine {
         h.update(wasm);
         h.update(WASMTIME_VERSION.as_bytes());
         let mut compat = std::collections::hash_map::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut compat);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut compat);
         h.update(compat.finish().to_le_bytes());
         hex::encode(h.finalize())
     }
@@ -118,7 +133,11 @@ impl PluginEngine {
     pub fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<(Component, LoadInfo)> {
         let start = Instant::now();
         let key = self.cache_key(wasm);
-        let cached = self.options.cache_dir.as_ref().map(|d| d.join(format!("{key}.cwasm")));
+        let cached = self
+            .options
+            .cache_dir
+            .as_ref()
+            .map(|d| d.join(format!("{key}.cwasm")));
         if let Some(path) = &cached {
             if path.is_file() {
                 // SAFETY: the cache directory is trusted (written only by this
@@ -127,19 +146,40 @@ impl PluginEngine {
                 // this engine configuration.
                 match unsafe { Component::deserialize_file(&self.engine, path) } {
                     Ok(c) => {
-                        return Ok((c, LoadInfo { cache_hit: true, elapsed: start.elapsed(), wasm_bytes: wasm.len(), key }));
+                        return Ok((
+                            c,
+                            LoadInfo {
+                                cache_hit: true,
+                                elapsed: start.elapsed(),
+                                wasm_bytes: wasm.len(),
+                                key,
+                            },
+                        ));
                     }
-                    Err(e) => tracing::warn!("ignoring unusable cached component {}: {e}", path.display()),
+                    Err(e) => {
+                        tracing::warn!("ignoring unusable cached component {}: {e}", path.display())
+                    }
                 }
             }
         }
         let component = Component::new(&self.engine, wasm)?;
         if let Some(path) = &cached {
             if let Err(e) = write_atomically(path, &component.serialize()?) {
-                tracing::debug!("could not cache the compiled component at {}: {e}", path.display());
+                tracing::debug!(
+                    "could not cache the compiled component at {}: {e}",
+                    path.display()
+                );
             }
         }
-        Ok((component, LoadInfo { cache_hit: false, elapsed: start.elapsed(), wasm_bytes: wasm.len(), key }))
+        Ok((
+            component,
+            LoadInfo {
+                cache_hit: false,
+                elapsed: start.elapsed(),
+                wasm_bytes: wasm.len(),
+                key,
+            },
+        ))
     }
 
     /// Loads a plugin: compiles (or loads from cache), links and pre-instantiates it.
@@ -149,7 +189,12 @@ impl PluginEngine {
         let pre = linker.instantiate_pre(&component)?;
         let task = bindings::task::OperatorPluginPre::new(pre.clone())?;
         let aci = bindings::aci::OperatorPre::new(pre).ok();
-        Ok(Plugin { component, task, aci, info })
+        Ok(Plugin {
+            component,
+            task,
+            aci,
+            info,
+        })
     }
 
     /// The linker: WASI p2, wasi-http (outgoing) and the `runtime` interface.
@@ -157,7 +202,10 @@ impl PluginEngine {
         let mut linker = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::task::OperatorPlugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
+        bindings::task::OperatorPlugin::add_to_linker::<HostState, HasSelf<HostState>>(
+            &mut linker,
+            |s| s,
+        )?;
         Ok(linker)
     }
 }
@@ -170,9 +218,15 @@ impl Drop for PluginEngine {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    let dir = path
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent directory"))?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("c"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("c"),
+        std::process::id()
+    ));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

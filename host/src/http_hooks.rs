@@ -32,12 +32,19 @@ impl SharedPolicy {
 
     /// Decides on one request.
     pub fn check(&self, facts: &RequestFacts<'_>) -> Decision {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).check(facts)
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(facts)
     }
 
     /// A snapshot of the rules.
     pub fn rules(&self) -> Vec<AllowRule> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).rules().to_vec()
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .rules()
+            .to_vec()
     }
 }
 
@@ -62,17 +69,27 @@ pub struct PolicyHooks {
 impl PolicyHooks {
     /// Hooks enforcing `policy`; `task_id` labels denial logs.
     pub fn new(policy: SharedPolicy, stats: HookStats, task_id: impl Into<String>) -> Self {
-        PolicyHooks { policy, stats, task_id: task_id.into() }
+        PolicyHooks {
+            policy,
+            stats,
+            task_id: task_id.into(),
+        }
     }
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
 type SendFuture = Box<
-    dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>> + Send,
+    dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>>
+        + Send,
 >;
 
 impl WasiHttpHooks for PolicyHooks {
-    fn send_request(&mut self, request: http::Request<WasiBody>, options: Option<RequestOptions>, fut: IoFuture) -> SendFuture {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        fut: IoFuture,
+    ) -> SendFuture {
         let uri = request.uri();
         let scheme = uri.scheme_str().unwrap_or("");
         let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
@@ -114,10 +131,19 @@ mod tests {
         if bearer {
             b = b.header(http::header::AUTHORIZATION, "Bearer t");
         }
-        b.body(Empty::<bytes::Bytes>::new().map_err(|never| match never {}).boxed_unsync()).unwrap()
+        b.body(
+            Empty::<bytes::Bytes>::new()
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .unwrap()
     }
 
-    async fn send(hooks: &mut PolicyHooks, uri: &str, bearer: bool) -> Result<u16, wasmtime_wasi_http::Error> {
+    async fn send(
+        hooks: &mut PolicyHooks,
+        uri: &str,
+        bearer: bool,
+    ) -> Result<u16, wasmtime_wasi_http::Error> {
         let fut = hooks.send_request(request(uri, bearer), None, Box::new(async { Ok(()) }));
         let (resp, _io) = Box::into_pin(fut).await?;
         Ok(resp.status().as_u16())
@@ -146,8 +172,13 @@ mod tests {
         let (port, hits) = listener().await;
         let stats = HookStats::default();
         let mut hooks = PolicyHooks::new(SharedPolicy::default(), stats.clone(), "t");
-        let err = send(&mut hooks, &format!("http://127.0.0.1:{port}/"), false).await.unwrap_err();
-        assert!(matches!(err, wasmtime_wasi_http::Error::HttpRequestDenied), "{err:?}");
+        let err = send(&mut hooks, &format!("http://127.0.0.1:{port}/"), false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, wasmtime_wasi_http::Error::HttpRequestDenied),
+            "{err:?}"
+        );
         assert_eq!(hits.load(Ordering::SeqCst), 0);
         assert_eq!(stats.get(), (0, 1));
     }
@@ -172,7 +203,9 @@ mod tests {
         let policy = SharedPolicy::default();
         policy.allow_all([AllowRule::parse("http://169.254.169.254").unwrap()]);
         let mut hooks = PolicyHooks::new(policy, HookStats::default(), "t");
-        let err = send(&mut hooks, "http://169.254.169.254/metadata", true).await.unwrap_err();
+        let err = send(&mut hooks, "http://169.254.169.254/metadata", true)
+            .await
+            .unwrap_err();
         assert!(matches!(err, wasmtime_wasi_http::Error::HttpRequestDenied));
     }
 }

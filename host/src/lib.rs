@@ -28,11 +28,11 @@
 
 pub mod bindings;
 pub mod cli;
-pub mod local;
 pub mod connections;
 pub mod emulator;
 pub mod engine;
 pub mod http_hooks;
+pub mod local;
 pub mod mask;
 pub mod policy;
 pub mod runner;

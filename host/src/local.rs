@@ -6,7 +6,9 @@
 //! Connections used only in templates are resolved by the host as usual.
 
 use crate::connections::Connection;
-use crate::emulator::{LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID};
+use crate::emulator::{
+    LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
+};
 use crate::runtime_impl::ConnectionProvider;
 
 /// Answers every plugin connection request with the emulator.
@@ -18,7 +20,9 @@ pub struct LocalConnections {
 impl LocalConnections {
     /// Connections pointing at the emulator at `base_url`.
     pub fn new(base_url: impl Into<String>) -> Self {
-        LocalConnections { base_url: base_url.into() }
+        LocalConnections {
+            base_url: base_url.into(),
+        }
     }
 
     /// The emulator connection presented under `conn_id`.
@@ -56,7 +60,12 @@ mod tests {
     #[test]
     fn every_connection_id_is_the_emulator() {
         let local = LocalConnections::new("http://127.0.0.1:4567");
-        for id in ["azure_default", "azure_registry_default", "azure_container_volume_default", "anything"] {
+        for id in [
+            "azure_default",
+            "azure_registry_default",
+            "azure_container_volume_default",
+            "anything",
+        ] {
             let c = local.connection(id).unwrap();
             assert_eq!(c.conn_id, id);
             assert_eq!(c.login.as_deref(), Some(LOCAL_CLIENT_ID));

@@ -107,8 +107,11 @@ impl AllowRule {
         }
         let (scheme, rest) = match entry.split_once("://") {
             Some((s, rest)) => {
-                let scheme = Scheme::parse(s)
-                    .ok_or_else(|| PolicyError::InvalidRule(format!("`{entry}`: only http and https are supported")))?;
+                let scheme = Scheme::parse(s).ok_or_else(|| {
+                    PolicyError::InvalidRule(format!(
+                        "`{entry}`: only http and https are supported"
+                    ))
+                })?;
                 (scheme, rest)
             }
             None => (Scheme::Https, entry),
@@ -116,7 +119,11 @@ impl AllowRule {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let facts = parse_authority(authority, scheme)
             .map_err(|m| PolicyError::InvalidRule(format!("`{entry}`: {m}")))?;
-        Ok(AllowRule { scheme, host: facts.0, port: facts.1 })
+        Ok(AllowRule {
+            scheme,
+            host: facts.0,
+            port: facts.1,
+        })
     }
 
     /// The rule for the origin of a URL (`https://management.azure.com/` →
@@ -153,7 +160,9 @@ fn parse_authority(authority: &str, scheme: Scheme) -> Result<(String, u16), Str
     };
     let port = match port {
         None => scheme.default_port(),
-        Some(p) => p.parse::<u16>().map_err(|_| format!("invalid port `{p}`"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| format!("invalid port `{p}`"))?,
     };
     if port == 0 {
         return Err("port 0 is not a valid destination".into());
@@ -162,7 +171,10 @@ fn parse_authority(authority: &str, scheme: Scheme) -> Result<(String, u16), Str
     if host.is_empty() {
         return Err("no host".into());
     }
-    if !host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '_')) {
+    if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ':' | '_'))
+    {
         return Err(format!("invalid host `{host}`"));
     }
     Ok((host, port))
@@ -173,7 +185,9 @@ pub fn is_loopback(host: &str) -> bool {
     if host.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    host.parse::<IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    host.parse::<IpAddr>()
+        .map(|ip| ip.is_loopback())
+        .unwrap_or(false)
 }
 
 /// What the send hook knows about a request when it asks the policy.
@@ -273,9 +287,18 @@ impl OutboundPolicy {
 /// Azure cloud endpoints (`cloud_environment` → ARM and authority base URLs).
 pub fn cloud_endpoints(cloud_environment: Option<&str>) -> (&'static str, &'static str) {
     match cloud_environment.unwrap_or("AzurePublicCloud") {
-        "AzureUSGovernment" => ("https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
-        "AzureChinaCloud" => ("https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
-        _ => ("https://management.azure.com", "https://login.microsoftonline.com"),
+        "AzureUSGovernment" => (
+            "https://management.usgovcloudapi.net",
+            "https://login.microsoftonline.us",
+        ),
+        "AzureChinaCloud" => (
+            "https://management.chinacloudapi.cn",
+            "https://login.chinacloudapi.cn",
+        ),
+        _ => (
+            "https://management.azure.com",
+            "https://login.microsoftonline.com",
+        ),
     }
 }
 
@@ -287,8 +310,16 @@ pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2
 /// `imds_endpoint`, key-file endpoint URLs), the ARM and authority hosts of
 /// its `cloud_environment` (public cloud by default) for Azure connections,
 /// and IMDS when the connection relies on a managed identity.
-pub fn rules_for_connection(password: Option<&str>, extra: &serde_json::Map<String, serde_json::Value>) -> Vec<AllowRule> {
-    let s = |k: &str| extra.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+pub fn rules_for_connection(
+    password: Option<&str>,
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<AllowRule> {
+    let s = |k: &str| {
+        extra
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
     let mut rules = Vec::new();
     for key in ["resource_manager_url", "authority_host", "imds_endpoint"] {
         if let Some(rule) = s(key).and_then(AllowRule::from_url) {
@@ -302,7 +333,11 @@ pub fn rules_for_connection(password: Option<&str>, extra: &serde_json::Map<Stri
         };
         if let Some(serde_json::Value::Object(m)) = obj {
             for key in ["activeDirectoryEndpointUrl", "resourceManagerEndpointUrl"] {
-                if let Some(rule) = m.get(key).and_then(|v| v.as_str()).and_then(AllowRule::from_url) {
+                if let Some(rule) = m
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .and_then(AllowRule::from_url)
+                {
                     rules.push(rule);
                 }
             }
@@ -321,10 +356,22 @@ pub fn rules_for_connection(password: Option<&str>, extra: &serde_json::Map<Stri
     // registry, volume) that carries no credential of its own: then IMDS may
     // be reached, over http as IMDS requires (and never with a bearer token).
     let has_password = password.is_some_and(|p| !p.is_empty());
-    let has_key = ["key_path", "key_json", "client_certificate", "client_certificate_path", "connection_string"]
-        .iter()
-        .any(|k| extra.get(*k).is_some_and(|v| !v.is_null() && v.as_str() != Some("")));
-    if s("imds_endpoint").is_none() && ((!has_password && !has_key) || s("managed_identity_client_id").is_some()) {
+    let has_key = [
+        "key_path",
+        "key_json",
+        "client_certificate",
+        "client_certificate_path",
+        "connection_string",
+    ]
+    .iter()
+    .any(|k| {
+        extra
+            .get(*k)
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+    });
+    if s("imds_endpoint").is_none()
+        && ((!has_password && !has_key) || s("managed_identity_client_id").is_some())
+    {
         rules.extend(AllowRule::from_url(IMDS_ENDPOINT));
     }
     rules
@@ -343,19 +390,35 @@ mod tests {
     }
 
     fn check(p: &OutboundPolicy, scheme: &str, authority: &str, creds: bool) -> Decision {
-        p.check(&RequestFacts { scheme, authority, has_credentials: creds })
+        p.check(&RequestFacts {
+            scheme,
+            authority,
+            has_credentials: creds,
+        })
     }
 
     #[test]
     fn default_denies_everything() {
         let p = OutboundPolicy::default();
-        assert!(matches!(check(&p, "https", "management.azure.com", false), Decision::Deny(DenyReason::NotAllowed(_))));
-        assert!(matches!(check(&p, "http", "127.0.0.1:80", false), Decision::Deny(_)));
+        assert!(matches!(
+            check(&p, "https", "management.azure.com", false),
+            Decision::Deny(DenyReason::NotAllowed(_))
+        ));
+        assert!(matches!(
+            check(&p, "http", "127.0.0.1:80", false),
+            Decision::Deny(_)
+        ));
     }
 
     #[test]
     fn url_table() {
-        let p = policy(&["management.azure.com", "https://login.microsoftonline.com/", "http://127.0.0.1:8080", "[::1]:9000", "http://169.254.169.254"]);
+        let p = policy(&[
+            "management.azure.com",
+            "https://login.microsoftonline.com/",
+            "http://127.0.0.1:8080",
+            "[::1]:9000",
+            "http://169.254.169.254",
+        ]);
         let allow = [
             ("https", "management.azure.com", false),
             ("https", "management.azure.com:443", true),
@@ -370,33 +433,47 @@ mod tests {
             assert_eq!(check(&p, s, a, c), Decision::Allow, "{s}://{a} creds={c}");
         }
         let deny = [
-            ("https", "management.azure.com:8443", false),            // other port
-            ("http", "management.azure.com", false),                  // other scheme
-            ("https", "evil.com", false),                             // other host
-            ("https", "management.azure.com.evil.com", false),        // suffix trick
-            ("https", "evilmanagement.azure.com", false),             // prefix trick
-            ("https", "management.azure.com@evil.com", false),        // userinfo trick
-            ("https", "evil.com@management.azure.com", false),        // userinfo trick
-            ("http", "127.0.0.1:8081", false),                        // other loopback port
-            ("http", "127.0.0.2:8080", false),                        // other loopback ip
+            ("https", "management.azure.com:8443", false), // other port
+            ("http", "management.azure.com", false),       // other scheme
+            ("https", "evil.com", false),                  // other host
+            ("https", "management.azure.com.evil.com", false), // suffix trick
+            ("https", "evilmanagement.azure.com", false),  // prefix trick
+            ("https", "management.azure.com@evil.com", false), // userinfo trick
+            ("https", "evil.com@management.azure.com", false), // userinfo trick
+            ("http", "127.0.0.1:8081", false),             // other loopback port
+            ("http", "127.0.0.2:8080", false),             // other loopback ip
             ("https", "[::1]:9001", false),
-            ("https", "::1:9000", false),                             // unbracketed v6
-            ("ftp", "management.azure.com", false),                   // scheme
-            ("https", "", false),                                     // no host
-            ("https", "management.azure.com:0", false),               // port 0
-            ("https", "management.azure.com:99999", false),           // bad port
-            ("https", "2130706433", false),                           // decimal IP literal of 127.0.0.1
+            ("https", "::1:9000", false),               // unbracketed v6
+            ("ftp", "management.azure.com", false),     // scheme
+            ("https", "", false),                       // no host
+            ("https", "management.azure.com:0", false), // port 0
+            ("https", "management.azure.com:99999", false), // bad port
+            ("https", "2130706433", false),             // decimal IP literal of 127.0.0.1
         ];
         for (s, a, c) in deny {
-            assert!(matches!(check(&p, s, a, c), Decision::Deny(_)), "{s}://{a} should be denied");
+            assert!(
+                matches!(check(&p, s, a, c), Decision::Deny(_)),
+                "{s}://{a} should be denied"
+            );
         }
     }
 
     #[test]
     fn credentials_only_over_https_except_loopback() {
-        let p = policy(&["http://169.254.169.254", "http://127.0.0.1:8080", "http://localhost:8080", "http://example.com"]);
-        assert!(matches!(check(&p, "http", "169.254.169.254", true), Decision::Deny(DenyReason::CredentialsOverHttp(_))));
-        assert!(matches!(check(&p, "http", "example.com", true), Decision::Deny(DenyReason::CredentialsOverHttp(_))));
+        let p = policy(&[
+            "http://169.254.169.254",
+            "http://127.0.0.1:8080",
+            "http://localhost:8080",
+            "http://example.com",
+        ]);
+        assert!(matches!(
+            check(&p, "http", "169.254.169.254", true),
+            Decision::Deny(DenyReason::CredentialsOverHttp(_))
+        ));
+        assert!(matches!(
+            check(&p, "http", "example.com", true),
+            Decision::Deny(DenyReason::CredentialsOverHttp(_))
+        ));
         assert_eq!(check(&p, "http", "example.com", false), Decision::Allow);
         assert_eq!(check(&p, "http", "127.0.0.1:8080", true), Decision::Allow);
         assert_eq!(check(&p, "http", "localhost:8080", true), Decision::Allow);
@@ -404,14 +481,31 @@ mod tests {
 
     #[test]
     fn rule_parsing_errors_teach() {
-        assert!(AllowRule::parse("*").unwrap_err().to_string().contains("name each host"));
+        assert!(AllowRule::parse("*")
+            .unwrap_err()
+            .to_string()
+            .contains("name each host"));
         assert!(AllowRule::parse("*.azure.com").is_err());
         assert!(AllowRule::parse("ftp://x").is_err());
         assert!(AllowRule::parse("user@host").is_err());
         assert!(AllowRule::parse("host:notaport").is_err());
         assert!(AllowRule::parse("").is_err());
-        assert_eq!(AllowRule::parse("Example.COM:8443").unwrap(), AllowRule { scheme: Scheme::Https, host: "example.com".into(), port: 8443 });
-        assert_eq!(AllowRule::parse("http://[::1]:80/x").unwrap(), AllowRule { scheme: Scheme::Http, host: "::1".into(), port: 80 });
+        assert_eq!(
+            AllowRule::parse("Example.COM:8443").unwrap(),
+            AllowRule {
+                scheme: Scheme::Https,
+                host: "example.com".into(),
+                port: 8443
+            }
+        );
+        assert_eq!(
+            AllowRule::parse("http://[::1]:80/x").unwrap(),
+            AllowRule {
+                scheme: Scheme::Http,
+                host: "::1".into(),
+                port: 80
+            }
+        );
     }
 
     #[test]
@@ -419,7 +513,13 @@ mod tests {
         for h in ["localhost", "127.0.0.1", "127.9.9.9", "::1", "LOCALHOST"] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["localhost.evil.com", "128.0.0.1", "10.0.0.1", "example.com", "::2"] {
+        for h in [
+            "localhost.evil.com",
+            "128.0.0.1",
+            "10.0.0.1",
+            "example.com",
+            "::2",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }
@@ -433,7 +533,10 @@ mod tests {
         assert!(r.contains(&AllowRule::parse("login.microsoftonline.com").unwrap()));
         assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
         // Sovereign clouds.
-        let r = rules_for_connection(Some("s"), &extra(serde_json::json!({"cloud_environment": "AzureUSGovernment"})));
+        let r = rules_for_connection(
+            Some("s"),
+            &extra(serde_json::json!({"cloud_environment": "AzureUSGovernment"})),
+        );
         assert!(r.contains(&AllowRule::parse("management.usgovcloudapi.net").unwrap()));
         assert!(r.contains(&AllowRule::parse("login.microsoftonline.us").unwrap()));
         assert!(!r.iter().any(|x| x.host == "management.azure.com"));
@@ -441,15 +544,24 @@ mod tests {
         let r = rules_for_connection(None, &extra(serde_json::json!({"subscriptionId": "s"})));
         assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
         // Explicit endpoints replace the cloud defaults.
-        let r = rules_for_connection(Some("b"), &extra(serde_json::json!({
-            "resource_manager_url": "http://127.0.0.1:4000", "authority_host": "http://127.0.0.1:4000/"})));
+        let r = rules_for_connection(
+            Some("b"),
+            &extra(serde_json::json!({
+            "resource_manager_url": "http://127.0.0.1:4000", "authority_host": "http://127.0.0.1:4000/"})),
+        );
         let local = AllowRule::parse("http://127.0.0.1:4000").unwrap();
         assert_eq!(r, vec![local.clone(), local]);
         // Registry/volume connections without a password fall back to managed identity.
-        let r = rules_for_connection(None, &extra(serde_json::json!({"subscription_id": "s", "resource_group": "rg"})));
+        let r = rules_for_connection(
+            None,
+            &extra(serde_json::json!({"subscription_id": "s", "resource_group": "rg"})),
+        );
         assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
         // A certificate is a credential of its own: no IMDS.
-        let r = rules_for_connection(None, &extra(serde_json::json!({"client_certificate_path": "/c.pem", "tenantId": "t"})));
+        let r = rules_for_connection(
+            None,
+            &extra(serde_json::json!({"client_certificate_path": "/c.pem", "tenantId": "t"})),
+        );
         assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
     }
 }

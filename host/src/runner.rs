@@ -115,7 +115,10 @@ pub struct TaskSpec {
 
 impl TaskSpec {
     /// A spec with a default context (`dag_id` empty, run id `manual__<now>`, try 1).
-    pub fn new(task_id: impl Into<String>, params: serde_json::Map<String, serde_json::Value>) -> Self {
+    pub fn new(
+        task_id: impl Into<String>,
+        params: serde_json::Map<String, serde_json::Value>,
+    ) -> Self {
         let now = chrono::Utc::now();
         TaskSpec {
             context: TaskContext {
@@ -181,7 +184,9 @@ impl TaskEnv {
     pub fn inherit_workload_identity(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
         for (k, v) in vars {
             match k.as_str() {
-                "AZURE_CLIENT_ID" | "AZURE_TENANT_ID" | "AZURE_AUTHORITY_HOST" => self.guest_env.push((k, v)),
+                "AZURE_CLIENT_ID" | "AZURE_TENANT_ID" | "AZURE_AUTHORITY_HOST" => {
+                    self.guest_env.push((k, v))
+                }
                 "AZURE_FEDERATED_TOKEN_FILE" => {
                     self.granted_files.push(PathBuf::from(&v));
                     self.guest_env.push((k, v));
@@ -189,7 +194,12 @@ impl TaskEnv {
                 _ => {}
             }
         }
-        if let Some(rule) = self.guest_env.iter().find(|(k, _)| k == "AZURE_AUTHORITY_HOST").and_then(|(_, v)| AllowRule::from_url(v)) {
+        if let Some(rule) = self
+            .guest_env
+            .iter()
+            .find(|(k, _)| k == "AZURE_AUTHORITY_HOST")
+            .and_then(|(_, v)| AllowRule::from_url(v))
+        {
             self.allow_hosts.push(rule);
         }
     }
@@ -297,11 +307,29 @@ impl TaskReport {
 /// Maps a plugin error to its class, message and exit status (contract.md).
 pub fn classify_error(e: &TaskError) -> (ErrorKind, String, i32, Option<i32>, Option<String>) {
     match e {
-        TaskError::InvalidParams(m) => (ErrorKind::InvalidParams, m.clone(), EXIT_OTHER, None, None),
-        TaskError::Connection(m) => (ErrorKind::Connection, format!("connection error: {m}"), EXIT_OTHER, None, None),
-        TaskError::Denied(m) => (ErrorKind::Denied, format!("request denied by the host policy: {m}"), EXIT_OTHER, None, None),
+        TaskError::InvalidParams(m) => {
+            (ErrorKind::InvalidParams, m.clone(), EXIT_OTHER, None, None)
+        }
+        TaskError::Connection(m) => (
+            ErrorKind::Connection,
+            format!("connection error: {m}"),
+            EXIT_OTHER,
+            None,
+            None,
+        ),
+        TaskError::Denied(m) => (
+            ErrorKind::Denied,
+            format!("request denied by the host policy: {m}"),
+            EXIT_OTHER,
+            None,
+            None,
+        ),
         TaskError::Remote(r) => {
-            let msg = if r.status == 0 { format!("{}: {}", r.code, r.message) } else { format!("({}) {} [HTTP {}]", r.code, r.message, r.status) };
+            let msg = if r.status == 0 {
+                format!("{}: {}", r.code, r.message)
+            } else {
+                format!("({}) {} [HTTP {}]", r.code, r.message, r.status)
+            };
             (ErrorKind::Remote, msg, EXIT_OTHER, None, None)
         }
         TaskError::Failed(f) => {
@@ -309,11 +337,35 @@ pub fn classify_error(e: &TaskError) -> (ErrorKind, String, i32, Option<i32>, Op
                 Some(c) if (1..=255).contains(&c) => c,
                 _ => EXIT_OTHER,
             };
-            (ErrorKind::Failed, f.message.clone(), status, f.exit_code, Some(f.reason.clone()))
+            (
+                ErrorKind::Failed,
+                f.message.clone(),
+                status,
+                f.exit_code,
+                Some(f.reason.clone()),
+            )
         }
-        TaskError::TimedOut(m) => (ErrorKind::TimedOut, format!("timed out: {m}"), EXIT_TIMED_OUT, None, Some("timeout".into())),
-        TaskError::Cancelled(m) => (ErrorKind::Cancelled, format!("cancelled: {m}"), EXIT_CANCELLED, None, None),
-        TaskError::Internal(m) => (ErrorKind::Internal, format!("plugin error: {m}"), EXIT_OTHER, None, None),
+        TaskError::TimedOut(m) => (
+            ErrorKind::TimedOut,
+            format!("timed out: {m}"),
+            EXIT_TIMED_OUT,
+            None,
+            Some("timeout".into()),
+        ),
+        TaskError::Cancelled(m) => (
+            ErrorKind::Cancelled,
+            format!("cancelled: {m}"),
+            EXIT_CANCELLED,
+            None,
+            None,
+        ),
+        TaskError::Internal(m) => (
+            ErrorKind::Internal,
+            format!("plugin error: {m}"),
+            EXIT_OTHER,
+            None,
+            None,
+        ),
     }
 }
 
@@ -364,13 +416,18 @@ impl Runner {
         let bytes;
         let wasm: &[u8] = match &options.plugin {
             Some(path) => {
-                bytes = std::fs::read(path).map_err(|e| wasmtime::format_err!("reading plugin {}: {e}", path.display()))?;
+                bytes = std::fs::read(path)
+                    .map_err(|e| wasmtime::format_err!("reading plugin {}: {e}", path.display()))?;
                 &bytes
             }
             None => BUILTIN_PLUGIN,
         };
         let plugin = engine.load_plugin(wasm)?;
-        Ok(Runner { engine, plugin, info: tokio::sync::OnceCell::new() })
+        Ok(Runner {
+            engine,
+            plugin,
+            info: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The loaded plugin (component, pre-instances, load info).
@@ -383,16 +440,33 @@ impl Runner {
         &self.engine
     }
 
-    fn store(&self, task_id: &str, env: &TaskEnv, cancel: CancelToken) -> (Store<HostState>, HookStats) {
+    fn store(
+        &self,
+        task_id: &str,
+        env: &TaskEnv,
+        cancel: CancelToken,
+    ) -> (Store<HostState>, HookStats) {
         let policy = SharedPolicy::new(OutboundPolicy::deny_all());
         policy.allow_all(env.allow_hosts.iter().cloned());
         let stats = HookStats::default();
-        let runtime = TaskRuntime::new(task_id, env.connections.clone(), env.log.clone(), env.masker.clone(), policy.clone(), cancel);
+        let runtime = TaskRuntime::new(
+            task_id,
+            env.connections.clone(),
+            env.log.clone(),
+            env.masker.clone(),
+            policy.clone(),
+            cancel,
+        );
         for f in &env.granted_files {
             runtime.grant_file(f.clone());
         }
         let hooks = PolicyHooks::new(policy, stats.clone(), task_id);
-        let state = HostState::new(runtime, hooks, &env.guest_env, self.engine.options().max_memory_bytes);
+        let state = HostState::new(
+            runtime,
+            hooks,
+            &env.guest_env,
+            self.engine.options().max_memory_bytes,
+        );
         let mut store = Store::new(self.engine.engine(), state);
         store.limiter(|s| s.limits());
         // Yield to the executor on every epoch tick: a spinning guest stays
@@ -408,19 +482,28 @@ impl Runner {
                 let env = TaskEnv::new(Arc::new(NoConnections));
                 let (mut store, _) = self.store("describe", &env, CancelToken::new());
                 let instance = self.plugin.task.instantiate_async(&mut store).await?;
-                instance.orchestrator_task_task_operator().call_describe(&mut store).await
+                instance
+                    .orchestrator_task_task_operator()
+                    .call_describe(&mut store)
+                    .await
             })
             .await
             .cloned()
     }
 
     /// Validates rendered parameters (no network: the store allows nothing).
-    pub async fn validate(&self, params: &serde_json::Map<String, serde_json::Value>) -> wasmtime::Result<Result<(), TaskError>> {
+    pub async fn validate(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> wasmtime::Result<Result<(), TaskError>> {
         let env = TaskEnv::new(Arc::new(NoConnections));
         let (mut store, _) = self.store("validate", &env, CancelToken::new());
         let instance = self.plugin.task.instantiate_async(&mut store).await?;
         let json = serde_json::Value::Object(params.clone()).to_string();
-        instance.orchestrator_task_task_operator().call_validate(&mut store, &json).await
+        instance
+            .orchestrator_task_task_operator()
+            .call_validate(&mut store, &json)
+            .await
     }
 
     /// Runs one task: validate, execute; on cancellation the plugin gets
@@ -433,13 +516,27 @@ impl Runner {
         let outcome = {
             let instance = match self.plugin.task.instantiate_async(&mut store).await {
                 Ok(i) => i,
-                Err(e) => return TaskReport::failed(&task_id, ErrorKind::Internal, format!("instantiating the plugin failed: {e:#}"), EXIT_OTHER),
+                Err(e) => {
+                    return TaskReport::failed(
+                        &task_id,
+                        ErrorKind::Internal,
+                        format!("instantiating the plugin failed: {e:#}"),
+                        EXIT_OTHER,
+                    )
+                }
             };
             let op = instance.orchestrator_task_task_operator();
             match op.call_validate(&mut store, &params_json).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return self.report(&task_id, Err(e), &store, &stats, &env),
-                Err(trap) => return TaskReport::failed(&task_id, ErrorKind::Internal, format!("plugin trapped in validate: {trap:#}"), EXIT_OTHER),
+                Err(trap) => {
+                    return TaskReport::failed(
+                        &task_id,
+                        ErrorKind::Internal,
+                        format!("plugin trapped in validate: {trap:#}"),
+                        EXIT_OTHER,
+                    )
+                }
             }
             let exec = op.call_execute(&mut store, &spec.context, &params_json);
             tokio::pin!(exec);
@@ -465,9 +562,18 @@ impl Runner {
                 // The plugin did not return within the grace period: drop its
                 // instance and release what it created from a fresh one.
                 drop(store);
-                env.log.log(&task_id, crate::bindings::LogLevel::Warning, "plugin did not stop within the grace period; interrupted, running on-kill");
+                env.log.log(
+                    &task_id,
+                    crate::bindings::LogLevel::Warning,
+                    "plugin did not stop within the grace period; interrupted, running on-kill",
+                );
                 self.run_on_kill(&spec, &env).await;
-                TaskReport::failed(&task_id, ErrorKind::Cancelled, "cancelled: interrupted after the grace period; on-kill ran".into(), EXIT_CANCELLED)
+                TaskReport::failed(
+                    &task_id,
+                    ErrorKind::Cancelled,
+                    "cancelled: interrupted after the grace period; on-kill ran".into(),
+                    EXIT_CANCELLED,
+                )
             }
         }
     }
@@ -480,28 +586,55 @@ impl Runner {
         let (mut store, _) = self.store(&task_id, env, CancelToken::new());
         let fut = async {
             let instance = self.plugin.task.instantiate_async(&mut store).await?;
-            instance.orchestrator_task_task_operator().call_on_kill(&mut store, &spec.context, &params_json).await
+            instance
+                .orchestrator_task_task_operator()
+                .call_on_kill(&mut store, &spec.context, &params_json)
+                .await
         };
         match tokio::time::timeout(env.on_kill_timeout, fut).await {
             Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => env.log.log(&task_id, crate::bindings::LogLevel::Error, &env.masker.mask(&format!("on-kill failed: {}", classify_error(&e).1))),
-            Ok(Err(trap)) => env.log.log(&task_id, crate::bindings::LogLevel::Error, &env.masker.mask(&format!("on-kill trapped: {trap:#}"))),
-            Err(_) => env.log.log(&task_id, crate::bindings::LogLevel::Error, "on-kill did not finish in time"),
+            Ok(Ok(Err(e))) => env.log.log(
+                &task_id,
+                crate::bindings::LogLevel::Error,
+                &env.masker
+                    .mask(&format!("on-kill failed: {}", classify_error(&e).1)),
+            ),
+            Ok(Err(trap)) => env.log.log(
+                &task_id,
+                crate::bindings::LogLevel::Error,
+                &env.masker.mask(&format!("on-kill trapped: {trap:#}")),
+            ),
+            Err(_) => env.log.log(
+                &task_id,
+                crate::bindings::LogLevel::Error,
+                "on-kill did not finish in time",
+            ),
         }
     }
 
-    fn report(&self, task_id: &str, result: Result<crate::bindings::TaskOutcome, TaskError>, store: &Store<HostState>, stats: &HookStats, env: &TaskEnv) -> TaskReport {
+    fn report(
+        &self,
+        task_id: &str,
+        result: Result<crate::bindings::TaskOutcome, TaskError>,
+        store: &Store<HostState>,
+        stats: &HookStats,
+        env: &TaskEnv,
+    ) -> TaskReport {
         let xcom = store.data().runtime.xcom();
         let requests = stats.get();
         match result {
             Ok(outcome) => {
-                let return_value = serde_json::from_str(&outcome.return_value).unwrap_or(serde_json::Value::String(outcome.return_value));
+                let return_value = serde_json::from_str(&outcome.return_value)
+                    .unwrap_or(serde_json::Value::String(outcome.return_value));
                 TaskReport {
                     task_id: task_id.to_string(),
                     state: TaskState::Success,
                     exit_code: outcome.exit_code,
                     return_value: env.masker.mask_json(&return_value),
-                    xcom: xcom.into_iter().map(|(k, v)| (k, env.masker.mask_json(&v))).collect(),
+                    xcom: xcom
+                        .into_iter()
+                        .map(|(k, v)| (k, env.masker.mask_json(&v)))
+                        .collect(),
                     error: None,
                     error_kind: None,
                     reason: None,
@@ -516,7 +649,10 @@ impl Runner {
                     state: TaskState::Failed,
                     exit_code,
                     return_value: serde_json::Value::Null,
-                    xcom: xcom.into_iter().map(|(k, v)| (k, env.masker.mask_json(&v))).collect(),
+                    xcom: xcom
+                        .into_iter()
+                        .map(|(k, v)| (k, env.masker.mask_json(&v)))
+                        .collect(),
                     error: Some(env.masker.mask(&msg)),
                     error_kind: Some(kind),
                     reason,
@@ -529,21 +665,35 @@ impl Runner {
 
     /// Calls one hook method on a fresh instance. The result is JSON
     /// (`true`/`false` for exists, the group for get-state, lines for get-logs...).
-    pub async fn hook(&self, call: HookCall, env: TaskEnv) -> wasmtime::Result<Result<serde_json::Value, TaskError>> {
+    pub async fn hook(
+        &self,
+        call: HookCall,
+        env: TaskEnv,
+    ) -> wasmtime::Result<Result<serde_json::Value, TaskError>> {
         let Some(pre) = &self.plugin.aci else {
             wasmtime::bail!("this plugin does not export `container-instance-hook`");
         };
         let (mut store, _) = self.store("hook", &env, env.cancel.clone());
         let instance = pre.instantiate_async(&mut store).await?;
         let h = instance.aci_container_instance_container_instance_hook();
-        let json_str = |s: String| serde_json::from_str::<serde_json::Value>(&s).unwrap_or(serde_json::Value::String(s));
+        let json_str = |s: String| {
+            serde_json::from_str::<serde_json::Value>(&s).unwrap_or(serde_json::Value::String(s))
+        };
         use serde_json::json;
         Ok(match call {
             HookCall::Exists(t) => h.call_exists(&mut store, &t).await?.map(|b| json!(b)),
             HookCall::GetState(t) => h.call_get_state(&mut store, &t).await?.map(json_str),
-            HookCall::GetLogs(t, tail) => h.call_get_logs(&mut store, &t, tail).await?.map(|l| json!(l)),
-            HookCall::Delete(t, wait) => h.call_delete(&mut store, &t, wait).await?.map(|b| json!(b)),
-            HookCall::CreateOrUpdate(t, body, wait) => h.call_create_or_update(&mut store, &t, &body, wait).await?.map(json_str),
+            HookCall::GetLogs(t, tail) => h
+                .call_get_logs(&mut store, &t, tail)
+                .await?
+                .map(|l| json!(l)),
+            HookCall::Delete(t, wait) => {
+                h.call_delete(&mut store, &t, wait).await?.map(|b| json!(b))
+            }
+            HookCall::CreateOrUpdate(t, body, wait) => h
+                .call_create_or_update(&mut store, &t, &body, wait)
+                .await?
+                .map(json_str),
             HookCall::TestConnection(c) => {
                 let (ok, msg) = h.call_test_connection(&mut store, &c).await?;
                 Ok(json!([ok, env.masker.mask(&msg)]))
@@ -552,11 +702,16 @@ impl Runner {
                 .call_get_state_exitcode_details(&mut store, &t)
                 .await?
                 .map(|d| json!([d.state, d.exit_code, d.detail_status])),
-            HookCall::GetMessages(t) => h.call_get_messages(&mut store, &t).await?.map(|m| json!(m)),
+            HookCall::GetMessages(t) => {
+                h.call_get_messages(&mut store, &t).await?.map(|m| json!(m))
+            }
             HookCall::Stop(t) => h.call_stop(&mut store, &t).await?.map(|()| json!(null)),
             HookCall::Start(t) => h.call_start(&mut store, &t).await?.map(|()| json!(null)),
             HookCall::Restart(t) => h.call_restart(&mut store, &t).await?.map(|()| json!(null)),
-            HookCall::List(c, rg) => h.call_list(&mut store, &c, rg.as_deref()).await?.map(json_str),
+            HookCall::List(c, rg) => h
+                .call_list(&mut store, &c, rg.as_deref())
+                .await?
+                .map(json_str),
         })
     }
 }
@@ -566,20 +721,31 @@ struct NoConnections;
 
 impl ConnectionProvider for NoConnections {
     fn connection(&self, conn_id: &str) -> Result<crate::connections::Connection, String> {
-        Err(format!("no connections are available here (asked for `{conn_id}`)"))
+        Err(format!(
+            "no connections are available here (asked for `{conn_id}`)"
+        ))
     }
 }
 
 impl TaskReport {
     /// A task that failed before the plugin ran (bad task file, template error).
     pub fn not_started(task_id: &str, kind: ErrorKind, error: String) -> Self {
-        let status = if kind == ErrorKind::Cancelled { EXIT_CANCELLED } else { EXIT_OTHER };
+        let status = if kind == ErrorKind::Cancelled {
+            EXIT_CANCELLED
+        } else {
+            EXIT_OTHER
+        };
         TaskReport::failed(task_id, kind, error, status)
     }
 
     /// A task that never started because the run was cancelled first.
     pub fn cancelled_before_start(task_id: &str) -> Self {
-        TaskReport::failed(task_id, ErrorKind::Cancelled, "cancelled before it started".into(), EXIT_CANCELLED)
+        TaskReport::failed(
+            task_id,
+            ErrorKind::Cancelled,
+            "cancelled before it started".into(),
+            EXIT_CANCELLED,
+        )
     }
 }
 

@@ -63,7 +63,9 @@ pub struct CancelToken {
 
 impl Default for CancelToken {
     fn default() -> Self {
-        CancelToken { tx: Arc::new(watch::channel(false).0) }
+        CancelToken {
+            tx: Arc::new(watch::channel(false).0),
+        }
     }
 }
 
@@ -106,7 +108,12 @@ pub struct RuntimeLimits {
 
 impl Default for RuntimeLimits {
     fn default() -> Self {
-        RuntimeLimits { max_xcom_bytes: 48 * 1024 * 1024, max_xcom_keys: 1024, max_log_line: 64 * 1024, max_file_bytes: 1024 * 1024 }
+        RuntimeLimits {
+            max_xcom_bytes: 48 * 1024 * 1024,
+            max_xcom_keys: 1024,
+            max_log_line: 64 * 1024,
+            max_file_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -148,7 +155,10 @@ impl TaskRuntime {
 
     /// Grants read access to exactly this file.
     pub fn grant_file(&self, path: impl Into<PathBuf>) {
-        self.granted_files.lock().unwrap_or_else(|e| e.into_inner()).push(path.into());
+        self.granted_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(path.into());
     }
 
     /// Overrides the limits.
@@ -193,7 +203,10 @@ fn opt(s: Option<String>) -> Option<String> {
 impl types::Host for HostState {}
 
 impl RuntimeHost for HostState {
-    async fn get_connection(&mut self, conn_id: String) -> wasmtime::Result<Result<WitConnection, HostError>> {
+    async fn get_connection(
+        &mut self,
+        conn_id: String,
+    ) -> wasmtime::Result<Result<WitConnection, HostError>> {
         let rt = &self.runtime;
         let conn = match rt.connections.connection(&conn_id) {
             Ok(c) => c,
@@ -208,7 +221,12 @@ impl RuntimeHost for HostState {
         rt.policy.allow_all(rules);
         // Key and certificate files named by the connection may be read, and nothing else.
         for key in ["key_path", "client_certificate_path"] {
-            if let Some(path) = conn.extra.get(key).and_then(|v| v.as_str()).filter(|p| !p.is_empty()) {
+            if let Some(path) = conn
+                .extra
+                .get(key)
+                .and_then(|v| v.as_str())
+                .filter(|p| !p.is_empty())
+            {
                 rt.grant_file(path);
             }
         }
@@ -229,18 +247,33 @@ impl RuntimeHost for HostState {
         Ok(())
     }
 
-    async fn xcom_push(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), HostError>> {
+    async fn xcom_push(
+        &mut self,
+        key: String,
+        value: String,
+    ) -> wasmtime::Result<Result<(), HostError>> {
         let rt = &self.runtime;
         if value.len() > rt.limits.max_xcom_bytes {
-            return Ok(Err(HostError::Invalid(format!("XCom `{key}` is {} bytes, over the {} byte limit", value.len(), rt.limits.max_xcom_bytes))));
+            return Ok(Err(HostError::Invalid(format!(
+                "XCom `{key}` is {} bytes, over the {} byte limit",
+                value.len(),
+                rt.limits.max_xcom_bytes
+            ))));
         }
         let parsed: serde_json::Value = match serde_json::from_str(&value) {
             Ok(v) => v,
-            Err(e) => return Ok(Err(HostError::Invalid(format!("XCom `{key}` is not JSON: {e}")))),
+            Err(e) => {
+                return Ok(Err(HostError::Invalid(format!(
+                    "XCom `{key}` is not JSON: {e}"
+                ))))
+            }
         };
         let mut xcom = rt.xcom.lock().unwrap_or_else(|e| e.into_inner());
         if !xcom.contains_key(&key) && xcom.len() >= rt.limits.max_xcom_keys {
-            return Ok(Err(HostError::Invalid(format!("more than {} XCom keys", rt.limits.max_xcom_keys))));
+            return Ok(Err(HostError::Invalid(format!(
+                "more than {} XCom keys",
+                rt.limits.max_xcom_keys
+            ))));
         }
         xcom.insert(key, parsed);
         Ok(Ok(()))
@@ -263,19 +296,31 @@ impl RuntimeHost for HostState {
         }
     }
 
-    async fn read_granted_file(&mut self, path: String) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
+    async fn read_granted_file(
+        &mut self,
+        path: String,
+    ) -> wasmtime::Result<Result<Vec<u8>, HostError>> {
         let rt = &self.runtime;
         let requested = PathBuf::from(&path);
-        let granted = rt.granted_files.lock().unwrap_or_else(|e| e.into_inner()).contains(&requested);
+        let granted = rt
+            .granted_files
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&requested);
         if !granted {
-            return Ok(Err(HostError::Denied(format!("`{path}` is not a file the host granted to this task"))));
+            return Ok(Err(HostError::Denied(format!(
+                "`{path}` is not a file the host granted to this task"
+            ))));
         }
         let meta = match tokio::fs::metadata(&requested).await {
             Ok(m) => m,
             Err(e) => return Ok(Err(HostError::NotFound(format!("`{path}`: {e}")))),
         };
         if meta.len() > rt.limits.max_file_bytes {
-            return Ok(Err(HostError::Invalid(format!("`{path}` is larger than {} bytes", rt.limits.max_file_bytes))));
+            return Ok(Err(HostError::Invalid(format!(
+                "`{path}` is larger than {} bytes",
+                rt.limits.max_file_bytes
+            ))));
         }
         match tokio::fs::read(&requested).await {
             Ok(bytes) => Ok(Ok(bytes)),
@@ -316,16 +361,31 @@ mod tests {
         let policy = SharedPolicy::default();
         let sink = Arc::new(Sink(Mutex::new(Vec::new())));
         let cancel = CancelToken::new();
-        let rt = TaskRuntime::new("t", Arc::new(OneConnection(conn)), sink.clone(), Masker::default(), policy.clone(), cancel.clone());
+        let rt = TaskRuntime::new(
+            "t",
+            Arc::new(OneConnection(conn)),
+            sink.clone(),
+            Masker::default(),
+            policy.clone(),
+            cancel.clone(),
+        );
         let hooks = PolicyHooks::new(policy.clone(), HookStats::default(), "t");
-        (HostState::new(rt, hooks, &[], 1 << 20), policy, sink, cancel)
+        (
+            HostState::new(rt, hooks, &[], 1 << 20),
+            policy,
+            sink,
+            cancel,
+        )
     }
 
     fn azure_conn() -> Connection {
         let mut c = Connection::new("azure_default", "azure_container_instance");
         c.login = Some("client".into());
         c.password = Some("super-secret-value".into());
-        c.extra = serde_json::json!({"tenantId": "t", "key_path": "/keys/k.json"}).as_object().unwrap().clone();
+        c.extra = serde_json::json!({"tenantId": "t", "key_path": "/keys/k.json"})
+            .as_object()
+            .unwrap()
+            .clone();
         c
     }
 
@@ -333,15 +393,37 @@ mod tests {
     async fn get_connection_grants_its_endpoints_and_masks_its_secrets() {
         let (mut s, policy, sink, _) = state(azure_conn());
         fn https(host: &str) -> RequestFacts<'_> {
-            RequestFacts { scheme: "https", authority: host, has_credentials: true }
+            RequestFacts {
+                scheme: "https",
+                authority: host,
+                has_credentials: true,
+            }
         }
-        assert!(matches!(policy.check(&https("management.azure.com")), Decision::Deny(_)));
-        let c = s.get_connection("azure_default".into()).await.unwrap().unwrap();
+        assert!(matches!(
+            policy.check(&https("management.azure.com")),
+            Decision::Deny(_)
+        ));
+        let c = s
+            .get_connection("azure_default".into())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(c.login.as_deref(), Some("client"));
-        assert_eq!(policy.check(&https("management.azure.com")), Decision::Allow);
-        assert_eq!(policy.check(&https("login.microsoftonline.com")), Decision::Allow);
-        assert!(matches!(policy.check(&https("evil.example")), Decision::Deny(_)));
-        s.log(LogLevel::Info, "password is super-secret-value".into()).await.unwrap();
+        assert_eq!(
+            policy.check(&https("management.azure.com")),
+            Decision::Allow
+        );
+        assert_eq!(
+            policy.check(&https("login.microsoftonline.com")),
+            Decision::Allow
+        );
+        assert!(matches!(
+            policy.check(&https("evil.example")),
+            Decision::Deny(_)
+        ));
+        s.log(LogLevel::Info, "password is super-secret-value".into())
+            .await
+            .unwrap();
         assert_eq!(sink.0.lock().unwrap().last().unwrap(), "password is ***");
     }
 
@@ -362,22 +444,48 @@ mod tests {
         std::fs::write(&other, b"no").unwrap();
         let (mut s, _, _, _) = state(azure_conn());
         s.runtime.grant_file(&granted);
-        assert_eq!(s.read_granted_file(granted.display().to_string()).await.unwrap().unwrap(), b"tok");
-        assert!(matches!(s.read_granted_file(other.display().to_string()).await.unwrap(), Err(HostError::Denied(_))));
+        assert_eq!(
+            s.read_granted_file(granted.display().to_string())
+                .await
+                .unwrap()
+                .unwrap(),
+            b"tok"
+        );
+        assert!(matches!(
+            s.read_granted_file(other.display().to_string())
+                .await
+                .unwrap(),
+            Err(HostError::Denied(_))
+        ));
         // The key file named by a resolved connection becomes readable (it does not exist here).
-        s.get_connection("azure_default".into()).await.unwrap().unwrap();
-        assert!(matches!(s.read_granted_file("/keys/k.json".into()).await.unwrap(), Err(HostError::NotFound(_))));
+        s.get_connection("azure_default".into())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(matches!(
+            s.read_granted_file("/keys/k.json".into()).await.unwrap(),
+            Err(HostError::NotFound(_))
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]
     async fn xcom_values_must_be_json_and_bounded() {
         let (mut s, _, _, _) = state(azure_conn());
-        assert!(matches!(s.xcom_push("k".into(), "not json".into()).await.unwrap(), Err(HostError::Invalid(_))));
-        s.xcom_push("logs".into(), "[\"a\\n\"]".into()).await.unwrap().unwrap();
+        assert!(matches!(
+            s.xcom_push("k".into(), "not json".into()).await.unwrap(),
+            Err(HostError::Invalid(_))
+        ));
+        s.xcom_push("logs".into(), "[\"a\\n\"]".into())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(s.runtime.xcom()["logs"], serde_json::json!(["a\n"]));
         s.runtime.limits.max_xcom_bytes = 4;
-        assert!(matches!(s.xcom_push("big".into(), "\"12345\"".into()).await.unwrap(), Err(HostError::Invalid(_))));
+        assert!(matches!(
+            s.xcom_push("big".into(), "\"12345\"".into()).await.unwrap(),
+            Err(HostError::Invalid(_))
+        ));
     }
 
     #[tokio::test]

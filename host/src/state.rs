@@ -27,7 +27,12 @@ impl HostState {
     /// variables in `env`, chosen by the host), has no sockets of its own (all
     /// network goes through wasi-http and its policy hook), and writes the
     /// guest's stderr to the host's stderr.
-    pub fn new(runtime: TaskRuntime, hooks: PolicyHooks, env: &[(String, String)], max_memory: usize) -> Self {
+    pub fn new(
+        runtime: TaskRuntime,
+        hooks: PolicyHooks,
+        env: &[(String, String)],
+        max_memory: usize,
+    ) -> Self {
         let mut builder = WasiCtx::builder();
         builder
             .inherit_stderr()
@@ -42,7 +47,10 @@ impl HostState {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             hooks,
-            limits: wasmtime::StoreLimitsBuilder::new().memory_size(max_memory).instances(64).build(),
+            limits: wasmtime::StoreLimitsBuilder::new()
+                .memory_size(max_memory)
+                .instances(64)
+                .build(),
             runtime,
         }
     }
@@ -55,12 +63,19 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for HostState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aci_host::emulator::{
-    Emulator, EmulatorConfig, Faults, ProvisionFailure, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID,
-    LOCAL_TENANT_ID,
+    Emulator, EmulatorConfig, Faults, ProvisionFailure, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET,
+    LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
 };
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,24 +25,34 @@ struct Response {
 
 impl Response {
     fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or_default().to_string()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }
 
 fn decode_chunked(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let Some(pos) = data.windows(2).position(|w| w == b"\r\n") else { return out };
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
+        let Some(pos) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&data[..pos]).trim(), 16).unwrap_or(0);
         data = &data[pos + 2..];
         if size == 0 || data.len() < size {
             return out;
@@ -52,7 +62,12 @@ fn decode_chunked(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
-async fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> std::io::Result<Response> {
+async fn request(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> std::io::Result<Response> {
     let u = url::Url::parse(url).expect("url");
     let host = format!("{}:{}", u.host_str().unwrap(), u.port().unwrap());
     let mut target = u.path().to_string();
@@ -82,15 +97,31 @@ async fn request(url: &str, method: &str, headers: &[(&str, &str)], body: Option
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no response"))?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap_or("").split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = lines
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        })
         .collect();
     let mut body = raw[split + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = decode_chunked(&body);
     }
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 async fn get_token(base: &str) -> String {
@@ -121,7 +152,10 @@ impl Arm {
     async fn new(emu: &Emulator) -> Arm {
         let base = emu.base_url();
         let token = get_token(&base).await;
-        Arm { base, auth: format!("Bearer {token}") }
+        Arm {
+            base,
+            auth: format!("Bearer {token}"),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -138,7 +172,9 @@ impl Arm {
         if data.is_some() {
             headers.push(("content-type", "application/json"));
         }
-        request(&self.url(path), method, &headers, data.as_deref()).await.expect("request")
+        request(&self.url(path), method, &headers, data.as_deref())
+            .await
+            .expect("request")
     }
 
     async fn get(&self, path: &str) -> Response {
@@ -227,7 +263,9 @@ fn config() -> EmulatorConfig {
 }
 
 fn state(v: &Value) -> &str {
-    v["properties"]["instanceView"]["state"].as_str().unwrap_or("")
+    v["properties"]["instanceView"]["state"]
+        .as_str()
+        .unwrap_or("")
 }
 fn prov(v: &Value) -> &str {
     v["properties"]["provisioningState"].as_str().unwrap_or("")
@@ -272,7 +310,11 @@ async fn wait_log_line(arm: &Arm, path: &str, prefix: &str) -> String {
 fn event_names(view: &Value) -> BTreeSet<String> {
     view["events"]
         .as_array()
-        .map(|a| a.iter().filter_map(|e| e["name"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e["name"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -286,38 +328,75 @@ async fn arm_requires_token_and_api_version() {
     assert!(base.starts_with("http://127.0.0.1:") && !base.ends_with('/'));
     let path = cg("rg", "x");
 
-    let r = request(&format!("{base}{path}?api-version={API}"), "GET", &[], None).await.unwrap();
+    let r = request(&format!("{base}{path}?api-version={API}"), "GET", &[], None)
+        .await
+        .unwrap();
     assert_eq!((r.status, r.code().as_str()), (401, "AuthenticationFailed"));
     assert!(r.header("www-authenticate").unwrap().starts_with("Bearer "));
 
-    let r = request(&format!("{base}{path}?api-version={API}"), "GET", &[("authorization", "Bearer made-up")], None)
-        .await
-        .unwrap();
-    assert_eq!((r.status, r.code().as_str()), (401, "InvalidAuthenticationToken"));
+    let r = request(
+        &format!("{base}{path}?api-version={API}"),
+        "GET",
+        &[("authorization", "Bearer made-up")],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (401, "InvalidAuthenticationToken")
+    );
 
     let arm = Arm::new(&emu).await;
-    let r = request(&format!("{base}{path}"), "GET", &[("authorization", &arm.auth)], None).await.unwrap();
-    assert_eq!((r.status, r.code().as_str()), (400, "MissingApiVersionParameter"));
+    let r = request(
+        &format!("{base}{path}"),
+        "GET",
+        &[("authorization", &arm.auth)],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "MissingApiVersionParameter")
+    );
     assert_eq!(
         r.json()["error"]["message"],
         "The api-version query parameter (?api-version=) is required for all requests."
     );
-    let r = request(&format!("{base}{path}?api-version=latest"), "GET", &[("authorization", &arm.auth)], None)
-        .await
-        .unwrap();
+    let r = request(
+        &format!("{base}{path}?api-version=latest"),
+        "GET",
+        &[("authorization", &arm.auth)],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 400);
 
     for v in ["2026-07-01", "2024-11-01-preview", "2018-10-01"] {
-        let r = request(&format!("{base}{path}?api-version={v}"), "GET", &[("authorization", &arm.auth)], None)
-            .await
-            .unwrap();
-        assert_eq!((r.status, r.code().as_str()), (404, "ResourceNotFound"), "{v}");
+        let r = request(
+            &format!("{base}{path}?api-version={v}"),
+            "GET",
+            &[("authorization", &arm.auth)],
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            (r.status, r.code().as_str()),
+            (404, "ResourceNotFound"),
+            "{v}"
+        );
     }
 
     let r = request(
         &format!("{base}{path}?api-version={API}"),
         "GET",
-        &[("authorization", &arm.auth), ("x-ms-client-request-id", "my-trace-1")],
+        &[
+            ("authorization", &arm.auth),
+            ("x-ms-client-request-id", "my-trace-1"),
+        ],
         None,
     )
     .await
@@ -325,18 +404,38 @@ async fn arm_requires_token_and_api_version() {
     assert_eq!(r.header("x-ms-client-request-id"), Some("my-trace-1"));
     assert!(r.header("x-ms-request-id").is_some());
     assert!(r.header("x-ms-correlation-request-id").is_some());
-    let reads: u64 = r.header("x-ms-ratelimit-remaining-subscription-reads").unwrap().parse().unwrap();
+    let reads: u64 = r
+        .header("x-ms-ratelimit-remaining-subscription-reads")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(reads < 250);
-    assert!(r.header("x-ms-ratelimit-remaining-subscription-global-reads").is_some());
-    assert!(r.header("content-type").unwrap().starts_with("application/json"));
+    assert!(r
+        .header("x-ms-ratelimit-remaining-subscription-global-reads")
+        .is_some());
+    assert!(r
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
     let r2 = arm.get(&path).await;
-    let reads2: u64 = r2.header("x-ms-ratelimit-remaining-subscription-reads").unwrap().parse().unwrap();
+    let reads2: u64 = r2
+        .header("x-ms-ratelimit-remaining-subscription-reads")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(reads2 < reads, "bucket drains: {reads2} < {reads}");
     let w = arm.delete(&path).await;
-    assert!(w.header("x-ms-ratelimit-remaining-subscription-deletes").is_some());
+    assert!(w
+        .header("x-ms-ratelimit-remaining-subscription-deletes")
+        .is_some());
 
     // Unknown route / method.
-    assert_eq!(arm.get("/subscriptions/s/providers/Nope/things").await.status, 404);
+    assert_eq!(
+        arm.get("/subscriptions/s/providers/Nope/things")
+            .await
+            .status,
+        404
+    );
     assert_eq!(arm.post(&path).await.status, 405);
     emu.shutdown().await;
 }
@@ -348,20 +447,31 @@ async fn token_endpoint_errors_are_aad_shaped() {
     let post = |body: String| {
         let url = url.clone();
         async move {
-            request(&url, "POST", &[("content-type", "application/x-www-form-urlencoded")], Some(body.as_bytes()))
-                .await
-                .unwrap()
+            request(
+                &url,
+                "POST",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(body.as_bytes()),
+            )
+            .await
+            .unwrap()
         }
     };
     let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret=wrong&scope=https%3A%2F%2Fmanagement.azure.com%2F.default")).await;
     assert_eq!(r.status, 401);
     let b = r.json();
     assert_eq!(b["error"], "invalid_client");
-    assert!(b["error_description"].as_str().unwrap().starts_with("AADSTS7000215"));
+    assert!(b["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("AADSTS7000215"));
     assert_eq!(b["error_codes"][0], 7000215);
     assert!(!r.text().contains("wrong"));
     let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=https%3A%2F%2Fmanagement.azure.com%2F")).await;
-    assert_eq!((r.status, r.json()["error"].as_str().unwrap()), (400, "invalid_scope"));
+    assert_eq!(
+        (r.status, r.json()["error"].as_str().unwrap()),
+        (400, "invalid_scope")
+    );
     let r = post(format!("grant_type=authorization_code&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=x%2F.default")).await;
     assert_eq!(r.json()["error"], "unsupported_grant_type");
     // A token for another resource is refused by ARM.
@@ -387,12 +497,20 @@ async fn imds_token_and_helper_endpoints() {
         "{base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F"
     );
     let r = request(&imds, "GET", &[], None).await.unwrap();
-    assert_eq!((r.status, r.json()["error"].as_str().unwrap()), (400, "bad_request_102"));
-    let r = request(&imds, "GET", &[("metadata", "true")], None).await.unwrap();
+    assert_eq!(
+        (r.status, r.json()["error"].as_str().unwrap()),
+        (400, "bad_request_102")
+    );
+    let r = request(&imds, "GET", &[("metadata", "true")], None)
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
     let b = r.json();
     assert!(b["expires_in"].is_string() && b["expires_on"].is_string());
-    let arm = Arm { base: base.clone(), auth: format!("Bearer {}", b["access_token"].as_str().unwrap()) };
+    let arm = Arm {
+        base: base.clone(),
+        auth: format!("Bearer {}", b["access_token"].as_str().unwrap()),
+    };
 
     let creds = arm
         .post(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/myreg/listCredentials"))
@@ -434,9 +552,15 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert_eq!(r.status, 201, "{}", r.text());
     let created = r.json();
     assert_eq!(prov(&created), "Pending");
-    assert_eq!(created["properties"]["instanceView"], json!({"events": [], "state": "Pending"}));
+    assert_eq!(
+        created["properties"]["instanceView"],
+        json!({"events": [], "state": "Pending"})
+    );
     assert_eq!(created["id"], path);
-    assert_eq!(created["type"], "Microsoft.ContainerInstance/containerGroups");
+    assert_eq!(
+        created["type"],
+        "Microsoft.ContainerInstance/containerGroups"
+    );
     assert!(!r.text().contains("s3cr3t-value"));
     let async_url = r.header("azure-asyncoperation").unwrap().to_string();
     let location_url = r.header("location").unwrap().to_string();
@@ -458,7 +582,10 @@ async fn job_runs_to_success_with_logs_and_events() {
         assert_eq!(b["id"], path);
         assert!(b["startTime"].is_string() && b["properties"]["events"].is_array());
         let st = b["status"].as_str().unwrap().to_string();
-        let pos = order.iter().position(|o| *o == st).unwrap_or_else(|| panic!("unexpected status {st}"));
+        let pos = order
+            .iter()
+            .position(|o| *o == st)
+            .unwrap_or_else(|| panic!("unexpected status {st}"));
         if let Some(last) = seen.last() {
             assert!(pos >= *last, "status went backwards: {seen:?} then {st}");
         }
@@ -470,14 +597,19 @@ async fn job_runs_to_success_with_logs_and_events() {
                 .iter()
                 .map(|e| e["name"].as_str().unwrap().to_string())
                 .collect();
-            assert!(names.contains("Pulling") && names.contains("Started"), "{names:?}");
+            assert!(
+                names.contains("Pulling") && names.contains("Started"),
+                "{names:?}"
+            );
             break;
         }
         assert!(Instant::now() < deadline, "operation never finished");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 
-    let done = arm.wait_for(&path, "job Succeeded", |v| state(v) == "Succeeded").await;
+    let done = arm
+        .wait_for(&path, "job Succeeded", |v| state(v) == "Succeeded")
+        .await;
     assert_eq!(prov(&done), "Succeeded");
     let cur = current(&done);
     assert_eq!(cur["state"], "Terminated");
@@ -489,25 +621,55 @@ async fn job_runs_to_success_with_logs_and_events() {
     for n in ["Pulling", "Pulled", "Created", "Started"] {
         assert!(names.contains(n), "{n} missing in {names:?}");
     }
-    assert!(!serde_json::to_string(&done).unwrap().contains("s3cr3t-value"));
-    assert!(done["properties"]["containers"][0]["properties"]["environmentVariables"][1].get("secureValue").is_none());
+    assert!(!serde_json::to_string(&done)
+        .unwrap()
+        .contains("s3cr3t-value"));
+    assert!(
+        done["properties"]["containers"][0]["properties"]["environmentVariables"][1]
+            .get("secureValue")
+            .is_none()
+    );
 
     let logs = arm.get(&format!("{path}/containers/job/logs")).await;
     assert_eq!(logs.status, 200);
     let content = logs.json()["content"].as_str().unwrap().to_string();
     for line in ["start", "mode=batch", "secure-ok", "done"] {
-        assert!(content.lines().any(|l| l == line), "{line} missing in {content:?}");
+        assert!(
+            content.lines().any(|l| l == line),
+            "{line} missing in {content:?}"
+        );
     }
-    let tail = arm.get(&format!("{path}/containers/job/logs?tail=1")).await.json();
+    let tail = arm
+        .get(&format!("{path}/containers/job/logs?tail=1"))
+        .await
+        .json();
     assert_eq!(tail["content"].as_str().unwrap().lines().count(), 1);
-    let ts = arm.get(&format!("{path}/containers/job/logs?timestamps=true&tail=2")).await.json();
+    let ts = arm
+        .get(&format!(
+            "{path}/containers/job/logs?timestamps=true&tail=2"
+        ))
+        .await
+        .json();
     for line in ts["content"].as_str().unwrap().lines() {
         let (stamp, _) = line.split_once(' ').unwrap();
         assert_eq!(stamp.len(), 30, "nanosecond RFC 3339: {stamp}");
-        assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{stamp}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{stamp}"
+        );
     }
-    assert_eq!(arm.get(&format!("{path}/containers/nope/logs")).await.status, 404);
-    assert_eq!(arm.get(&format!("{path}/containers/job/logs?tail=-1")).await.status, 400);
+    assert_eq!(
+        arm.get(&format!("{path}/containers/nope/logs"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        arm.get(&format!("{path}/containers/job/logs?tail=-1"))
+            .await
+            .status,
+        400
+    );
 
     // The Location header resolves to the final group.
     let res = arm.get(&location_url).await;
@@ -518,7 +680,13 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert_eq!(del.status, 200);
     assert_eq!(del.json()["name"], "job-ok");
     assert!(!del.text().contains("s3cr3t-value"));
-    assert_eq!((arm.get(&path).await.status, arm.get(&path).await.code().as_str()), (404, "ResourceNotFound"));
+    assert_eq!(
+        (
+            arm.get(&path).await.status,
+            arm.get(&path).await.code().as_str()
+        ),
+        (404, "ResourceNotFound")
+    );
     assert_eq!(arm.delete(&path).await.status, 204);
 
     let stats = emu.stats();
@@ -536,8 +704,15 @@ async fn job_failure_keeps_provisioning_succeeded() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "job-fail");
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo failing; exit 3"], "Never")).await.status, 201);
-    let v = arm.wait_for(&path, "job Failed", |v| state(v) == "Failed").await;
+    assert_eq!(
+        arm.put(&path, &job(&["sh", "-c", "echo failing; exit 3"], "Never"))
+            .await
+            .status,
+        201
+    );
+    let v = arm
+        .wait_for(&path, "job Failed", |v| state(v) == "Failed")
+        .await;
     assert_eq!(prov(&v), "Succeeded");
     assert_eq!(current(&v)["state"], "Terminated");
     assert_eq!(current(&v)["exitCode"], 3);
@@ -546,39 +721,79 @@ async fn job_failure_keeps_provisioning_succeeded() {
 
     // Signal deaths are 128 + signal, like an OOM kill (137).
     let path2 = cg("rg", "job-killed");
-    assert_eq!(arm.put(&path2, &job(&["sh", "-c", "kill -9 $$"], "Never")).await.status, 201);
-    let v = arm.wait_for(&path2, "killed job", |v| state(v) == "Failed").await;
+    assert_eq!(
+        arm.put(&path2, &job(&["sh", "-c", "kill -9 $$"], "Never"))
+            .await
+            .status,
+        201
+    );
+    let v = arm
+        .wait_for(&path2, "killed job", |v| state(v) == "Failed")
+        .await;
     assert_eq!(current(&v)["exitCode"], 137);
 
     // A command that does not exist ends like a runtime start failure (127).
     let path3 = cg("rg", "job-missing");
-    assert_eq!(arm.put(&path3, &job(&["/no/such/binary"], "Never")).await.status, 201);
-    let v = arm.wait_for(&path3, "missing binary", |v| state(v) == "Failed").await;
+    assert_eq!(
+        arm.put(&path3, &job(&["/no/such/binary"], "Never"))
+            .await
+            .status,
+        201
+    );
+    let v = arm
+        .wait_for(&path3, "missing binary", |v| state(v) == "Failed")
+        .await;
     assert_eq!(current(&v)["exitCode"], 127);
-    let logs = arm.get(&format!("{path3}/containers/job/logs")).await.json();
+    let logs = arm
+        .get(&format!("{path3}/containers/job/logs"))
+        .await
+        .json();
     assert!(logs["content"].as_str().unwrap().contains("cannot start"));
 
     // No command: a stand-in that logs a note and exits 0.
     let path4 = cg("rg", "job-nocmd");
     let mut body = job(&[], "Never");
-    body["properties"]["containers"][0]["properties"].as_object_mut().unwrap().remove("command");
+    body["properties"]["containers"][0]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("command");
     assert_eq!(arm.put(&path4, &body).await.status, 201);
-    let v = arm.wait_for(&path4, "no-command job", |v| state(v) == "Succeeded").await;
+    let v = arm
+        .wait_for(&path4, "no-command job", |v| state(v) == "Succeeded")
+        .await;
     assert_eq!(current(&v)["exitCode"], 0);
-    let logs = arm.get(&format!("{path4}/containers/job/logs")).await.json();
-    assert_eq!(logs["content"], "emulator: image alpine:3 has no local command; exiting 0\n");
+    let logs = arm
+        .get(&format!("{path4}/containers/job/logs"))
+        .await
+        .json();
+    assert_eq!(
+        logs["content"],
+        "emulator: image alpine:3 has no local command; exiting 0\n"
+    );
     emu.shutdown().await;
 }
 
 #[tokio::test]
 async fn restart_policies_restart_and_count() {
-    let emu = Emulator::start(EmulatorConfig { restart_backoff: Duration::from_millis(20), ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        restart_backoff: Duration::from_millis(20),
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     // OnFailure: fails twice (a counter file in HOME survives restarts), then succeeds.
     let script = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo attempt $n; [ $n -ge 3 ]";
     let path = cg("rg", "on-failure");
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", script], "OnFailure")).await.status, 201);
-    let v = arm.wait_for(&path, "OnFailure success", |v| state(v) == "Succeeded").await;
+    assert_eq!(
+        arm.put(&path, &job(&["sh", "-c", script], "OnFailure"))
+            .await
+            .status,
+        201
+    );
+    let v = arm
+        .wait_for(&path, "OnFailure success", |v| state(v) == "Succeeded")
+        .await;
     let view = container_view(&v);
     assert_eq!(view["restartCount"], 2);
     assert_eq!(view["currentState"]["exitCode"], 0);
@@ -590,8 +805,17 @@ async fn restart_policies_restart_and_count() {
 
     // Always: a command that exits 0 keeps being restarted; the group stays Running.
     let path = cg("rg", "always");
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo tick"], "Always")).await.status, 201);
-    let v = arm.wait_for(&path, "two restarts", |v| container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 2).await;
+    assert_eq!(
+        arm.put(&path, &job(&["sh", "-c", "echo tick"], "Always"))
+            .await
+            .status,
+        201
+    );
+    let v = arm
+        .wait_for(&path, "two restarts", |v| {
+            container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 2
+        })
+        .await;
     assert_eq!(state(&v), "Running");
     assert_eq!(prov(&v), "Succeeded");
     emu.shutdown().await;
@@ -599,31 +823,53 @@ async fn restart_policies_restart_and_count() {
 
 #[tokio::test]
 async fn stop_start_restart_and_transitions() {
-    let emu =
-        Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(300), ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(300),
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "svc");
     let body = job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Always");
     let created = arm.put(&path, &body).await;
     assert_eq!(created.status, 201);
-    assert!(created.header("retry-after").is_none(), "ACI sends no Retry-After on PUT");
+    assert!(
+        created.header("retry-after").is_none(),
+        "ACI sends no Retry-After on PUT"
+    );
     // The Location resource answers 202 (with Location and Retry-After) while provisioning.
     let pending = arm.get(created.header("location").unwrap()).await;
     assert_eq!(pending.status, 202);
-    assert!(pending.header("location").unwrap().contains("/operationResults/"));
+    assert!(pending
+        .header("location")
+        .unwrap()
+        .contains("/operationResults/"));
     assert_eq!(pending.header("retry-after"), Some("1"));
     // Mid-provisioning: writes are refused, logs are not available yet.
     let r = arm.put(&path, &body).await;
-    assert_eq!((r.status, r.code().as_str()), (409, "ContainerGroupTransitioning"));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "ContainerGroupTransitioning")
+    );
     assert_eq!(arm.delete(&path).await.status, 409);
     assert_eq!(arm.post(&format!("{path}/stop")).await.status, 409);
-    assert_eq!(arm.get(&format!("{path}/containers/job/logs")).await.status, 409);
-    let creating = arm.wait_for(&path, "Creating", |v| prov(v) == "Creating" || prov(v) == "Succeeded").await;
+    assert_eq!(
+        arm.get(&format!("{path}/containers/job/logs")).await.status,
+        409
+    );
+    let creating = arm
+        .wait_for(&path, "Creating", |v| {
+            prov(v) == "Creating" || prov(v) == "Succeeded"
+        })
+        .await;
     if prov(&creating) == "Creating" {
         assert_eq!(state(&creating), "Pending");
         assert_eq!(current(&creating)["state"], "Waiting");
     }
-    let v = arm.wait_for(&path, "Running", |v| state(v) == "Running").await;
+    let v = arm
+        .wait_for(&path, "Running", |v| state(v) == "Running")
+        .await;
     assert_eq!(current(&v)["state"], "Running");
     let pid: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     assert!(pid_exists(pid));
@@ -646,7 +892,8 @@ async fn stop_start_restart_and_transitions() {
     let r = arm.post(&format!("{path}/start")).await;
     assert_eq!(r.status, 202);
     let op = r.header("azure-asyncoperation").unwrap().to_string();
-    arm.wait_for(&op, "start op", |b| b["status"] == "Succeeded").await;
+    arm.wait_for(&op, "start op", |b| b["status"] == "Succeeded")
+        .await;
     let pid2: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     assert_ne!(pid, pid2);
 
@@ -654,7 +901,10 @@ async fn stop_start_restart_and_transitions() {
     let r = arm.post(&format!("{path}/restart")).await;
     assert_eq!(r.status, 204);
     wait_pid_gone(pid2).await;
-    arm.wait_for(&path, "Running after restart", |v| state(v) == "Running" && prov(v) == "Succeeded").await;
+    arm.wait_for(&path, "Running after restart", |v| {
+        state(v) == "Running" && prov(v) == "Succeeded"
+    })
+    .await;
     let pid3: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     assert!(pid3 != pid2 && pid_exists(pid3));
 
@@ -666,17 +916,25 @@ async fn stop_start_restart_and_transitions() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(prov(&r.json()), "Pending");
     wait_pid_gone(pid3).await;
-    arm.wait_for(&path, "Running after update", |v| state(v) == "Running").await;
+    arm.wait_for(&path, "Running after update", |v| state(v) == "Running")
+        .await;
     let mut bad = updated.clone();
     bad["properties"]["restartPolicy"] = json!("Never");
     let r = arm.put_when_ready(&path, &bad).await;
-    assert_eq!((r.status, r.code().as_str()), (400, "InvalidContainerGroupUpdate"));
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "InvalidContainerGroupUpdate")
+    );
     let mut bad = updated.clone();
     bad["properties"]["containers"][0]["properties"]["resources"]["requests"]["cpu"] = json!(2.0);
     assert_eq!(arm.put_when_ready(&path, &bad).await.status, 400);
 
     // Delete kills the process.
-    let pid4: i32 = wait_log_line(&arm, &path, "pid ").await.trim_end_matches(" v2").parse().unwrap();
+    let pid4: i32 = wait_log_line(&arm, &path, "pid ")
+        .await
+        .trim_end_matches(" v2")
+        .parse()
+        .unwrap();
     let r = arm.delete(&path).await;
     assert_eq!(r.status, 200);
     assert!(!pid_exists(pid4), "delete answers once the process is gone");
@@ -685,12 +943,27 @@ async fn stop_start_restart_and_transitions() {
 
 #[tokio::test]
 async fn list_pages_without_instance_views() {
-    let emu = Emulator::start(EmulatorConfig { page_size: 2, ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        page_size: 2,
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     for i in 0..5 {
-        assert_eq!(arm.put(&cg("rg1", &format!("g{i}")), &job(&["true"], "Never")).await.status, 201);
+        assert_eq!(
+            arm.put(&cg("rg1", &format!("g{i}")), &job(&["true"], "Never"))
+                .await
+                .status,
+            201
+        );
     }
-    assert_eq!(arm.put(&cg("rg2", "other"), &job(&["true"], "Never")).await.status, 201);
+    assert_eq!(
+        arm.put(&cg("rg2", "other"), &job(&["true"], "Never"))
+            .await
+            .status,
+        201
+    );
     let collect = |first: String| {
         let arm = &arm;
         async move {
@@ -704,8 +977,13 @@ async fn list_pages_without_instance_views() {
                 assert_eq!(r.status, 200, "{}", r.text());
                 let b = r.json();
                 for g in b["value"].as_array().unwrap() {
-                    assert!(g["properties"].get("instanceView").is_none(), "list has no instance view");
-                    assert!(g["properties"]["containers"][0]["properties"].get("instanceView").is_none());
+                    assert!(
+                        g["properties"].get("instanceView").is_none(),
+                        "list has no instance view"
+                    );
+                    assert!(g["properties"]["containers"][0]["properties"]
+                        .get("instanceView")
+                        .is_none());
                     assert!(!serde_json::to_string(g).unwrap().contains("s3cr3t-value"));
                     names.push(g["name"].as_str().unwrap().to_string());
                 }
@@ -723,8 +1001,10 @@ async fn list_pages_without_instance_views() {
         )))
         .await;
     assert_eq!(all.len(), 6);
-    let (none, _) =
-        collect(arm.url("/subscriptions/other-sub/providers/Microsoft.ContainerInstance/containerGroups")).await;
+    let (none, _) = collect(
+        arm.url("/subscriptions/other-sub/providers/Microsoft.ContainerInstance/containerGroups"),
+    )
+    .await;
     assert!(none.is_empty());
     // Usage counts the groups of the location.
     let u = arm
@@ -740,29 +1020,71 @@ async fn list_pages_without_instance_views() {
 
 #[tokio::test]
 async fn resource_groups_and_validation() {
-    let emu =
-        Emulator::start(EmulatorConfig { resource_groups: Some(vec!["Known".into()]), ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        resource_groups: Some(vec!["Known".into()]),
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     let r = arm.put(&cg("unknown", "g"), &job(&["true"], "Never")).await;
-    assert_eq!((r.status, r.code().as_str()), (404, "ResourceGroupNotFound"));
-    assert_eq!(r.json()["error"]["message"], "Resource group 'unknown' could not be found.");
-    assert_eq!(arm.get(&cg("unknown", "g")).await.code(), "ResourceGroupNotFound");
-    assert_eq!(arm.put(&cg("known", "g"), &job(&["true"], "Never")).await.status, 201);
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (404, "ResourceGroupNotFound")
+    );
+    assert_eq!(
+        r.json()["error"]["message"],
+        "Resource group 'unknown' could not be found."
+    );
+    assert_eq!(
+        arm.get(&cg("unknown", "g")).await.code(),
+        "ResourceGroupNotFound"
+    );
+    assert_eq!(
+        arm.put(&cg("known", "g"), &job(&["true"], "Never"))
+            .await
+            .status,
+        201
+    );
 
-    let r = arm.put(&cg("known", "Bad_Name"), &job(&["true"], "Never")).await;
-    assert_eq!((r.status, r.code().as_str()), (400, "InvalidContainerGroupName"));
+    let r = arm
+        .put(&cg("known", "Bad_Name"), &job(&["true"], "Never"))
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "InvalidContainerGroupName")
+    );
     let mut b = job(&["true"], "Never");
     b["properties"].as_object_mut().unwrap().remove("osType");
-    assert_eq!(arm.put(&cg("known", "g2"), &b).await.code(), "InvalidRequestContent");
+    assert_eq!(
+        arm.put(&cg("known", "g2"), &b).await.code(),
+        "InvalidRequestContent"
+    );
     let mut b = job(&["true"], "Never");
     b["properties"]["restartPolicy"] = json!("never");
-    assert_eq!(arm.put(&cg("known", "g2"), &b).await.code(), "InvalidRequestContent");
+    assert_eq!(
+        arm.put(&cg("known", "g2"), &b).await.code(),
+        "InvalidRequestContent"
+    );
     let mut b = job(&["true"], "Never");
-    b["properties"]["containers"][0]["properties"].as_object_mut().unwrap().remove("resources");
-    assert_eq!(arm.put(&cg("known", "g2"), &b).await.code(), "InvalidRequestContent");
+    b["properties"]["containers"][0]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resources");
+    assert_eq!(
+        arm.put(&cg("known", "g2"), &b).await.code(),
+        "InvalidRequestContent"
+    );
     let r = arm.call("PUT", &cg("known", "g2"), None).await;
-    assert_eq!((r.status, r.code().as_str()), (400, "InvalidRequestContent"));
-    assert_eq!(arm.get(&cg("known", "g2")).await.status, 404, "nothing was created");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "InvalidRequestContent")
+    );
+    assert_eq!(
+        arm.get(&cg("known", "g2")).await.status,
+        404,
+        "nothing was created"
+    );
     emu.shutdown().await;
 }
 
@@ -771,16 +1093,29 @@ async fn secure_values_never_echoed() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "secrets");
-    let mut body = job(&["sh", "-c", "case \"$TOKEN\" in s3cr3t-v*e) echo env-ok;; esac"], "Never");
+    let mut body = job(
+        &[
+            "sh",
+            "-c",
+            "case \"$TOKEN\" in s3cr3t-v*e) echo env-ok;; esac",
+        ],
+        "Never",
+    );
     let p = &mut body["properties"];
-    p["imageRegistryCredentials"] =
-        json!([{"server": "myreg.azurecr.io", "username": "myreg", "password": "registry-pass-123"}]);
+    p["imageRegistryCredentials"] = json!([{"server": "myreg.azurecr.io", "username": "myreg", "password": "registry-pass-123"}]);
     p["volumes"] = json!([
         {"name": "files", "azureFile": {"shareName": "share", "storageAccountName": "acct", "storageAccountKey": "storage-key-456=="}},
         {"name": "secret-vol", "secret": {"token.txt": "c2VjcmV0LWZpbGUtNzg5"}}
     ]);
-    p["diagnostics"] = json!({"logAnalytics": {"workspaceId": "ws", "workspaceKey": "workspace-key-000"}});
-    let secrets = ["s3cr3t-value", "registry-pass-123", "storage-key-456", "c2VjcmV0LWZpbGUtNzg5", "workspace-key-000"];
+    p["diagnostics"] =
+        json!({"logAnalytics": {"workspaceId": "ws", "workspaceKey": "workspace-key-000"}});
+    let secrets = [
+        "s3cr3t-value",
+        "registry-pass-123",
+        "storage-key-456",
+        "c2VjcmV0LWZpbGUtNzg5",
+        "workspace-key-000",
+    ];
     let check = |what: &str, text: &str| {
         for s in secrets {
             assert!(!text.contains(s), "{what} leaks {s}: {text}");
@@ -789,16 +1124,24 @@ async fn secure_values_never_echoed() {
     let r = arm.put(&path, &body).await;
     assert_eq!(r.status, 201, "{}", r.text());
     check("PUT", &r.text());
-    let v = arm.wait_for(&path, "done", |v| state(v) == "Succeeded").await;
+    let v = arm
+        .wait_for(&path, "done", |v| state(v) == "Succeeded")
+        .await;
     check("GET", &v.to_string());
     assert_eq!(v["properties"]["volumes"][1]["secret"], json!({}));
-    assert_eq!(v["properties"]["imageRegistryCredentials"][0]["username"], "myreg");
+    assert_eq!(
+        v["properties"]["imageRegistryCredentials"][0]["username"],
+        "myreg"
+    );
     let l = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups")).await;
     check("list", &l.text());
     let op = arm.get(r.header("azure-asyncoperation").unwrap()).await;
     check("operation", &op.text());
     let logs = arm.get(&format!("{path}/containers/job/logs")).await.json();
-    assert_eq!(logs["content"], "env-ok\n", "the process still gets the secure value");
+    assert_eq!(
+        logs["content"], "env-ok\n",
+        "the process still gets the secure value"
+    );
     let d = arm.delete(&path).await;
     check("DELETE", &d.text());
     emu.shutdown().await;
@@ -812,7 +1155,11 @@ async fn fault_throttling_every_nth_and_burst() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "none");
-    emu.set_faults(Faults { throttle_every: Some(3), retry_after_secs: 7, ..Faults::default() });
+    emu.set_faults(Faults {
+        throttle_every: Some(3),
+        retry_after_secs: 7,
+        ..Faults::default()
+    });
     let statuses: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..6 {
@@ -821,18 +1168,32 @@ async fn fault_throttling_every_nth_and_burst() {
         v
     };
     assert_eq!(statuses, vec![404, 404, 429, 404, 404, 429]);
-    emu.set_faults(Faults { throttle_burst: 2, retry_after_secs: 3, ..Faults::default() });
+    emu.set_faults(Faults {
+        throttle_burst: 2,
+        retry_after_secs: 3,
+        ..Faults::default()
+    });
     let r = arm.get(&path).await;
     assert_eq!((r.status, r.code().as_str()), (429, "TooManyRequests"));
     assert_eq!(r.header("retry-after"), Some("3"));
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("throttled"));
+    assert!(r.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("throttled"));
     assert_eq!(arm.get(&path).await.status, 429);
     assert_eq!(arm.get(&path).await.status, 404);
     // Auth is not faulted unless asked.
-    emu.set_faults(Faults { throttle_burst: 1, ..Faults::default() });
+    emu.set_faults(Faults {
+        throttle_burst: 1,
+        ..Faults::default()
+    });
     get_token(&emu.base_url()).await;
     assert_eq!(arm.get(&path).await.status, 429);
-    emu.set_faults(Faults { throttle_burst: 1, include_auth: true, ..Faults::default() });
+    emu.set_faults(Faults {
+        throttle_burst: 1,
+        include_auth: true,
+        ..Faults::default()
+    });
     let r = request(
         &format!("{}/{LOCAL_TENANT_ID}/oauth2/v2.0/token", emu.base_url()),
         "POST",
@@ -851,25 +1212,41 @@ async fn fault_server_errors_resets_and_latency() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "none");
-    emu.set_faults(Faults { error_burst: 2, error_status: 503, ..Faults::default() });
+    emu.set_faults(Faults {
+        error_burst: 2,
+        error_status: 503,
+        ..Faults::default()
+    });
     let r = arm.get(&path).await;
     assert_eq!((r.status, r.code().as_str()), (503, "ServiceUnavailable"));
     assert_eq!(arm.get(&path).await.status, 503);
     assert_eq!(arm.get(&path).await.status, 404);
-    emu.set_faults(Faults { error_burst: 1, ..Faults::default() });
+    emu.set_faults(Faults {
+        error_burst: 1,
+        ..Faults::default()
+    });
     assert_eq!(arm.get(&path).await.code(), "InternalServerError");
 
-    emu.set_faults(Faults { reset_burst: 1, ..Faults::default() });
+    emu.set_faults(Faults {
+        reset_burst: 1,
+        ..Faults::default()
+    });
     let url = arm.url(&path);
     let r = request(&url, "GET", &[("authorization", &arm.auth)], None).await;
     assert!(r.is_err(), "connection should be reset: {r:?}");
     assert_eq!(arm.get(&path).await.status, 404);
     assert_eq!(emu.stats().count("ContainerGroups_Get", 0), 1);
 
-    emu.set_faults(Faults { latency: Some(Duration::from_millis(300)), ..Faults::default() });
+    emu.set_faults(Faults {
+        latency: Some(Duration::from_millis(300)),
+        ..Faults::default()
+    });
     let t = Instant::now();
     assert_eq!(arm.get(&path).await.status, 404);
-    assert!(t.elapsed() >= Duration::from_millis(300), "latency injected");
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "latency injected"
+    );
     emu.shutdown().await;
 }
 
@@ -877,7 +1254,10 @@ async fn fault_server_errors_resets_and_latency() {
 async fn fault_rate_limit_enforcement() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
-    emu.set_faults(Faults { enforce_rate_limits: true, ..Faults::default() });
+    emu.set_faults(Faults {
+        enforce_rate_limits: true,
+        ..Faults::default()
+    });
     let path = cg("rg", "none");
     let mut throttled = None;
     for i in 0..2000 {
@@ -889,7 +1269,10 @@ async fn fault_rate_limit_enforcement() {
     }
     let (i, r) = throttled.expect("the read bucket empties");
     assert!(i >= 249, "at least the bucket size passes, got {i}");
-    assert_eq!(r.header("x-ms-ratelimit-remaining-subscription-reads"), Some("0"));
+    assert_eq!(
+        r.header("x-ms-ratelimit-remaining-subscription-reads"),
+        Some("0")
+    );
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
     emu.shutdown().await;
 }
@@ -910,22 +1293,41 @@ async fn fault_provisioning_failures_async() {
         assert_eq!(r.status, 201, "accepted first: {}", r.text());
         let op_url = r.header("azure-asyncoperation").unwrap().to_string();
         let loc_url = r.header("location").unwrap().to_string();
-        let op = arm.wait_for(&op_url, "failed op", |b| b["status"] == "Failed").await;
+        let op = arm
+            .wait_for(&op_url, "failed op", |b| b["status"] == "Failed")
+            .await;
         assert_eq!(op["error"]["code"], code);
         let v = arm.get(&path).await.json();
         assert_eq!(prov(&v), "Failed");
         assert_eq!(state(&v), "Pending");
         assert_eq!(current(&v)["state"], "Waiting");
-        assert!(!v["properties"]["instanceView"]["events"].as_array().unwrap().is_empty());
+        assert!(!v["properties"]["instanceView"]["events"]
+            .as_array()
+            .unwrap()
+            .is_empty());
         let res = arm.get(&loc_url).await;
         assert_eq!(res.code(), code);
-        assert_eq!(arm.get(&format!("{path}/containers/job/logs")).await.code(), "ContainerLogNotAvailable");
+        assert_eq!(
+            arm.get(&format!("{path}/containers/job/logs")).await.code(),
+            "ContainerLogNotAvailable"
+        );
         assert_eq!(arm.delete(&path).await.status, 200);
     }
     // The flag fails every deployment whatever the image.
-    emu.set_faults(Faults { fail_provisioning: Some(ProvisionFailure::NoCapacity), ..Faults::default() });
-    let r = arm.put(&cg("rg", "flagged"), &job(&["true"], "Never")).await;
-    let op = arm.wait_for(r.header("azure-asyncoperation").unwrap(), "failed op", |b| b["status"] == "Failed").await;
+    emu.set_faults(Faults {
+        fail_provisioning: Some(ProvisionFailure::NoCapacity),
+        ..Faults::default()
+    });
+    let r = arm
+        .put(&cg("rg", "flagged"), &job(&["true"], "Never"))
+        .await;
+    let op = arm
+        .wait_for(
+            r.header("azure-asyncoperation").unwrap(),
+            "failed op",
+            |b| b["status"] == "Failed",
+        )
+        .await;
     assert_eq!(op["error"]["code"], "ServiceUnavailable");
     assert_eq!(emu.stats().live_processes, 0);
     emu.shutdown().await;
@@ -934,7 +1336,10 @@ async fn fault_provisioning_failures_async() {
 #[tokio::test]
 async fn fault_provisioning_failures_sync() {
     let emu = Emulator::start(config()).await.unwrap();
-    emu.set_faults(Faults { sync_provisioning_errors: true, ..Faults::default() });
+    emu.set_faults(Faults {
+        sync_provisioning_errors: true,
+        ..Faults::default()
+    });
     let arm = Arm::new(&emu).await;
     for (image, status, code) in [
         ("inaccessible", 400, "InaccessibleImage"),
@@ -953,10 +1358,17 @@ async fn fault_provisioning_failures_sync() {
 
 #[tokio::test]
 async fn fault_unhealthy_eviction_loop() {
-    let emu =
-        Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(200), ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(200),
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
-    emu.set_faults(Faults { evict_after: Some(Duration::from_millis(300)), ..Faults::default() });
+    emu.set_faults(Faults {
+        evict_after: Some(Duration::from_millis(300)),
+        ..Faults::default()
+    });
     let path = cg("rg", "spot");
     let mut body = job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never");
     body["properties"]["priority"] = json!("Spot");
@@ -976,11 +1388,17 @@ async fn fault_unhealthy_eviction_loop() {
         assert!(Instant::now() < deadline, "no repair: {seen:?}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    assert!(seen.contains("Unhealthy") || seen.contains("Repairing"), "{seen:?}");
+    assert!(
+        seen.contains("Unhealthy") || seen.contains("Repairing"),
+        "{seen:?}"
+    );
     assert!(event_names(&v["properties"]["instanceView"]).contains("Evicted"));
     wait_pid_gone(pid).await;
     // And it loops: evicted again.
-    arm.wait_for(&path, "second eviction", |v| container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 2).await;
+    arm.wait_for(&path, "second eviction", |v| {
+        container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 2
+    })
+    .await;
     emu.set_faults(Faults::default());
 
     // The image marker alone does it too.
@@ -989,7 +1407,9 @@ async fn fault_unhealthy_eviction_loop() {
     body["properties"]["containers"][0]["properties"]["image"] = json!("app-unhealthy:1");
     assert_eq!(arm.put(&path, &body).await.status, 201);
     arm.wait_for(&path, "marker eviction", |v| {
-        prov(v) == "Unhealthy" || prov(v) == "Repairing" || container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 1
+        prov(v) == "Unhealthy"
+            || prov(v) == "Repairing"
+            || container_view(v)["restartCount"].as_u64().unwrap_or(0) >= 1
     })
     .await;
     emu.shutdown().await;
@@ -999,14 +1419,28 @@ async fn fault_unhealthy_eviction_loop() {
 async fn fault_external_deletion_and_token_expiry() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
-    emu.set_faults(Faults { delete_after: Some(Duration::from_millis(200)), ..Faults::default() });
+    emu.set_faults(Faults {
+        delete_after: Some(Duration::from_millis(200)),
+        ..Faults::default()
+    });
     let path = cg("rg", "vanishing");
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never")).await.status, 201);
+    assert_eq!(
+        arm.put(
+            &path,
+            &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never")
+        )
+        .await
+        .status,
+        201
+    );
     let pid: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     let r = arm.wait_status(&path, 404).await;
     assert_eq!(r.code(), "ResourceNotFound");
     wait_pid_gone(pid).await;
-    emu.set_faults(Faults { token_expiry: Some(Duration::from_millis(200)), ..Faults::default() });
+    emu.set_faults(Faults {
+        token_expiry: Some(Duration::from_millis(200)),
+        ..Faults::default()
+    });
     let short = Arm::new(&emu).await;
     assert_eq!(short.get(&path).await.status, 404);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -1023,7 +1457,12 @@ async fn fault_external_deletion_and_token_expiry() {
     emu.shutdown().await;
 
     // A short configured lifetime behaves the same (and is announced).
-    let emu = Emulator::start(EmulatorConfig { token_lifetime: Duration::from_secs(1), ..config() }).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        token_lifetime: Duration::from_secs(1),
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     assert_eq!(arm.get(&path).await.status, 404);
     let r = arm.wait_status(&path, 401).await;
@@ -1039,7 +1478,15 @@ async fn processes_are_reaped_on_shutdown_drop_and_reset() {
     async fn start_sleeper(emu: &Emulator, name: &str) -> i32 {
         let arm = Arm::new(emu).await;
         let path = cg("rg", name);
-        assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Always")).await.status, 201);
+        assert_eq!(
+            arm.put(
+                &path,
+                &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Always")
+            )
+            .await
+            .status,
+            201
+        );
         wait_log_line(&arm, &path, "pid ").await.parse().unwrap()
     }
     let emu = Emulator::start(config()).await.unwrap();
@@ -1062,15 +1509,43 @@ async fn processes_are_reaped_on_shutdown_drop_and_reset() {
 
     // The HTTP control routes do the same.
     let pid = start_sleeper(&emu, "d").await;
-    let stats = request(&format!("{}/_emulator/stats", emu.base_url()), "GET", &[], None).await.unwrap().json();
+    let stats = request(
+        &format!("{}/_emulator/stats", emu.base_url()),
+        "GET",
+        &[],
+        None,
+    )
+    .await
+    .unwrap()
+    .json();
     assert_eq!(stats["live_processes"], 1);
     assert_eq!(stats["live_groups"].as_array().unwrap().len(), 1);
-    assert!(stats["requests"]["ContainerGroups_CreateOrUpdate"]["201"].as_u64().unwrap() >= 1);
+    assert!(
+        stats["requests"]["ContainerGroups_CreateOrUpdate"]["201"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
     assert!(stats["total_requests"].as_u64().unwrap() >= 2);
-    let r = request(&format!("{}/_emulator/reset", emu.base_url()), "POST", &[], None).await.unwrap();
+    let r = request(
+        &format!("{}/_emulator/reset", emu.base_url()),
+        "POST",
+        &[],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200);
     assert!(!pid_exists(pid), "HTTP reset reaps");
-    let stats = request(&format!("{}/_emulator/stats", emu.base_url()), "GET", &[], None).await.unwrap().json();
+    let stats = request(
+        &format!("{}/_emulator/stats", emu.base_url()),
+        "GET",
+        &[],
+        None,
+    )
+    .await
+    .unwrap()
+    .json();
     assert_eq!(stats["total_requests"], 0);
     emu.shutdown().await;
 }
@@ -1102,7 +1577,11 @@ async fn ws_connect(uri: &str, auth: Option<&str>) -> TcpStream {
     }
     let head = String::from_utf8_lossy(&head).to_string();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
     s
 }
 
@@ -1145,7 +1624,9 @@ async fn ws_read_all(s: &mut TcpStream) -> String {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(20), read).await.expect("websocket closed in time");
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .expect("websocket closed in time");
     text
 }
 
@@ -1156,14 +1637,23 @@ async fn attach_and_exec_over_websocket() {
     let path = cg("rg", "ws");
     // Prints a line, waits for a file to appear (created by exec), prints another, exits.
     let script = "echo hello-attach; i=0; while [ ! -f go ] && [ $i -lt 1000 ]; do sleep 0.02; i=$((i+1)); done; echo after-exec";
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", script], "Never")).await.status, 201);
-    arm.wait_for(&path, "running", |v| state(v) == "Running").await;
+    assert_eq!(
+        arm.put(&path, &job(&["sh", "-c", script], "Never"))
+            .await
+            .status,
+        201
+    );
+    arm.wait_for(&path, "running", |v| state(v) == "Running")
+        .await;
     wait_log_line(&arm, &path, "hello-").await;
 
     let a = arm.post(&format!("{path}/containers/job/attach")).await;
     assert_eq!(a.status, 200);
     let a = a.json();
-    let (uri, pw) = (a["webSocketUri"].as_str().unwrap().to_string(), a["password"].as_str().unwrap().to_string());
+    let (uri, pw) = (
+        a["webSocketUri"].as_str().unwrap().to_string(),
+        a["password"].as_str().unwrap().to_string(),
+    );
     assert!(uri.starts_with("ws://127.0.0.1:"));
     let mut attach = ws_connect(&uri, Some(&pw)).await;
 
@@ -1183,16 +1673,26 @@ async fn attach_and_exec_over_websocket() {
     let streamed = ws_read_all(&mut attach).await;
     assert!(streamed.contains("hello-attach\n"), "{streamed:?}");
     assert!(streamed.contains("after-exec\n"), "{streamed:?}");
-    arm.wait_for(&path, "job done", |v| state(v) == "Succeeded").await;
+    arm.wait_for(&path, "job done", |v| state(v) == "Succeeded")
+        .await;
 
     // A wrong attach password is refused; sessions are single-use.
-    let r =
-        request(&uri.replace("ws://", "http://"), "GET", &[("upgrade", "websocket"), ("sec-websocket-key", "x")], None)
-            .await
-            .unwrap();
+    let r = request(
+        &uri.replace("ws://", "http://"),
+        "GET",
+        &[("upgrade", "websocket"), ("sec-websocket-key", "x")],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 404);
     // exec/attach on a finished container are refused.
-    assert_eq!(arm.post(&format!("{path}/containers/job/attach")).await.code(), "ContainerNotRunning");
+    assert_eq!(
+        arm.post(&format!("{path}/containers/job/attach"))
+            .await
+            .code(),
+        "ContainerNotRunning"
+    );
     emu.shutdown().await;
 }
 
@@ -1200,8 +1700,12 @@ async fn attach_and_exec_over_websocket() {
 // Shapes of the recorded examples.
 
 fn example(name: &str) -> Value {
-    let p = format!("{}/src/emulator/testdata/arm-examples/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))).unwrap()
+    let p = format!(
+        "{}/src/emulator/testdata/arm-examples/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}")))
+        .unwrap()
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -1235,7 +1739,11 @@ fn shape_diff(example: &Value, actual: &Value, path: &str, out: &mut Vec<String>
                 }
             }
         }
-        (e, a) if kind(e) != kind(a) => out.push(format!("{path}: {} in the example, {} here", kind(e), kind(a))),
+        (e, a) if kind(e) != kind(a) => out.push(format!(
+            "{path}: {} in the example, {} here",
+            kind(e),
+            kind(a)
+        )),
         _ => {}
     }
 }
@@ -1254,10 +1762,26 @@ fn assert_shape(example: &Value, actual: &Value, what: &str) {
 fn shape_comparator_reports_differences() {
     let ex = json!({"a": {"b": [{"c": 1, "d": "x"}]}, "e": true});
     let mut out = Vec::new();
-    shape_diff(&ex, &json!({"a": {"b": [{"c": 2.5, "d": "y", "extra": 1}]}, "e": false, "f": 0}), "", &mut out);
+    shape_diff(
+        &ex,
+        &json!({"a": {"b": [{"c": 2.5, "d": "y", "extra": 1}]}, "e": false, "f": 0}),
+        "",
+        &mut out,
+    );
     assert!(out.is_empty(), "{out:?}");
-    shape_diff(&ex, &json!({"a": {"b": [{"c": "1"}]}, "e": true}), "", &mut out);
-    assert_eq!(out, vec![".a.b[0].c: number in the example, string here", ".a.b[0].d missing"]);
+    shape_diff(
+        &ex,
+        &json!({"a": {"b": [{"c": "1"}]}, "e": true}),
+        "",
+        &mut out,
+    );
+    assert_eq!(
+        out,
+        vec![
+            ".a.b[0].c: number in the example, string here",
+            ".a.b[0].d missing"
+        ]
+    );
     out.clear();
     shape_diff(&ex, &json!({"a": {"b": []}}), "", &mut out);
     assert_eq!(out, vec![".a.b[0] missing (empty array)", ".e missing"]);
@@ -1291,8 +1815,13 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
 
     // Get succeeded / list / list by resource group / delete.
     let path = cg("demo", "demo1");
-    assert_eq!(arm.put(&path, &example_group_body("nginx")).await.status, 201);
-    let got = arm.wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded").await;
+    assert_eq!(
+        arm.put(&path, &example_group_body("nginx")).await.status,
+        201
+    );
+    let got = arm
+        .wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded")
+        .await;
     assert_shape(&ok("ContainerGroupsGet_Succeeded"), &got, "GET");
     let list = arm
         .get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"))
@@ -1300,16 +1829,29 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
         .json();
     assert_shape(&ok("ContainerGroupsList"), &list, "List");
     let list = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/demo/providers/Microsoft.ContainerInstance/containerGroups")).await.json();
-    assert_shape(&ok("ContainerGroupsListByResourceGroup"), &list, "ListByResourceGroup");
-    let patched =
-        arm.call("PATCH", &path, Some(&json!({"tags": {"tag1key": "tag1Value", "tag2key": "tag2Value"}}))).await;
+    assert_shape(
+        &ok("ContainerGroupsListByResourceGroup"),
+        &list,
+        "ListByResourceGroup",
+    );
+    let patched = arm
+        .call(
+            "PATCH",
+            &path,
+            Some(&json!({"tags": {"tag1key": "tag1Value", "tag2key": "tag2Value"}})),
+        )
+        .await;
     assert_eq!(patched.status, 200);
     let mut update_example = ok("ContainerGroupsUpdate");
     // That example's group has more volumes than the GET one; compare the common part.
-    update_example["properties"]["volumes"] = ok("ContainerGroupsGet_Succeeded")["properties"]["volumes"].clone();
+    update_example["properties"]["volumes"] =
+        ok("ContainerGroupsGet_Succeeded")["properties"]["volumes"].clone();
     update_example["properties"]["containers"][0]["properties"]["volumeMounts"] =
-        ok("ContainerGroupsGet_Succeeded")["properties"]["containers"][0]["properties"]["volumeMounts"].clone();
-    update_example["properties"]["ipAddress"] = ok("ContainerGroupsGet_Succeeded")["properties"]["ipAddress"].clone();
+        ok("ContainerGroupsGet_Succeeded")["properties"]["containers"][0]["properties"]
+            ["volumeMounts"]
+            .clone();
+    update_example["properties"]["ipAddress"] =
+        ok("ContainerGroupsGet_Succeeded")["properties"]["ipAddress"].clone();
     assert_shape(&update_example, &patched.json(), "PATCH");
     assert_eq!(patched.json()["tags"]["tag1key"], "tag1Value");
 
@@ -1323,14 +1865,20 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_shape(&ok("ContainerGroupUsage"), &usage, "Usage");
     let caps = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/westus/capabilities")).await.json();
     assert_shape(&ok("CapabilitiesList"), &caps, "Capabilities");
-    let logs = arm.get(&format!("{path}/containers/demo1/logs?tail=10")).await.json();
+    let logs = arm
+        .get(&format!("{path}/containers/demo1/logs?tail=10"))
+        .await
+        .json();
     assert_shape(&ok("ContainerListLogs"), &logs, "Logs");
     // Exec and attach need a running container.
     let svc = cg("demo", "demo5");
     let mut body = example_group_body("nginx");
     body["properties"]["containers"][0]["properties"]["command"] = json!(["sleep", "300"]);
     assert_eq!(arm.put(&svc, &body).await.status, 201);
-    arm.wait_for(&svc, "container running", |v| current(v)["state"] == "Running").await;
+    arm.wait_for(&svc, "container running", |v| {
+        current(v)["state"] == "Running"
+    })
+    .await;
     let exec = arm
         .call(
             "POST",
@@ -1345,9 +1893,12 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_shape(&ok("ContainerAttach"), &attach.json(), "Attach");
     assert_eq!(arm.delete(&svc).await.status, 200);
 
-    let del = arm.put_when_ready(&path, &example_group_body("nginx")).await;
+    let del = arm
+        .put_when_ready(&path, &example_group_body("nginx"))
+        .await;
     assert_eq!(del.status, 200);
-    arm.wait_for(&path, "Succeeded again", |v| prov(v) == "Succeeded").await;
+    arm.wait_for(&path, "Succeeded again", |v| prov(v) == "Succeeded")
+        .await;
     let deleted = arm.delete(&path).await;
     assert_eq!(deleted.status, 200);
     assert_shape(&ok("ContainerGroupsDelete"), &deleted.json(), "DELETE");
@@ -1355,8 +1906,15 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
 
     // Get failed (a provisioning failure).
     let failed_path = cg("demo", "demo2");
-    assert_eq!(arm.put(&failed_path, &example_group_body("nginx-nocapacity")).await.status, 201);
-    let failed = arm.wait_for(&failed_path, "Failed", |v| prov(v) == "Failed").await;
+    assert_eq!(
+        arm.put(&failed_path, &example_group_body("nginx-nocapacity"))
+            .await
+            .status,
+        201
+    );
+    let failed = arm
+        .wait_for(&failed_path, "Failed", |v| prov(v) == "Failed")
+        .await;
     let mut failed_example = ok("ContainerGroupsGet_Failed");
     failed_example["name"] = json!("demo2");
     assert_shape(&failed_example, &failed, "GET failed");
@@ -1372,7 +1930,10 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     for secret in ["accountKey", "workspaceKey\"", "SecretValue1InBase64"] {
         assert!(!r.text().contains(secret), "{secret} echoed");
     }
-    arm.wait_for(&cg("demo", "demo3"), "demo3 Succeeded", |v| prov(v) == "Succeeded").await;
+    arm.wait_for(&cg("demo", "demo3"), "demo3 Succeeded", |v| {
+        prov(v) == "Succeeded"
+    })
+    .await;
     let r = arm.put_when_ready(&cg("demo", "demo3"), &body).await;
     assert_eq!(r.status, 200);
     assert_shape(&create["responses"]["200"]["body"], &r.json(), "PUT 200");
@@ -1383,8 +1944,16 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     body["properties"]["containers"][0]["properties"]["command"] = json!(["/bin/sh", "-c", "true"]);
     let r = arm.put(&cg("demo", "demo4"), &body).await;
     assert_eq!(r.status, 201);
-    assert_shape(&prio["responses"]["201"]["body"], &r.json(), "PUT priority 201");
-    let done = arm.wait_for(&cg("demo", "demo4"), "job Succeeded", |v| state(v) == "Succeeded").await;
+    assert_shape(
+        &prio["responses"]["201"]["body"],
+        &r.json(),
+        "PUT priority 201",
+    );
+    let done = arm
+        .wait_for(&cg("demo", "demo4"), "job Succeeded", |v| {
+            state(v) == "Succeeded"
+        })
+        .await;
     assert_shape(&ok("ContainerGroupsGetPriority"), &done, "GET priority");
     emu.shutdown().await;
 }
@@ -1394,18 +1963,32 @@ async fn misc_routes() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "misc");
-    assert_eq!(arm.get(&format!("{path}/outboundNetworkDependenciesEndpoints")).await.status, 404);
+    assert_eq!(
+        arm.get(&format!("{path}/outboundNetworkDependenciesEndpoints"))
+            .await
+            .status,
+        404
+    );
     assert_eq!(arm.put(&path, &job(&["true"], "Never")).await.status, 201);
-    let r = arm.get(&format!("{path}/outboundNetworkDependenciesEndpoints")).await;
+    let r = arm
+        .get(&format!("{path}/outboundNetworkDependenciesEndpoints"))
+        .await;
     assert_eq!((r.status, r.json()), (200, json!([])));
-    let ops = arm.get("/providers/Microsoft.ContainerInstance/operations").await;
+    let ops = arm
+        .get("/providers/Microsoft.ContainerInstance/operations")
+        .await;
     assert_eq!(ops.status, 200);
     assert!(!ops.json()["value"].as_array().unwrap().is_empty());
     let cached = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/eastus/cachedImages")).await;
     assert!(cached.json()["value"][0]["image"].is_string());
     let unknown_op = arm.get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/locations/eastus/operations/nope")).await;
     assert_eq!(unknown_op.status, 404);
-    assert_eq!(arm.post(&format!("{}/stop", cg("rg", "absent"))).await.status, 404);
+    assert_eq!(
+        arm.post(&format!("{}/stop", cg("rg", "absent")))
+            .await
+            .status,
+        404
+    );
     emu.shutdown().await;
 }
 
@@ -1424,17 +2007,36 @@ async fn cli_prints_the_base_url_first_and_cleans_up_on_sigterm() {
     let stdout = child.stdout.take().unwrap();
     let first = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
     });
-    let first =
-        tokio::time::timeout(Duration::from_secs(30), first).await.expect("first line in time").unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(30), first)
+        .await
+        .expect("first line in time")
+        .unwrap()
+        .unwrap();
     let base = first.trim().to_string();
-    assert!(base.starts_with("http://127.0.0.1:") && base.len() > "http://127.0.0.1:".len(), "{first:?}");
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.len() > "http://127.0.0.1:".len(),
+        "{first:?}"
+    );
 
     let token = get_token(&base).await;
-    let arm = Arm { base: base.clone(), auth: format!("Bearer {token}") };
+    let arm = Arm {
+        base: base.clone(),
+        auth: format!("Bearer {token}"),
+    };
     let path = cg("rg", "cli");
-    assert_eq!(arm.put(&path, &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never")).await.status, 201);
+    assert_eq!(
+        arm.put(
+            &path,
+            &job(&["sh", "-c", "echo pid $$; exec sleep 300"], "Never")
+        )
+        .await
+        .status,
+        201
+    );
     let pid: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     assert!(pid_exists(pid));
 
@@ -1464,5 +2066,10 @@ async fn cli_prints_the_base_url_first_and_cleans_up_on_sigterm() {
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert!(err.contains("oauth2/v2.0/token"), "help on stderr: {err}");
-    assert!(request(&format!("{base}/_emulator/stats"), "GET", &[], None).await.is_err(), "no longer listening");
+    assert!(
+        request(&format!("{base}/_emulator/stats"), "GET", &[], None)
+            .await
+            .is_err(),
+        "no longer listening"
+    );
 }

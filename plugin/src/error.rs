@@ -46,7 +46,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A remote error with the given status, code and message.
     pub fn remote(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Remote { status, code: code.into(), message: message.into() }
+        Error::Remote {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
     }
 
     /// The ARM/HTTP status of a remote error, if this is one.
@@ -77,7 +81,11 @@ impl fmt::Display for Error {
             Error::InvalidParams(m) => write!(f, "{m}"),
             Error::Connection(m) => write!(f, "connection error: {m}"),
             Error::Denied(m) => write!(f, "request denied by the host: {m}"),
-            Error::Remote { status, code, message } => {
+            Error::Remote {
+                status,
+                code,
+                message,
+            } => {
                 if *status == 0 {
                     write!(f, "{code}: {message}")
                 } else {
@@ -100,8 +108,24 @@ impl From<Error> for TaskError {
             Error::InvalidParams(m) => TaskError::InvalidParams(m),
             Error::Connection(m) => TaskError::Connection(m),
             Error::Denied(m) => TaskError::Denied(m),
-            Error::Remote { status, code, message } => TaskError::Remote(RemoteError { status, code, message }),
-            Error::Failed { exit_code, reason, message } => TaskError::Failed(Failure { exit_code, reason, message }),
+            Error::Remote {
+                status,
+                code,
+                message,
+            } => TaskError::Remote(RemoteError {
+                status,
+                code,
+                message,
+            }),
+            Error::Failed {
+                exit_code,
+                reason,
+                message,
+            } => TaskError::Failed(Failure {
+                exit_code,
+                reason,
+                message,
+            }),
             Error::TimedOut(m) => TaskError::TimedOut(m),
             Error::Cancelled(m) => TaskError::Cancelled(m),
             Error::Internal(m) => TaskError::Internal(m),

@@ -71,7 +71,14 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("url", &self.url)
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("body_len", &self.body.len())
             .field("timeout_ms", &self.timeout_ms)
             .finish()
@@ -81,7 +88,13 @@ impl fmt::Debug for Request {
 impl Request {
     /// A request with no headers or body and the default timeout (60 s).
     pub fn new(method: Method, url: impl Into<String>) -> Request {
-        Request { method, url: url.into(), headers: Vec::new(), body: Vec::new(), timeout_ms: DEFAULT_TIMEOUT_MS }
+        Request {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+            timeout_ms: DEFAULT_TIMEOUT_MS,
+        }
     }
 
     /// Adds a header.
@@ -127,7 +140,14 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status)
-            .field("headers", &self.headers.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -136,7 +156,10 @@ impl fmt::Debug for Response {
 impl Response {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// Parses the body as JSON.
@@ -214,13 +237,22 @@ impl Url {
         } else if let Some(r) = strip_prefix_ci(url, "http://") {
             (false, r)
         } else {
-            return Err(HttpError::InvalidUrl(format!("`{}` is not an absolute http(s) URL", redact_query(url))));
+            return Err(HttpError::InvalidUrl(format!(
+                "`{}` is not an absolute http(s) URL",
+                redact_query(url)
+            )));
         };
         let rest = rest.split('#').next().unwrap_or("");
         let split = rest.find(['/', '?']).unwrap_or(rest.len());
         let authority = &rest[..split];
-        if authority.is_empty() || authority.contains('@') || authority.chars().any(|c| c.is_whitespace()) {
-            return Err(HttpError::InvalidUrl(format!("`{}` has no usable host", redact_query(url))));
+        if authority.is_empty()
+            || authority.contains('@')
+            || authority.chars().any(|c| c.is_whitespace())
+        {
+            return Err(HttpError::InvalidUrl(format!(
+                "`{}` has no usable host",
+                redact_query(url)
+            )));
         }
         let tail = &rest[split..];
         let path_with_query = if tail.is_empty() {
@@ -230,10 +262,20 @@ impl Url {
         } else {
             tail.to_string()
         };
-        if path_with_query.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(HttpError::InvalidUrl(format!("`{}` contains whitespace", redact_query(url))));
+        if path_with_query
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(HttpError::InvalidUrl(format!(
+                "`{}` contains whitespace",
+                redact_query(url)
+            )));
         }
-        Ok(Url { https, authority: authority.to_string(), path_with_query })
+        Ok(Url {
+            https,
+            authority: authority.to_string(),
+            path_with_query,
+        })
     }
 
     /// The host without port (brackets kept for IPv6 literals).
@@ -263,12 +305,19 @@ impl Url {
 
     /// `scheme://authority` (no trailing slash).
     pub fn origin(&self) -> String {
-        format!("{}://{}", if self.https { "https" } else { "http" }, self.authority)
+        format!(
+            "{}://{}",
+            if self.https { "https" } else { "http" },
+            self.authority
+        )
     }
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    if s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    if s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].eq_ignore_ascii_case(prefix)
+    {
         Some(&s[prefix.len()..])
     } else {
         None
@@ -299,7 +348,11 @@ pub fn encode_component(s: &str) -> String {
 
 /// Encodes `application/x-www-form-urlencoded` pairs.
 pub fn form_encode(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Appends `key=value` pairs (encoded) to a URL that may already have a query.
@@ -333,12 +386,23 @@ pub fn send(req: &Request) -> Result<Response, HttpError> {
 fn classify_error_code(name: &str, detail: String) -> HttpError {
     match name {
         "HttpRequestDenied" => HttpError::Denied(detail),
-        "DnsTimeout" | "ConnectionTimeout" | "ConnectionReadTimeout" | "ConnectionWriteTimeout"
+        "DnsTimeout"
+        | "ConnectionTimeout"
+        | "ConnectionReadTimeout"
+        | "ConnectionWriteTimeout"
         | "HttpResponseTimeout" => HttpError::Timeout(detail),
-        "DnsError" | "DestinationNotFound" | "DestinationUnavailable" | "DestinationIpUnroutable"
-        | "ConnectionRefused" | "ConnectionTerminated" | "ConnectionLimitReached" | "HttpResponseIncomplete"
+        "DnsError"
+        | "DestinationNotFound"
+        | "DestinationUnavailable"
+        | "DestinationIpUnroutable"
+        | "ConnectionRefused"
+        | "ConnectionTerminated"
+        | "ConnectionLimitReached"
+        | "HttpResponseIncomplete"
         | "HttpProtocolError" => HttpError::Connection(detail),
-        "HttpRequestUriInvalid" | "HttpRequestUriTooLong" | "HttpRequestMethodInvalid" => HttpError::InvalidUrl(detail),
+        "HttpRequestUriInvalid" | "HttpRequestUriTooLong" | "HttpRequestMethodInvalid" => {
+            HttpError::InvalidUrl(detail)
+        }
         _ => HttpError::Other(detail),
     }
 }
@@ -351,7 +415,8 @@ mod wire {
     use super::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
     use wasi::http::outgoing_handler;
     use wasi::http::types::{
-        ErrorCode, Fields, IncomingBody, Method as WMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
+        ErrorCode, Fields, IncomingBody, Method as WMethod, OutgoingBody, OutgoingRequest,
+        RequestOptions, Scheme,
     };
     use wasi::io::streams::StreamError;
 
@@ -371,10 +436,9 @@ mod wire {
         let detail = match code {
             ErrorCode::HttpRequestDenied => format!("{what} is not allowed"),
             ErrorCode::InternalError(Some(m)) => format!("{what}: {m}"),
-            ErrorCode::DnsError(p) => format!(
-                "{what}: DNS error {}",
-                p.rcode.clone().unwrap_or_default()
-            ),
+            ErrorCode::DnsError(p) => {
+                format!("{what}: DNS error {}", p.rcode.clone().unwrap_or_default())
+            }
             _ => format!("{what}: {name}"),
         };
         classify_error_code(name, detail)
@@ -382,20 +446,35 @@ mod wire {
 
     pub(super) fn send(req: &Request) -> Result<Response, HttpError> {
         let url = Url::parse(&req.url)?;
-        let what = format!("{} {}{}", req.method, url.origin(), redact_query(&url.path_with_query));
+        let what = format!(
+            "{} {}{}",
+            req.method,
+            url.origin(),
+            redact_query(&url.path_with_query)
+        );
         if req.body.len() > MAX_REQUEST_BYTES {
-            return Err(HttpError::Other(format!("{what}: request body of {} bytes is too large", req.body.len())));
+            return Err(HttpError::Other(format!(
+                "{what}: request body of {} bytes is too large",
+                req.body.len()
+            )));
         }
         let timeout_ms = req.timeout_ms.max(1);
         let deadline = now_ns().saturating_add(timeout_ms.saturating_mul(1_000_000));
 
-        let mut entries: Vec<(String, Vec<u8>)> =
-            req.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec())).collect();
+        let mut entries: Vec<(String, Vec<u8>)> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
         // Always state the length of a POST/PUT/PATCH, even 0: front ends such as ARM's
         // answer `411 Length Required` to a body-less POST without it.
-        let needs_length = !req.body.is_empty() || matches!(req.method, Method::Post | Method::Put | Method::Patch);
+        let needs_length = !req.body.is_empty()
+            || matches!(req.method, Method::Post | Method::Put | Method::Patch);
         if needs_length && !entries.iter().any(|(n, _)| n == "content-length") {
-            entries.push(("content-length".into(), req.body.len().to_string().into_bytes()));
+            entries.push((
+                "content-length".into(),
+                req.body.len().to_string().into_bytes(),
+            ));
         }
         let headers = Fields::from_list(&entries)
             .map_err(|e| HttpError::Other(format!("{what}: invalid request header ({e:?})")))?;
@@ -407,30 +486,51 @@ mod wire {
             Method::Delete => WMethod::Delete,
             Method::Patch => WMethod::Patch,
         };
-        let bad = |field: &str| HttpError::InvalidUrl(format!("{what}: the host rejected the {field}"));
+        let bad =
+            |field: &str| HttpError::InvalidUrl(format!("{what}: the host rejected the {field}"));
         request.set_method(&method).map_err(|_| bad("method"))?;
-        request.set_scheme(Some(if url.https { &Scheme::Https } else { &Scheme::Http })).map_err(|_| bad("scheme"))?;
-        request.set_authority(Some(&url.authority)).map_err(|_| bad("authority"))?;
-        request.set_path_with_query(Some(&url.path_with_query)).map_err(|_| bad("path"))?;
+        request
+            .set_scheme(Some(if url.https {
+                &Scheme::Https
+            } else {
+                &Scheme::Http
+            }))
+            .map_err(|_| bad("scheme"))?;
+        request
+            .set_authority(Some(&url.authority))
+            .map_err(|_| bad("authority"))?;
+        request
+            .set_path_with_query(Some(&url.path_with_query))
+            .map_err(|_| bad("path"))?;
 
         // Write and finish the body before handing the request over.
-        let body = request.body().map_err(|_| HttpError::Other(format!("{what}: request body unavailable")))?;
+        let body = request
+            .body()
+            .map_err(|_| HttpError::Other(format!("{what}: request body unavailable")))?;
         {
-            let stream = body.write().map_err(|_| HttpError::Other(format!("{what}: request body stream unavailable")))?;
+            let stream = body.write().map_err(|_| {
+                HttpError::Other(format!("{what}: request body stream unavailable"))
+            })?;
             let mut rest: &[u8] = &req.body;
             // Bounded: each round writes at least one byte or fails.
             while !rest.is_empty() {
                 let n = match stream.check_write() {
                     Ok(n) => n as usize,
-                    Err(_) => return Err(HttpError::Connection(format!("{what}: request body stream closed"))),
+                    Err(_) => {
+                        return Err(HttpError::Connection(format!(
+                            "{what}: request body stream closed"
+                        )))
+                    }
                 };
                 if n == 0 {
-                    return Err(HttpError::Other(format!("{what}: request body too large to buffer")));
+                    return Err(HttpError::Other(format!(
+                        "{what}: request body too large to buffer"
+                    )));
                 }
                 let take = n.min(rest.len());
-                stream
-                    .write(&rest[..take])
-                    .map_err(|_| HttpError::Connection(format!("{what}: writing the request body failed")))?;
+                stream.write(&rest[..take]).map_err(|_| {
+                    HttpError::Connection(format!("{what}: writing the request body failed"))
+                })?;
                 rest = &rest[take..];
             }
             drop(stream);
@@ -444,8 +544,13 @@ mod wire {
         let _ = options.set_first_byte_timeout(Some(ns(timeout_ms)));
         let _ = options.set_between_bytes_timeout(Some(ns(timeout_ms)));
 
-        let future = outgoing_handler::handle(request, Some(options)).map_err(|e| error_from_code(&e, &what))?;
-        let timeout = || HttpError::Timeout(format!("{what}: no complete response within {timeout_ms} ms"));
+        let future = outgoing_handler::handle(request, Some(options))
+            .map_err(|e| error_from_code(&e, &what))?;
+        let timeout = || {
+            HttpError::Timeout(format!(
+                "{what}: no complete response within {timeout_ms} ms"
+            ))
+        };
 
         // Wait for the head, against the deadline.
         let incoming = {
@@ -457,7 +562,9 @@ mod wire {
                     break match result {
                         Ok(Ok(resp)) => resp,
                         Ok(Err(code)) => return Err(error_from_code(&code, &what)),
-                        Err(()) => return Err(HttpError::Other(format!("{what}: response already taken"))),
+                        Err(()) => {
+                            return Err(HttpError::Other(format!("{what}: response already taken")))
+                        }
                     };
                 }
                 if now_ns() >= deadline {
@@ -472,18 +579,33 @@ mod wire {
             let h = incoming.headers();
             let list = h.entries();
             drop(h);
-            list.into_iter().map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned())).collect()
+            list.into_iter()
+                .map(|(n, v)| (n, String::from_utf8_lossy(&v).into_owned()))
+                .collect()
         };
 
-        let body = incoming.consume().map_err(|_| HttpError::Other(format!("{what}: response body unavailable")))?;
+        let body = incoming
+            .consume()
+            .map_err(|_| HttpError::Other(format!("{what}: response body unavailable")))?;
         let bytes = read_body(&body, deadline, &what, timeout_ms)?;
         let _trailers = IncomingBody::finish(body);
         drop(incoming);
-        Ok(Response { status, headers, body: bytes })
+        Ok(Response {
+            status,
+            headers,
+            body: bytes,
+        })
     }
 
-    fn read_body(body: &IncomingBody, deadline: u64, what: &str, timeout_ms: u64) -> Result<Vec<u8>, HttpError> {
-        let stream = body.stream().map_err(|_| HttpError::Other(format!("{what}: response stream unavailable")))?;
+    fn read_body(
+        body: &IncomingBody,
+        deadline: u64,
+        what: &str,
+        timeout_ms: u64,
+    ) -> Result<Vec<u8>, HttpError> {
+        let stream = body
+            .stream()
+            .map_err(|_| HttpError::Other(format!("{what}: response stream unavailable")))?;
         let ready = stream.subscribe();
         let timer = wasi::clocks::monotonic_clock::subscribe_instant(deadline);
         let mut out = Vec::new();
@@ -492,21 +614,27 @@ mod wire {
             match stream.read(READ_CHUNK) {
                 Ok(chunk) if chunk.is_empty() => {
                     if now_ns() >= deadline {
-                        return Err(HttpError::Timeout(format!("{what}: response body incomplete after {timeout_ms} ms")));
+                        return Err(HttpError::Timeout(format!(
+                            "{what}: response body incomplete after {timeout_ms} ms"
+                        )));
                     }
                     wasi::io::poll::poll(&[&ready, &timer]);
                 }
                 Ok(chunk) => {
                     out.extend_from_slice(&chunk);
                     if out.len() > MAX_RESPONSE_BYTES {
-                        return Err(HttpError::Other(format!("{what}: response body larger than {MAX_RESPONSE_BYTES} bytes")));
+                        return Err(HttpError::Other(format!(
+                            "{what}: response body larger than {MAX_RESPONSE_BYTES} bytes"
+                        )));
                     }
                 }
                 Err(StreamError::Closed) => break,
                 Err(StreamError::LastOperationFailed(e)) => {
                     return Err(match wasi::http::types::http_error_code(&e) {
                         Some(code) => error_from_code(&code, what),
-                        None => HttpError::Connection(format!("{what}: reading the response failed")),
+                        None => {
+                            HttpError::Connection(format!("{what}: reading the response failed"))
+                        }
                     });
                 }
             }
@@ -546,8 +674,17 @@ mod tests {
         let u = Url::parse("http://169.254.169.254/metadata").unwrap();
         assert!(!u.may_carry_credentials());
 
-        for bad in ["ftp://x/", "management.azure.com/x", "https:///x", "https://user@host/", "https://h/a b"] {
-            assert!(matches!(Url::parse(bad), Err(HttpError::InvalidUrl(_))), "{bad}");
+        for bad in [
+            "ftp://x/",
+            "management.azure.com/x",
+            "https:///x",
+            "https://user@host/",
+            "https://h/a b",
+        ] {
+            assert!(
+                matches!(Url::parse(bad), Err(HttpError::InvalidUrl(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -561,12 +698,26 @@ mod tests {
     fn encoding() {
         assert_eq!(encode_component("a b/c+d=é"), "a%20b%2Fc%2Bd%3D%C3%A9");
         assert_eq!(encode_component("AZaz09-._~"), "AZaz09-._~");
-        assert_eq!(form_encode(&[("grant_type", "client_credentials"), ("scope", "https://x/.default")]),
-            "grant_type=client_credentials&scope=https%3A%2F%2Fx%2F.default");
-        assert_eq!(with_query("https://h/p", &[("api-version", "2023-05-01")]), "https://h/p?api-version=2023-05-01");
-        assert_eq!(with_query("https://h/p?a=1", &[("tail", "5")]), "https://h/p?a=1&tail=5");
+        assert_eq!(
+            form_encode(&[
+                ("grant_type", "client_credentials"),
+                ("scope", "https://x/.default")
+            ]),
+            "grant_type=client_credentials&scope=https%3A%2F%2Fx%2F.default"
+        );
+        assert_eq!(
+            with_query("https://h/p", &[("api-version", "2023-05-01")]),
+            "https://h/p?api-version=2023-05-01"
+        );
+        assert_eq!(
+            with_query("https://h/p?a=1", &[("tail", "5")]),
+            "https://h/p?a=1&tail=5"
+        );
         assert_eq!(with_query("https://h/p", &[]), "https://h/p");
-        assert_eq!(query_param("https://h/p?a=1&api-version=2018-06-01", "api-version"), Some("2018-06-01"));
+        assert_eq!(
+            query_param("https://h/p?a=1&api-version=2018-06-01", "api-version"),
+            Some("2018-06-01")
+        );
         assert_eq!(query_param("https://h/p", "a"), None);
         assert_eq!(redact_query("https://h/p?$skiptoken=abc"), "https://h/p?…");
     }
@@ -598,10 +749,22 @@ mod tests {
 
     #[test]
     fn error_code_classes() {
-        assert!(matches!(classify_error_code("HttpRequestDenied", "x".into()), HttpError::Denied(_)));
-        assert!(matches!(classify_error_code("ConnectionRefused", "x".into()), HttpError::Connection(_)));
-        assert!(matches!(classify_error_code("ConnectionReadTimeout", "x".into()), HttpError::Timeout(_)));
-        assert!(matches!(classify_error_code("TlsCertificateError", "x".into()), HttpError::Other(_)));
+        assert!(matches!(
+            classify_error_code("HttpRequestDenied", "x".into()),
+            HttpError::Denied(_)
+        ));
+        assert!(matches!(
+            classify_error_code("ConnectionRefused", "x".into()),
+            HttpError::Connection(_)
+        ));
+        assert!(matches!(
+            classify_error_code("ConnectionReadTimeout", "x".into()),
+            HttpError::Timeout(_)
+        ));
+        assert!(matches!(
+            classify_error_code("TlsCertificateError", "x".into()),
+            HttpError::Other(_)
+        ));
         assert!(classify_error_code("ConnectionTerminated", "x".into()).is_transient());
         assert!(!classify_error_code("HttpRequestDenied", "x".into()).is_transient());
     }

@@ -10,9 +10,13 @@ pub use crate::bindings::orchestrator::task::types::Connection;
 /// Resolves a connection through the host.
 pub fn connection(conn_id: &str) -> Result<Connection> {
     host::get_connection(conn_id).map_err(|e| match e {
-        host::HostError::NotFound(m) => Error::Connection(format!("connection `{conn_id}` not found: {m}")),
+        host::HostError::NotFound(m) => {
+            Error::Connection(format!("connection `{conn_id}` not found: {m}"))
+        }
         host::HostError::Denied(m) => Error::Denied(m),
-        host::HostError::Invalid(m) => Error::Connection(format!("connection `{conn_id}` is invalid: {m}")),
+        host::HostError::Invalid(m) => {
+            Error::Connection(format!("connection `{conn_id}` is invalid: {m}"))
+        }
         host::HostError::Internal(m) => Error::Internal(m),
     })
 }
@@ -47,7 +51,8 @@ pub fn debug(msg: impl AsRef<str>) {
 
 /// Pushes an XCom value (serialised to JSON).
 pub fn xcom_push(key: &str, value: &serde_json::Value) -> Result<()> {
-    host::xcom_push(key, &value.to_string()).map_err(|e| Error::Internal(format!("xcom push of `{key}` failed: {e:?}")))
+    host::xcom_push(key, &value.to_string())
+        .map_err(|e| Error::Internal(format!("xcom push of `{key}` failed: {e:?}")))
 }
 
 /// True once the host asked the task to stop.
@@ -71,7 +76,8 @@ pub fn read_granted_file(path: &str) -> Result<Vec<u8>> {
 
 /// Sleeps without watching for cancellation (monotonic clock).
 pub fn sleep_ms(millis: u64) {
-    let pollable = wasi::clocks::monotonic_clock::subscribe_duration(millis.saturating_mul(1_000_000));
+    let pollable =
+        wasi::clocks::monotonic_clock::subscribe_duration(millis.saturating_mul(1_000_000));
     pollable.block();
 }
 
@@ -82,5 +88,8 @@ pub fn now_ms() -> u64 {
 
 /// Wall-clock time as seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -51,12 +51,20 @@ impl Sample {
 
     /// Requests answered with `status`.
     fn with_status(&self, status: u16) -> u64 {
-        self.requests.iter().filter(|(k, _)| k.ends_with(&format!(" {status}"))).map(|(_, n)| n).sum()
+        self.requests
+            .iter()
+            .filter(|(k, _)| k.ends_with(&format!(" {status}")))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// `Token_Issue 200 ×1, ContainerGroups_Get 200 ×1`.
     fn breakdown(&self) -> String {
-        self.requests.iter().map(|(k, n)| format!("{k} ×{n}")).collect::<Vec<_>>().join(", ")
+        self.requests
+            .iter()
+            .map(|(k, n)| format!("{k} ×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -86,7 +94,11 @@ async fn measure(h: &Harness, call: HookCall) -> Sample {
         })
         .collect();
     let error = result.err().map(|e| short_error(&e));
-    Sample { wall_ms, requests, error }
+    Sample {
+        wall_ms,
+        requests,
+        error,
+    }
 }
 
 /// `429 TooManyRequests (gave up after 6 attempts …)`: status, code and the
@@ -94,7 +106,12 @@ async fn measure(h: &Harness, call: HookCall) -> Sample {
 fn short_error(e: &TaskError) -> String {
     match e {
         TaskError::Remote(r) => match r.message.find("gave up") {
-            Some(i) => format!("{} {} ({})", r.status, r.code, r.message[i..].trim_end_matches([')', '.'])),
+            Some(i) => format!(
+                "{} {} ({})",
+                r.status,
+                r.code,
+                r.message[i..].trim_end_matches([')', '.'])
+            ),
             None => format!("{} {}", r.status, r.code),
         },
         other => format!("{other:?}").chars().take(80).collect(),
@@ -142,7 +159,12 @@ impl Book {
 
     /// Median request count of `label`.
     fn total_median(&self, label: &str) -> Option<f64> {
-        let totals: Vec<f64> = self.samples.get(label)?.iter().map(|s| s.total() as f64).collect();
+        let totals: Vec<f64> = self
+            .samples
+            .get(label)?
+            .iter()
+            .map(|s| s.total() as f64)
+            .collect();
         Summary::of(&totals).map(|s| s.median)
     }
 }
@@ -154,7 +176,10 @@ async fn wait_terminated(h: &Harness, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(g) = h.hook(HookCall::GetState(Harness::group(name))).await {
-            if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]["state"] == "Terminated" {
+            if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]
+                ["state"]
+                == "Terminated"
+            {
                 return;
             }
         }
@@ -174,7 +199,11 @@ async fn main() {
         .unwrap_or_else(|_| "1,3,5,6".into())
         .split(',')
         .filter(|s| !s.trim().is_empty())
-        .map(|s| s.trim().parse().unwrap_or_else(|_| fail(&format!("BENCH_STORM_BURSTS entry {s:?} is not an integer"))))
+        .map(|s| {
+            s.trim().parse().unwrap_or_else(|_| {
+                fail(&format!("BENCH_STORM_BURSTS entry {s:?} is not an integer"))
+            })
+        })
         .collect();
     println!("hook benchmark: {reps} repetitions per call, storms {bursts:?} × {storm_reps} (Retry-After 1 s)");
 
@@ -186,42 +215,108 @@ async fn main() {
     let mut book = Book::default();
     for i in 0..reps {
         let g = Harness::group(&format!("hook-{i}"));
-        book.add("create-or-update (no wait)", measure(&h, HookCall::CreateOrUpdate(g.clone(), job(&g.name, "echo hi"), false)).await);
-        book.add("exists (true)", measure(&h, HookCall::Exists(g.clone())).await);
-        book.add("exists (false)", measure(&h, HookCall::Exists(Harness::group(&format!("missing-{i}")))).await);
-        book.add("get-state", measure(&h, HookCall::GetState(g.clone())).await);
+        book.add(
+            "create-or-update (no wait)",
+            measure(
+                &h,
+                HookCall::CreateOrUpdate(g.clone(), job(&g.name, "echo hi"), false),
+            )
+            .await,
+        );
+        book.add(
+            "exists (true)",
+            measure(&h, HookCall::Exists(g.clone())).await,
+        );
+        book.add(
+            "exists (false)",
+            measure(
+                &h,
+                HookCall::Exists(Harness::group(&format!("missing-{i}"))),
+            )
+            .await,
+        );
+        book.add(
+            "get-state",
+            measure(&h, HookCall::GetState(g.clone())).await,
+        );
         wait_terminated(&h, &g.name).await;
-        book.add("get-logs", measure(&h, HookCall::GetLogs(g.clone(), None)).await);
-        book.add("test-connection", measure(&h, HookCall::TestConnection("azure_default".into())).await);
-        book.add("delete (no wait)", measure(&h, HookCall::Delete(g.clone(), false)).await);
+        book.add(
+            "get-logs",
+            measure(&h, HookCall::GetLogs(g.clone(), None)).await,
+        );
+        book.add(
+            "test-connection",
+            measure(&h, HookCall::TestConnection("azure_default".into())).await,
+        );
+        book.add(
+            "delete (no wait)",
+            measure(&h, HookCall::Delete(g.clone(), false)).await,
+        );
         let w = Harness::group(&format!("hookw-{i}"));
-        book.add("create-or-update (wait)", measure(&h, HookCall::CreateOrUpdate(w.clone(), job(&w.name, "sleep 30"), true)).await);
-        book.add("delete (wait)", measure(&h, HookCall::Delete(w.clone(), true)).await);
+        book.add(
+            "create-or-update (wait)",
+            measure(
+                &h,
+                HookCall::CreateOrUpdate(w.clone(), job(&w.name, "sleep 30"), true),
+            )
+            .await,
+        );
+        book.add(
+            "delete (wait)",
+            measure(&h, HookCall::Delete(w.clone(), true)).await,
+        );
     }
 
     println!("\nRequests per hook call (fresh instance each: token + ARM)\n");
-    let mut t = Table::new(&["call", "runs", "requests", "token", "ARM", "requests (first run)", "wall p50 ms", "p95 ms"]);
+    let mut t = Table::new(&[
+        "call",
+        "runs",
+        "requests",
+        "token",
+        "ARM",
+        "requests (first run)",
+        "wall p50 ms",
+        "p95 ms",
+    ]);
     let mut problems = Vec::new();
     for label in &book.order {
         let ss = &book.samples[label];
         let totals: Vec<u64> = ss.iter().map(Sample::total).collect();
         let tokens: Vec<u64> = ss
             .iter()
-            .map(|s| s.requests.iter().filter(|(k, _)| k.starts_with("Token_") || k.starts_with("Imds_")).map(|(_, n)| n).sum())
+            .map(|s| {
+                s.requests
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("Token_") || k.starts_with("Imds_"))
+                    .map(|(_, n)| n)
+                    .sum()
+            })
             .collect();
         let same = totals.iter().all(|n| *n == totals[0]);
         let walls = Summary::of(&ss.iter().map(|s| s.wall_ms).collect::<Vec<_>>());
         for s in ss.iter().filter(|s| s.error.is_some()) {
-            problems.push(format!("{label}: {}", s.error.as_deref().unwrap_or_default()));
+            problems.push(format!(
+                "{label}: {}",
+                s.error.as_deref().unwrap_or_default()
+            ));
         }
-        let med = |v: &[u64]| Summary::of(&v.iter().map(|x| *x as f64).collect::<Vec<_>>()).map(|s| s.median).unwrap_or(0.0);
+        let med = |v: &[u64]| {
+            Summary::of(&v.iter().map(|x| *x as f64).collect::<Vec<_>>())
+                .map(|s| s.median)
+                .unwrap_or(0.0)
+        };
         t.row(vec![
             label.clone(),
             ss.len().to_string(),
             if same {
                 totals[0].to_string()
             } else {
-                format!("{} (varies {}–{})", med(&totals), totals.iter().min().unwrap(), totals.iter().max().unwrap())
+                format!(
+                    "{} (varies {}–{})",
+                    med(&totals),
+                    totals.iter().min().unwrap(),
+                    totals.iter().max().unwrap()
+                )
             },
             format!("{}", med(&tokens)),
             format!("{}", med(&totals) - med(&tokens)),
@@ -234,19 +329,41 @@ async fn main() {
 
     // The storm.
     let target = Harness::group("storm-target");
-    if let Err(e) = h.hook(HookCall::CreateOrUpdate(target.clone(), job(&target.name, "sleep 600"), false)).await {
+    if let Err(e) = h
+        .hook(HookCall::CreateOrUpdate(
+            target.clone(),
+            job(&target.name, "sleep 600"),
+            false,
+        ))
+        .await
+    {
         fail(&format!("creating the storm target failed: {e:?}"));
     }
     let mut storm = Book::default();
     for b in &bursts {
         for r in 0..storm_reps {
-            h.emulator.set_faults(Faults { throttle_burst: *b, retry_after_secs: 1, ..Faults::default() });
-            storm.add(&format!("get-state|{b}"), measure(&h, HookCall::GetState(target.clone())).await);
+            h.emulator.set_faults(Faults {
+                throttle_burst: *b,
+                retry_after_secs: 1,
+                ..Faults::default()
+            });
+            storm.add(
+                &format!("get-state|{b}"),
+                measure(&h, HookCall::GetState(target.clone())).await,
+            );
             let g = Harness::group(&format!("storm-{b}-{r}"));
-            h.emulator.set_faults(Faults { throttle_burst: *b, retry_after_secs: 1, ..Faults::default() });
+            h.emulator.set_faults(Faults {
+                throttle_burst: *b,
+                retry_after_secs: 1,
+                ..Faults::default()
+            });
             storm.add(
                 &format!("create-or-update (no wait)|{b}"),
-                measure(&h, HookCall::CreateOrUpdate(g.clone(), job(&g.name, "exit 0"), false)).await,
+                measure(
+                    &h,
+                    HookCall::CreateOrUpdate(g.clone(), job(&g.name, "exit 0"), false),
+                )
+                .await,
             );
         }
     }
@@ -276,7 +393,11 @@ async fn main() {
         };
         let walls = Summary::of(&ss.iter().map(|s| s.wall_ms / 1e3).collect::<Vec<_>>());
         let totals = Summary::of(&ss.iter().map(|s| s.total() as f64).collect::<Vec<_>>());
-        let throttled = Summary::of(&ss.iter().map(|s| s.with_status(429) as f64).collect::<Vec<_>>());
+        let throttled = Summary::of(
+            &ss.iter()
+                .map(|s| s.with_status(429) as f64)
+                .collect::<Vec<_>>(),
+        );
         let base_total = book.total_median(call);
         let base_wall = book.wall_median(call);
         t.row(vec![
@@ -304,7 +425,10 @@ async fn main() {
     let Harness { emulator, .. } = h;
     emulator.shutdown().await;
     if !problems.is_empty() {
-        eprintln!("\n{} call(s) failed without injected faults:", problems.len());
+        eprintln!(
+            "\n{} call(s) failed without injected faults:",
+            problems.len()
+        );
         for p in &problems {
             eprintln!("  {p}");
         }

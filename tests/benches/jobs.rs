@@ -194,30 +194,54 @@ impl JobResult {
 
 /// Requests per operation, all statuses.
 fn ops_of(stats: &Stats) -> BTreeMap<String, u64> {
-    stats.requests.keys().map(|op| (op.clone(), stats.count_all(op))).collect()
+    stats
+        .requests
+        .keys()
+        .map(|op| (op.clone(), stats.count_all(op)))
+        .collect()
 }
 
 /// Runs one job on an emulator of its own and measures it.
 async fn run_job(spec: JobSpec, provision: Duration) -> JobResult {
-    let h = Harness::with_config(EmulatorConfig { provision_delay: provision, ..EmulatorConfig::default() }).await;
+    let h = Harness::with_config(EmulatorConfig {
+        provision_delay: provision,
+        ..EmulatorConfig::default()
+    })
+    .await;
     let sink = Arc::new(StampSink::default());
     let (mut env, _) = h.env();
     env.log = sink.clone();
     let params = Harness::params(&spec.name, json!({"command": ["sh", "-c", spec.script()]}));
-    let report = h.runner.run(TaskSpec::new(spec.name.clone(), params), env).await;
+    let report = h
+        .runner
+        .run(TaskSpec::new(spec.name.clone(), params), env)
+        .await;
     let returned = now_ns();
     let stats = h.stats();
     let Harness { emulator, .. } = h;
     emulator.shutdown().await;
 
-    let mut r = JobResult { ops: ops_of(&stats), exists_404: stats.count("ContainerGroups_Get", 404), ..JobResult::default() };
+    let mut r = JobResult {
+        ops: ops_of(&stats),
+        exists_404: stats.count("ContainerGroups_Get", 404),
+        ..JobResult::default()
+    };
     if report.state != TaskState::Success {
-        r.note(format!("task failed: {:?} ({:?})", report.error, report.reason));
+        r.note(format!(
+            "task failed: {:?} ({:?})",
+            report.error, report.reason
+        ));
     }
     let lines = sink.lines();
-    let exited_at = lines.iter().find(|(_, m)| m.starts_with("Container exited")).map(|(t, _)| *t);
+    let exited_at = lines
+        .iter()
+        .find(|(_, m)| m.starts_with("Container exited"))
+        .map(|(t, _)| *t);
     let stamp = |prefix: &str| -> Option<i128> {
-        lines.iter().find_map(|(_, m)| m.strip_prefix(prefix)).and_then(|s| s.trim().parse::<i128>().ok())
+        lines
+            .iter()
+            .find_map(|(_, m)| m.strip_prefix(prefix))
+            .and_then(|s| s.trim().parse::<i128>().ok())
     };
     let (start, exit) = (stamp("bench-start "), stamp("bench-exit "));
     match (start, exit, exited_at) {
@@ -226,11 +250,19 @@ async fn run_job(spec: JobSpec, provision: Duration) -> JobResult {
             r.exit_seen_s = secs(seen - exit);
             r.returned_s = secs(returned - exit);
         }
-        _ => r.note(format!("missing a measurement: start {start:?}, exit {exit:?}, exit seen {exited_at:?}")),
+        _ => r.note(format!(
+            "missing a measurement: start {start:?}, exit {exit:?}, exit seen {exited_at:?}"
+        )),
     }
     for (at, m) in &lines {
-        let Some(rest) = m.strip_prefix("bench-") else { continue };
-        let Some(stamp) = rest.split_whitespace().nth(1).and_then(|s| s.parse::<i128>().ok()) else {
+        let Some(rest) = m.strip_prefix("bench-") else {
+            continue;
+        };
+        let Some(stamp) = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<i128>().ok())
+        else {
             r.note(format!("unparsable line {m:?}"));
             continue;
         };
@@ -244,7 +276,9 @@ async fn run_job(spec: JobSpec, provision: Duration) -> JobResult {
     let expected = 2 + spec.secs.floor() as usize;
     let received = r.live.len() + r.after_exit.len();
     if received != expected {
-        r.note(format!("{received} bench lines received, {expected} printed"));
+        r.note(format!(
+            "{received} bench lines received, {expected} printed"
+        ));
     }
     r.spec = Some(spec);
     r
@@ -262,7 +296,10 @@ async fn run_all(specs: Vec<JobSpec>, parallel: usize, provision: Duration) -> V
     for (i, spec) in specs.into_iter().enumerate() {
         let gate = gate.clone();
         set.spawn(async move {
-            let _permit = gate.acquire_owned().await.expect("the semaphore is never closed");
+            let _permit = gate
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
             (i, run_job(spec, provision).await)
         });
     }
@@ -332,17 +369,33 @@ async fn main() {
     let mut by_group: Vec<(String, Vec<JobResult>)> = Vec::new();
     for (len, reps) in &lengths {
         let group = format!("{len} s");
-        let specs = (0..*reps).map(|r| JobSpec { name: format!("job-{len}s-{r}"), secs: *len as f64 }).collect();
+        let specs = (0..*reps)
+            .map(|r| JobSpec {
+                name: format!("job-{len}s-{r}"),
+                secs: *len as f64,
+            })
+            .collect();
         let t0 = std::time::Instant::now();
         let results = run_all(specs, parallel, provision).await;
-        println!("  {group}: {reps} job(s) in {:.1} s", t0.elapsed().as_secs_f64());
+        println!(
+            "  {group}: {reps} job(s) in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
         by_group.push((group, results));
     }
     if sweep > 0 {
-        let specs = (0..sweep).map(|k| JobSpec { name: format!("sweep-{k}"), secs: 10.0 + k as f64 * 5.0 / sweep as f64 }).collect();
+        let specs = (0..sweep)
+            .map(|k| JobSpec {
+                name: format!("sweep-{k}"),
+                secs: 10.0 + k as f64 * 5.0 / sweep as f64,
+            })
+            .collect();
         let t0 = std::time::Instant::now();
         let results = run_all(specs, parallel, provision).await;
-        println!("  sweep: {sweep} job(s) of 10–15 s in {:.1} s", t0.elapsed().as_secs_f64());
+        println!(
+            "  sweep: {sweep} job(s) of 10–15 s in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
         by_group.push(("sweep 10–15 s".into(), results));
     }
 
@@ -373,10 +426,23 @@ async fn main() {
         "Airflow / ours",
     ]);
     for (group, rs) in &by_group {
-        let reads_median = Summary::of(&rs.iter().map(|r| r.reads() as f64).collect::<Vec<_>>()).map(|s| s.median);
-        let secs = rs.first().and_then(|r| r.spec.as_ref()).map(|s| s.secs).unwrap_or(0.0);
-        let budget = if group == "sweep 10–15 s" { None } else { read_budget(secs) };
-        let airflow = if group == "sweep 10–15 s" { None } else { airflow_reads(secs) };
+        let reads_median =
+            Summary::of(&rs.iter().map(|r| r.reads() as f64).collect::<Vec<_>>()).map(|s| s.median);
+        let secs = rs
+            .first()
+            .and_then(|r| r.spec.as_ref())
+            .map(|s| s.secs)
+            .unwrap_or(0.0);
+        let budget = if group == "sweep 10–15 s" {
+            None
+        } else {
+            read_budget(secs)
+        };
+        let airflow = if group == "sweep 10–15 s" {
+            None
+        } else {
+            airflow_reads(secs)
+        };
         let max_reads = rs.iter().map(|r| r.reads()).max().unwrap_or(0);
         t.row(vec![
             group.clone(),
@@ -389,8 +455,12 @@ async fn main() {
             median_count(rs.iter().map(|r| r.count("ContainerGroups_Delete"))),
             median_count(rs.iter().map(|r| r.tokens())),
             median_count(rs.iter().map(|r| r.total())),
-            budget.map(|b| format!("≤ {b}: {}", yes_no(max_reads <= b))).unwrap_or_else(|| "-".into()),
-            airflow.map(|a| format!("≈ {a}")).unwrap_or_else(|| "-".into()),
+            budget
+                .map(|b| format!("≤ {b}: {}", yes_no(max_reads <= b)))
+                .unwrap_or_else(|| "-".into()),
+            airflow
+                .map(|a| format!("≈ {a}"))
+                .unwrap_or_else(|| "-".into()),
             match (airflow, reads_median) {
                 (Some(a), Some(m)) if m > 0.0 => format!("{:.1}×", a as f64 / m),
                 _ => "-".into(),
@@ -403,16 +473,23 @@ async fn main() {
         .iter()
         .flat_map(|(_, rs)| rs.iter().flat_map(|r| r.ops.keys().cloned()))
         .filter(|op| {
-            !["ContainerGroups_Get", "Containers_ListLogs", "ContainerGroups_CreateOrUpdate", "ContainerGroups_Delete"]
-                .contains(&op.as_str())
+            ![
+                "ContainerGroups_Get",
+                "Containers_ListLogs",
+                "ContainerGroups_CreateOrUpdate",
+                "ContainerGroups_Delete",
+            ]
+            .contains(&op.as_str())
                 && !TOKEN_OPS.contains(&op.as_str())
         })
         .collect();
     if !other.is_empty() {
         println!("\nother operations seen (median per job):");
         for op in &other {
-            let cells: Vec<String> =
-                by_group.iter().map(|(g, rs)| format!("{g}: {}", median_count(rs.iter().map(|r| r.count(op))))).collect();
+            let cells: Vec<String> = by_group
+                .iter()
+                .map(|(g, rs)| format!("{g}: {}", median_count(rs.iter().map(|r| r.count(op)))))
+                .collect();
             println!("  {op}: {}", cells.join(", "));
         }
     }
@@ -440,11 +517,18 @@ async fn main() {
         let exit: Vec<f64> = ok.iter().map(|r| r.exit_seen_s).collect();
         let returned: Vec<f64> = ok.iter().map(|r| r.returned_s).collect();
         let ran: Vec<f64> = ok.iter().map(|r| r.ran_s).collect();
-        let lines: Vec<f64> = ok.iter().flat_map(|r| r.live.iter().chain(&r.after_exit).copied()).collect();
+        let lines: Vec<f64> = ok
+            .iter()
+            .flat_map(|r| r.live.iter().chain(&r.after_exit).copied())
+            .collect();
         let live: usize = ok.iter().map(|r| r.live.len()).sum();
         all_exit.extend(&exit);
         all_lines.extend(&lines);
-        let (e, rt, l) = (Summary::of(&exit), Summary::of(&returned), Summary::of(&lines));
+        let (e, rt, l) = (
+            Summary::of(&exit),
+            Summary::of(&returned),
+            Summary::of(&lines),
+        );
         t.row(vec![
             group.clone(),
             ok.len().to_string(),
@@ -480,7 +564,10 @@ async fn main() {
     println!("load average at the end: {}", common::load_average());
 
     if !problems.is_empty() {
-        eprintln!("\n{} job(s) had problems (left out of the latency table):", problems.len());
+        eprintln!(
+            "\n{} job(s) had problems (left out of the latency table):",
+            problems.len()
+        );
         for p in &problems {
             eprintln!("  {p}");
         }

@@ -17,10 +17,12 @@ use std::time::Duration;
 pub use aci_host::bindings::{LogLevel, TaskError};
 pub use aci_host::connections::Connection;
 pub use aci_host::emulator::{Emulator, EmulatorConfig, Faults, Stats};
-pub use aci_host::runner::{GroupRef, HookCall, Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState};
-pub use aci_host::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
 use aci_host::engine::EngineOptions;
 use aci_host::local::LocalConnections;
+pub use aci_host::runner::{
+    GroupRef, HookCall, Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState,
+};
+pub use aci_host::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
 
 /// The test-guest component: a task-operator that makes one HTTP request.
 pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
@@ -30,14 +32,25 @@ pub const RESOURCE_GROUP: &str = "e2e-rg";
 
 /// Engine options for tests: a cache dir private to the test run.
 pub fn engine_options() -> EngineOptions {
-    EngineOptions { cache_dir: Some(std::env::temp_dir().join("aci-e2e-cwasm-cache")), ..EngineOptions::default() }
+    EngineOptions {
+        cache_dir: Some(std::env::temp_dir().join("aci-e2e-cwasm-cache")),
+        ..EngineOptions::default()
+    }
 }
 
 /// One runner (engine + compiled component) shared by all tests of a binary.
 pub fn runner() -> Arc<Runner> {
     static RUNNER: OnceLock<Arc<Runner>> = OnceLock::new();
     RUNNER
-        .get_or_init(|| Arc::new(Runner::new(RunnerOptions { engine: engine_options(), plugin: None }).expect("load the built-in component")))
+        .get_or_init(|| {
+            Arc::new(
+                Runner::new(RunnerOptions {
+                    engine: engine_options(),
+                    plugin: None,
+                })
+                .expect("load the built-in component"),
+            )
+        })
         .clone()
 }
 
@@ -64,7 +77,10 @@ impl LogSink for CaptureSink {
         if std::env::var_os("E2E_ECHO_LOGS").is_some() {
             eprintln!("[{task_id}] {level:?} {message}");
         }
-        self.lines.lock().unwrap().push((task_id.to_string(), level, message.to_string()));
+        self.lines
+            .lock()
+            .unwrap()
+            .push((task_id.to_string(), level, message.to_string()));
     }
 }
 
@@ -74,7 +90,10 @@ pub struct StaticConnections(pub HashMap<String, Connection>);
 
 impl ConnectionProvider for StaticConnections {
     fn connection(&self, conn_id: &str) -> Result<Connection, String> {
-        self.0.get(conn_id).cloned().ok_or_else(|| format!("`{conn_id}` is not one of the test connections"))
+        self.0
+            .get(conn_id)
+            .cloned()
+            .ok_or_else(|| format!("`{conn_id}` is not one of the test connections"))
     }
 }
 
@@ -97,13 +116,20 @@ pub struct Harness {
 impl Harness {
     /// An emulator with a short provisioning delay (100 ms).
     pub async fn start() -> Harness {
-        Harness::with_config(EmulatorConfig { provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await
+        Harness::with_config(EmulatorConfig {
+            provision_delay: Duration::from_millis(100),
+            ..EmulatorConfig::default()
+        })
+        .await
     }
 
     /// An emulator with the given configuration.
     pub async fn with_config(config: EmulatorConfig) -> Harness {
         let emulator = Emulator::start(config).await.expect("start the emulator");
-        Harness { emulator, runner: runner() }
+        Harness {
+            emulator,
+            runner: runner(),
+        }
     }
 
     /// The emulator's base URL.
@@ -123,7 +149,10 @@ impl Harness {
     }
 
     /// A task environment with the given connections.
-    pub fn env_with(&self, connections: Arc<dyn ConnectionProvider>) -> (TaskEnv, Arc<CaptureSink>) {
+    pub fn env_with(
+        &self,
+        connections: Arc<dyn ConnectionProvider>,
+    ) -> (TaskEnv, Arc<CaptureSink>) {
         let sink = Arc::new(CaptureSink::default());
         let mut env = TaskEnv::new(connections);
         env.guest_env.clear();
@@ -135,7 +164,10 @@ impl Harness {
 
     /// Default operator params for a task: `ci_conn_id`, resource group,
     /// image and region, with `name` and `extra` merged over them.
-    pub fn params(name: &str, extra: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    pub fn params(
+        name: &str,
+        extra: serde_json::Value,
+    ) -> serde_json::Map<String, serde_json::Value> {
         let mut p = serde_json::json!({
             "ci_conn_id": "azure_default",
             "resource_group": RESOURCE_GROUP,
@@ -157,11 +189,17 @@ impl Harness {
     /// Runs a task (default params merged with `extra`) against the emulator.
     pub async fn run_task(&self, name: &str, extra: serde_json::Value) -> TaskRun {
         let (env, logs) = self.env();
-        self.run_task_with(TaskSpec::new(name, Harness::params(name, extra)), env, logs).await
+        self.run_task_with(TaskSpec::new(name, Harness::params(name, extra)), env, logs)
+            .await
     }
 
     /// Runs a prepared spec in a prepared environment.
-    pub async fn run_task_with(&self, spec: TaskSpec, env: TaskEnv, logs: Arc<CaptureSink>) -> TaskRun {
+    pub async fn run_task_with(
+        &self,
+        spec: TaskSpec,
+        env: TaskEnv,
+        logs: Arc<CaptureSink>,
+    ) -> TaskRun {
         let report = self.runner.run(spec, env).await;
         TaskRun { report, logs }
     }
@@ -169,12 +207,19 @@ impl Harness {
     /// Calls a hook method with every connection resolving to the emulator.
     pub async fn hook(&self, call: HookCall) -> Result<serde_json::Value, TaskError> {
         let (env, _) = self.env();
-        self.runner.hook(call, env).await.expect("the plugin trapped")
+        self.runner
+            .hook(call, env)
+            .await
+            .expect("the plugin trapped")
     }
 
     /// A group reference in the default resource group.
     pub fn group(name: &str) -> GroupRef {
-        GroupRef { conn_id: "azure_default".into(), resource_group: RESOURCE_GROUP.into(), name: name.into() }
+        GroupRef {
+            conn_id: "azure_default".into(),
+            resource_group: RESOURCE_GROUP.into(),
+            name: name.into(),
+        }
     }
 
     /// The emulator's request statistics.
@@ -189,7 +234,11 @@ pub fn aci_host_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let bin = dir.join("aci-host");
-    assert!(bin.is_file(), "{} is missing: run the tests with `cargo test --workspace`", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        bin.display()
+    );
     bin
 }
 

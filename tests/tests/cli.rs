@@ -14,14 +14,20 @@ use std::time::{Duration, Instant};
 use aci_e2e::{aci_host_bin, wait_until, Emulator, EmulatorConfig, Faults};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn aci_host(args: &[&str], state: &Path) -> Command {
     let mut cmd = Command::new(aci_host_bin());
     cmd.args(args)
         .current_dir(root())
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("aci-e2e-cli-cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("aci-e2e-cli-cache"),
+        )
         .env("XDG_DATA_HOME", state)
         .env_remove("RUST_LOG");
     cmd
@@ -45,7 +51,12 @@ fn write_task(dir: &Path, name: &str, body: &str) -> PathBuf {
 fn json_result(out: &Output) -> serde_json::Value {
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 1, "one JSON line on stdout: {stdout:?}\nstderr: {}", text(&out.stderr));
+    assert_eq!(
+        lines.len(),
+        1,
+        "one JSON line on stdout: {stdout:?}\nstderr: {}",
+        text(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_str(lines[0]).expect("a JSON object");
     assert_shape(&v);
     v
@@ -53,17 +64,33 @@ fn json_result(out: &Output) -> serde_json::Value {
 
 /// Checks the contract's `--json` shape: exactly these keys, with these types.
 fn assert_shape(v: &serde_json::Value) {
-    let obj = v.as_object().unwrap_or_else(|| panic!("not an object: {v}"));
+    let obj = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"));
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort();
-    assert_eq!(keys, ["error", "exit_code", "return_value", "state", "task_id", "xcom"], "{v}");
+    assert_eq!(
+        keys,
+        [
+            "error",
+            "exit_code",
+            "return_value",
+            "state",
+            "task_id",
+            "xcom"
+        ],
+        "{v}"
+    );
     assert!(v["task_id"].is_string(), "{v}");
     assert!(v["xcom"].is_object(), "{v}");
     assert!(v["exit_code"].is_null() || v["exit_code"].is_i64(), "{v}");
     match v["state"].as_str() {
         Some("success") => assert!(v["error"].is_null(), "{v}"),
         Some("failed") => {
-            assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "a failure says why: {v}");
+            assert!(
+                v["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "a failure says why: {v}"
+            );
             assert!(v["return_value"].is_null(), "{v}");
         }
         other => panic!("state {other:?}: {v}"),
@@ -77,9 +104,30 @@ fn describe_prints_the_schema() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("describe prints JSON");
     assert_eq!(v["name"], "AzureContainerInstancesOperator");
-    assert_eq!(v["template_fields"], serde_json::json!(["name", "image", "command", "environment_variables", "volumes"]));
-    let props = v["params_schema"]["properties"].as_object().expect("a JSON Schema with properties");
-    for p in ["ci_conn_id", "resource_group", "name", "image", "region", "container_timeout", "xcom_all", "identity", "priority"] {
+    assert_eq!(
+        v["template_fields"],
+        serde_json::json!([
+            "name",
+            "image",
+            "command",
+            "environment_variables",
+            "volumes"
+        ])
+    );
+    let props = v["params_schema"]["properties"]
+        .as_object()
+        .expect("a JSON Schema with properties");
+    for p in [
+        "ci_conn_id",
+        "resource_group",
+        "name",
+        "image",
+        "region",
+        "container_timeout",
+        "xcom_all",
+        "identity",
+        "priority",
+    ] {
         assert!(props.contains_key(p), "schema lacks {p}");
     }
 }
@@ -87,7 +135,10 @@ fn describe_prints_the_schema() {
 #[test]
 fn validate_accepts_the_examples_and_rejects_invalid_tasks() {
     let state = tempfile::tempdir().unwrap();
-    let out = run(&["validate", "examples/hello.toml", "examples/fail.toml"], state.path());
+    let out = run(
+        &["validate", "examples/hello.toml", "examples/fail.toml"],
+        state.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cases = [
         ("examples/invalid/bad_name.toml", "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")"),
@@ -99,37 +150,67 @@ fn validate_accepts_the_examples_and_rejects_invalid_tasks() {
     ];
     for (file, message) in cases {
         let out = run(&["validate", file], state.path());
-        assert_eq!(out.status.code(), Some(125), "{file}: {}", text(&out.stderr));
-        assert!(text(&out.stderr).contains(message), "{file}: expected `{message}` in {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(125),
+            "{file}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(message),
+            "{file}: expected `{message}` in {}",
+            text(&out.stderr)
+        );
     }
 }
 
 #[test]
 fn run_local_hello_succeeds_with_json_result() {
     let state = tempfile::tempdir().unwrap();
-    let out = run(&["run", "examples/hello.toml", "--local", "--json"], state.path());
+    let out = run(
+        &["run", "examples/hello.toml", "--local", "--json"],
+        state.path(),
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("Hello from hello on "), "container output is streamed: {stderr}");
-    assert!(!stderr.contains('\x1b'), "no terminal control codes when stderr is not a terminal: {stderr:?}");
-    assert!(stderr.contains("hello succeeded in "), "the final result is reported: {stderr}");
+    assert!(
+        stderr.contains("Hello from hello on "),
+        "container output is streamed: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no terminal control codes when stderr is not a terminal: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("hello succeeded in "),
+        "the final result is reported: {stderr}"
+    );
     let v = json_result(&out);
     assert_eq!(v["task_id"], "hello");
     assert_eq!(v["state"], "success");
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["return_value"], 0);
     assert!(v["error"].is_null());
-    assert!(v["xcom"]["logs"].as_array().is_some_and(|l| l.len() == 4), "xcom_all=true pushes all lines: {v}");
+    assert!(
+        v["xcom"]["logs"].as_array().is_some_and(|l| l.len() == 4),
+        "xcom_all=true pushes all lines: {v}"
+    );
 }
 
 #[test]
 fn local_mode_ignores_defined_azure_connections() {
     // A real-looking Azure connection is defined, but --local must never use it.
     let state = tempfile::tempdir().unwrap();
-    let out = aci_host(&["run", "examples/hello.toml", "--local", "--json"], state.path())
-        .env("AIRFLOW_CONN_AZURE_DEFAULT", "azure://client:not-a-real-secret@?tenantId=t-1&subscriptionId=s-1")
-        .output()
-        .unwrap();
+    let out = aci_host(
+        &["run", "examples/hello.toml", "--local", "--json"],
+        state.path(),
+    )
+    .env(
+        "AIRFLOW_CONN_AZURE_DEFAULT",
+        "azure://client:not-a-real-secret@?tenantId=t-1&subscriptionId=s-1",
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(json_result(&out)["state"], "success");
 }
@@ -137,19 +218,28 @@ fn local_mode_ignores_defined_azure_connections() {
 #[test]
 fn run_local_failure_exits_with_the_container_code() {
     let state = tempfile::tempdir().unwrap();
-    let out = run(&["run", "examples/fail.toml", "--local", "--json"], state.path());
+    let out = run(
+        &["run", "examples/fail.toml", "--local", "--json"],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let v = json_result(&out);
     assert_eq!(v["task_id"], "fail");
     assert_eq!(v["state"], "failed");
     assert_eq!(v["exit_code"], 3);
-    assert!(v["error"].as_str().unwrap().contains("non-zero exit code"), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("non-zero exit code"),
+        "{v}"
+    );
 }
 
 #[test]
 fn run_local_timeout_exits_124() {
     let state = tempfile::tempdir().unwrap();
-    let task = write_task(state.path(), "slow.toml", r#"
+    let task = write_task(
+        state.path(),
+        "slow.toml",
+        r#"
 task_id = "slow"
 [params]
 ci_conn_id = "azure_default"
@@ -159,8 +249,12 @@ image = "busybox"
 region = "westeurope"
 command = ["sleep", "60"]
 container_timeout = 2
-"#);
-    let out = run(&["run", task.to_str().unwrap(), "--local", "--json"], state.path());
+"#,
+    );
+    let out = run(
+        &["run", task.to_str().unwrap(), "--local", "--json"],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
     let v = json_result(&out);
     assert_eq!(v["task_id"], "slow");
@@ -172,29 +266,59 @@ container_timeout = 2
 #[test]
 fn invalid_task_or_missing_connection_exits_125() {
     let state = tempfile::tempdir().unwrap();
-    let out = run(&["run", "examples/invalid/bad_name.toml", "--local", "--json"], state.path());
+    let out = run(
+        &["run", "examples/invalid/bad_name.toml", "--local", "--json"],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(125));
     let v = json_result(&out);
     assert_eq!(v["task_id"], "bad_name");
     assert!(v["exit_code"].is_null(), "{v}");
-    assert!(v["error"].as_str().unwrap().contains("ACI name must match regex"), "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("ACI name must match regex"),
+        "{v}"
+    );
     // Without --local the connection must exist; the error says where we looked.
-    let out = aci_host(&["run", "examples/hello.toml", "--json"], state.path()).env_remove("AIRFLOW_CONN_AZURE_DEFAULT").output().unwrap();
+    let out = aci_host(&["run", "examples/hello.toml", "--json"], state.path())
+        .env_remove("AIRFLOW_CONN_AZURE_DEFAULT")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("azure_default"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("azure_default"),
+        "{}",
+        text(&out.stderr)
+    );
     let v = json_result(&out);
     assert_eq!(v["task_id"], "hello");
-    assert!(v["error"].as_str().unwrap().contains("azure_default"), "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("azure_default"),
+        "{v}"
+    );
 }
 
 #[test]
 fn unreadable_task_files_fail_with_125_and_a_json_result() {
     let state = tempfile::tempdir().unwrap();
     let missing = state.path().join("nope.toml");
-    let broken = write_task(state.path(), "broken.toml", "task_id = \"broken\"\n[params\n");
+    let broken = write_task(
+        state.path(),
+        "broken.toml",
+        "task_id = \"broken\"\n[params\n",
+    );
     let no_id = write_task(state.path(), "no_id.toml", "[params]\nname = \"x\"\n");
-    for (file, label, message) in [(&missing, "nope", "nope.toml"), (&broken, "broken", "broken.toml"), (&no_id, "no_id", "task_id")] {
-        let out = run(&["run", file.to_str().unwrap(), "--local", "--json"], state.path());
+    for (file, label, message) in [
+        (&missing, "nope", "nope.toml"),
+        (&broken, "broken", "broken.toml"),
+        (&no_id, "no_id", "task_id"),
+    ] {
+        let out = run(
+            &["run", file.to_str().unwrap(), "--local", "--json"],
+            state.path(),
+        );
         assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
         let v = json_result(&out);
         assert_eq!(v["task_id"], label, "{v}");
@@ -202,12 +326,38 @@ fn unreadable_task_files_fail_with_125_and_a_json_result() {
         assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
     }
     // Bad arguments are 125 too, with a clear message.
-    let out = run(&["run", "examples/hello.toml", "--local", "--max-parallel", "0"], state.path());
+    let out = run(
+        &[
+            "run",
+            "examples/hello.toml",
+            "--local",
+            "--max-parallel",
+            "0",
+        ],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("--max-parallel must be at least 1"), "{}", text(&out.stderr));
-    let out = run(&["run", "examples/hello.toml", "--local", "--logical-date", "someday"], state.path());
+    assert!(
+        text(&out.stderr).contains("--max-parallel must be at least 1"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(
+        &[
+            "run",
+            "examples/hello.toml",
+            "--local",
+            "--logical-date",
+            "someday",
+        ],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("--logical-date"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--logical-date"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -222,32 +372,73 @@ fn quiet_verbose_and_rust_log_control_stderr() {
     assert!(!stderr.contains("local mode: ARM emulator at"), "{stderr}");
     assert!(!stderr.contains("DEBUG "), "{stderr}");
     // Every task line carries a timestamp.
-    let line = stderr.lines().find(|l| l.contains("Hello from hello")).unwrap();
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("Hello from hello"))
+        .unwrap();
     let time = line.split(' ').next().unwrap();
-    assert!(time.len() == 8 && time.as_bytes()[2] == b':' && time.as_bytes()[5] == b':', "HH:MM:SS first: {line}");
+    assert!(
+        time.len() == 8 && time.as_bytes()[2] == b':' && time.as_bytes()[5] == b':',
+        "HH:MM:SS first: {line}"
+    );
     // --quiet: only warnings, errors and the final result.
     let out = run(&[&hello[..], &["--quiet", "--json"]].concat(), state.path());
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("Hello from hello"), "{stderr}");
     assert!(!stderr.contains("Container group"), "{stderr}");
-    assert_eq!(stderr.trim().lines().count(), 1, "just the result: {stderr}");
+    assert_eq!(
+        stderr.trim().lines().count(),
+        1,
+        "just the result: {stderr}"
+    );
     assert!(stderr.contains("hello succeeded in "), "{stderr}");
     assert_eq!(json_result(&out)["state"], "success");
-    let out = run(&["run", "examples/fail.toml", "--local", "-q"], state.path());
+    let out = run(
+        &["run", "examples/fail.toml", "--local", "-q"],
+        state.path(),
+    );
     assert_eq!(out.status.code(), Some(3));
-    assert!(text(&out.stderr).contains("error: fail failed after"), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("about to fail"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("error: fail failed after"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stderr).contains("about to fail"),
+        "{}",
+        text(&out.stderr)
+    );
     // -v: host diagnostics and the plugin's debug lines.
     let out = run(&[&hello[..], &["-v"]].concat(), state.path());
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("local mode: ARM emulator at http://127.0.0.1:"), "{stderr}");
-    assert!(stderr.contains("DEBUG "), "the plugin's debug lines: {stderr}");
+    assert!(
+        stderr.contains("local mode: ARM emulator at http://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("DEBUG "),
+        "the plugin's debug lines: {stderr}"
+    );
     // RUST_LOG sets the host diagnostics filter, with or without -v.
-    let out = aci_host(&hello, state.path()).env("RUST_LOG", "info").output().unwrap();
-    assert!(text(&out.stderr).contains("local mode: ARM emulator at"), "{}", text(&out.stderr));
-    let out = aci_host(&[&hello[..], &["-v"]].concat(), state.path()).env("RUST_LOG", "error").output().unwrap();
-    assert!(!text(&out.stderr).contains("local mode: ARM emulator at"), "{}", text(&out.stderr));
+    let out = aci_host(&hello, state.path())
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("local mode: ARM emulator at"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = aci_host(&[&hello[..], &["-v"]].concat(), state.path())
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    assert!(
+        !text(&out.stderr).contains("local mode: ARM emulator at"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// Runs `aci-host` with stderr on a new pseudo-terminal; returns the exit
@@ -255,11 +446,23 @@ fn quiet_verbose_and_rust_log_control_stderr() {
 fn run_on_a_terminal(args: &[&str], state: &Path) -> (Option<i32>, String, String) {
     let (mut master, mut slave) = (-1, -1);
     // SAFETY: openpty writes two new descriptors, which we own from here on.
-    let rc = unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut cmd = aci_host(args, state);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::from(slave)).env("TERM", "xterm").env("COLUMNS", "200");
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(slave))
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200");
     let mut child = cmd.spawn().unwrap();
     drop(cmd); // closes our copy of the terminal's slave side
     let (tx, rx) = std::sync::mpsc::channel();
@@ -277,10 +480,21 @@ fn run_on_a_terminal(args: &[&str], state: &Path) -> (Option<i32>, String, Strin
         let _ = tx.send(buf);
     });
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let status = wait_bounded(&mut child, Duration::from_secs(120));
-    let screen = rx.recv_timeout(Duration::from_secs(30)).expect("the terminal closed");
-    (status, String::from_utf8_lossy(&screen).into_owned(), stdout)
+    let screen = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the terminal closed");
+    (
+        status,
+        String::from_utf8_lossy(&screen).into_owned(),
+        stdout,
+    )
 }
 
 /// Waits for the child at most `limit`; kills it (and fails) after that.
@@ -302,7 +516,10 @@ fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
 #[test]
 fn a_terminal_gets_a_live_status_line_above_which_logs_scroll() {
     let state = tempfile::tempdir().unwrap();
-    let (status, screen, stdout) = run_on_a_terminal(&["run", "examples/hello.toml", "--local", "--json"], state.path());
+    let (status, screen, stdout) = run_on_a_terminal(
+        &["run", "examples/hello.toml", "--local", "--json"],
+        state.path(),
+    );
     assert_eq!(status, Some(0), "{screen}");
     // The status line is erased and redrawn around log lines.
     assert!(screen.contains("\r\x1b[2K"), "{screen:?}");
@@ -314,17 +531,26 @@ fn a_terminal_gets_a_live_status_line_above_which_logs_scroll() {
         .collect();
     assert!(!states.is_empty(), "{screen:?}");
     for s in states {
-        assert!(screen.contains(&format!(" hello · {s} · ")), "no status line for state {s}: {screen:?}");
+        assert!(
+            screen.contains(&format!(" hello · {s} · ")),
+            "no status line for state {s}: {screen:?}"
+        );
     }
     // Logs still arrive whole, and the status line is gone at the end.
     assert!(screen.contains("Hello from hello on "), "{screen:?}");
     let tail = screen.rsplit("\x1b[2K").next().unwrap();
-    assert!(tail.starts_with("hello succeeded in "), "the last thing shown is the result: {tail:?}");
+    assert!(
+        tail.starts_with("hello succeeded in "),
+        "the last thing shown is the result: {tail:?}"
+    );
     // stdout (not a terminal) is the JSON alone.
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON on stdout");
     assert_shape(&v);
     // --quiet draws no status line.
-    let (status, screen, _) = run_on_a_terminal(&["run", "examples/hello.toml", "--local", "-q"], state.path());
+    let (status, screen, _) = run_on_a_terminal(
+        &["run", "examples/hello.toml", "--local", "-q"],
+        state.path(),
+    );
     assert_eq!(status, Some(0), "{screen}");
     assert!(!screen.contains('\x1b'), "{screen:?}");
     assert!(screen.contains("hello succeeded in "), "{screen:?}");
@@ -347,9 +573,17 @@ fn emulator_conn(base: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_cancels_and_deletes_the_group() {
-    let emulator = Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await.unwrap();
+    let emulator = Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let task = write_task(state.path(), "long.toml", r#"
+    let task = write_task(
+        state.path(),
+        "long.toml",
+        r#"
 task_id = "long"
 [params]
 ci_conn_id = "azure_default"
@@ -358,16 +592,26 @@ name = "long-running"
 image = "busybox"
 region = "westeurope"
 command = ["sleep", "300"]
-"#);
+"#,
+    );
     let mut child = aci_host(&["run", task.to_str().unwrap(), "--json"], state.path())
-        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator.base_url()))
+        .env(
+            "AIRFLOW_CONN_AZURE_DEFAULT",
+            emulator_conn(&emulator.base_url()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let running = wait_until(Duration::from_secs(60), || emulator.stats().live_processes > 0).await;
+    let running = wait_until(Duration::from_secs(60), || {
+        emulator.stats().live_processes > 0
+    })
+    .await;
     assert!(running, "the container never started");
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let out = tokio::task::spawn_blocking(move || {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -388,7 +632,11 @@ command = ["sleep", "300"]
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(v["state"], "failed");
     let stats = emulator.stats();
-    assert!(stats.live_groups.is_empty(), "the group was left behind: {:?}", stats.live_groups);
+    assert!(
+        stats.live_groups.is_empty(),
+        "the group was left behind: {:?}",
+        stats.live_groups
+    );
     assert_eq!(stats.live_processes, 0);
     emulator.shutdown().await;
 }
@@ -398,7 +646,10 @@ fn collect_lines(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     let seen = Arc::new(Mutex::new(String::new()));
     let sink = seen.clone();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stream)
+            .lines()
+            .map_while(Result::ok)
+        {
             let mut s = sink.lock().unwrap();
             s.push_str(&line);
             s.push('\n');
@@ -409,9 +660,17 @@ fn collect_lines(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_sigint_exits_at_once() {
-    let emulator = Emulator::start(EmulatorConfig { provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await.unwrap();
+    let emulator = Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
     let state = tempfile::tempdir().unwrap();
-    let task = write_task(state.path(), "stuck.toml", r#"
+    let task = write_task(
+        state.path(),
+        "stuck.toml",
+        r#"
 task_id = "stuck"
 [params]
 ci_conn_id = "azure_default"
@@ -420,31 +679,80 @@ name = "stuck-cleanup"
 image = "busybox"
 region = "westeurope"
 command = ["sleep", "300"]
-"#);
-    let mut child = aci_host(&["run", task.to_str().unwrap(), "--cancel-grace", "120"], state.path())
-        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator.base_url()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+"#,
+    );
+    let mut child = aci_host(
+        &["run", task.to_str().unwrap(), "--cancel-grace", "120"],
+        state.path(),
+    )
+    .env(
+        "AIRFLOW_CONN_AZURE_DEFAULT",
+        emulator_conn(&emulator.base_url()),
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let stderr = collect_lines(child.stderr.take().unwrap());
-    assert!(wait_until(Duration::from_secs(60), || emulator.stats().live_processes > 0).await, "the container never started");
+    assert!(
+        wait_until(Duration::from_secs(60), || emulator.stats().live_processes
+            > 0)
+        .await,
+        "the container never started"
+    );
     // From now on ARM answers after a minute: a clean cancel would take that long.
-    emulator.set_faults(Faults { latency: Some(Duration::from_secs(60)), ..Faults::default() });
+    emulator.set_faults(Faults {
+        latency: Some(Duration::from_secs(60)),
+        ..Faults::default()
+    });
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let cancelling = wait_until(Duration::from_secs(20), || stderr.lock().unwrap().contains("cancelling:")).await;
-    assert!(cancelling, "the first SIGINT starts a clean cancel: {}", stderr.lock().unwrap());
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let cancelling = wait_until(Duration::from_secs(20), || {
+        stderr.lock().unwrap().contains("cancelling:")
+    })
+    .await;
+    assert!(
+        cancelling,
+        "the first SIGINT starts a clean cancel: {}",
+        stderr.lock().unwrap()
+    );
     let second = Instant::now();
-    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || wait_bounded(&mut child, Duration::from_secs(30))).await.unwrap();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status =
+        tokio::task::spawn_blocking(move || wait_bounded(&mut child, Duration::from_secs(30)))
+            .await
+            .unwrap();
     let took = second.elapsed();
     assert_eq!(status, Some(130), "{}", stderr.lock().unwrap());
-    assert!(took < Duration::from_secs(20), "the second SIGINT did not cut the 60 s cleanup short ({took:?})");
-    assert!(wait_until(Duration::from_secs(5), || stderr.lock().unwrap().contains("exiting at once")).await, "{}", stderr.lock().unwrap());
+    assert!(
+        took < Duration::from_secs(20),
+        "the second SIGINT did not cut the 60 s cleanup short ({took:?})"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || stderr
+            .lock()
+            .unwrap()
+            .contains("exiting at once"))
+        .await,
+        "{}",
+        stderr.lock().unwrap()
+    );
     // It did not wait for the cleanup: the group is still there (left behind
     // on purpose); the emulator reaps its process.
-    assert_eq!(emulator.stats().live_groups.len(), 1, "{:?}", emulator.stats().live_groups);
+    assert_eq!(
+        emulator.stats().live_groups.len(),
+        1,
+        "{:?}",
+        emulator.stats().live_groups
+    );
     emulator.set_faults(Faults::default());
     emulator.shutdown().await;
 }

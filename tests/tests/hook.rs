@@ -13,7 +13,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aci_e2e::{CaptureSink, Connection, EmulatorConfig, Faults, GroupRef, Harness, HookCall, StaticConnections, TaskError, TaskEnv, TaskSpec, TaskState};
+use aci_e2e::{
+    CaptureSink, Connection, EmulatorConfig, Faults, GroupRef, Harness, HookCall,
+    StaticConnections, TaskEnv, TaskError, TaskSpec, TaskState,
+};
 use serde_json::{json, Value};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000bbbb";
@@ -55,7 +58,8 @@ fn with_extra(mut c: Connection, extra: Value) -> Connection {
 }
 
 fn env_for(h: &Harness, conns: Vec<Connection>) -> (TaskEnv, Arc<CaptureSink>) {
-    let map: HashMap<String, Connection> = conns.into_iter().map(|c| (c.conn_id.clone(), c)).collect();
+    let map: HashMap<String, Connection> =
+        conns.into_iter().map(|c| (c.conn_id.clone(), c)).collect();
     h.env_with(Arc::new(StaticConnections(map)))
 }
 
@@ -63,13 +67,21 @@ async fn call_in(h: &Harness, env: TaskEnv, call: HookCall) -> Result<Value, Tas
     h.runner.hook(call, env).await.expect("the plugin trapped")
 }
 
-async fn call_with(h: &Harness, conns: Vec<Connection>, call: HookCall) -> Result<Value, TaskError> {
+async fn call_with(
+    h: &Harness,
+    conns: Vec<Connection>,
+    call: HookCall,
+) -> Result<Value, TaskError> {
     let (env, _) = env_for(h, conns);
     call_in(h, env, call).await
 }
 
 fn gref(conn_id: &str, rg: &str, name: &str) -> GroupRef {
-    GroupRef { conn_id: conn_id.into(), resource_group: rg.into(), name: name.into() }
+    GroupRef {
+        conn_id: conn_id.into(),
+        resource_group: rg.into(),
+        name: name.into(),
+    }
 }
 
 /// A minimal job group whose container runs `command`.
@@ -99,7 +111,11 @@ fn count_all(h: &Harness, op: &str) -> u64 {
 
 /// Every 401 the emulator answered, all operations together.
 fn unauthorized(h: &Harness) -> u64 {
-    h.stats().requests.values().map(|m| m.get(&401).copied().unwrap_or(0)).sum()
+    h.stats()
+        .requests
+        .values()
+        .map(|m| m.get(&401).copied().unwrap_or(0))
+        .sum()
 }
 
 fn remote(e: &TaskError) -> (u16, String, String) {
@@ -111,15 +127,26 @@ fn remote(e: &TaskError) -> (u16, String, String) {
 
 /// Creates `name` (no wait) with the default emulator connection.
 async fn create(h: &Harness, name: &str, command: Value) {
-    let r = h.hook(HookCall::CreateOrUpdate(Harness::group(name), job(name, command), false)).await;
+    let r = h
+        .hook(HookCall::CreateOrUpdate(
+            Harness::group(name),
+            job(name, command),
+            false,
+        ))
+        .await;
     assert!(r.is_ok(), "create failed: {r:?}");
 }
 
 /// Polls get-state until the first container has terminated (bounded).
 async fn wait_terminated(h: &Harness, name: &str) -> Value {
     for _ in 0..200 {
-        let g = h.hook(HookCall::GetState(Harness::group(name))).await.expect("get-state");
-        if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]["state"] == "Terminated" {
+        let g = h
+            .hook(HookCall::GetState(Harness::group(name)))
+            .await
+            .expect("get-state");
+        if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]["state"]
+            == "Terminated"
+        {
             return g;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -137,16 +164,31 @@ async fn create_or_update_puts_once() {
     let h = Harness::start().await;
     let conn = secret_conn(&h, "azure_container_instance_test");
     let body = job("aci-test", json!(["true"]));
-    let g = call_with(&h, vec![conn], HookCall::CreateOrUpdate(gref("azure_container_instance_test", "resource_group", "aci-test"), body, false))
-        .await
-        .expect("create_or_update");
+    let g = call_with(
+        &h,
+        vec![conn],
+        HookCall::CreateOrUpdate(
+            gref(
+                "azure_container_instance_test",
+                "resource_group",
+                "aci-test",
+            ),
+            body,
+            false,
+        ),
+    )
+    .await
+    .expect("create_or_update");
     assert_eq!(count_all(&h, "ContainerGroups_CreateOrUpdate"), 1);
     assert_eq!(count(&h, "ContainerGroups_CreateOrUpdate", 201), 1);
     assert_eq!(g["name"], "aci-test");
     assert!(g["id"].as_str().unwrap().ends_with("/resourceGroups/resource_group/providers/Microsoft.ContainerInstance/containerGroups/aci-test"));
     assert_eq!(g["properties"]["provisioningState"], "Pending");
     // Without `wait`: no polling.
-    assert_eq!(count_all(&h, "AsyncOperation_Get") + count_all(&h, "ContainerGroups_Get"), 0);
+    assert_eq!(
+        count_all(&h, "AsyncOperation_Get") + count_all(&h, "ContainerGroups_Get"),
+        0
+    );
 }
 
 /// `test_get_state`: one GET for (`resource_group`, `aci-test`), the group with instance views.
@@ -155,7 +197,10 @@ async fn get_state_gets_once() {
     let h = Harness::start().await;
     create(&h, "aci-test", json!(["true"])).await;
     let before = count_all(&h, "ContainerGroups_Get");
-    let g = h.hook(HookCall::GetState(Harness::group("aci-test"))).await.expect("get_state");
+    let g = h
+        .hook(HookCall::GetState(Harness::group("aci-test")))
+        .await
+        .expect("get_state");
     assert_eq!(count_all(&h, "ContainerGroups_Get") - before, 1);
     assert_eq!(g["name"], "aci-test");
     assert!(g["properties"]["instanceView"].is_object(), "{g}");
@@ -165,11 +210,29 @@ async fn get_state_gets_once() {
 #[tokio::test]
 async fn get_logs_keeps_line_endings() {
     let h = Harness::start().await;
-    create(&h, "logs", json!(["sh", "-c", "printf 'log line 1\\nlog line 2\\nlog line 3\\n'"])).await;
+    create(
+        &h,
+        "logs",
+        json!([
+            "sh",
+            "-c",
+            "printf 'log line 1\\nlog line 2\\nlog line 3\\n'"
+        ]),
+    )
+    .await;
     wait_terminated(&h, "logs").await;
-    let lines = h.hook(HookCall::GetLogs(Harness::group("logs"), None)).await.expect("get_logs");
-    assert_eq!(lines, json!(["log line 1\n", "log line 2\n", "log line 3\n"]));
-    let tail = h.hook(HookCall::GetLogs(Harness::group("logs"), Some(2))).await.expect("get_logs tail");
+    let lines = h
+        .hook(HookCall::GetLogs(Harness::group("logs"), None))
+        .await
+        .expect("get_logs");
+    assert_eq!(
+        lines,
+        json!(["log line 1\n", "log line 2\n", "log line 3\n"])
+    );
+    let tail = h
+        .hook(HookCall::GetLogs(Harness::group("logs"), Some(2)))
+        .await
+        .expect("get_logs tail");
     assert_eq!(tail, json!(["log line 2\n", "log line 3\n"]));
     assert_eq!(count_all(&h, "Containers_ListLogs"), 2);
 }
@@ -180,7 +243,10 @@ async fn get_logs_without_content_is_empty() {
     let h = Harness::start().await;
     create(&h, "quiet", json!(["true"])).await;
     wait_terminated(&h, "quiet").await;
-    let lines = h.hook(HookCall::GetLogs(Harness::group("quiet"), None)).await.expect("get_logs");
+    let lines = h
+        .hook(HookCall::GetLogs(Harness::group("quiet"), None))
+        .await
+        .expect("get_logs");
     assert_eq!(lines, json!([]));
 }
 
@@ -188,13 +254,25 @@ async fn get_logs_without_content_is_empty() {
 /// comes back at once (one request), since log readers poll anyway.
 #[tokio::test]
 async fn get_logs_while_provisioning_fails_fast() {
-    let h = Harness::with_config(EmulatorConfig { provision_delay: Duration::from_secs(5), ..EmulatorConfig::default() }).await;
+    let h = Harness::with_config(EmulatorConfig {
+        provision_delay: Duration::from_secs(5),
+        ..EmulatorConfig::default()
+    })
+    .await;
     create(&h, "early", json!(["true"])).await;
-    let e = h.hook(HookCall::GetLogs(Harness::group("early"), None)).await.expect_err("logs before the container started");
+    let e = h
+        .hook(HookCall::GetLogs(Harness::group("early"), None))
+        .await
+        .expect_err("logs before the container started");
     let (status, code, _) = remote(&e);
-    assert_eq!((status, code.as_str()), (409, "ContainerGroupTransitioning"));
+    assert_eq!(
+        (status, code.as_str()),
+        (409, "ContainerGroupTransitioning")
+    );
     assert_eq!(count_all(&h, "Containers_ListLogs"), 1);
-    h.hook(HookCall::Delete(Harness::group("early"), false)).await.ok();
+    h.hook(HookCall::Delete(Harness::group("early"), false))
+        .await
+        .ok();
 }
 
 /// `test_delete`: one DELETE; `true` when it existed, `false` afterwards.
@@ -203,10 +281,16 @@ async fn delete_deletes_once() {
     let h = Harness::start().await;
     create(&h, "aci-test", json!(["true"])).await;
     wait_terminated(&h, "aci-test").await;
-    let deleted = h.hook(HookCall::Delete(Harness::group("aci-test"), false)).await.expect("delete");
+    let deleted = h
+        .hook(HookCall::Delete(Harness::group("aci-test"), false))
+        .await
+        .expect("delete");
     assert_eq!(deleted, json!(true));
     assert_eq!(count_all(&h, "ContainerGroups_Delete"), 1);
-    let again = h.hook(HookCall::Delete(Harness::group("aci-test"), false)).await.expect("delete again");
+    let again = h
+        .hook(HookCall::Delete(Harness::group("aci-test"), false))
+        .await
+        .expect("delete again");
     assert_eq!(again, json!(false));
     assert_eq!(count(&h, "ContainerGroups_Delete", 204), 1);
 }
@@ -216,9 +300,18 @@ async fn delete_deletes_once() {
 async fn exists_with_existing() {
     let h = Harness::start().await;
     let body = job("test1", json!(["true"]));
-    h.hook(HookCall::CreateOrUpdate(gref("azure_default", "test", "test1"), body, false)).await.expect("create");
+    h.hook(HookCall::CreateOrUpdate(
+        gref("azure_default", "test", "test1"),
+        body,
+        false,
+    ))
+    .await
+    .expect("create");
     let before = count_all(&h, "ContainerGroups_Get");
-    let r = h.hook(HookCall::Exists(gref("azure_default", "test", "test1"))).await.expect("exists");
+    let r = h
+        .hook(HookCall::Exists(gref("azure_default", "test", "test1")))
+        .await
+        .expect("exists");
     assert_eq!(r, json!(true));
     assert_eq!(count_all(&h, "ContainerGroups_Get") - before, 1);
 }
@@ -227,7 +320,10 @@ async fn exists_with_existing() {
 #[tokio::test]
 async fn exists_with_not_existing() {
     let h = Harness::start().await;
-    let r = h.hook(HookCall::Exists(gref("azure_default", "test", "not-found"))).await.expect("exists");
+    let r = h
+        .hook(HookCall::Exists(gref("azure_default", "test", "not-found")))
+        .await
+        .expect("exists");
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "ContainerGroups_Get", 404), 1);
     assert_eq!(count_all(&h, "ContainerGroups_Get"), 1);
@@ -238,8 +334,14 @@ async fn exists_with_not_existing() {
 async fn exists_unexpected_error_propagates() {
     let h = Harness::start().await;
     let conn = with_extra(secret_conn(&h, "azure_default"), json!({"max_retries": 0}));
-    h.emulator.set_faults(Faults { error_burst: 5, error_status: 500, ..Faults::default() });
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("test1"))).await.expect_err("exists must fail");
+    h.emulator.set_faults(Faults {
+        error_burst: 5,
+        error_status: 500,
+        ..Faults::default()
+    });
+    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("test1")))
+        .await
+        .expect_err("exists must fail");
     let (status, code, _) = remote(&e);
     assert_eq!((status, code.as_str()), (500, "InternalServerError"));
 }
@@ -248,8 +350,14 @@ async fn exists_unexpected_error_propagates() {
 #[tokio::test]
 async fn test_connection_success() {
     let h = Harness::start().await;
-    let r = h.hook(HookCall::TestConnection("azure_default".into())).await.expect("test_connection");
-    assert_eq!(r, json!([true, "Successfully connected to Azure Container Instance."]));
+    let r = h
+        .hook(HookCall::TestConnection("azure_default".into()))
+        .await
+        .expect("test_connection");
+    assert_eq!(
+        r,
+        json!([true, "Successfully connected to Azure Container Instance."])
+    );
     assert_eq!(count_all(&h, "ContainerGroups_List"), 1);
 }
 
@@ -260,10 +368,19 @@ async fn test_connection_failure() {
     let h = Harness::start().await;
     let mut conn = secret_conn(&h, "azure_default");
     conn.password = Some("not-the-secret-value".into());
-    let r = call_with(&h, vec![conn], HookCall::TestConnection("azure_default".into())).await.expect("test_connection");
+    let r = call_with(
+        &h,
+        vec![conn],
+        HookCall::TestConnection("azure_default".into()),
+    )
+    .await
+    .expect("test_connection");
     assert_eq!(r[0], json!(false));
     let msg = r[1].as_str().unwrap();
-    assert!(msg.contains("invalid_client") && msg.contains("AADSTS7000215"), "{msg}");
+    assert!(
+        msg.contains("invalid_client") && msg.contains("AADSTS7000215"),
+        "{msg}"
+    );
     assert!(msg.contains("client secret credential"), "{msg}");
     assert!(!msg.contains("not-the-secret-value"), "{msg}");
     assert_eq!(count_all(&h, "ContainerGroups_List"), 0);
@@ -273,7 +390,9 @@ async fn test_connection_failure() {
 #[tokio::test]
 async fn test_connection_unknown_connection() {
     let h = Harness::start().await;
-    let r = call_with(&h, vec![], HookCall::TestConnection("nope".into())).await.expect("test_connection");
+    let r = call_with(&h, vec![], HookCall::TestConnection("nope".into()))
+        .await
+        .expect("test_connection");
     assert_eq!(r[0], json!(false));
     assert!(r[1].as_str().unwrap().contains("nope"), "{r}");
 }
@@ -285,7 +404,9 @@ async fn fallback_to_default_azure_credential() {
     let h = Harness::start().await;
     let base = h.base_url();
     let conn = bare_conn(&h, "azure_default", json!({"imds_endpoint": base}));
-    let r = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x"))).await.expect("exists");
+    let r = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
+        .await
+        .expect("exists");
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "Imds_Token", 200), 1);
     assert_eq!(count_all(&h, "Token_Issue"), 0);
@@ -298,8 +419,17 @@ async fn fallback_to_default_azure_credential() {
 async fn cloud_environment_with_overrides() {
     let h = Harness::start().await;
     for cloud in ["AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud"] {
-        let conn = with_extra(secret_conn(&h, "azure_default"), json!({"cloud_environment": cloud}));
-        let r = call_with(&h, vec![conn], HookCall::TestConnection("azure_default".into())).await.expect("test_connection");
+        let conn = with_extra(
+            secret_conn(&h, "azure_default"),
+            json!({"cloud_environment": cloud}),
+        );
+        let r = call_with(
+            &h,
+            vec![conn],
+            HookCall::TestConnection("azure_default".into()),
+        )
+        .await
+        .expect("test_connection");
         assert_eq!(r[0], json!(true), "{cloud}: {r}");
     }
 }
@@ -310,11 +440,25 @@ async fn deprecated_state_methods() {
     let h = Harness::start().await;
     create(&h, "old", json!(["sh", "-c", "exit 3"])).await;
     wait_terminated(&h, "old").await;
-    let d = h.hook(HookCall::GetStateExitcodeDetails(Harness::group("old"))).await.expect("details");
+    let d = h
+        .hook(HookCall::GetStateExitcodeDetails(Harness::group("old")))
+        .await
+        .expect("details");
     assert_eq!(d, json!(["Terminated", 3, "Error"]));
-    let m = h.hook(HookCall::GetMessages(Harness::group("old"))).await.expect("messages");
-    let msgs: Vec<&str> = m.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(!msgs.is_empty() && msgs.iter().any(|s| s.contains("busybox")), "{msgs:?}");
+    let m = h
+        .hook(HookCall::GetMessages(Harness::group("old")))
+        .await
+        .expect("messages");
+    let msgs: Vec<&str> = m
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        !msgs.is_empty() && msgs.iter().any(|s| s.contains("busybox")),
+        "{msgs:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,7 +469,11 @@ async fn deprecated_state_methods() {
 async fn create_or_update_wait_follows_the_operation() {
     let h = Harness::start().await;
     let g = h
-        .hook(HookCall::CreateOrUpdate(Harness::group("waited"), job("waited", json!(["sleep", "5"])), true))
+        .hook(HookCall::CreateOrUpdate(
+            Harness::group("waited"),
+            job("waited", json!(["sleep", "5"])),
+            true,
+        ))
         .await
         .expect("create with wait");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded", "{g}");
@@ -337,8 +485,12 @@ async fn create_or_update_wait_follows_the_operation() {
 #[tokio::test]
 async fn create_or_update_wait_reports_provisioning_failure() {
     let h = Harness::start().await;
-    let body = job("bad", json!(["true"])).replace("busybox:latest", "myreg.azurecr.io/inaccessible:1");
-    let e = h.hook(HookCall::CreateOrUpdate(Harness::group("bad"), body, true)).await.expect_err("must fail");
+    let body =
+        job("bad", json!(["true"])).replace("busybox:latest", "myreg.azurecr.io/inaccessible:1");
+    let e = h
+        .hook(HookCall::CreateOrUpdate(Harness::group("bad"), body, true))
+        .await
+        .expect_err("must fail");
     let (_, code, message) = remote(&e);
     assert_eq!(code, "InaccessibleImage", "{message}");
 }
@@ -347,10 +499,22 @@ async fn create_or_update_wait_reports_provisioning_failure() {
 async fn delete_wait_returns_once_gone() {
     let h = Harness::start().await;
     create(&h, "gone", json!(["sleep", "30"])).await;
-    h.hook(HookCall::CreateOrUpdate(Harness::group("gone"), job("gone", json!(["sleep", "30"])), true)).await.ok();
-    let r = h.hook(HookCall::Delete(Harness::group("gone"), true)).await.expect("delete");
+    h.hook(HookCall::CreateOrUpdate(
+        Harness::group("gone"),
+        job("gone", json!(["sleep", "30"])),
+        true,
+    ))
+    .await
+    .ok();
+    let r = h
+        .hook(HookCall::Delete(Harness::group("gone"), true))
+        .await
+        .expect("delete");
     assert_eq!(r, json!(true));
-    let e = h.hook(HookCall::Exists(Harness::group("gone"))).await.expect("exists");
+    let e = h
+        .hook(HookCall::Exists(Harness::group("gone")))
+        .await
+        .expect("exists");
     assert_eq!(e, json!(false));
 }
 
@@ -358,7 +522,13 @@ async fn delete_wait_returns_once_gone() {
 async fn stop_start_restart() {
     let h = Harness::start().await;
     let g = Harness::group("svc");
-    h.hook(HookCall::CreateOrUpdate(g.clone(), job("svc", json!(["sleep", "30"])), true)).await.expect("create");
+    h.hook(HookCall::CreateOrUpdate(
+        g.clone(),
+        job("svc", json!(["sleep", "30"])),
+        true,
+    ))
+    .await
+    .expect("create");
     h.hook(HookCall::Stop(g.clone())).await.expect("stop");
     let s = h.hook(HookCall::GetState(g.clone())).await.expect("state");
     assert_eq!(s["properties"]["instanceView"]["state"], "Stopped");
@@ -372,17 +542,46 @@ async fn stop_start_restart() {
 
 #[tokio::test]
 async fn list_follows_next_link() {
-    let h = Harness::with_config(EmulatorConfig { page_size: 2, provision_delay: Duration::from_millis(100), ..EmulatorConfig::default() }).await;
+    let h = Harness::with_config(EmulatorConfig {
+        page_size: 2,
+        provision_delay: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await;
     for n in ["l1", "l2", "l3"] {
         create(&h, n, json!(["true"])).await;
     }
-    h.hook(HookCall::CreateOrUpdate(gref("azure_default", "other-rg", "l4"), job("l4", json!(["true"])), false)).await.expect("create");
-    let rg = h.hook(HookCall::List("azure_default".into(), Some(aci_e2e::RESOURCE_GROUP.into()))).await.expect("list");
-    let mut names: Vec<&str> = rg.as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    h.hook(HookCall::CreateOrUpdate(
+        gref("azure_default", "other-rg", "l4"),
+        job("l4", json!(["true"])),
+        false,
+    ))
+    .await
+    .expect("create");
+    let rg = h
+        .hook(HookCall::List(
+            "azure_default".into(),
+            Some(aci_e2e::RESOURCE_GROUP.into()),
+        ))
+        .await
+        .expect("list");
+    let mut names: Vec<&str> = rg
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
     names.sort();
     assert_eq!(names, ["l1", "l2", "l3"]);
-    assert_eq!(count_all(&h, "ContainerGroups_ListByResourceGroup"), 2, "two pages");
-    let all = h.hook(HookCall::List("azure_default".into(), None)).await.expect("list all");
+    assert_eq!(
+        count_all(&h, "ContainerGroups_ListByResourceGroup"),
+        2,
+        "two pages"
+    );
+    let all = h
+        .hook(HookCall::List("azure_default".into(), None))
+        .await
+        .expect("list all");
     assert_eq!(all.as_array().unwrap().len(), 4);
 }
 
@@ -400,10 +599,20 @@ async fn requests_per_hook_call() {
     let total = |h: &Harness| h.stats().total_requests;
     let mut costs = Vec::new();
     let calls: Vec<(&str, HookCall)> = vec![
-        ("create_or_update", HookCall::CreateOrUpdate(g.clone(), job("counted", json!(["sh", "-c", "echo hi"])), false)),
+        (
+            "create_or_update",
+            HookCall::CreateOrUpdate(
+                g.clone(),
+                job("counted", json!(["sh", "-c", "echo hi"])),
+                false,
+            ),
+        ),
         ("exists", HookCall::Exists(g.clone())),
         ("get_state", HookCall::GetState(g.clone())),
-        ("test_connection", HookCall::TestConnection("azure_default".into())),
+        (
+            "test_connection",
+            HookCall::TestConnection("azure_default".into()),
+        ),
     ];
     for (name, c) in calls {
         let before = total(&h);
@@ -411,7 +620,10 @@ async fn requests_per_hook_call() {
         costs.push((name, total(&h) - before));
     }
     wait_terminated(&h, "counted").await;
-    for (name, c) in [("get_logs", HookCall::GetLogs(g.clone(), None)), ("delete", HookCall::Delete(g.clone(), false))] {
+    for (name, c) in [
+        ("get_logs", HookCall::GetLogs(g.clone(), None)),
+        ("delete", HookCall::Delete(g.clone(), false)),
+    ] {
         let before = total(&h);
         h.hook(c).await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
         costs.push((name, total(&h) - before));
@@ -430,14 +642,24 @@ async fn requests_per_hook_call() {
 #[tokio::test]
 async fn throttling_honours_retry_after() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { throttle_burst: 1, retry_after_secs: 2, ..Faults::default() });
+    h.emulator.set_faults(Faults {
+        throttle_burst: 1,
+        retry_after_secs: 2,
+        ..Faults::default()
+    });
     let t0 = Instant::now();
-    let r = h.hook(HookCall::Exists(Harness::group("x"))).await.expect("exists");
+    let r = h
+        .hook(HookCall::Exists(Harness::group("x")))
+        .await
+        .expect("exists");
     let waited = t0.elapsed();
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 1);
     assert_eq!(count(&h, "ContainerGroups_Get", 404), 1);
-    assert!(waited >= Duration::from_secs(2), "the retry did not wait for Retry-After: {waited:?}");
+    assert!(
+        waited >= Duration::from_secs(2),
+        "the retry did not wait for Retry-After: {waited:?}"
+    );
     eprintln!("one 429 with Retry-After 2 s cost {waited:?} and 1 extra request");
 }
 
@@ -446,9 +668,15 @@ async fn throttling_honours_retry_after() {
 #[tokio::test]
 async fn throttle_storm_honours_every_retry_after() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { throttle_burst: 5, retry_after_secs: 1, ..Faults::default() });
+    h.emulator.set_faults(Faults {
+        throttle_burst: 5,
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
     let t0 = Instant::now();
-    h.hook(HookCall::Exists(Harness::group("x"))).await.expect("exists survives 5 throttles");
+    h.hook(HookCall::Exists(Harness::group("x")))
+        .await
+        .expect("exists survives 5 throttles");
     let waited = t0.elapsed();
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 5);
     assert_eq!(count_all(&h, "ContainerGroups_Get"), 6);
@@ -461,8 +689,15 @@ async fn throttle_storm_honours_every_retry_after() {
 #[tokio::test]
 async fn server_error_burst_is_survived() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { error_burst: 3, error_status: 503, ..Faults::default() });
-    let r = h.hook(HookCall::Exists(Harness::group("x"))).await.expect("exists survives the burst");
+    h.emulator.set_faults(Faults {
+        error_burst: 3,
+        error_status: 503,
+        ..Faults::default()
+    });
+    let r = h
+        .hook(HookCall::Exists(Harness::group("x")))
+        .await
+        .expect("exists survives the burst");
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "ContainerGroups_Get", 503), 3);
 }
@@ -471,8 +706,14 @@ async fn server_error_burst_is_survived() {
 #[tokio::test]
 async fn connection_resets_are_retried() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { reset_burst: 2, ..Faults::default() });
-    let r = h.hook(HookCall::Exists(Harness::group("x"))).await.expect("exists survives resets");
+    h.emulator.set_faults(Faults {
+        reset_burst: 2,
+        ..Faults::default()
+    });
+    let r = h
+        .hook(HookCall::Exists(Harness::group("x")))
+        .await
+        .expect("exists survives resets");
     assert_eq!(r, json!(false));
 }
 
@@ -480,9 +721,18 @@ async fn connection_resets_are_retried() {
 #[tokio::test]
 async fn retries_give_up_after_the_bound() {
     let h = Harness::start().await;
-    let conn = with_extra(secret_conn(&h, "azure_default"), json!({"max_retries": 2, "retry_backoff_ms": 20}));
-    h.emulator.set_faults(Faults { error_burst: 100, error_status: 500, ..Faults::default() });
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x"))).await.expect_err("must give up");
+    let conn = with_extra(
+        secret_conn(&h, "azure_default"),
+        json!({"max_retries": 2, "retry_backoff_ms": 20}),
+    );
+    h.emulator.set_faults(Faults {
+        error_burst: 100,
+        error_status: 500,
+        ..Faults::default()
+    });
+    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
+        .await
+        .expect_err("must give up");
     let (status, code, message) = remote(&e);
     assert_eq!((status, code.as_str()), (500, "InternalServerError"));
     assert!(message.contains("gave up after 3 attempts"), "{message}");
@@ -493,9 +743,18 @@ async fn retries_give_up_after_the_bound() {
 #[tokio::test]
 async fn default_retry_bound_is_six_attempts() {
     let h = Harness::start().await;
-    let conn = with_extra(secret_conn(&h, "azure_default"), json!({"retry_backoff_ms": 10}));
-    h.emulator.set_faults(Faults { error_burst: 100, error_status: 502, ..Faults::default() });
-    let e = call_with(&h, vec![conn], HookCall::GetState(Harness::group("x"))).await.expect_err("must give up");
+    let conn = with_extra(
+        secret_conn(&h, "azure_default"),
+        json!({"retry_backoff_ms": 10}),
+    );
+    h.emulator.set_faults(Faults {
+        error_burst: 100,
+        error_status: 502,
+        ..Faults::default()
+    });
+    let e = call_with(&h, vec![conn], HookCall::GetState(Harness::group("x")))
+        .await
+        .expect_err("must give up");
     let (status, code, message) = remote(&e);
     assert_eq!((status, code.as_str()), (502, "BadGateway"));
     assert!(message.contains("gave up after 6 attempts"), "{message}");
@@ -505,15 +764,32 @@ async fn default_retry_bound_is_six_attempts() {
 /// A token ARM rejects as expired (revoked early) is replaced once and the call goes on.
 #[tokio::test]
 async fn expired_token_is_refreshed_on_401() {
-    let h = Harness::with_config(EmulatorConfig { provision_delay: Duration::from_secs(3), ..EmulatorConfig::default() }).await;
-    h.emulator.set_faults(Faults { token_expiry: Some(Duration::from_millis(700)), ..Faults::default() });
+    let h = Harness::with_config(EmulatorConfig {
+        provision_delay: Duration::from_secs(3),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    h.emulator.set_faults(Faults {
+        token_expiry: Some(Duration::from_millis(700)),
+        ..Faults::default()
+    });
     let g = h
-        .hook(HookCall::CreateOrUpdate(Harness::group("refresh"), job("refresh", json!(["sleep", "5"])), true))
+        .hook(HookCall::CreateOrUpdate(
+            Harness::group("refresh"),
+            job("refresh", json!(["sleep", "5"])),
+            true,
+        ))
         .await
         .expect("create with wait survives token expiry");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
-    assert!(unauthorized(&h) >= 1, "the fault should have produced a 401");
-    assert!(count(&h, "Token_Issue", 200) >= 2, "a new token must have been fetched");
+    assert!(
+        unauthorized(&h) >= 1,
+        "the fault should have produced a 401"
+    );
+    assert!(
+        count(&h, "Token_Issue", 200) >= 2,
+        "a new token must have been fetched"
+    );
 }
 
 /// A token is refreshed before it expires: with a 4 s lifetime, a 5 s wait needs a second
@@ -527,7 +803,11 @@ async fn token_is_refreshed_before_expiry() {
     })
     .await;
     let g = h
-        .hook(HookCall::CreateOrUpdate(Harness::group("proactive"), job("proactive", json!(["sleep", "5"])), true))
+        .hook(HookCall::CreateOrUpdate(
+            Harness::group("proactive"),
+            job("proactive", json!(["sleep", "5"])),
+            true,
+        ))
         .await
         .expect("create with wait");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
@@ -541,8 +821,13 @@ async fn token_is_refreshed_before_expiry() {
 
 async fn assert_auth_works(h: &Harness, env: TaskEnv, token_op: &str) {
     let before = count(h, token_op, 200);
-    let r = call_in(h, env, HookCall::TestConnection("azure_default".into())).await.expect("test_connection");
-    assert_eq!(r, json!([true, "Successfully connected to Azure Container Instance."]));
+    let r = call_in(h, env, HookCall::TestConnection("azure_default".into()))
+        .await
+        .expect("test_connection");
+    assert_eq!(
+        r,
+        json!([true, "Successfully connected to Azure Container Instance."])
+    );
     assert_eq!(count(h, token_op, 200) - before, 1, "{token_op}");
 }
 
@@ -569,7 +854,10 @@ async fn auth_key_json() {
         let conn = bare_conn(&h, "azure_default", json!({"key_json": key_json}));
         let (env, logs) = env_for(&h, vec![conn]);
         assert_auth_works(&h, env, "Token_Issue").await;
-        assert!(logs.messages().iter().any(|m| m == "Getting connection using a JSON config."));
+        assert!(logs
+            .messages()
+            .iter()
+            .any(|m| m == "Getting connection using a JSON config."));
     }
 }
 
@@ -579,16 +867,27 @@ async fn auth_key_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.json");
     std::fs::write(&path, key_doc(&h.base_url()).to_string()).unwrap();
-    let conn = bare_conn(&h, "azure_default", json!({"key_path": path.to_str().unwrap()}));
+    let conn = bare_conn(
+        &h,
+        "azure_default",
+        json!({"key_path": path.to_str().unwrap()}),
+    );
     // The host grants the key file the connection names.
     let (env, logs) = env_for(&h, vec![conn]);
     assert_auth_works(&h, env, "Token_Issue").await;
-    assert!(logs.messages().iter().any(|m| m == "Getting connection using a JSON key file."));
+    assert!(logs
+        .messages()
+        .iter()
+        .any(|m| m == "Getting connection using a JSON key file."));
     // A key file without the .json extension is refused before anything is read.
     let conn = bare_conn(&h, "azure_default", json!({"key_path": "/keys/key.txt"}));
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x"))).await.expect_err("bad extension");
+    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
+        .await
+        .expect_err("bad extension");
     match e {
-        TaskError::Connection(m) => assert!(m.contains("Unrecognised extension for key file."), "{m}"),
+        TaskError::Connection(m) => {
+            assert!(m.contains("Unrecognised extension for key file."), "{m}")
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -611,7 +910,10 @@ async fn auth_client_certificate_path() {
     std::fs::write(&path, PEM).unwrap();
     let mut conn = secret_conn(&h, "azure_default");
     conn.password = None;
-    let conn = with_extra(conn, json!({"client_certificate_path": path.to_str().unwrap()}));
+    let conn = with_extra(
+        conn,
+        json!({"client_certificate_path": path.to_str().unwrap()}),
+    );
     let (mut env, _) = env_for(&h, vec![conn]);
     env.granted_files.push(path.clone());
     assert_auth_works(&h, env, "Token_Issue").await;
@@ -627,7 +929,10 @@ async fn auth_workload_identity() {
     let conn = bare_conn(&h, "azure_default", json!({"authority_host": base}));
     let (mut env, _) = env_for(&h, vec![conn]);
     env.guest_env = vec![
-        ("AZURE_FEDERATED_TOKEN_FILE".into(), token_file.to_str().unwrap().into()),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE".into(),
+            token_file.to_str().unwrap().into(),
+        ),
         ("AZURE_CLIENT_ID".into(), "local-client".into()),
         ("AZURE_TENANT_ID".into(), TENANT.into()),
     ];
@@ -642,7 +947,11 @@ async fn auth_managed_identity_system_and_user_assigned() {
     let system = bare_conn(&h, "azure_default", json!({"imds_endpoint": base}));
     let (env, _) = env_for(&h, vec![system]);
     assert_auth_works(&h, env, "Imds_Token").await;
-    let user = bare_conn(&h, "azure_default", json!({"imds_endpoint": base, "managed_identity_client_id": "00000000-1111-2222-3333-444444444444"}));
+    let user = bare_conn(
+        &h,
+        "azure_default",
+        json!({"imds_endpoint": base, "managed_identity_client_id": "00000000-1111-2222-3333-444444444444"}),
+    );
     let (env, _) = env_for(&h, vec![user]);
     assert_auth_works(&h, env, "Imds_Token").await;
 }
@@ -660,13 +969,21 @@ async fn request_to_unnamed_host_is_denied() {
     let conn = bare_conn(&h, "azure_default", json!({}));
     let (mut env, _) = env_for(&h, vec![conn]);
     env.guest_env = vec![
-        ("AZURE_FEDERATED_TOKEN_FILE".into(), token_file.to_str().unwrap().into()),
+        (
+            "AZURE_FEDERATED_TOKEN_FILE".into(),
+            token_file.to_str().unwrap().into(),
+        ),
         ("AZURE_CLIENT_ID".into(), "local-client".into()),
         ("AZURE_TENANT_ID".into(), TENANT.into()),
-        ("AZURE_AUTHORITY_HOST".into(), format!("http://127.0.0.2:{port}")),
+        (
+            "AZURE_AUTHORITY_HOST".into(),
+            format!("http://127.0.0.2:{port}"),
+        ),
     ];
     env.granted_files.push(token_file);
-    let e = call_in(&h, env, HookCall::Exists(Harness::group("x"))).await.expect_err("must be denied");
+    let e = call_in(&h, env, HookCall::Exists(Harness::group("x")))
+        .await
+        .expect_err("must be denied");
     assert!(matches!(e, TaskError::Denied(_)), "{e:?}");
     assert_eq!(h.stats().total_requests, 0, "nothing reached the emulator");
 }
@@ -675,14 +992,20 @@ async fn request_to_unnamed_host_is_denied() {
 // Airflow §4.4 / §4.5: volume and registry hooks, through the operator
 // ---------------------------------------------------------------------------------------------
 
-async fn run_with(h: &Harness, name: &str, extra: Value, conns: Vec<Connection>) -> aci_e2e::TaskRun {
+async fn run_with(
+    h: &Harness,
+    name: &str,
+    extra: Value,
+    conns: Vec<Connection>,
+) -> aci_e2e::TaskRun {
     let mut all = vec![secret_conn(h, "azure_default")];
     all.extend(conns);
     let (env, logs) = env_for(h, all);
     let mut params = Harness::params(name, extra);
     params.insert("polling_interval".into(), json!(1.0));
     params.insert("remove_on_success".into(), json!(false));
-    h.run_task_with(TaskSpec::new(name, params), env, logs).await
+    h.run_task_with(TaskSpec::new(name, params), env, logs)
+        .await
 }
 
 fn volume_conn(id: &str, login: Option<&str>, password: Option<&str>, extra: Value) -> Connection {
@@ -701,21 +1024,57 @@ async fn volume_keys() {
     let h = Harness::start().await;
     let base = h.base_url();
     let cases = [
-        ("vol-password", volume_conn("vol_pw", Some("login"), Some("key"), json!({})), 0u64),
-        ("vol-connstr", volume_conn("vol_cs", Some("login"), Some("key"), json!({"connection_string": "a=b;AccountKey=1"})), 0),
+        (
+            "vol-password",
+            volume_conn("vol_pw", Some("login"), Some("key"), json!({})),
+            0u64,
+        ),
+        (
+            "vol-connstr",
+            volume_conn(
+                "vol_cs",
+                Some("login"),
+                Some("key"),
+                json!({"connection_string": "a=b;AccountKey=1"}),
+            ),
+            0,
+        ),
         (
             "vol-listkeys",
-            volume_conn("vol_mi", Some(""), Some(""), json!({"subscription_id": SUB, "resource_group": "storage-rg", "resource_manager_url": base, "imds_endpoint": base})),
+            volume_conn(
+                "vol_mi",
+                Some(""),
+                Some(""),
+                json!({"subscription_id": SUB, "resource_group": "storage-rg", "resource_manager_url": base, "imds_endpoint": base}),
+            ),
             1,
         ),
     ];
     for (name, conn, list_keys) in cases {
         let before = count_all(&h, "StorageAccounts_ListKeys");
         let id = conn.conn_id.clone();
-        let run = run_with(&h, name, json!({"command": ["true"], "volumes": [[id, "storage", "share", "/mnt/share", true]]}), vec![conn]).await;
-        assert_eq!(run.report.state, TaskState::Success, "{name}: {:?}", run.report.error);
-        assert_eq!(count_all(&h, "StorageAccounts_ListKeys") - before, list_keys, "{name}");
-        let g = h.hook(HookCall::GetState(Harness::group(name))).await.expect("state");
+        let run = run_with(
+            &h,
+            name,
+            json!({"command": ["true"], "volumes": [[id, "storage", "share", "/mnt/share", true]]}),
+            vec![conn],
+        )
+        .await;
+        assert_eq!(
+            run.report.state,
+            TaskState::Success,
+            "{name}: {:?}",
+            run.report.error
+        );
+        assert_eq!(
+            count_all(&h, "StorageAccounts_ListKeys") - before,
+            list_keys,
+            "{name}"
+        );
+        let g = h
+            .hook(HookCall::GetState(Harness::group(name)))
+            .await
+            .expect("state");
         let vol = &g["properties"]["volumes"][0];
         assert_eq!(vol["azureFile"]["shareName"], "share", "{g}");
         assert_eq!(vol["azureFile"]["storageAccountName"], "storage");
@@ -742,13 +1101,34 @@ async fn registry_credentials() {
         .as_object()
         .cloned()
         .unwrap();
-    for (name, conn, server, list_calls) in [("reg-static", static_conn, "test.cr", 0u64), ("reg-arm", arm_conn, "myuser.azurecr.io", 1)] {
+    for (name, conn, server, list_calls) in [
+        ("reg-static", static_conn, "test.cr", 0u64),
+        ("reg-arm", arm_conn, "myuser.azurecr.io", 1),
+    ] {
         let before = count_all(&h, "Registries_ListCredentials");
         let id = conn.conn_id.clone();
-        let run = run_with(&h, name, json!({"command": ["true"], "registry_conn_id": id}), vec![conn]).await;
-        assert_eq!(run.report.state, TaskState::Success, "{name}: {:?}", run.report.error);
-        assert_eq!(count_all(&h, "Registries_ListCredentials") - before, list_calls, "{name}");
-        let g = h.hook(HookCall::GetState(Harness::group(name))).await.expect("state");
+        let run = run_with(
+            &h,
+            name,
+            json!({"command": ["true"], "registry_conn_id": id}),
+            vec![conn],
+        )
+        .await;
+        assert_eq!(
+            run.report.state,
+            TaskState::Success,
+            "{name}: {:?}",
+            run.report.error
+        );
+        assert_eq!(
+            count_all(&h, "Registries_ListCredentials") - before,
+            list_calls,
+            "{name}"
+        );
+        let g = h
+            .hook(HookCall::GetState(Harness::group(name)))
+            .await
+            .expect("state");
         let cred = &g["properties"]["imageRegistryCredentials"][0];
         assert_eq!(cred["server"], server, "{g}");
         assert_eq!(cred["username"], "myuser");

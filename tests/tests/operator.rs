@@ -62,11 +62,20 @@ async fn group(h: &Harness, name: &str) -> Option<Value> {
 }
 
 fn alive(h: &Harness, name: &str) -> bool {
-    h.stats().live_groups.iter().any(|id| id.ends_with(&format!("/containerGroups/{name}")))
+    h.stats()
+        .live_groups
+        .iter()
+        .any(|id| id.ends_with(&format!("/containerGroups/{name}")))
 }
 
 fn success(r: &TaskReport) {
-    assert_eq!(r.state, TaskState::Success, "task failed: {:?} ({:?})", r.error, r.reason);
+    assert_eq!(
+        r.state,
+        TaskState::Success,
+        "task failed: {:?} ({:?})",
+        r.error,
+        r.reason
+    );
     assert_eq!(r.exit_code, Some(0));
     assert_eq!(r.return_value, json!(0));
     assert_eq!(r.exit_status, 0);
@@ -118,10 +127,18 @@ async fn t01_execute() {
     assert_eq!(props(&g)["restartPolicy"], "Never");
     assert_eq!(props(&g)["osType"], "Linux");
     assert_eq!(props(&g)["containers"][0]["name"], "container-name");
-    assert_eq!(props(&g)["containers"][0]["properties"]["image"], "container-image");
+    assert_eq!(
+        props(&g)["containers"][0]["properties"]["image"],
+        "container-image"
+    );
 
     let h = Harness::start().await;
-    let r = run(&h, "container-name", json!({"command": sh("exit 0"), "remove_on_error": false})).await;
+    let r = run(
+        &h,
+        "container-name",
+        json!({"command": sh("exit 0"), "remove_on_error": false}),
+    )
+    .await;
     success(&r.report);
     assert_eq!(puts(&h), 1);
     assert_eq!(deletes(&h), 1);
@@ -134,7 +151,10 @@ async fn t02_execute_with_failures() {
     let h = Harness::start().await;
     let r = run(&h, "fails", json!({"command": sh("exit 1")})).await;
     failed(&r.report, ErrorKind::Failed, Some("nonzero-exit"));
-    assert_eq!(r.report.error.as_deref(), Some("Container had a non-zero exit code, 1"));
+    assert_eq!(
+        r.report.error.as_deref(),
+        Some("Container had a non-zero exit code, 1")
+    );
     assert_eq!(r.report.exit_status, 1);
     assert_eq!(deletes(&h), 1);
     assert!(!alive(&h, "fails"));
@@ -144,12 +164,22 @@ async fn t02_execute_with_failures() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t03_execute_with_failures_without_removal() {
     let h = Harness::start().await;
-    let r = run(&h, "terminated", json!({"command": sh("exit 1"), "remove_on_error": false})).await;
+    let r = run(
+        &h,
+        "terminated",
+        json!({"command": sh("exit 1"), "remove_on_error": false}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("nonzero-exit"));
     assert_eq!(deletes(&h), 0);
     assert!(alive(&h, "terminated"));
 
-    let r = run(&h, "unhealthy", json!({"image": "busybox-unhealthy", "command": sh("sleep 30"), "remove_on_error": false})).await;
+    let r = run(
+        &h,
+        "unhealthy",
+        json!({"image": "busybox-unhealthy", "command": sh("sleep 30"), "remove_on_error": false}),
+    )
+    .await;
     // The emulator reports an `Evicted` event with the Unhealthy state.
     failed(&r.report, ErrorKind::Failed, Some("evicted"));
     assert_eq!(deletes(&h), 0);
@@ -165,21 +195,35 @@ async fn t04_execute_with_tags() {
     assert_eq!(tags["testKey"], "testValue");
     assert_eq!(tags["aci-runner-task"], "tagged");
     assert_eq!(tags["aci-runner-try"], "1");
-    assert!(tags["aci-runner-run"].as_str().unwrap().starts_with("manual__"));
-    assert!(tags["aci-runner-creator"].as_str().unwrap().starts_with("aci-plugin/"));
+    assert!(tags["aci-runner-run"]
+        .as_str()
+        .unwrap()
+        .starts_with("manual__"));
+    assert!(tags["aci-runner-creator"]
+        .as_str()
+        .unwrap()
+        .starts_with("aci-plugin/"));
 }
 
 // 5. test_execute_with_messages_logs: events and container output reach the task log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t05_execute_with_messages_logs() {
     let h = Harness::start().await;
-    let r = run(&h, "messages", json!({"command": sh("echo test; sleep 1.5; echo logs")})).await;
+    let r = run(
+        &h,
+        "messages",
+        json!({"command": sh("echo test; sleep 1.5; echo logs")}),
+    )
+    .await;
     success(&r.report);
     let m = messages(&r);
     assert_eq!(m.iter().filter(|l| *l == "test").count(), 1);
     assert_eq!(m.iter().filter(|l| *l == "logs").count(), 1);
     assert!(logged(&r, "Event Started: Started container"), "{m:?}");
-    assert!(logged(&r, "Container group state changed to Running"), "{m:?}");
+    assert!(
+        logged(&r, "Container group state changed to Running"),
+        "{m:?}"
+    );
     assert_eq!((puts(&h), deletes(&h)), (1, 1));
 }
 
@@ -187,16 +231,29 @@ async fn t05_execute_with_messages_logs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t06_all_logs_in_xcom() {
     let h = Harness::start().await;
-    let r = run(&h, "xcom-all", json!({"command": sh("echo test; echo logs"), "xcom_all": true})).await;
+    let r = run(
+        &h,
+        "xcom-all",
+        json!({"command": sh("echo test; echo logs"), "xcom_all": true}),
+    )
+    .await;
     success(&r.report);
-    assert_eq!(r.report.xcom.get("logs"), Some(&json!(["test\n", "logs\n"])));
+    assert_eq!(
+        r.report.xcom.get("logs"),
+        Some(&json!(["test\n", "logs\n"]))
+    );
 }
 
 // 7. test_execute_with_messages_last_log_in_xcom_logs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t07_last_log_in_xcom() {
     let h = Harness::start().await;
-    let r = run(&h, "xcom-last", json!({"command": sh("echo test; echo logs"), "xcom_all": false})).await;
+    let r = run(
+        &h,
+        "xcom-last",
+        json!({"command": sh("echo test; echo logs"), "xcom_all": false}),
+    )
+    .await;
     success(&r.report);
     assert_eq!(r.report.xcom.get("logs"), Some(&json!(["logs\n"])));
     // xcom_all = None pushes nothing.
@@ -210,14 +267,21 @@ async fn t07_last_log_in_xcom() {
 async fn t08_name_checker() {
     let h = Harness::start().await;
     let pattern = "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")";
-    for bad in ["test_underscore", "name-ending-with-dash-", "-name-starting-with-dash"] {
+    for bad in [
+        "test_underscore",
+        "name-ending-with-dash-",
+        "-name-starting-with-dash",
+    ] {
         let r = run(&h, bad, json!({"command": sh("exit 0")})).await;
         failed(&r.report, ErrorKind::InvalidParams, None);
         assert_eq!(r.report.error.as_deref(), Some(pattern));
         assert_eq!(r.report.exit_status, 125);
     }
     let r = run(&h, &"name-with-length---84".repeat(4), json!({})).await;
-    assert_eq!(r.report.error.as_deref(), Some("ACI name cannot be longer than 63 characters"));
+    assert_eq!(
+        r.report.error.as_deref(),
+        Some("ACI name cannot be longer than 63 characters")
+    );
     assert_eq!(h.stats().total_requests, 0, "validation makes no request");
     // 63 characters pass Airflow's check (and ACI's, which also forbids "--").
     let name63 = format!("a{}z", "-b".repeat(30) + "c");
@@ -230,9 +294,17 @@ async fn t08_name_checker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t09_execute_with_ipaddress() {
     let h = Harness::start().await;
-    let g = kept_group(&h, "with-ip", json!({"ip_address": {"type": "Public", "ports": [{"port": 80}]}})).await;
+    let g = kept_group(
+        &h,
+        "with-ip",
+        json!({"ip_address": {"type": "Public", "ports": [{"port": 80}]}}),
+    )
+    .await;
     assert_eq!(props(&g)["ipAddress"]["type"], "Public");
-    assert_eq!(props(&g)["containers"][0]["properties"]["ports"], json!([{"port": 80}]));
+    assert_eq!(
+        props(&g)["containers"][0]["properties"]["ports"],
+        json!([{"port": 80}])
+    );
 }
 
 // 10. test_execute_with_windows_os_and_diff_restart_policy: an `Always`
@@ -245,7 +317,9 @@ async fn t10_windows_os_and_always_restart_policy() {
         "always",
         Harness::params(
             "always",
-            fast(json!({"restart_policy": "Always", "os_type": "Windows", "command": sh("echo again"), "container_timeout": 4})),
+            fast(
+                json!({"restart_policy": "Always", "os_type": "Windows", "command": sh("echo again"), "container_timeout": 4}),
+            ),
         ),
     );
     let runner = h.runner.clone();
@@ -258,7 +332,10 @@ async fn t10_windows_os_and_always_restart_policy() {
     failed(&report, ErrorKind::TimedOut, Some("timeout"));
     assert_eq!(report.exit_status, 124);
     assert!(!alive(&h, "always"));
-    assert!(logs.messages().iter().filter(|m| *m == "again").count() >= 2, "the container restarted");
+    assert!(
+        logs.messages().iter().filter(|m| *m == "again").count() >= 2,
+        "the container restarted"
+    );
 }
 
 // 11. test_execute_fails_with_incorrect_os_type.
@@ -296,7 +373,11 @@ async fn t13_no_polling_after_termination() {
     success(&r.report);
     let after = h.stats().total_requests;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(h.stats().total_requests, after, "no request after the task returned");
+    assert_eq!(
+        h.stats().total_requests,
+        after,
+        "no request after the task returned"
+    );
     // 1 s polls for ~2.5 s of life: a handful of reads, not Airflow's 2 per second.
     assert!(reads(&h) <= 12, "{} reads", reads(&h));
 }
@@ -308,7 +389,12 @@ async fn t14_missing_events_log_no_exception() {
     let r = run(&h, "quiet", json!({"command": sh("exit 0")})).await;
     success(&r.report);
     let lines = r.logs.lines();
-    assert!(lines.iter().all(|(_, level, _)| !matches!(level, aci_e2e::LogLevel::Error)), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|(_, level, _)| !matches!(level, aci_e2e::LogLevel::Error)),
+        "{lines:?}"
+    );
     assert!(!logged(&r, "Exception"));
 }
 
@@ -316,7 +402,12 @@ async fn t14_missing_events_log_no_exception() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t15_dns_config() {
     let h = Harness::start().await;
-    let g = kept_group(&h, "dns", json!({"dns_config": {"name_servers": ["10.0.0.10"], "search_domains": "corp.local"}})).await;
+    let g = kept_group(
+        &h,
+        "dns",
+        json!({"dns_config": {"name_servers": ["10.0.0.10"], "search_domains": "corp.local"}}),
+    )
+    .await;
     assert_eq!(props(&g)["dnsConfig"]["nameServers"], json!(["10.0.0.10"]));
     assert_eq!(props(&g)["dnsConfig"]["searchDomains"], "corp.local");
 }
@@ -327,7 +418,10 @@ async fn t16_diagnostics() {
     let h = Harness::start().await;
     let g =
         kept_group(&h, "diag", json!({"diagnostics": {"log_analytics": {"workspace_id": "wid", "workspace_key": "wkey-secret"}}})).await;
-    assert_eq!(props(&g)["diagnostics"]["logAnalytics"]["workspaceId"], "wid");
+    assert_eq!(
+        props(&g)["diagnostics"]["logAnalytics"]["workspaceId"],
+        "wid"
+    );
     assert!(!g.to_string().contains("wkey-secret"));
 }
 
@@ -344,7 +438,12 @@ async fn t17_spot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t18_identity() {
     let h = Harness::start().await;
-    let g = kept_group(&h, "identity", json!({"identity": {"type": "SystemAssigned"}})).await;
+    let g = kept_group(
+        &h,
+        "identity",
+        json!({"identity": {"type": "SystemAssigned"}}),
+    )
+    .await;
     assert_eq!(g["identity"]["type"], "SystemAssigned");
 }
 
@@ -352,20 +451,35 @@ async fn t18_identity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t19_identity_dict() {
     let h = Harness::start().await;
-    let g = kept_group(&h, "identity-dict", json!({"identity": {"type": "UserAssigned", "resource_ids": [RID]}})).await;
+    let g = kept_group(
+        &h,
+        "identity-dict",
+        json!({"identity": {"type": "UserAssigned", "resource_ids": [RID]}}),
+    )
+    .await;
     assert_eq!(g["identity"]["type"], "UserAssigned");
-    assert!(g["identity"]["userAssignedIdentities"].get(RID).is_some(), "{g}");
+    assert!(
+        g["identity"]["userAssignedIdentities"].get(RID).is_some(),
+        "{g}"
+    );
 }
 
 /// Runs `n` tasks concurrently in one host; returns their reports in order.
-async fn run_many(h: &Harness, n: usize, extra: impl Fn(usize) -> Value) -> Vec<(String, TaskReport)> {
+async fn run_many(
+    h: &Harness,
+    n: usize,
+    extra: impl Fn(usize) -> Value,
+) -> Vec<(String, TaskReport)> {
     let mut tasks = Vec::new();
     for i in 0..n {
         let name = format!("many-{i}");
         let (env, _) = h.env();
         let spec = TaskSpec::new(name.clone(), Harness::params(&name, fast(extra(i))));
         let runner = h.runner.clone();
-        tasks.push((name, tokio::spawn(async move { runner.run(spec, env).await })));
+        tasks.push((
+            name,
+            tokio::spawn(async move { runner.run(spec, env).await }),
+        ));
     }
     let mut out = Vec::new();
     for (name, t) in tasks {
@@ -379,7 +493,12 @@ async fn run_many(h: &Harness, n: usize, extra: impl Fn(usize) -> Value) -> Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t20_21_one_host_waits_on_many_groups() {
     let h = Harness::start().await;
-    let reports = run_many(&h, 6, |i| json!({"deferrable": true, "command": sh(&format!("sleep {}; echo done-{i}", i % 3))})).await;
+    let reports = run_many(
+        &h,
+        6,
+        |i| json!({"deferrable": true, "command": sh(&format!("sleep {}; echo done-{i}", i % 3))}),
+    )
+    .await;
     for (name, r) in &reports {
         success(r);
         assert!(!alive(&h, name));
@@ -393,10 +512,20 @@ async fn t20_21_one_host_waits_on_many_groups() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t22_23_deferrable_success_cleanup() {
     let h = Harness::start().await;
-    let r = run(&h, "def-remove", json!({"deferrable": true, "command": sh("exit 0")})).await;
+    let r = run(
+        &h,
+        "def-remove",
+        json!({"deferrable": true, "command": sh("exit 0")}),
+    )
+    .await;
     success(&r.report);
     assert!(!alive(&h, "def-remove"));
-    let r = run(&h, "def-keep", json!({"deferrable": true, "remove_on_success": false, "command": sh("exit 0")})).await;
+    let r = run(
+        &h,
+        "def-keep",
+        json!({"deferrable": true, "remove_on_success": false, "command": sh("exit 0")}),
+    )
+    .await;
     success(&r.report);
     assert!(alive(&h, "def-keep"));
     assert_eq!(deletes(&h), 1);
@@ -406,10 +535,20 @@ async fn t22_23_deferrable_success_cleanup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t24_25_deferrable_error_cleanup() {
     let h = Harness::start().await;
-    let r = run(&h, "def-err-keep", json!({"deferrable": true, "remove_on_error": false, "command": sh("exit 1")})).await;
+    let r = run(
+        &h,
+        "def-err-keep",
+        json!({"deferrable": true, "remove_on_error": false, "command": sh("exit 1")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("nonzero-exit"));
     assert!(alive(&h, "def-err-keep"));
-    let r = run(&h, "def-err-remove", json!({"deferrable": true, "command": sh("exit 1")})).await;
+    let r = run(
+        &h,
+        "def-err-remove",
+        json!({"deferrable": true, "command": sh("exit 1")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("nonzero-exit"));
     assert!(!alive(&h, "def-err-remove"));
 }
@@ -419,10 +558,23 @@ async fn t24_25_deferrable_error_cleanup() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t26_deferrable_lost_group_is_a_clear_error() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { delete_after: Some(Duration::from_millis(800)), ..Faults::default() });
-    let r = run(&h, "def-lost", json!({"deferrable": true, "command": sh("sleep 30")})).await;
+    h.emulator.set_faults(Faults {
+        delete_after: Some(Duration::from_millis(800)),
+        ..Faults::default()
+    });
+    let r = run(
+        &h,
+        "def-lost",
+        json!({"deferrable": true, "command": sh("sleep 30")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("deleted-externally"));
-    assert!(r.report.error.as_deref().unwrap().contains("deleted by another process"));
+    assert!(r
+        .report
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("deleted by another process"));
 }
 
 // 27 / 28. execute_complete pushes all / the last log line to XCom.
@@ -436,7 +588,10 @@ async fn t27_28_deferrable_xcom_logs() {
     )
     .await;
     success(&r.report);
-    assert_eq!(r.report.xcom.get("logs"), Some(&json!(["line1\n", "line2\n"])));
+    assert_eq!(
+        r.report.xcom.get("logs"),
+        Some(&json!(["line1\n", "line2\n"]))
+    );
     let r = run(
         &h,
         "def-xcom-last",
@@ -451,11 +606,21 @@ async fn t27_28_deferrable_xcom_logs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t29_30_remove_on_success_sync() {
     let h = Harness::start().await;
-    let r = run(&h, "keep", json!({"remove_on_success": false, "command": sh("exit 0")})).await;
+    let r = run(
+        &h,
+        "keep",
+        json!({"remove_on_success": false, "command": sh("exit 0")}),
+    )
+    .await;
     success(&r.report);
     assert!(alive(&h, "keep"));
     assert_eq!(deletes(&h), 0);
-    let r = run(&h, "remove", json!({"remove_on_success": true, "command": sh("exit 0")})).await;
+    let r = run(
+        &h,
+        "remove",
+        json!({"remove_on_success": true, "command": sh("exit 0")}),
+    )
+    .await;
     success(&r.report);
     assert!(!alive(&h, "remove"));
     assert_eq!(deletes(&h), 1);
@@ -467,14 +632,22 @@ async fn t29_30_remove_on_success_sync() {
 
 /// The container output lines (no operator messages) starting with `prefix`.
 fn output(run: &TaskRun, prefix: &str) -> Vec<String> {
-    messages(run).into_iter().filter(|m| m.starts_with(prefix)).collect()
+    messages(run)
+        .into_iter()
+        .filter(|m| m.starts_with(prefix))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_thousand_lines_at_once_arrive_exactly_once() {
     let h = Harness::start().await;
     let script = "sleep 1.5; i=0; while [ $i -lt 3000 ]; do echo \"burst $i\"; i=$((i+1)); done; sleep 2.5; echo after";
-    let r = run(&h, "burst", json!({"command": sh(script), "xcom_all": true})).await;
+    let r = run(
+        &h,
+        "burst",
+        json!({"command": sh(script), "xcom_all": true}),
+    )
+    .await;
     success(&r.report);
     let burst = output(&r, "burst ");
     assert_eq!(burst.len(), 3000, "every line exactly once");
@@ -491,7 +664,12 @@ async fn three_thousand_lines_at_once_arrive_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_identical_lines_are_kept() {
     let h = Harness::start().await;
-    let r = run(&h, "repeat", json!({"command": sh("for i in 1 2 3 4 5; do echo same; echo same; sleep 0.4; done")})).await;
+    let r = run(
+        &h,
+        "repeat",
+        json!({"command": sh("for i in 1 2 3 4 5; do echo same; echo same; sleep 0.4; done")}),
+    )
+    .await;
     success(&r.report);
     assert_eq!(output(&r, "same").len(), 10);
 }
@@ -501,13 +679,25 @@ async fn exit_codes_0_1_3_137() {
     let h = Harness::start().await;
     let r = run(&h, "code-0", json!({"command": sh("exit 0")})).await;
     success(&r.report);
-    for (code, reason) in [(1, "nonzero-exit"), (3, "nonzero-exit"), (137, "out-of-memory")] {
+    for (code, reason) in [
+        (1, "nonzero-exit"),
+        (3, "nonzero-exit"),
+        (137, "out-of-memory"),
+    ] {
         let name = format!("code-{code}");
-        let r = run(&h, &name, json!({"command": sh(&format!("echo hi; exit {code}"))})).await;
+        let r = run(
+            &h,
+            &name,
+            json!({"command": sh(&format!("echo hi; exit {code}"))}),
+        )
+        .await;
         failed(&r.report, ErrorKind::Failed, Some(reason));
         assert_eq!(r.report.exit_code, Some(code));
         assert_eq!(r.report.exit_status, code);
-        assert_eq!(r.report.error.clone().unwrap(), format!("Container had a non-zero exit code, {code}"));
+        assert_eq!(
+            r.report.error.clone().unwrap(),
+            format!("Container had a non-zero exit code, {code}")
+        );
         assert!(logged(&r, &format!("Container had exit code: {code}")));
         assert!(!alive(&h, &name));
     }
@@ -520,11 +710,27 @@ async fn exit_codes_0_1_3_137() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_deletion_ends_with_a_clear_error() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { delete_after: Some(Duration::from_millis(1500)), ..Faults::default() });
-    let r = run(&h, "vanishing", json!({"command": sh("echo started; sleep 30")})).await;
+    h.emulator.set_faults(Faults {
+        delete_after: Some(Duration::from_millis(1500)),
+        ..Faults::default()
+    });
+    let r = run(
+        &h,
+        "vanishing",
+        json!({"command": sh("echo started; sleep 30")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("deleted-externally"));
-    assert!(r.report.error.as_deref().unwrap().contains("was deleted by another process"));
-    assert!(logged(&r, "ResourceNotFound, container is probably removed by another process"));
+    assert!(r
+        .report
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("was deleted by another process"));
+    assert!(logged(
+        &r,
+        "ResourceNotFound, container is probably removed by another process"
+    ));
     assert_eq!(deletes(&h), 0, "nothing left to delete");
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
@@ -532,12 +738,26 @@ async fn external_deletion_ends_with_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unhealthy_loop_ends_the_run() {
     let h = Harness::start().await;
-    let r = run(&h, "loop", json!({"image": "busybox-unhealthy", "command": sh("sleep 60")})).await;
+    let r = run(
+        &h,
+        "loop",
+        json!({"image": "busybox-unhealthy", "command": sh("sleep 60")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("evicted"));
-    assert!(r.report.error.as_deref().unwrap().contains("Evicted"), "{:?}", r.report.error);
+    assert!(
+        r.report.error.as_deref().unwrap().contains("Evicted"),
+        "{:?}",
+        r.report.error
+    );
     assert!(logged(&r, "Azure provision unhealthy"));
     assert!(!alive(&h, "loop"));
-    let r = run(&h, "spot-loop", json!({"image": "busybox-unhealthy", "priority": "Spot", "command": sh("sleep 60")})).await;
+    let r = run(
+        &h,
+        "spot-loop",
+        json!({"image": "busybox-unhealthy", "priority": "Spot", "command": sh("sleep 60")}),
+    )
+    .await;
     failed(&r.report, ErrorKind::Failed, Some("evicted"));
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
@@ -545,18 +765,42 @@ async fn unhealthy_loop_ends_the_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioning_failures_are_classified() {
     let h = Harness::start().await;
-    for (image, reason) in [("myreg.azurecr.io/inaccessible:1", "image-pull"), ("quota-test", "quota"), ("alpine-nocapacity", "capacity")] {
+    for (image, reason) in [
+        ("myreg.azurecr.io/inaccessible:1", "image-pull"),
+        ("quota-test", "quota"),
+        ("alpine-nocapacity", "capacity"),
+    ] {
         let r = run(&h, "prov", json!({"image": image, "command": sh("exit 0")})).await;
         failed(&r.report, ErrorKind::Failed, Some(reason));
         assert!(logged(&r, "Azure provision failure"), "{image}");
         assert!(!alive(&h, "prov"));
     }
     // The same failures answered synchronously on the PUT.
-    h.emulator.set_faults(Faults { sync_provisioning_errors: true, ..Faults::default() });
-    for (image, reason) in [("myreg.azurecr.io/inaccessible:1", "image-pull"), ("quota-test", "quota"), ("alpine-nocapacity", "capacity")] {
-        let r = run(&h, "prov-sync", json!({"image": image, "command": sh("exit 0")})).await;
+    h.emulator.set_faults(Faults {
+        sync_provisioning_errors: true,
+        ..Faults::default()
+    });
+    for (image, reason) in [
+        ("myreg.azurecr.io/inaccessible:1", "image-pull"),
+        ("quota-test", "quota"),
+        ("alpine-nocapacity", "capacity"),
+    ] {
+        let r = run(
+            &h,
+            "prov-sync",
+            json!({"image": image, "command": sh("exit 0")}),
+        )
+        .await;
         failed(&r.report, ErrorKind::Failed, Some(reason));
-        assert!(r.report.error.as_deref().unwrap().starts_with("Could not start container group"), "{:?}", r.report.error);
+        assert!(
+            r.report
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("Could not start container group"),
+            "{:?}",
+            r.report.error
+        );
         assert!(!alive(&h, "prov-sync"));
     }
 }
@@ -564,10 +808,25 @@ async fn provisioning_failures_are_classified() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throttling_storm_is_ridden_out() {
     let h = Harness::start().await;
-    h.emulator.set_faults(Faults { throttle_every: Some(2), retry_after_secs: 1, ..Faults::default() });
-    let r = run(&h, "throttled", json!({"command": sh("echo one; sleep 3; echo two")})).await;
+    h.emulator.set_faults(Faults {
+        throttle_every: Some(2),
+        retry_after_secs: 1,
+        ..Faults::default()
+    });
+    let r = run(
+        &h,
+        "throttled",
+        json!({"command": sh("echo one; sleep 3; echo two")}),
+    )
+    .await;
     success(&r.report);
-    assert!(h.stats().requests.values().any(|by_status| by_status.contains_key(&429)), "429s were injected");
+    assert!(
+        h.stats()
+            .requests
+            .values()
+            .any(|by_status| by_status.contains_key(&429)),
+        "429s were injected"
+    );
     assert_eq!(output(&r, "one").len(), 1);
     assert_eq!(output(&r, "two").len(), 1);
     assert!(!alive(&h, "throttled"));
@@ -576,10 +835,20 @@ async fn throttling_storm_is_ridden_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn container_timeout_deletes_the_group() {
     let h = Harness::start().await;
-    let r = run(&h, "slow", json!({"command": sh("sleep 60"), "container_timeout": "3s", "remove_on_error": false})).await;
+    let r = run(
+        &h,
+        "slow",
+        json!({"command": sh("sleep 60"), "container_timeout": "3s", "remove_on_error": false}),
+    )
+    .await;
     failed(&r.report, ErrorKind::TimedOut, Some("timeout"));
     assert_eq!(r.report.exit_status, 124);
-    assert!(r.report.error.as_deref().unwrap().contains("container_timeout of 3s expired"));
+    assert!(r
+        .report
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("container_timeout of 3s expired"));
     assert!(!alive(&h, "slow"));
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
@@ -591,15 +860,29 @@ async fn cancellation_deletes_the_group() {
     let cancel = env.cancel.clone();
     let spec = TaskSpec::new(
         "cancel-me",
-        Harness::params("cancel-me", fast(json!({"command": sh("echo up; sleep 60"), "remove_on_error": false}))),
+        Harness::params(
+            "cancel-me",
+            fast(json!({"command": sh("echo up; sleep 60"), "remove_on_error": false})),
+        ),
     );
     let runner = h.runner.clone();
     let task = tokio::spawn(async move { runner.run(spec, env).await });
-    assert!(wait_until(Duration::from_secs(20), || logs.messages().iter().any(|m| m == "up")).await, "the container ran");
+    assert!(
+        wait_until(Duration::from_secs(20), || logs
+            .messages()
+            .iter()
+            .any(|m| m == "up"))
+        .await,
+        "the container ran"
+    );
     let asked = std::time::Instant::now();
     cancel.cancel();
     let report = task.await.unwrap();
-    assert!(asked.elapsed() < Duration::from_secs(5), "cancelled in {:?}", asked.elapsed());
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "cancelled in {:?}",
+        asked.elapsed()
+    );
     failed(&report, ErrorKind::Cancelled, None);
     assert_eq!(report.exit_status, 130);
     assert!(!alive(&h, "cancel-me"));
@@ -615,16 +898,35 @@ async fn on_kill_deletes_the_group_after_the_grace_period() {
     let (mut env, logs) = h.env();
     env.cancel_grace = Duration::ZERO;
     let cancel = env.cancel.clone();
-    let spec =
-        TaskSpec::new("killed", Harness::params("killed", fast(json!({"command": sh("echo up; sleep 60"), "remove_on_error": false}))));
+    let spec = TaskSpec::new(
+        "killed",
+        Harness::params(
+            "killed",
+            fast(json!({"command": sh("echo up; sleep 60"), "remove_on_error": false})),
+        ),
+    );
     let runner = h.runner.clone();
     let task = tokio::spawn(async move { runner.run(spec, env).await });
-    assert!(wait_until(Duration::from_secs(20), || logs.messages().iter().any(|m| m == "up")).await, "the container ran");
+    assert!(
+        wait_until(Duration::from_secs(20), || logs
+            .messages()
+            .iter()
+            .any(|m| m == "up"))
+        .await,
+        "the container ran"
+    );
     cancel.cancel();
     let report = task.await.unwrap();
     failed(&report, ErrorKind::Cancelled, None);
-    assert!(report.error.as_deref().unwrap().contains("on-kill ran"), "{:?}", report.error);
-    assert!(logs.messages().iter().any(|m| m == "Deleting container group"));
+    assert!(
+        report.error.as_deref().unwrap().contains("on-kill ran"),
+        "{:?}",
+        report.error
+    );
+    assert!(logs
+        .messages()
+        .iter()
+        .any(|m| m == "Deleting container group"));
     assert!(!alive(&h, "killed"));
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
@@ -632,7 +934,12 @@ async fn on_kill_deletes_the_group_after_the_grace_period() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_if_exists_refuses_an_existing_group() {
     let h = Harness::start().await;
-    let r = run(&h, "twice", json!({"command": sh("exit 0"), "remove_on_success": false})).await;
+    let r = run(
+        &h,
+        "twice",
+        json!({"command": sh("exit 0"), "remove_on_success": false}),
+    )
+    .await;
     success(&r.report);
     let r = run(&h, "twice", json!({"command": sh("exit 0")})).await;
     failed(&r.report, ErrorKind::Failed, Some("already-exists"));
@@ -648,14 +955,26 @@ async fn fail_if_exists_refuses_an_existing_group() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reattaches_to_the_group_of_the_same_task_instance() {
     let h = Harness::start().await;
-    let first = TaskSpec::new("reattach", Harness::params("reattach", fast(json!({"command": sh("echo early; sleep 4; echo late")}))));
+    let first = TaskSpec::new(
+        "reattach",
+        Harness::params(
+            "reattach",
+            fast(json!({"command": sh("echo early; sleep 4; echo late")})),
+        ),
+    );
     let mut second = first.clone();
     second.context.try_number = 2;
     second.params.insert("fail_if_exists".into(), json!(false));
     let (env1, logs1) = h.env();
     let runner = h.runner.clone();
     let t1 = tokio::spawn(async move { runner.run(first, env1).await });
-    assert!(wait_until(Duration::from_secs(20), || logs1.messages().iter().any(|m| m == "early")).await);
+    assert!(
+        wait_until(Duration::from_secs(20), || logs1
+            .messages()
+            .iter()
+            .any(|m| m == "early"))
+        .await
+    );
     // The "host" dies: the first try is dropped where it stands.
     t1.abort();
     let _ = t1.await;
@@ -665,8 +984,16 @@ async fn reattaches_to_the_group_of_the_same_task_instance() {
     success(&r2);
     assert_eq!(puts(&h), 1, "the second try did not recreate the group");
     let msgs = logs2.messages();
-    assert!(msgs.iter().any(|m| m.contains("is already running for this task instance")), "{msgs:?}");
-    assert_eq!(msgs.iter().filter(|m| *m == "early").count(), 1, "lines printed before the re-attach are shown");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("is already running for this task instance")),
+        "{msgs:?}"
+    );
+    assert_eq!(
+        msgs.iter().filter(|m| *m == "early").count(),
+        1,
+        "lines printed before the re-attach are shown"
+    );
     assert_eq!(msgs.iter().filter(|m| *m == "late").count(), 1);
     assert!(!alive(&h, "reattach"), "the second try cleaned up");
 }
@@ -689,7 +1016,10 @@ async fn environment_and_secured_variables_reach_the_container() {
     assert_eq!(output(&r, "mode="), ["mode=batch"]);
     assert_eq!(output(&r, "token-length="), ["token-length=12"]);
     let g = group(&h, "env").await.unwrap();
-    assert!(!g.to_string().contains("s3cr3t-value"), "secureValue is never returned");
+    assert!(
+        !g.to_string().contains("s3cr3t-value"),
+        "secureValue is never returned"
+    );
     assert!(messages(&r).iter().all(|m| !m.contains("s3cr3t-value")));
 }
 
@@ -709,17 +1039,28 @@ async fn registry_volumes_gpu_and_subnets_are_sent() {
     )
     .await;
     let p = props(&g);
-    assert_eq!(p["imageRegistryCredentials"][0]["server"], "local.azurecr.io");
+    assert_eq!(
+        p["imageRegistryCredentials"][0]["server"],
+        "local.azurecr.io"
+    );
     assert_eq!(p["volumes"][0]["name"], "mount-0");
-    assert_eq!(p["containers"][0]["properties"]["volumeMounts"], json!([{"name": "mount-0", "mountPath": "/mnt/data", "readOnly": true}]));
-    assert_eq!(p["containers"][0]["properties"]["resources"]["requests"]["cpu"], json!(2.0));
+    assert_eq!(
+        p["containers"][0]["properties"]["volumeMounts"],
+        json!([{"name": "mount-0", "mountPath": "/mnt/data", "readOnly": true}])
+    );
+    assert_eq!(
+        p["containers"][0]["properties"]["resources"]["requests"]["cpu"],
+        json!(2.0)
+    );
     assert_eq!(p["subnetIds"][0]["id"], SUBNET);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_schedule_read_budget_for_a_short_job() {
     let h = Harness::start().await;
-    let r = h.run_task("budget", json!({"command": sh("echo a; sleep 10; echo b")})).await;
+    let r = h
+        .run_task("budget", json!({"command": sh("echo a; sleep 10; echo b")}))
+        .await;
     success(&r.report);
     // Default polling: fast while starting, ~4.8 s while running.
     let n = reads(&h);

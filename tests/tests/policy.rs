@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aci_e2e::{CancelToken, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskError, TaskSpec, HTTP_PROBE_COMPONENT};
+use aci_e2e::{
+    CancelToken, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskError, TaskSpec,
+    HTTP_PROBE_COMPONENT,
+};
 use aci_host::policy::AllowRule;
 use aci_host::runner::ErrorKind;
 use http_body_util::Full;
@@ -27,14 +30,22 @@ async fn counting_server() -> CountingServer {
     let counter = hits.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let counter = counter.clone();
             tokio::spawn(async move {
                 let svc = hyper::service::service_fn(move |_req| {
                     counter.fetch_add(1, Ordering::SeqCst);
-                    async { Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(b"ok")))) }
+                    async {
+                        Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(
+                            b"ok",
+                        ))))
+                    }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
             });
         }
     });
@@ -42,7 +53,11 @@ async fn counting_server() -> CountingServer {
 }
 
 fn probe_runner() -> Runner {
-    Runner::new(RunnerOptions { engine: aci_e2e::engine_options(), plugin: Some(HTTP_PROBE_COMPONENT.into()) }).expect("load the probe")
+    Runner::new(RunnerOptions {
+        engine: aci_e2e::engine_options(),
+        plugin: Some(HTTP_PROBE_COMPONENT.into()),
+    })
+    .expect("load the probe")
 }
 
 fn env(allow: &[String]) -> TaskEnv {
@@ -62,7 +77,12 @@ async fn allowed_request_reaches_the_server() {
     let server = counting_server().await;
     let runner = probe_runner();
     let url = format!("http://127.0.0.1:{}/ping", server.port);
-    let report = runner.run(spec(serde_json::json!({"url": url})), env(&[format!("http://127.0.0.1:{}", server.port)])).await;
+    let report = runner
+        .run(
+            spec(serde_json::json!({"url": url})),
+            env(&[format!("http://127.0.0.1:{}", server.port)]),
+        )
+        .await;
     assert_eq!(report.exit_status, 0, "{:?}", report.error);
     assert_eq!(report.return_value, serde_json::json!(200));
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
@@ -76,10 +96,24 @@ async fn denied_request_never_reaches_the_server() {
     let runner = probe_runner();
     // Another port on the same loopback host: not named, so denied.
     let url = format!("http://127.0.0.1:{}/ping", other.port);
-    let report = runner.run(spec(serde_json::json!({"url": url})), env(&[format!("http://127.0.0.1:{}", allowed.port)])).await;
-    assert_eq!(report.error_kind, Some(ErrorKind::Denied), "{:?}", report.error);
+    let report = runner
+        .run(
+            spec(serde_json::json!({"url": url})),
+            env(&[format!("http://127.0.0.1:{}", allowed.port)]),
+        )
+        .await;
+    assert_eq!(
+        report.error_kind,
+        Some(ErrorKind::Denied),
+        "{:?}",
+        report.error
+    );
     assert_eq!(report.exit_status, 125);
-    assert_eq!(other.hits.load(Ordering::SeqCst), 0, "a denied request reached the server");
+    assert_eq!(
+        other.hits.load(Ordering::SeqCst),
+        0,
+        "a denied request reached the server"
+    );
     assert_eq!(allowed.hits.load(Ordering::SeqCst), 0);
     assert_eq!(report.requests, (0, 1));
 }
@@ -88,9 +122,19 @@ async fn denied_request_never_reaches_the_server() {
 async fn default_policy_denies_everything() {
     let server = counting_server().await;
     let runner = probe_runner();
-    for url in [format!("http://127.0.0.1:{}/", server.port), format!("http://localhost:{}/", server.port)] {
-        let report = runner.run(spec(serde_json::json!({"url": url})), env(&[])).await;
-        assert_eq!(report.error_kind, Some(ErrorKind::Denied), "{url}: {:?}", report.error);
+    for url in [
+        format!("http://127.0.0.1:{}/", server.port),
+        format!("http://localhost:{}/", server.port),
+    ] {
+        let report = runner
+            .run(spec(serde_json::json!({"url": url})), env(&[]))
+            .await;
+        assert_eq!(
+            report.error_kind,
+            Some(ErrorKind::Denied),
+            "{url}: {:?}",
+            report.error
+        );
     }
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
 }
@@ -100,8 +144,20 @@ async fn userinfo_trick_is_denied() {
     let server = counting_server().await;
     let runner = probe_runner();
     let url = format!("http://evil@127.0.0.1:{}/", server.port);
-    let report = runner.run(spec(serde_json::json!({"url": url})), env(&[format!("http://127.0.0.1:{}", server.port)])).await;
-    assert!(matches!(report.error_kind, Some(ErrorKind::Denied) | Some(ErrorKind::Remote)), "{:?}", report.error);
+    let report = runner
+        .run(
+            spec(serde_json::json!({"url": url})),
+            env(&[format!("http://127.0.0.1:{}", server.port)]),
+        )
+        .await;
+    assert!(
+        matches!(
+            report.error_kind,
+            Some(ErrorKind::Denied) | Some(ErrorKind::Remote)
+        ),
+        "{:?}",
+        report.error
+    );
     assert_eq!(server.hits.load(Ordering::SeqCst), 0);
 }
 
@@ -110,7 +166,12 @@ async fn bearer_token_allowed_over_loopback_http() {
     let server = counting_server().await;
     let runner = probe_runner();
     let url = format!("http://127.0.0.1:{}/", server.port);
-    let report = runner.run(spec(serde_json::json!({"url": url, "bearer": true})), env(&[format!("http://127.0.0.1:{}", server.port)])).await;
+    let report = runner
+        .run(
+            spec(serde_json::json!({"url": url, "bearer": true})),
+            env(&[format!("http://127.0.0.1:{}", server.port)]),
+        )
+        .await;
     assert_eq!(report.exit_status, 0, "{:?}", report.error);
     assert_eq!(server.hits.load(Ordering::SeqCst), 1);
 }
@@ -121,10 +182,17 @@ async fn spinning_guest_is_interrupted_after_the_grace_period() {
     let mut env = env(&[]);
     env.cancel_grace = Duration::from_millis(200);
     let cancel: CancelToken = env.cancel.clone();
-    let run = tokio::spawn(async move { runner.run(spec(serde_json::json!({"spin": true})), env).await });
+    let run = tokio::spawn(async move {
+        runner
+            .run(spec(serde_json::json!({"spin": true})), env)
+            .await
+    });
     // Cancel while the guest spins; the host must get control back.
     cancel.cancel();
-    let report = tokio::time::timeout(Duration::from_secs(30), run).await.expect("the host regained control").unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .expect("the host regained control")
+        .unwrap();
     assert_eq!(report.error_kind, Some(ErrorKind::Cancelled));
     assert_eq!(report.exit_status, 130);
 }

@@ -39,12 +39,30 @@ impl Console {
     pub fn stdio() -> Console {
         let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
         let live = std::io::stderr().is_terminal() && !dumb;
-        Console::with_writers(Box::new(std::io::stderr()), Box::new(std::io::stdout()), live, Box::new(terminal_width))
+        Console::with_writers(
+            Box::new(std::io::stderr()),
+            Box::new(std::io::stdout()),
+            live,
+            Box::new(terminal_width),
+        )
     }
 
     /// A console over the given writers (tests); `width` gives the terminal's columns.
-    pub fn with_writers(err: Sink, out: Sink, live: bool, width: Box<dyn Fn() -> usize + Send + Sync>) -> Console {
-        Console { live, width, state: Mutex::new(State { err, out, status: String::new() }) }
+    pub fn with_writers(
+        err: Sink,
+        out: Sink,
+        live: bool,
+        width: Box<dyn Fn() -> usize + Send + Sync>,
+    ) -> Console {
+        Console {
+            live,
+            width,
+            state: Mutex::new(State {
+                err,
+                out,
+                status: String::new(),
+            }),
+        }
     }
 
     /// True when the status line can be shown (stderr is a terminal).
@@ -138,7 +156,10 @@ impl Console {
 /// cursor never wraps); control characters become spaces.
 pub fn fit(status: &str, width: usize) -> String {
     let max = width.saturating_sub(1).max(10);
-    let clean: String = status.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let clean: String = status
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if clean.chars().count() <= max {
         return clean;
     }
@@ -156,7 +177,11 @@ fn terminal_width() -> usize {
     if ok && ws.ws_col > 0 {
         return usize::from(ws.ws_col);
     }
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|c| *c > 0).unwrap_or(80)
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|c| *c > 0)
+        .unwrap_or(80)
 }
 
 /// Makes [`ConsoleWriter`]s for `tracing_subscriber`.
@@ -166,7 +191,10 @@ impl<'a> MakeWriter<'a> for ConsoleMakeWriter {
     type Writer = ConsoleWriter;
 
     fn make_writer(&'a self) -> ConsoleWriter {
-        ConsoleWriter { console: self.0.clone(), buf: Vec::new() }
+        ConsoleWriter {
+            console: self.0.clone(),
+            buf: Vec::new(),
+        }
     }
 }
 
@@ -219,7 +247,16 @@ pub(crate) mod tests {
 
     pub(crate) fn console(live: bool) -> (Console, Shared, Shared) {
         let (err, out) = (Shared::default(), Shared::default());
-        (Console::with_writers(Box::new(err.clone()), Box::new(out.clone()), live, Box::new(|| 40)), err, out)
+        (
+            Console::with_writers(
+                Box::new(err.clone()),
+                Box::new(out.clone()),
+                live,
+                Box::new(|| 40),
+            ),
+            err,
+            out,
+        )
     }
 
     #[test]

@@ -20,7 +20,10 @@ fn hook_call(args: &HookArgs) -> Result<HookCall, String> {
     let target = || -> Result<GroupRef, String> {
         Ok(GroupRef {
             conn_id: args.conn_id.clone(),
-            resource_group: args.resource_group.clone().ok_or("--resource-group is required")?,
+            resource_group: args
+                .resource_group
+                .clone()
+                .ok_or("--resource-group is required")?,
             name: args.name.clone().ok_or("--name is required")?,
         })
     };
@@ -30,9 +33,14 @@ fn hook_call(args: &HookArgs) -> Result<HookCall, String> {
         "get-logs" => HookCall::GetLogs(target()?, args.tail),
         "delete" => HookCall::Delete(target()?, args.wait),
         "create-or-update" => {
-            let file = args.container_group.as_ref().ok_or("--container-group FILE.json is required")?;
-            let body = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            serde_json::from_str::<serde_json::Value>(&body).map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
+            let file = args
+                .container_group
+                .as_ref()
+                .ok_or("--container-group FILE.json is required")?;
+            let body =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            serde_json::from_str::<serde_json::Value>(&body)
+                .map_err(|e| format!("{}: not JSON: {e}", file.display()))?;
             HookCall::CreateOrUpdate(target()?, body, args.wait)
         }
         "test-connection" => HookCall::TestConnection(args.conn_id.clone()),
@@ -48,19 +56,40 @@ fn hook_call(args: &HookArgs) -> Result<HookCall, String> {
 
 /// Calls the method and prints its JSON result on stdout (pretty on a terminal).
 pub async fn hook_command(runner: &Arc<Runner>, args: HookArgs, ui: &Ui) -> i32 {
-    let prepared = (|| Ok::<_, String>((Arc::new(resolver(&args.conn)?), allow_rules(&args.conn)?, hook_call(&args)?)))();
+    let prepared = (|| {
+        Ok::<_, String>((
+            Arc::new(resolver(&args.conn)?),
+            allow_rules(&args.conn)?,
+            hook_call(&args)?,
+        ))
+    })();
     let (connections, allow, call) = match prepared {
         Ok(p) => p,
         Err(e) => return ui.fail(&e),
     };
     let mut env = TaskEnv::new(connections);
     env.allow_hosts.extend(allow);
-    env.log = Arc::new(TaskSink { index: 0, board: None, console: ui.console.clone(), prefix: false, verbosity: ui.verbosity });
+    env.log = Arc::new(TaskSink {
+        index: 0,
+        board: None,
+        console: ui.console.clone(),
+        prefix: false,
+        verbosity: ui.verbosity,
+    });
     let masker = env.masker.clone();
-    spawn_signal_handler(env.cancel.clone(), ui.console.clone(), None, Box::new(|| {}));
+    spawn_signal_handler(
+        env.cancel.clone(),
+        ui.console.clone(),
+        None,
+        Box::new(|| {}),
+    );
     match runner.hook(call, env).await {
         Ok(Ok(v)) => {
-            let text = if std::io::stdout().is_terminal() { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) };
+            let text = if std::io::stdout().is_terminal() {
+                serde_json::to_string_pretty(&v)
+            } else {
+                serde_json::to_string(&v)
+            };
             ui.console.out_line(&masker.mask(&text.unwrap_or_default()));
             0
         }
@@ -89,11 +118,26 @@ mod tests {
     fn methods_need_their_arguments() {
         let err = hook_call(&parse(&["exists", "--name", "g"])).unwrap_err();
         assert_eq!(err, "--resource-group is required");
-        assert!(matches!(hook_call(&parse(&["exists", "--name", "g", "--resource-group", "rg"])).unwrap(), HookCall::Exists(_)));
-        assert!(matches!(hook_call(&parse(&["list"])).unwrap(), HookCall::List(c, None) if c == "azure_default"));
+        assert!(matches!(
+            hook_call(&parse(&["exists", "--name", "g", "--resource-group", "rg"])).unwrap(),
+            HookCall::Exists(_)
+        ));
+        assert!(
+            matches!(hook_call(&parse(&["list"])).unwrap(), HookCall::List(c, None) if c == "azure_default")
+        );
         let err = hook_call(&parse(&["explode"])).unwrap_err();
-        assert!(err.contains("unknown hook method `explode`") && err.contains("get-logs"), "{err}");
-        let err = hook_call(&parse(&["create-or-update", "--name", "g", "--resource-group", "rg"])).unwrap_err();
+        assert!(
+            err.contains("unknown hook method `explode`") && err.contains("get-logs"),
+            "{err}"
+        );
+        let err = hook_call(&parse(&[
+            "create-or-update",
+            "--name",
+            "g",
+            "--resource-group",
+            "rg",
+        ]))
+        .unwrap_err();
         assert!(err.contains("--container-group"), "{err}");
     }
 }

@@ -25,7 +25,10 @@ pub fn resolver(args: &ConnArgs) -> Result<ConnectionResolver, String> {
 
 /// The `--allow-host` rules.
 pub fn allow_rules(args: &ConnArgs) -> Result<Vec<AllowRule>, String> {
-    args.allow_hosts.iter().map(|h| AllowRule::parse(h).map_err(|e| format!("--allow-host {h}: {e}"))).collect()
+    args.allow_hosts
+        .iter()
+        .map(|h| AllowRule::parse(h).map_err(|e| format!("--allow-host {h}: {e}")))
+        .collect()
 }
 
 /// Expands directories into their task files (`.toml`, `.json`, `.yaml`,
@@ -37,11 +40,20 @@ pub fn expand_tasks(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| format!("{}: {e}", p.display()))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|f| f.is_file() && matches!(f.extension().and_then(|x| x.to_str()), Some("toml" | "json" | "yaml" | "yml")))
+                .filter(|f| {
+                    f.is_file()
+                        && matches!(
+                            f.extension().and_then(|x| x.to_str()),
+                            Some("toml" | "json" | "yaml" | "yml")
+                        )
+                })
                 .collect();
             entries.sort();
             if entries.is_empty() {
-                return Err(format!("{}: no task files (.toml, .json, .yaml) in this directory", p.display()));
+                return Err(format!(
+                    "{}: no task files (.toml, .json, .yaml) in this directory",
+                    p.display()
+                ));
             }
             out.extend(entries);
         } else {
@@ -53,8 +65,12 @@ pub fn expand_tasks(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 /// Opens the XCom store under `dir` (default: [`XcomStore::default_dir`]).
 pub fn open_xcom(dir: Option<&Path>) -> Result<Arc<XcomStore>, String> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(XcomStore::default_dir);
-    XcomStore::open(&dir).map(Arc::new).map_err(|e| format!("opening the XCom store {}: {e}", dir.display()))
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(XcomStore::default_dir);
+    XcomStore::open(&dir)
+        .map(Arc::new)
+        .map_err(|e| format!("opening the XCom store {}: {e}", dir.display()))
 }
 
 /// Today at 00:00 UTC: the default logical date, so that tasks run on the
@@ -66,8 +82,11 @@ pub fn today_midnight() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// Parses `--logical-date`.
-pub fn parse_logical_date(s: Option<&str>) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
-    s.map(|s| crate::task::parse_logical_date(s).map_err(|e| format!("--logical-date: {e}"))).transpose()
+pub fn parse_logical_date(
+    s: Option<&str>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    s.map(|s| crate::task::parse_logical_date(s).map_err(|e| format!("--logical-date: {e}")))
+        .transpose()
 }
 
 #[cfg(test)]
@@ -83,7 +102,10 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub.toml")).unwrap();
         let single = PathBuf::from("x.toml");
         let files = expand_tasks(&[single.clone(), dir.path().to_path_buf()]).unwrap();
-        let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["x.toml", "a.yaml", "b.toml", "c.json", "d.yml"]);
         let empty = tempfile::tempdir().unwrap();
         let err = expand_tasks(&[empty.path().to_path_buf()]).unwrap_err();
@@ -95,7 +117,9 @@ mod tests {
         assert!(parse_logical_date(None).unwrap().is_none());
         let d = parse_logical_date(Some("2026-01-02")).unwrap().unwrap();
         assert_eq!(d.to_rfc3339(), "2026-01-02T00:00:00+00:00");
-        assert!(parse_logical_date(Some("yesterday")).unwrap_err().starts_with("--logical-date"));
+        assert!(parse_logical_date(Some("yesterday"))
+            .unwrap_err()
+            .starts_with("--logical-date"));
         assert_eq!(today_midnight().time(), chrono::NaiveTime::MIN);
     }
 }

@@ -58,8 +58,14 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let console = Arc::new(Console::stdio());
     init_tracing(&console, cli.verbose, cli.quiet);
-    let ui = Ui { console, verbosity: Verbosity::from_flags(cli.quiet, cli.verbose) };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let ui = Ui {
+        console,
+        verbosity: Verbosity::from_flags(cli.quiet, cli.verbose),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return ui.fail(&format!("could not start the async runtime: {e}")),
     };
@@ -96,28 +102,39 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         _ => {}
     }
     let mut engine = EngineOptions {
-        cache_dir: if cli.no_cache { None } else { cli.cache_dir.clone().or_else(crate::engine::default_cache_dir) },
+        cache_dir: if cli.no_cache {
+            None
+        } else {
+            cli.cache_dir
+                .clone()
+                .or_else(crate::engine::default_cache_dir)
+        },
         ..EngineOptions::default()
     };
     if let Command::Run(args) = &cli.command {
         // Each running task holds an instance, plus one for `on-kill` while it cancels.
-        let needed = u32::try_from(args.max_parallel.saturating_mul(2).saturating_add(8)).unwrap_or(u32::MAX);
+        let needed = u32::try_from(args.max_parallel.saturating_mul(2).saturating_add(8))
+            .unwrap_or(u32::MAX);
         engine.max_instances = engine.max_instances.max(needed);
     }
-    let runner = match Runner::new(RunnerOptions { engine, plugin: cli.plugin.clone() }) {
+    let runner = match Runner::new(RunnerOptions {
+        engine,
+        plugin: cli.plugin.clone(),
+    }) {
         Ok(r) => Arc::new(r),
         Err(e) => return ui.fail(&format!("loading the plugin: {e:#}")),
     };
     match cli.command {
         Command::Describe => match runner.describe().await {
             Ok(info) => {
-                let schema: serde_json::Value =
-                    serde_json::from_str(&info.params_schema).unwrap_or(serde_json::Value::String(info.params_schema.clone()));
+                let schema: serde_json::Value = serde_json::from_str(&info.params_schema)
+                    .unwrap_or(serde_json::Value::String(info.params_schema.clone()));
                 let out = serde_json::json!({
                     "name": info.name, "version": info.version,
                     "template_fields": info.template_fields, "params_schema": schema,
                 });
-                ui.console.out_line(&serde_json::to_string_pretty(&out).unwrap_or_default());
+                ui.console
+                    .out_line(&serde_json::to_string_pretty(&out).unwrap_or_default());
                 0
             }
             Err(e) => ui.fail(&format!("describe: {e:#}")),

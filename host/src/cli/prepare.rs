@@ -51,14 +51,32 @@ pub async fn prepare(
     xcom: &Arc<XcomStore>,
     overrides: &Overrides,
 ) -> Result<PreparedTask, PrepareError> {
-    let task = TaskFile::load(path).map_err(|e| PrepareError { task_id: None, kind: ErrorKind::InvalidParams, message: e.to_string() })?;
-    let fail = |kind, message| PrepareError { task_id: Some(task.task_id.clone()), kind, message };
-    let info = runner.describe().await.map_err(|e| fail(ErrorKind::Internal, format!("describe: {e:#}")))?;
+    let task = TaskFile::load(path).map_err(|e| PrepareError {
+        task_id: None,
+        kind: ErrorKind::InvalidParams,
+        message: e.to_string(),
+    })?;
+    let fail = |kind, message| PrepareError {
+        task_id: Some(task.task_id.clone()),
+        kind,
+        message,
+    };
+    let info = runner
+        .describe()
+        .await
+        .map_err(|e| fail(ErrorKind::Internal, format!("describe: {e:#}")))?;
     let dag_id = task.dag_id.clone().unwrap_or_default();
     // Command-line values win over the task file's, which win over defaults.
-    let logical_date = overrides.logical_date.or(task.logical_date).unwrap_or_else(today_midnight);
+    let logical_date = overrides
+        .logical_date
+        .or(task.logical_date)
+        .unwrap_or_else(today_midnight);
     let try_number = overrides.try_number.or(task.try_number).unwrap_or(1);
-    let run_id = overrides.run_id.clone().or(task.run_id.clone()).unwrap_or_else(|| crate::task::default_run_id(logical_date));
+    let run_id = overrides
+        .run_id
+        .clone()
+        .or(task.run_id.clone())
+        .unwrap_or_else(|| crate::task::default_run_id(logical_date));
     let masker = Masker::default();
     let ctx = TemplateContext {
         dag_id: dag_id.clone(),
@@ -72,12 +90,19 @@ pub async fn prepare(
         xcom: xcom.clone(),
     };
     let mut params = task.params.clone();
-    render_params(&mut params, &info.template_fields, &ctx, &masker).map_err(|e| fail(ErrorKind::InvalidParams, e.to_string()))?;
+    render_params(&mut params, &info.template_fields, &ctx, &masker)
+        .map_err(|e| fail(ErrorKind::InvalidParams, e.to_string()))?;
     for secret in crate::templates::secured_values(&params) {
         masker.add(&secret);
     }
     let spec = TaskSpec {
-        context: crate::bindings::TaskContext { dag_id, task_id: task.task_id.clone(), run_id, try_number, logical_date: logical_date.to_rfc3339() },
+        context: crate::bindings::TaskContext {
+            dag_id,
+            task_id: task.task_id.clone(),
+            run_id,
+            try_number,
+            logical_date: logical_date.to_rfc3339(),
+        },
         params,
     };
     Ok(PreparedTask { spec, masker })

@@ -45,7 +45,10 @@ struct Shared {
 
 /// The task file's stem: the task's name until its file is loaded.
 fn label_of(path: &Path) -> String {
-    path.file_stem().and_then(|s| s.to_str()).unwrap_or("task").to_string()
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("task")
+        .to_string()
 }
 
 /// Runs the tasks; returns the exit status of the first task (in the given
@@ -72,7 +75,10 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
 
     // Local mode: one in-process emulator for every task of this invocation.
     let emulator = if args.local {
-        let config = EmulatorConfig { provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)), ..EmulatorConfig::default() };
+        let config = EmulatorConfig {
+            provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)),
+            ..EmulatorConfig::default()
+        };
         match Emulator::start(config).await {
             Ok(e) => {
                 tracing::info!("local mode: ARM emulator at {}", e.base_url());
@@ -89,14 +95,23 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     };
 
     let live = ui.console.is_live() && ui.verbosity != Verbosity::Quiet;
-    let board = Arc::new(Board::new(ui.console.clone(), files.iter().map(|f| label_of(f)).collect(), live));
+    let board = Arc::new(Board::new(
+        ui.console.clone(),
+        files.iter().map(|f| label_of(f)).collect(),
+        live,
+    ));
     let cancel = CancelToken::new();
     // A second signal exits at once: drop the emulator first (that kills its
     // container processes, which would outlive us, and removes its directories).
     let emulator = Arc::new(std::sync::Mutex::new(emulator));
     let slot = emulator.clone();
     let on_exit = Box::new(move || drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take()));
-    spawn_signal_handler(cancel.clone(), ui.console.clone(), Some(board.clone()), on_exit);
+    spawn_signal_handler(
+        cancel.clone(),
+        ui.console.clone(),
+        Some(board.clone()),
+        on_exit,
+    );
     let ticker = live.then(|| {
         let board = board.clone();
         tokio::spawn(async move {
@@ -114,7 +129,11 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         plugin_connections,
         xcom,
         allow,
-        overrides: Overrides { run_id: args.run_id.clone(), logical_date, try_number: args.try_number },
+        overrides: Overrides {
+            run_id: args.run_id.clone(),
+            logical_date,
+            try_number: args.try_number,
+        },
         cancel,
         cancel_grace: Duration::from_secs(args.cancel_grace),
         board: board.clone(),
@@ -124,13 +143,18 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     // Tasks start in the order given, at most `--max-parallel` at a time; each
     // reports back on its own channel so results can be read in that order.
     let semaphore = Arc::new(tokio::sync::Semaphore::new(args.max_parallel));
-    let (senders, receivers): (Vec<_>, Vec<_>) = files.iter().map(|_| tokio::sync::oneshot::channel()).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) = files
+        .iter()
+        .map(|_| tokio::sync::oneshot::channel())
+        .unzip();
     let dispatcher = {
         let (shared, files) = (shared.clone(), files.clone());
         tokio::spawn(async move {
             for ((index, path), tx) in files.into_iter().enumerate().zip(senders) {
                 // The semaphore is never closed, so this only waits for a slot.
-                let Ok(permit) = semaphore.clone().acquire_owned().await else { break };
+                let Ok(permit) = semaphore.clone().acquire_owned().await else {
+                    break;
+                };
                 let shared = shared.clone();
                 tokio::spawn(async move {
                     let result = run_one(&shared, index, &path).await;
@@ -149,7 +173,14 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
             Err(_) => {
                 // The task's future was dropped without an answer: it panicked.
                 board.done(index, false);
-                (TaskReport::not_started(&label_of(&files[index]), ErrorKind::Internal, "the task panicked".into()), Duration::ZERO)
+                (
+                    TaskReport::not_started(
+                        &label_of(&files[index]),
+                        ErrorKind::Internal,
+                        "the task panicked".into(),
+                    ),
+                    Duration::ZERO,
+                )
             }
         };
         if args.json {
@@ -168,12 +199,21 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     }
 
     if let [(r, took)] = reports.as_slice() {
-        let prefix = if r.state == TaskState::Success { "" } else { "error: " };
-        ui.console.line(&format!("{prefix}{} {}", r.task_id, outcome(r, *took)));
+        let prefix = if r.state == TaskState::Success {
+            ""
+        } else {
+            "error: "
+        };
+        ui.console
+            .line(&format!("{prefix}{} {}", r.task_id, outcome(r, *took)));
     } else {
         ui.console.line(&summary_table(&reports));
     }
-    reports.iter().map(|(r, _)| r.exit_status).find(|s| *s != 0).unwrap_or(0)
+    reports
+        .iter()
+        .map(|(r, _)| r.exit_status)
+        .find(|s| *s != 0)
+        .unwrap_or(0)
 }
 
 /// `succeeded in 1.0s` / `failed after 1.0s (exit status 3): <error>`.
@@ -181,7 +221,12 @@ fn outcome(r: &TaskReport, took: Duration) -> String {
     match r.state {
         TaskState::Success => format!("succeeded in {}", human_duration(took)),
         TaskState::Failed => {
-            format!("failed after {} (exit status {}): {}", human_duration(took), r.exit_status, r.error.as_deref().unwrap_or("unknown error"))
+            format!(
+                "failed after {} (exit status {}): {}",
+                human_duration(took),
+                r.exit_status,
+                r.error.as_deref().unwrap_or("unknown error")
+            )
         }
     }
 }
@@ -193,7 +238,10 @@ async fn run_one(shared: &Shared, index: usize, path: &Path) -> (TaskReport, Dur
     let label = label_of(path);
     if shared.cancel.is_cancelled() {
         board.done(index, false);
-        return (TaskReport::cancelled_before_start(&label), started.elapsed());
+        return (
+            TaskReport::cancelled_before_start(&label),
+            started.elapsed(),
+        );
     }
     board.rendering(index);
     let sink = Arc::new(TaskSink {
@@ -203,10 +251,19 @@ async fn run_one(shared: &Shared, index: usize, path: &Path) -> (TaskReport, Dur
         prefix: shared.prefix,
         verbosity: shared.ui.verbosity,
     });
-    let prepared = match prepare(&shared.runner, path, &shared.connections, &shared.xcom, &shared.overrides).await {
+    let prepared = match prepare(
+        &shared.runner,
+        path,
+        &shared.connections,
+        &shared.xcom,
+        &shared.overrides,
+    )
+    .await
+    {
         Ok(p) => p,
         Err(e) => {
-            let report = TaskReport::not_started(e.task_id.as_deref().unwrap_or(&label), e.kind, e.message);
+            let report =
+                TaskReport::not_started(e.task_id.as_deref().unwrap_or(&label), e.kind, e.message);
             return finish(shared, index, &sink, report, started);
         }
     };
@@ -221,24 +278,39 @@ async fn run_one(shared: &Shared, index: usize, path: &Path) -> (TaskReport, Dur
     let report = shared.runner.run(prepared.spec, env).await;
     // XComs go to the local store so later tasks can `ti.xcom_pull` them.
     let xcom = &shared.xcom;
-    let mut stored: Vec<(&str, &serde_json::Value)> = report.xcom.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut stored: Vec<(&str, &serde_json::Value)> =
+        report.xcom.iter().map(|(k, v)| (k.as_str(), v)).collect();
     if report.state == TaskState::Success {
         stored.push((RETURN_VALUE_KEY, &report.return_value));
     }
     for (key, value) in stored {
         if let Err(e) = xcom.push(&ctx.dag_id, &ctx.run_id, &ctx.task_id, key, value) {
-            sink.log(&ctx.task_id, LogLevel::Warning, &format!("could not store XCom `{key}`: {e}"));
+            sink.log(
+                &ctx.task_id,
+                LogLevel::Warning,
+                &format!("could not store XCom `{key}`: {e}"),
+            );
         }
     }
     finish(shared, index, &sink, report, started)
 }
 
 /// Marks the task done; with several tasks on screen, says so in its log.
-fn finish(shared: &Shared, index: usize, sink: &TaskSink, report: TaskReport, started: Instant) -> (TaskReport, Duration) {
+fn finish(
+    shared: &Shared,
+    index: usize,
+    sink: &TaskSink,
+    report: TaskReport,
+    started: Instant,
+) -> (TaskReport, Duration) {
     let took = started.elapsed();
     shared.board.done(index, report.state == TaskState::Success);
     if shared.prefix {
-        let level = if report.state == TaskState::Success { LogLevel::Info } else { LogLevel::Error };
+        let level = if report.state == TaskState::Success {
+            LogLevel::Info
+        } else {
+            LogLevel::Error
+        };
         sink.log(&report.task_id, level, &outcome(&report, took));
     }
     (report, took)
@@ -251,7 +323,10 @@ mod tests {
     #[test]
     fn outcomes_say_what_happened() {
         let mut r = TaskReport::not_started("t", ErrorKind::InvalidParams, "bad name".into());
-        assert_eq!(outcome(&r, Duration::from_millis(1500)), "failed after 1.5s (exit status 125): bad name");
+        assert_eq!(
+            outcome(&r, Duration::from_millis(1500)),
+            "failed after 1.5s (exit status 125): bad name"
+        );
         r.state = TaskState::Success;
         assert_eq!(outcome(&r, Duration::from_secs(61)), "succeeded in 1m01s");
         assert_eq!(label_of(Path::new("dir/hello.toml")), "hello");

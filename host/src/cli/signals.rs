@@ -15,10 +15,18 @@ use super::status::Board;
 /// `on_exit` runs just before a second signal exits the process (local mode
 /// uses it to stop the emulator's container processes, which would otherwise
 /// outlive the host).
-pub fn spawn_signal_handler(cancel: CancelToken, console: Arc<Console>, board: Option<Arc<Board>>, on_exit: Box<dyn Fn() + Send>) {
+pub fn spawn_signal_handler(
+    cancel: CancelToken,
+    console: Arc<Console>,
+    board: Option<Arc<Board>>,
+    on_exit: Box<dyn Fn() + Send>,
+) {
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             console.line("warning: could not install the SIGINT/SIGTERM handlers");
             return;
         };
@@ -31,7 +39,9 @@ pub fn spawn_signal_handler(cancel: CancelToken, console: Arc<Console>, board: O
             }
             count += 1;
             if count == 1 {
-                console.line("cancelling: deleting container groups (press Ctrl-C again to exit at once)");
+                console.line(
+                    "cancelling: deleting container groups (press Ctrl-C again to exit at once)",
+                );
                 if let Some(b) = &board {
                     b.cancelling();
                 }

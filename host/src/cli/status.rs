@@ -62,7 +62,15 @@ impl Board {
     /// A board of queued tasks with these labels; the status line is drawn
     /// only when `enabled` (and stderr is a terminal).
     pub fn new(console: Arc<Console>, labels: Vec<String>, enabled: bool) -> Board {
-        let entries = labels.into_iter().map(|label| Entry { label, phase: Phase::Queued, started: None, container_state: None }).collect();
+        let entries = labels
+            .into_iter()
+            .map(|label| Entry {
+                label,
+                phase: Phase::Queued,
+                started: None,
+                container_state: None,
+            })
+            .collect();
         Board {
             console,
             enabled,
@@ -111,13 +119,15 @@ impl Board {
 
     /// The run is being cancelled.
     pub fn cancelling(&self) {
-        self.cancelling.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.cancelling
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.redraw();
     }
 
     /// Advances the spinner and draws the status line again (elapsed times move).
     pub fn tick(&self) {
-        self.frame.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.frame
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.redraw();
     }
 
@@ -128,8 +138,15 @@ impl Board {
         }
         let line = {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let frame = SPINNER[self.frame.load(std::sync::atomic::Ordering::Relaxed) % SPINNER.len()];
-            status_line(&entries, frame, self.started.elapsed(), Instant::now(), self.cancelling.load(std::sync::atomic::Ordering::Relaxed))
+            let frame =
+                SPINNER[self.frame.load(std::sync::atomic::Ordering::Relaxed) % SPINNER.len()];
+            status_line(
+                &entries,
+                frame,
+                self.started.elapsed(),
+                Instant::now(),
+                self.cancelling.load(std::sync::atomic::Ordering::Relaxed),
+            )
         };
         self.console.set_status(&line);
     }
@@ -139,8 +156,18 @@ impl Board {
 ///
 /// - one task: `⠋ hello · Running · 12.3s`
 /// - many: `⠋ 3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`
-pub fn status_line(entries: &[Entry], spinner: char, elapsed: Duration, now: Instant, cancelling: bool) -> String {
-    let suffix = if cancelling { " · cancelling (Ctrl-C again to exit now)" } else { "" };
+pub fn status_line(
+    entries: &[Entry],
+    spinner: char,
+    elapsed: Duration,
+    now: Instant,
+    cancelling: bool,
+) -> String {
+    let suffix = if cancelling {
+        " · cancelling (Ctrl-C again to exit now)"
+    } else {
+        ""
+    };
     if let [e] = entries {
         let what = match (&e.phase, &e.container_state) {
             (Phase::Queued, _) => "queued".to_string(),
@@ -150,14 +177,30 @@ pub fn status_line(entries: &[Entry], spinner: char, elapsed: Duration, now: Ins
             (Phase::Done(true), _) => "succeeded".to_string(),
             (Phase::Done(false), _) => "failed".to_string(),
         };
-        let took = e.started.map(|s| now.saturating_duration_since(s)).unwrap_or(elapsed);
-        return format!("{spinner} {} · {what} · {}{suffix}", e.label, human_duration(took));
+        let took = e
+            .started
+            .map(|s| now.saturating_duration_since(s))
+            .unwrap_or(elapsed);
+        return format!(
+            "{spinner} {} · {what} · {}{suffix}",
+            e.label,
+            human_duration(took)
+        );
     }
     let total = entries.len();
-    let done = entries.iter().filter(|e| matches!(e.phase, Phase::Done(_))).count();
-    let failed = entries.iter().filter(|e| e.phase == Phase::Done(false)).count();
+    let done = entries
+        .iter()
+        .filter(|e| matches!(e.phase, Phase::Done(_)))
+        .count();
+    let failed = entries
+        .iter()
+        .filter(|e| e.phase == Phase::Done(false))
+        .count();
     let queued = entries.iter().filter(|e| e.phase == Phase::Queued).count();
-    let active: Vec<&Entry> = entries.iter().filter(|e| matches!(e.phase, Phase::Rendering | Phase::Running)).collect();
+    let active: Vec<&Entry> = entries
+        .iter()
+        .filter(|e| matches!(e.phase, Phase::Rendering | Phase::Running))
+        .collect();
     // Count active tasks per container state, in order of first appearance.
     let mut states: Vec<(String, usize)> = Vec::new();
     for e in &active {
@@ -259,18 +302,29 @@ pub struct TaskSink {
 
 impl LogSink for TaskSink {
     fn log(&self, task_id: &str, level: LogLevel, message: &str) {
-        if let (Some(board), Some(state)) = (&self.board, message.strip_prefix(STATE_CHANGE_PREFIX)) {
+        if let (Some(board), Some(state)) = (&self.board, message.strip_prefix(STATE_CHANGE_PREFIX))
+        {
             board.container_state(self.index, state.trim());
         }
         if !self.verbosity.shows(level) {
             return;
         }
-        self.console.line(&format_line(chrono::Local::now(), self.prefix.then_some(task_id), level, message));
+        self.console.line(&format_line(
+            chrono::Local::now(),
+            self.prefix.then_some(task_id),
+            level,
+            message,
+        ));
     }
 }
 
 /// `12:03:04 task | WARNING message` (the task only when several run).
-pub fn format_line<Tz: chrono::TimeZone>(at: chrono::DateTime<Tz>, task: Option<&str>, level: LogLevel, message: &str) -> String
+pub fn format_line<Tz: chrono::TimeZone>(
+    at: chrono::DateTime<Tz>,
+    task: Option<&str>,
+    level: LogLevel,
+    message: &str,
+) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
@@ -292,16 +346,36 @@ where
 pub fn summary_table(reports: &[(TaskReport, Duration)]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let width = reports.iter().map(|(r, _)| r.task_id.chars().count()).max().unwrap_or(4).max(4);
-    let _ = writeln!(out, "{:<width$}  {:<7}  {:>4}  {:>8}  error", "task", "state", "exit", "elapsed");
+    let width = reports
+        .iter()
+        .map(|(r, _)| r.task_id.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<7}  {:>4}  {:>8}  error",
+        "task", "state", "exit", "elapsed"
+    );
     for (r, d) in reports {
-        let exit = r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "-".into());
+        let exit = r
+            .exit_code
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "-".into());
         let error = r.error.as_deref().unwrap_or("").replace('\n', " ");
         let mut error: String = error.chars().take(100).collect();
         if r.error.as_deref().is_some_and(|e| e.chars().count() > 100) {
             error.push('…');
         }
-        let _ = writeln!(out, "{:<width$}  {:<7}  {:>4}  {:>8}  {}", r.task_id, r.state.to_string(), exit, human_duration(*d), error);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<7}  {:>4}  {:>8}  {}",
+            r.task_id,
+            r.state.to_string(),
+            exit,
+            human_duration(*d),
+            error
+        );
     }
     let ok = reports.iter().filter(|(r, _)| r.exit_status == 0).count();
     let _ = write!(out, "{ok}/{} succeeded", reports.len());
@@ -314,7 +388,12 @@ mod tests {
     use crate::runner::ErrorKind;
 
     fn entry(label: &str, phase: Phase, state: Option<&str>) -> Entry {
-        Entry { label: label.into(), phase, started: None, container_state: state.map(str::to_string) }
+        Entry {
+            label: label.into(),
+            phase,
+            started: None,
+            container_state: state.map(str::to_string),
+        }
     }
 
     #[test]
@@ -322,12 +401,22 @@ mod tests {
         let now = Instant::now();
         let mut e = entry("hello", Phase::Running, Some("Running"));
         e.started = now.checked_sub(Duration::from_millis(2500));
-        assert_eq!(status_line(&[e.clone()], '⠋', Duration::from_secs(9), now, false), "⠋ hello · Running · 2.5s");
+        assert_eq!(
+            status_line(&[e.clone()], '⠋', Duration::from_secs(9), now, false),
+            "⠋ hello · Running · 2.5s"
+        );
         e.container_state = None;
-        assert_eq!(status_line(&[e.clone()], '⠋', Duration::ZERO, now, false), "⠋ hello · starting · 2.5s");
-        assert!(status_line(&[e], '⠋', Duration::ZERO, now, true).ends_with("cancelling (Ctrl-C again to exit now)"));
+        assert_eq!(
+            status_line(&[e.clone()], '⠋', Duration::ZERO, now, false),
+            "⠋ hello · starting · 2.5s"
+        );
+        assert!(status_line(&[e], '⠋', Duration::ZERO, now, true)
+            .ends_with("cancelling (Ctrl-C again to exit now)"));
         let q = entry("q", Phase::Queued, None);
-        assert_eq!(status_line(&[q], '⠙', Duration::from_secs(75), now, false), "⠙ q · queued · 1m15s");
+        assert_eq!(
+            status_line(&[q], '⠙', Duration::from_secs(75), now, false),
+            "⠙ q · queued · 1m15s"
+        );
     }
 
     #[test]
@@ -348,8 +437,14 @@ mod tests {
             status_line(&entries, '⠋', Duration::from_secs(3700), now, false),
             "⠋ 2/9 done (1 failed) · 5 running (Running 2, Pending 1, rendering 1, starting 1) · 2 queued · 1h01m"
         );
-        let all_done = vec![entry("a", Phase::Done(true), None), entry("b", Phase::Done(true), None)];
-        assert_eq!(status_line(&all_done, '⠋', Duration::from_millis(1234), now, false), "⠋ 2/2 done · 0 running · 1.2s");
+        let all_done = vec![
+            entry("a", Phase::Done(true), None),
+            entry("b", Phase::Done(true), None),
+        ];
+        assert_eq!(
+            status_line(&all_done, '⠋', Duration::from_millis(1234), now, false),
+            "⠋ 2/2 done · 0 running · 1.2s"
+        );
     }
 
     #[test]
@@ -370,8 +465,14 @@ mod tests {
         use chrono::TimeZone;
         let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
         assert_eq!(format_line(t, None, LogLevel::Info, "hi"), "03:04:05 hi");
-        assert_eq!(format_line(t, Some("t1"), LogLevel::Warning, "careful"), "03:04:05 t1 | WARNING careful");
-        assert_eq!(format_line(t, Some("t1"), LogLevel::Debug, "x"), "03:04:05 t1 | DEBUG x");
+        assert_eq!(
+            format_line(t, Some("t1"), LogLevel::Warning, "careful"),
+            "03:04:05 t1 | WARNING careful"
+        );
+        assert_eq!(
+            format_line(t, Some("t1"), LogLevel::Debug, "x"),
+            "03:04:05 t1 | DEBUG x"
+        );
     }
 
     #[test]
@@ -381,26 +482,51 @@ mod tests {
         let board = Arc::new(Board::new(console.clone(), vec!["t".into()], true));
         board.rendering(0);
         board.running(0, "task-one");
-        let sink = TaskSink { index: 0, board: Some(board.clone()), console: console.clone(), prefix: false, verbosity: Verbosity::Quiet };
-        sink.log("task-one", LogLevel::Info, "Container group state changed to Pending");
-        assert_eq!(board.entries.lock().unwrap()[0].container_state.as_deref(), Some("Pending"));
+        let sink = TaskSink {
+            index: 0,
+            board: Some(board.clone()),
+            console: console.clone(),
+            prefix: false,
+            verbosity: Verbosity::Quiet,
+        };
+        sink.log(
+            "task-one",
+            LogLevel::Info,
+            "Container group state changed to Pending",
+        );
+        assert_eq!(
+            board.entries.lock().unwrap()[0].container_state.as_deref(),
+            Some("Pending")
+        );
         sink.log("task-one", LogLevel::Info, "container says hi");
         sink.log("task-one", LogLevel::Error, "it broke");
         let text = err.text();
-        assert!(!text.contains("container says hi"), "quiet hides info: {text:?}");
+        assert!(
+            !text.contains("container says hi"),
+            "quiet hides info: {text:?}"
+        );
         assert!(text.contains("ERROR it broke\n"), "{text:?}");
-        assert!(text.contains("task-one · Pending · "), "the status line shows the state: {text:?}");
+        assert!(
+            text.contains("task-one · Pending · "),
+            "the status line shows the state: {text:?}"
+        );
     }
 
     #[test]
     fn summary_lists_every_task() {
-        let ok = (TaskReport::not_started("alpha", ErrorKind::Internal, "x".into()), Duration::from_secs(2));
+        let ok = (
+            TaskReport::not_started("alpha", ErrorKind::Internal, "x".into()),
+            Duration::from_secs(2),
+        );
         let mut ok = ok;
         ok.0.state = crate::runner::TaskState::Success;
         ok.0.error = None;
         ok.0.exit_status = 0;
         ok.0.exit_code = Some(0);
-        let bad = (TaskReport::not_started("b", ErrorKind::InvalidParams, "bad\nname".into()), Duration::from_millis(100));
+        let bad = (
+            TaskReport::not_started("b", ErrorKind::InvalidParams, "bad\nname".into()),
+            Duration::from_millis(100),
+        );
         let t = summary_table(&[ok, bad]);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "task   state    exit   elapsed  error");

@@ -11,14 +11,21 @@ use super::Ui;
 
 /// Validates every task; `0` when all are valid, else `125`.
 pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui) -> i32 {
-    let inputs = (|| Ok::<_, String>((Arc::new(resolver(&args.conn)?), open_xcom(args.state_dir.as_deref())?, expand_tasks(&args.tasks)?)))();
+    let inputs = (|| {
+        Ok::<_, String>((
+            Arc::new(resolver(&args.conn)?),
+            open_xcom(args.state_dir.as_deref())?,
+            expand_tasks(&args.tasks)?,
+        ))
+    })();
     let (connections, xcom, files) = match inputs {
         Ok(i) => i,
         Err(e) => return ui.fail(&e),
     };
     let mut status = 0;
     for path in files {
-        let verdict = match prepare(runner, &path, &connections, &xcom, &Overrides::default()).await {
+        let verdict = match prepare(runner, &path, &connections, &xcom, &Overrides::default()).await
+        {
             Err(e) => Err(e.message),
             Ok(p) => match runner.validate(&p.spec.params).await {
                 Ok(Ok(())) => Ok(()),
@@ -29,7 +36,8 @@ pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui)
         match verdict {
             Ok(()) => ui.console.line(&format!("{}: valid", path.display())),
             Err(msg) => {
-                ui.console.line(&format!("{}: invalid: {msg}", path.display()));
+                ui.console
+                    .line(&format!("{}: invalid: {msg}", path.display()));
                 status = EXIT_OTHER;
             }
         }

@@ -17,7 +17,8 @@ pub fn xcom_command(args: &XcomArgs, ui: &Ui) -> i32 {
         "list" => match store.list(args.dag_id.as_deref(), args.run_id.as_deref()) {
             Ok(entries) => {
                 let wanted = entries.into_iter().filter(|e| {
-                    args.task_id.as_deref().is_none_or(|t| t == e.task_id) && args.key.as_deref().is_none_or(|k| k == e.key)
+                    args.task_id.as_deref().is_none_or(|t| t == e.task_id)
+                        && args.key.as_deref().is_none_or(|k| k == e.key)
                 });
                 for e in wanted {
                     ui.console.out_line(
@@ -30,7 +31,9 @@ pub fn xcom_command(args: &XcomArgs, ui: &Ui) -> i32 {
         },
         "get" => {
             let (Some(run_id), Some(task_id)) = (&args.run_id, &args.task_id) else {
-                return ui.fail("xcom get needs --run-id and --task-id (and --dag-id when the task has one)");
+                return ui.fail(
+                    "xcom get needs --run-id and --task-id (and --dag-id when the task has one)",
+                );
             };
             let key = args.key.as_deref().unwrap_or(RETURN_VALUE_KEY);
             let dag_id = args.dag_id.as_deref().unwrap_or("");
@@ -46,6 +49,8 @@ pub fn xcom_command(args: &XcomArgs, ui: &Ui) -> i32 {
                 Err(e) => ui.fail(&format!("reading the XCom store: {e}")),
             }
         }
-        other => ui.fail(&format!("unknown xcom action `{other}`; use `list` or `get`")),
+        other => ui.fail(&format!(
+            "unknown xcom action `{other}`; use `list` or `get`"
+        )),
     }
 }

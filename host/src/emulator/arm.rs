@@ -9,8 +9,8 @@ use tokio::sync::watch;
 
 use super::http::{arm_error, Req, Resp};
 use super::lifecycle::{
-    failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group, spawn_deploy,
-    stop_group, store_operation, terminate_all,
+    failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group,
+    spawn_deploy, stop_group, store_operation, terminate_all,
 };
 use super::model::{group_key, ContainerRt, Group, GroupKey, View, CG_TYPE};
 use super::process::ProcHandle;
@@ -44,11 +44,19 @@ pub(crate) fn transitioning(name: &str) -> Resp {
 /// Adds `Azure-AsyncOperation` and `Location` for operation `op_id` (no `Retry-After`, as
 /// observed on ACI).
 fn with_async_headers(inner: &Inner, resp: Resp, sub: &str, location: &str, op_id: &str) -> Resp {
-    let base =
-        format!("{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}", inner.base_url);
-    resp.with_header("azure-asyncoperation", format!("{base}/operations/{op_id}?api-version={OPERATION_API_VERSION}"))
-        .with_header("location", format!("{base}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"))
-        .with_header("x-ms-request-id", format!("{location}:{op_id}"))
+    let base = format!(
+        "{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}",
+        inner.base_url
+    );
+    resp.with_header(
+        "azure-asyncoperation",
+        format!("{base}/operations/{op_id}?api-version={OPERATION_API_VERSION}"),
+    )
+    .with_header(
+        "location",
+        format!("{base}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"),
+    )
+    .with_header("x-ms-request-id", format!("{location}:{op_id}"))
 }
 
 /// Routes `{CG}` by method.
@@ -61,7 +69,11 @@ pub(crate) async fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
         Method::GET => get(inner, g),
         Method::PATCH => patch(inner, req, g),
         Method::DELETE => delete(inner, g).await,
-        _ => arm_error(405, "MethodNotAllowed", "The requested method is not allowed."),
+        _ => arm_error(
+            405,
+            "MethodNotAllowed",
+            "The requested method is not allowed.",
+        ),
     }
 }
 
@@ -105,22 +117,35 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
                 ),
             );
         }
-        let Some((gen, kill, op_id)) =
-            prepare_redeploy(&mut w, &key, Some((accepted.public, accepted.spec)), max_lines)
-        else {
+        let Some((gen, kill, op_id)) = prepare_redeploy(
+            &mut w,
+            &key,
+            Some((accepted.public, accepted.spec)),
+            max_lines,
+        ) else {
             return not_found(&r.rg, &r.name);
         };
         (200, gen, kill, op_id)
     } else {
         let (gen_tx, _) = watch::channel(1);
-        let workdir = inner.root_dir.join(format!("{}-{}", r.name.to_ascii_lowercase(), uuid::Uuid::new_v4().simple()));
+        let workdir = inner.root_dir.join(format!(
+            "{}-{}",
+            r.name.to_ascii_lowercase(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let g = Group {
             sub: r.sub.clone(),
             rg: r.rg.clone(),
             name: r.name.clone(),
             location: accepted.location,
             public: accepted.public,
-            containers: accepted.spec.containers.iter().cloned().map(|s| ContainerRt::new(s, max_lines)).collect(),
+            containers: accepted
+                .spec
+                .containers
+                .iter()
+                .cloned()
+                .map(|s| ContainerRt::new(s, max_lines))
+                .collect(),
             init_containers: accepted
                 .spec
                 .init_containers
@@ -148,14 +173,22 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
         w.groups.insert(key.clone(), g);
         (201, 1, Vec::new(), op_id)
     };
-    let Some(g) = w.groups.get(&key) else { return not_found(&r.rg, &r.name) };
+    let Some(g) = w.groups.get(&key) else {
+        return not_found(&r.rg, &r.name);
+    };
     let body = g.render(View::Put);
     let (sub, location) = (g.sub.clone(), g.location.clone());
     drop(w);
     spawn_deploy(inner.clone(), key, gen, kill, failure, false);
     with_async_headers(inner, Resp::json(status, &body), &sub, &location, &op_id)
-        .with_header("x-ms-ratelimit-remaining-subscription-resource-requests-pt5m", "99")
-        .with_header("x-ms-ratelimit-remaining-subscription-resource-requests-pt1h", "299")
+        .with_header(
+            "x-ms-ratelimit-remaining-subscription-resource-requests-pt5m",
+            "99",
+        )
+        .with_header(
+            "x-ms-ratelimit-remaining-subscription-resource-requests-pt1h",
+            "299",
+        )
 }
 
 fn get(inner: &Inner, r: &GroupRef) -> Resp {
@@ -185,7 +218,9 @@ fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
         }
     };
     let mut w = inner.world();
-    let Some(g) = w.groups.get_mut(&group_key(&r.sub, &r.rg, &r.name)) else { return not_found(&r.rg, &r.name) };
+    let Some(g) = w.groups.get_mut(&group_key(&r.sub, &r.rg, &r.name)) else {
+        return not_found(&r.rg, &r.name);
+    };
     if let Some(t) = tags {
         g.public.insert("tags".into(), t);
     }
@@ -235,25 +270,46 @@ pub(crate) async fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> 
 
 /// The part of an action done under the world lock: `Ok(processes to stop)` for a stop,
 /// `Err(answer)` for everything else.
-fn action_locked(inner: &Arc<Inner>, g: &GroupRef, key: &GroupKey, action: Action) -> Result<Vec<ProcHandle>, Resp> {
+fn action_locked(
+    inner: &Arc<Inner>,
+    g: &GroupRef,
+    key: &GroupKey,
+    action: Action,
+) -> Result<Vec<ProcHandle>, Resp> {
     let mut w = inner.world();
-    let Some(group) = w.groups.get_mut(key) else { return Err(not_found(&g.rg, &g.name)) };
+    let Some(group) = w.groups.get_mut(key) else {
+        return Err(not_found(&g.rg, &g.name));
+    };
     if group.transitioning {
         return Err(transitioning(&group.name));
     }
     match action {
         Action::Stop => Ok(stop_group(group)),
-        Action::Start if matches!(group.state.as_str(), "Running" | "Pending") => Err(Resp::empty(204)),
+        Action::Start if matches!(group.state.as_str(), "Running" | "Pending") => {
+            Err(Resp::empty(204))
+        }
         Action::Start | Action::Restart => {
             let failure = planned_failure(inner, &group.spec);
-            let Some((gen, kill, op_id)) = prepare_redeploy(&mut w, key, None, inner.config.max_log_lines) else {
+            let Some((gen, kill, op_id)) =
+                prepare_redeploy(&mut w, key, None, inner.config.max_log_lines)
+            else {
                 return Err(not_found(&g.rg, &g.name));
             };
-            let (sub, location) = w.groups.get(key).map(|x| (x.sub.clone(), x.location.clone())).unwrap_or_default();
+            let (sub, location) = w
+                .groups
+                .get(key)
+                .map(|x| (x.sub.clone(), x.location.clone()))
+                .unwrap_or_default();
             drop(w);
             spawn_deploy(inner.clone(), key.clone(), gen, kill, failure, false);
             let status = if action == Action::Start { 202 } else { 204 };
-            Err(with_async_headers(inner, Resp::empty(status), &sub, &location, &op_id))
+            Err(with_async_headers(
+                inner,
+                Resp::empty(status),
+                &sub,
+                &location,
+                &op_id,
+            ))
         }
     }
 }
@@ -263,7 +319,11 @@ pub(crate) fn outbound(inner: &Inner, g: &GroupRef) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
         return r;
     }
-    if !inner.world().groups.contains_key(&group_key(&g.sub, &g.rg, &g.name)) {
+    if !inner
+        .world()
+        .groups
+        .contains_key(&group_key(&g.sub, &g.rg, &g.name))
+    {
         return not_found(&g.rg, &g.name);
     }
     Resp::json(200, &json!([]))
@@ -278,7 +338,13 @@ pub(crate) fn list(inner: &Inner, req: &Req, sub: &str, rg: Option<&str>) -> Res
     let skip = match req.query("$skiptoken").map(str::parse::<usize>) {
         None => 0,
         Some(Ok(n)) => n,
-        Some(Err(_)) => return arm_error(400, "InvalidSkipToken", "The provided skip token is invalid."),
+        Some(Err(_)) => {
+            return arm_error(
+                400,
+                "InvalidSkipToken",
+                "The provided skip token is invalid.",
+            )
+        }
     };
     let page = inner.config.page_size.max(1);
     let w = inner.world();
@@ -290,7 +356,12 @@ pub(crate) fn list(inner: &Inner, req: &Req, sub: &str, rg: Option<&str>) -> Res
         .filter(|((s, r, _), _)| *s == sub_l && rg_l.as_ref().is_none_or(|x| x == r))
         .map(|(_, g)| g)
         .collect();
-    let value: Vec<Value> = all.iter().skip(skip).take(page).map(|g| g.render(View::List)).collect();
+    let value: Vec<Value> = all
+        .iter()
+        .skip(skip)
+        .take(page)
+        .map(|g| g.render(View::List))
+        .collect();
     let mut body = json!({"value": value});
     if skip + page < all.len() {
         let path = match rg {

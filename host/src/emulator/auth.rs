@@ -71,7 +71,10 @@ pub(crate) fn random_b64(n: usize) -> String {
 
 /// `https://management.azure.com/.default` → `https://management.azure.com`.
 fn normalize_audience(s: &str) -> String {
-    s.trim().trim_end_matches("/.default").trim_end_matches('/').to_ascii_lowercase()
+    s.trim()
+        .trim_end_matches("/.default")
+        .trim_end_matches('/')
+        .to_ascii_lowercase()
 }
 
 fn audience_allowed(aud: &str) -> bool {
@@ -87,7 +90,10 @@ fn audience_allowed(aud: &str) -> bool {
         return true;
     }
     match url::Url::parse(aud) {
-        Ok(u) => matches!(u.host_str(), Some("127.0.0.1") | Some("localhost") | Some("[::1]")),
+        Ok(u) => matches!(
+            u.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        ),
         Err(_) => false,
     }
 }
@@ -104,7 +110,8 @@ impl TokenStore {
         announced: Duration,
     ) -> String {
         let now = Instant::now();
-        self.tokens.retain(|_, t| t.valid_until + Duration::from_secs(3600) > now);
+        self.tokens
+            .retain(|_, t| t.valid_until + Duration::from_secs(3600) > now);
         let iat = Utc::now().timestamp();
         let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"none","kid":"emulator"}"#);
         let claims = json!({
@@ -134,7 +141,9 @@ impl TokenStore {
             .ok_or(TokenError::Invalid)?;
         let info = self.tokens.get(token).ok_or(TokenError::Invalid)?;
         if Instant::now() >= info.valid_until {
-            return Err(TokenError::Expired(info.expires_utc.format("%m/%d/%Y %H:%M:%S").to_string()));
+            return Err(TokenError::Expired(
+                info.expires_utc.format("%m/%d/%Y %H:%M:%S").to_string(),
+            ));
         }
         if !audience_allowed(&info.audience) {
             return Err(TokenError::WrongAudience(info.audience.clone()));
@@ -184,7 +193,12 @@ pub(crate) fn unauthorized(inner: &Inner, err: TokenError) -> Resp {
 
 fn token_lifetimes(inner: &Inner) -> (Duration, Duration) {
     let announced = inner.config.token_lifetime;
-    let valid = inner.faults().faults.token_expiry.map(|e| e.min(announced)).unwrap_or(announced);
+    let valid = inner
+        .faults()
+        .faults
+        .token_expiry
+        .map(|e| e.min(announced))
+        .unwrap_or(announced);
     (valid, announced)
 }
 
@@ -194,20 +208,33 @@ fn jwt_claims(token: &str) -> Option<Value> {
     if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
         return None;
     }
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0].trim_end_matches('=')).ok()?).ok()?;
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts[0].trim_end_matches('='))
+            .ok()?,
+    )
+    .ok()?;
     header.as_object()?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1].trim_end_matches('=')).ok()?).ok()
+    serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(parts[1].trim_end_matches('='))
+            .ok()?,
+    )
+    .ok()
 }
 
 fn is_certificate_assertion(assertion: &str, client_id: &str, tenant: &str) -> bool {
-    let Some(c) = jwt_claims(assertion) else { return false };
+    let Some(c) = jwt_claims(assertion) else {
+        return false;
+    };
     let iss_sub = c["iss"].as_str() == Some(client_id) && c["sub"].as_str() == Some(client_id);
     let suffix = format!("/{tenant}/oauth2/v2.0/token").to_ascii_lowercase();
     let aud_ok = match &c["aud"] {
         Value::String(a) => a.to_ascii_lowercase().ends_with(&suffix),
-        Value::Array(list) => {
-            list.iter().any(|a| a.as_str().is_some_and(|a| a.to_ascii_lowercase().ends_with(&suffix)))
-        }
+        Value::Array(list) => list.iter().any(|a| {
+            a.as_str()
+                .is_some_and(|a| a.to_ascii_lowercase().ends_with(&suffix))
+        }),
         _ => false,
     };
     let not_expired = match c["exp"].as_i64() {
@@ -219,10 +246,16 @@ fn is_certificate_assertion(assertion: &str, client_id: &str, tenant: &str) -> b
 
 fn basic_auth(req: &Req) -> Option<(String, String)> {
     let v = req.header("authorization")?;
-    let b64 = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))?;
+    let b64 = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))?;
     let raw = String::from_utf8(STANDARD.decode(b64.trim()).ok()?).ok()?;
     let (id, secret) = raw.split_once(':')?;
-    let dec = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let dec = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Some((dec(id)?, dec(secret)?))
 }
 
@@ -234,7 +267,12 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
         }
     }
     let form = req.form();
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty());
+    let field = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
     let missing = |p: &str| {
         aad_error(
             400,
@@ -243,7 +281,9 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
             &format!("The request body must contain the following parameter: '{p}'."),
         )
     };
-    let Some(grant) = field("grant_type") else { return missing("grant_type") };
+    let Some(grant) = field("grant_type") else {
+        return missing("grant_type");
+    };
     if grant != "client_credentials" {
         return aad_error(
             400,
@@ -253,11 +293,16 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
         );
     }
     let basic = basic_auth(req);
-    let client_id = match field("client_id").map(String::from).or_else(|| basic.as_ref().map(|b| b.0.clone())) {
+    let client_id = match field("client_id")
+        .map(String::from)
+        .or_else(|| basic.as_ref().map(|b| b.0.clone()))
+    {
         Some(c) => c,
         None => return missing("client_id"),
     };
-    let Some(scope) = field("scope") else { return missing("scope") };
+    let Some(scope) = field("scope") else {
+        return missing("scope");
+    };
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     if scopes.len() != 1 || !scopes[0].ends_with("/.default") {
         return aad_error(
@@ -267,7 +312,11 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
             &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
         );
     }
-    let known = inner.config.credentials.iter().any(|(c, _)| *c == client_id)
+    let known = inner
+        .config
+        .credentials
+        .iter()
+        .any(|(c, _)| *c == client_id)
         || inner.config.certificate_clients.contains(&client_id)
         || inner.config.federated_clients.contains(&client_id);
     if !known {
@@ -278,9 +327,16 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
             &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."),
         );
     }
-    let secret = field("client_secret").map(String::from).or_else(|| basic.map(|b| b.1));
+    let secret = field("client_secret")
+        .map(String::from)
+        .or_else(|| basic.map(|b| b.1));
     let accepted = if let Some(secret) = secret {
-        if !inner.config.credentials.iter().any(|(c, s)| *c == client_id && *s == secret) {
+        if !inner
+            .config
+            .credentials
+            .iter()
+            .any(|(c, s)| *c == client_id && *s == secret)
+        {
             return aad_error(
                 401,
                 "invalid_client",
@@ -324,25 +380,48 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
     }
     let audience = scopes[0].trim_end_matches("/.default");
     let (valid, announced) = token_lifetimes(inner);
-    let token = inner.tokens().issue(audience, &client_id, tenant, valid, announced);
+    let token = inner
+        .tokens()
+        .issue(audience, &client_id, tenant, valid, announced);
     let secs = announced.as_secs().saturating_sub(1);
-    Resp::json(200, &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}))
+    Resp::json(
+        200,
+        &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}),
+    )
 }
 
 fn imds_error(status: u16, error: &str, description: &str) -> Resp {
-    Resp::json(status, &json!({"error": error, "error_description": description}))
+    Resp::json(
+        status,
+        &json!({"error": error, "error_description": description}),
+    )
 }
 
 /// `GET /metadata/identity/oauth2/token` (IMDS managed identity).
 pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
-    if !req.header("metadata").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-        return imds_error(400, "bad_request_102", "Required metadata header not specified");
+    if !req
+        .header("metadata")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return imds_error(
+            400,
+            "bad_request_102",
+            "Required metadata header not specified",
+        );
     }
     if req.query("api-version").is_none_or(str::is_empty) {
-        return imds_error(400, "invalid_request", "Required query variable 'api-version' is missing");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required query variable 'api-version' is missing",
+        );
     }
     let Some(resource) = req.query("resource").filter(|r| !r.is_empty()) else {
-        return imds_error(400, "invalid_request", "Required query variable 'resource' is missing");
+        return imds_error(
+            400,
+            "invalid_request",
+            "Required query variable 'resource' is missing",
+        );
     };
     if url::Url::parse(resource).is_err() {
         return imds_error(
@@ -351,9 +430,18 @@ pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
             "AADSTS500011: The resource principal named was not found in the tenant.",
         );
     }
-    let client_id = req.query("client_id").unwrap_or("system-assigned").to_string();
+    let client_id = req
+        .query("client_id")
+        .unwrap_or("system-assigned")
+        .to_string();
     let (valid, announced) = token_lifetimes(inner);
-    let token = inner.tokens().issue(resource, &client_id, super::LOCAL_TENANT_ID, valid, announced);
+    let token = inner.tokens().issue(
+        resource,
+        &client_id,
+        super::LOCAL_TENANT_ID,
+        valid,
+        announced,
+    );
     let now = Utc::now().timestamp();
     let secs = announced.as_secs();
     let mut body = json!({
@@ -379,15 +467,27 @@ mod tests {
     use hyper::{HeaderMap, Method};
 
     fn inner() -> Inner {
-        Inner::new(EmulatorConfig::default(), "http://127.0.0.1:1".into(), std::env::temp_dir())
+        Inner::new(
+            EmulatorConfig::default(),
+            "http://127.0.0.1:1".into(),
+            std::env::temp_dir(),
+        )
     }
 
     fn post(body: &str) -> Req {
-        Req::new(Method::POST, None, HeaderMap::new(), Bytes::from(body.to_string()))
+        Req::new(
+            Method::POST,
+            None,
+            HeaderMap::new(),
+            Bytes::from(body.to_string()),
+        )
     }
 
     fn error_of(r: &Resp) -> (u16, String) {
-        (r.status, r.json_body()["error"].as_str().unwrap_or("").to_string())
+        (
+            r.status,
+            r.json_body()["error"].as_str().unwrap_or("").to_string(),
+        )
     }
 
     const SCOPE: &str = "scope=https%3A%2F%2Fmanagement.azure.com%2F.default";
@@ -422,7 +522,10 @@ mod tests {
             let r = token_endpoint(&i, &post(&body), "t");
             assert_eq!(error_of(&r), want, "{body}");
             let text = String::from_utf8_lossy(&r.body).to_string();
-            assert!(!text.contains("local-secret") && !text.contains("wrong"), "secret echoed: {text}");
+            assert!(
+                !text.contains("local-secret") && !text.contains("wrong"),
+                "secret echoed: {text}"
+            );
             assert!(r.json_body()["error_codes"].is_array());
         }
     }
@@ -431,8 +534,18 @@ mod tests {
     fn basic_auth_is_accepted() {
         let i = inner();
         let mut h = HeaderMap::new();
-        h.insert("authorization", format!("Basic {}", STANDARD.encode("local-client:local-secret")).parse().unwrap());
-        let req = Req::new(Method::POST, None, h, Bytes::from(format!("grant_type=client_credentials&{SCOPE}")));
+        h.insert(
+            "authorization",
+            format!("Basic {}", STANDARD.encode("local-client:local-secret"))
+                .parse()
+                .unwrap(),
+        );
+        let req = Req::new(
+            Method::POST,
+            None,
+            h,
+            Bytes::from(format!("grant_type=client_credentials&{SCOPE}")),
+        );
         assert_eq!(token_endpoint(&i, &req, "t").status, 200);
     }
 
@@ -456,25 +569,44 @@ mod tests {
         let good = jwt(
             json!({"iss": "cert", "sub": "cert", "aud": "https://login.microsoftonline.com/t/oauth2/v2.0/token", "exp": exp}),
         );
-        let bad_aud = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://elsewhere/", "exp": exp}));
-        let expired = jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://x/t/oauth2/v2.0/token", "exp": 1000}));
+        let bad_aud =
+            jwt(json!({"iss": "cert", "sub": "cert", "aud": "https://elsewhere/", "exp": exp}));
+        let expired = jwt(
+            json!({"iss": "cert", "sub": "cert", "aud": "https://x/t/oauth2/v2.0/token", "exp": 1000}),
+        );
         let t = "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer";
         let req = |client: &str, a: &str, typ: &str| {
             post(&format!("grant_type=client_credentials&client_id={client}&client_assertion={a}&{typ}&{SCOPE}"))
         };
         assert_eq!(token_endpoint(&i, &req("cert", &good, t), "t").status, 200);
-        assert_eq!(error_of(&token_endpoint(&i, &req("cert", &bad_aud, t), "t")), (401, "invalid_client".into()));
-        assert_eq!(error_of(&token_endpoint(&i, &req("cert", &expired, t), "t")), (401, "invalid_client".into()));
-        assert_eq!(token_endpoint(&i, &req("fed", "any-oidc-token", t), "t").status, 200);
         assert_eq!(
-            error_of(&token_endpoint(&i, &req("fed", "x", "client_assertion_type=other"), "t")),
+            error_of(&token_endpoint(&i, &req("cert", &bad_aud, t), "t")),
+            (401, "invalid_client".into())
+        );
+        assert_eq!(
+            error_of(&token_endpoint(&i, &req("cert", &expired, t), "t")),
+            (401, "invalid_client".into())
+        );
+        assert_eq!(
+            token_endpoint(&i, &req("fed", "any-oidc-token", t), "t").status,
+            200
+        );
+        assert_eq!(
+            error_of(&token_endpoint(
+                &i,
+                &req("fed", "x", "client_assertion_type=other"),
+                "t"
+            )),
             (400, "invalid_request".into())
         );
     }
 
     #[test]
     fn tenant_allow_list() {
-        let cfg = EmulatorConfig { tenants: Some(vec!["good".into()]), ..EmulatorConfig::default() };
+        let cfg = EmulatorConfig {
+            tenants: Some(vec!["good".into()]),
+            ..EmulatorConfig::default()
+        };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let body = format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}");
         assert_eq!(token_endpoint(&i, &post(&body), "good").status, 200);
@@ -487,13 +619,43 @@ mod tests {
         assert_eq!(s.check(None), Err(TokenError::Missing));
         assert_eq!(s.check(Some("Bearer nope")), Err(TokenError::Invalid));
         assert_eq!(s.check(Some("Basic abc")), Err(TokenError::Invalid));
-        let t = s.issue("https://management.azure.com/", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
+        let t = s.issue(
+            "https://management.azure.com/",
+            "c",
+            "t",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        );
         assert_eq!(s.check(Some(&format!("Bearer {t}"))), Ok(()));
-        let e = s.issue("https://management.azure.com", "c", "t", Duration::ZERO, Duration::from_secs(60));
-        assert!(matches!(s.check(Some(&format!("Bearer {e}"))), Err(TokenError::Expired(_))));
-        let v = s.issue("https://vault.azure.net", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
-        assert!(matches!(s.check(Some(&format!("Bearer {v}"))), Err(TokenError::WrongAudience(_))));
-        let l = s.issue("http://127.0.0.1:5555/", "c", "t", Duration::from_secs(60), Duration::from_secs(60));
+        let e = s.issue(
+            "https://management.azure.com",
+            "c",
+            "t",
+            Duration::ZERO,
+            Duration::from_secs(60),
+        );
+        assert!(matches!(
+            s.check(Some(&format!("Bearer {e}"))),
+            Err(TokenError::Expired(_))
+        ));
+        let v = s.issue(
+            "https://vault.azure.net",
+            "c",
+            "t",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        );
+        assert!(matches!(
+            s.check(Some(&format!("Bearer {v}"))),
+            Err(TokenError::WrongAudience(_))
+        ));
+        let l = s.issue(
+            "http://127.0.0.1:5555/",
+            "c",
+            "t",
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        );
         assert_eq!(s.check(Some(&format!("Bearer {l}"))), Ok(()));
     }
 
@@ -503,7 +665,10 @@ mod tests {
         let r = unauthorized(&i, TokenError::Expired("x".into()));
         assert_eq!(r.status, 401);
         assert_eq!(r.json_body()["error"]["code"], "ExpiredAuthenticationToken");
-        assert!(r.header("www-authenticate").unwrap().starts_with("Bearer authorization_uri="));
+        assert!(r
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer authorization_uri="));
     }
 
     #[test]
@@ -518,7 +683,10 @@ mod tests {
         };
         let q = "api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
         assert_eq!(error_of(&get(q, false)), (400, "bad_request_102".into()));
-        assert_eq!(get("resource=https://management.azure.com/", true).status, 400);
+        assert_eq!(
+            get("resource=https://management.azure.com/", true).status,
+            400
+        );
         assert_eq!(get("api-version=2018-02-01", true).status, 400);
         let ok = get(q, true);
         assert_eq!(ok.status, 200);
@@ -534,7 +702,10 @@ mod tests {
     #[test]
     fn token_expiry_fault_shortens_validity_only() {
         let i = inner();
-        i.faults().faults = Faults { token_expiry: Some(Duration::ZERO), ..Faults::default() };
+        i.faults().faults = Faults {
+            token_expiry: Some(Duration::ZERO),
+            ..Faults::default()
+        };
         let ok = token_endpoint(
             &i,
             &post(&format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}")),
@@ -543,6 +714,9 @@ mod tests {
         let b = ok.json_body();
         assert_eq!(b["expires_in"], 3599, "announced lifetime unchanged");
         let tok = b["access_token"].as_str().unwrap();
-        assert!(matches!(i.tokens().check(Some(&format!("Bearer {tok}"))), Err(TokenError::Expired(_))));
+        assert!(matches!(
+            i.tokens().check(Some(&format!("Bearer {tok}"))),
+            Err(TokenError::Expired(_))
+        ));
     }
 }

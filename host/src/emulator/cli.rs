@@ -4,7 +4,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use super::config::{EmulatorConfig, Faults, ProvisionFailure};
-use super::{Emulator, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID};
+use super::{
+    Emulator, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
+};
 
 /// Options of `aci-host emulator`.
 #[derive(clap::Args, Debug, Clone)]
@@ -73,13 +75,17 @@ pub struct EmulatorArgs {
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(v).map_err(|_| format!("--{name} must be a non-negative number of seconds, got {v}"))
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| format!("--{name} must be a non-negative number of seconds, got {v}"))
 }
 
 impl EmulatorArgs {
     /// The configuration these options describe.
     pub fn to_config(&self) -> Result<EmulatorConfig, String> {
-        let mut config = EmulatorConfig { port: self.port, ..EmulatorConfig::default() };
+        let mut config = EmulatorConfig {
+            port: self.port,
+            ..EmulatorConfig::default()
+        };
         config.provision_delay = secs("provision-delay", self.provision_delay)?;
         if !self.resource_groups.is_empty() {
             config.resource_groups = Some(self.resource_groups.clone());
@@ -89,7 +95,9 @@ impl EmulatorArgs {
                 .split_once(':')
                 .filter(|(i, s)| !i.is_empty() && !s.is_empty())
                 .ok_or_else(|| "--credential must be CLIENT_ID:SECRET".to_string())?;
-            config.credentials.push((id.to_string(), secret.to_string()));
+            config
+                .credentials
+                .push((id.to_string(), secret.to_string()));
         }
         config.token_lifetime = Duration::from_secs(self.token_lifetime.max(1));
         if self.page_size == 0 {
@@ -97,7 +105,10 @@ impl EmulatorArgs {
         }
         config.page_size = self.page_size;
         if ![500, 502, 503, 504].contains(&self.error_status) {
-            return Err(format!("--error-status must be 500, 502, 503 or 504, got {}", self.error_status));
+            return Err(format!(
+                "--error-status must be 500, 502, 503 or 504, got {}",
+                self.error_status
+            ));
         }
         let opt = |name: &str, v: Option<f64>| v.map(|v| secs(name, v)).transpose();
         config.faults = Faults {
@@ -111,7 +122,9 @@ impl EmulatorArgs {
             fail_provisioning: match &self.fail_provisioning {
                 None => None,
                 Some(k) => Some(ProvisionFailure::parse(k).ok_or_else(|| {
-                    format!("--fail-provisioning must be inaccessible, quota or nocapacity, got {k:?}")
+                    format!(
+                        "--fail-provisioning must be inaccessible, quota or nocapacity, got {k:?}"
+                    )
                 })?),
             },
             sync_provisioning_errors: self.sync_provisioning_errors,
@@ -128,7 +141,9 @@ impl EmulatorArgs {
 /// Runs the emulator until SIGINT or SIGTERM: prints the base URL as the first stdout line,
 /// a short help on stderr, and on the signal kills every process it started and returns.
 pub async fn serve_cli(args: EmulatorArgs) -> std::io::Result<()> {
-    let config = args.to_config().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let config = args
+        .to_config()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let emulator = Emulator::start(config).await?;
     let base = emulator.base_url();
     {
@@ -213,7 +228,10 @@ mod tests {
         .unwrap();
         let c = cli.args.to_config().unwrap();
         assert_eq!(c.provision_delay, Duration::from_secs(1));
-        assert_eq!(c.resource_groups, Some(vec!["rg1".to_string(), "rg2".to_string()]));
+        assert_eq!(
+            c.resource_groups,
+            Some(vec!["rg1".to_string(), "rg2".to_string()])
+        );
         assert_eq!(c.faults.throttle_every, Some(3));
         assert_eq!(c.faults.throttle_burst, 2);
         assert_eq!(c.faults.retry_after_secs, 2);
@@ -221,12 +239,21 @@ mod tests {
         assert_eq!(c.faults.error_status, 503);
         assert_eq!(c.faults.reset_burst, 1);
         assert_eq!(c.faults.latency, Some(Duration::from_millis(50)));
-        assert_eq!(c.faults.fail_provisioning, Some(ProvisionFailure::QuotaReached));
-        assert!(c.faults.sync_provisioning_errors && c.faults.enforce_rate_limits && c.faults.include_auth);
+        assert_eq!(
+            c.faults.fail_provisioning,
+            Some(ProvisionFailure::QuotaReached)
+        );
+        assert!(
+            c.faults.sync_provisioning_errors
+                && c.faults.enforce_rate_limits
+                && c.faults.include_auth
+        );
         assert_eq!(c.faults.evict_after, Some(Duration::from_secs(2)));
         assert_eq!(c.faults.delete_after, Some(Duration::from_secs(3)));
         assert_eq!(c.faults.token_expiry, Some(Duration::from_secs(5)));
-        assert!(c.credentials.contains(&("app".to_string(), "pw".to_string())));
+        assert!(c
+            .credentials
+            .contains(&("app".to_string(), "pw".to_string())));
     }
 
     #[test]
@@ -236,10 +263,18 @@ mod tests {
             all.extend_from_slice(args);
             Cli::try_parse_from(all).unwrap().args.to_config()
         };
-        assert!(parse(&["--provision-delay=-1"]).unwrap_err().contains("provision-delay"));
-        assert!(parse(&["--fail-provisioning", "meh"]).unwrap_err().contains("fail-provisioning"));
-        assert!(parse(&["--credential", "nocolon"]).unwrap_err().contains("CLIENT_ID:SECRET"));
-        assert!(parse(&["--error-status", "418"]).unwrap_err().contains("error-status"));
+        assert!(parse(&["--provision-delay=-1"])
+            .unwrap_err()
+            .contains("provision-delay"));
+        assert!(parse(&["--fail-provisioning", "meh"])
+            .unwrap_err()
+            .contains("fail-provisioning"));
+        assert!(parse(&["--credential", "nocolon"])
+            .unwrap_err()
+            .contains("CLIENT_ID:SECRET"));
+        assert!(parse(&["--error-status", "418"])
+            .unwrap_err()
+            .contains("error-status"));
         assert!(parse(&[]).is_ok());
     }
 }

@@ -108,17 +108,26 @@ impl ProvisionFailure {
 
     /// Parses `inaccessible|quota|nocapacity` (or the ARM code).
     pub fn parse(s: &str) -> Option<ProvisionFailure> {
-        let all = [ProvisionFailure::InaccessibleImage, ProvisionFailure::QuotaReached, ProvisionFailure::NoCapacity];
-        all.into_iter().find(|f| f.marker().eq_ignore_ascii_case(s) || f.code().eq_ignore_ascii_case(s))
+        let all = [
+            ProvisionFailure::InaccessibleImage,
+            ProvisionFailure::QuotaReached,
+            ProvisionFailure::NoCapacity,
+        ];
+        all.into_iter()
+            .find(|f| f.marker().eq_ignore_ascii_case(s) || f.code().eq_ignore_ascii_case(s))
     }
 
     /// Finds the failure selected by markers in an image name.
     pub fn from_image(image: &str) -> Option<ProvisionFailure> {
         let lower = image.to_ascii_lowercase();
         // "nocapacity" before anything shorter that could be a substring of it.
-        [ProvisionFailure::NoCapacity, ProvisionFailure::InaccessibleImage, ProvisionFailure::QuotaReached]
-            .into_iter()
-            .find(|f| lower.contains(f.marker()))
+        [
+            ProvisionFailure::NoCapacity,
+            ProvisionFailure::InaccessibleImage,
+            ProvisionFailure::QuotaReached,
+        ]
+        .into_iter()
+        .find(|f| lower.contains(f.marker()))
     }
 }
 
@@ -182,11 +191,23 @@ mod tests {
             ProvisionFailure::from_image("myreg.azurecr.io/inaccessible:1"),
             Some(ProvisionFailure::InaccessibleImage)
         );
-        assert_eq!(ProvisionFailure::from_image("QUOTA-test"), Some(ProvisionFailure::QuotaReached));
-        assert_eq!(ProvisionFailure::from_image("alpine-nocapacity"), Some(ProvisionFailure::NoCapacity));
+        assert_eq!(
+            ProvisionFailure::from_image("QUOTA-test"),
+            Some(ProvisionFailure::QuotaReached)
+        );
+        assert_eq!(
+            ProvisionFailure::from_image("alpine-nocapacity"),
+            Some(ProvisionFailure::NoCapacity)
+        );
         assert_eq!(ProvisionFailure::from_image("alpine:3"), None);
-        assert_eq!(ProvisionFailure::parse("quota"), Some(ProvisionFailure::QuotaReached));
-        assert_eq!(ProvisionFailure::parse("ServiceUnavailable"), Some(ProvisionFailure::NoCapacity));
+        assert_eq!(
+            ProvisionFailure::parse("quota"),
+            Some(ProvisionFailure::QuotaReached)
+        );
+        assert_eq!(
+            ProvisionFailure::parse("ServiceUnavailable"),
+            Some(ProvisionFailure::NoCapacity)
+        );
         assert_eq!(ProvisionFailure::parse("bogus"), None);
     }
 

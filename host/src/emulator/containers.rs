@@ -34,7 +34,13 @@ pub(crate) struct StreamSession {
 }
 
 /// Routes `{CG}/containers/{name}/…`.
-pub(crate) fn handle(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: ContainerOp) -> Resp {
+pub(crate) fn handle(
+    inner: &Inner,
+    req: &Req,
+    g: &GroupRef,
+    container: &str,
+    op: ContainerOp,
+) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
         return r;
     }
@@ -48,7 +54,10 @@ fn container_not_found(g: &GroupRef, container: &str) -> Resp {
     arm_error(
         404,
         "ContainerNotFound",
-        format!("The container '{container}' could not be found in container group '{}'.", g.name),
+        format!(
+            "The container '{container}' could not be found in container group '{}'.",
+            g.name
+        ),
     )
 }
 
@@ -67,11 +76,18 @@ fn logs(inner: &Inner, req: &Req, g: &GroupRef, container: &str) -> Resp {
             )
         }
     };
-    let timestamps = req.query("timestamps").is_some_and(|t| t.eq_ignore_ascii_case("true"));
+    let timestamps = req
+        .query("timestamps")
+        .is_some_and(|t| t.eq_ignore_ascii_case("true"));
     let w = inner.world();
-    let Some(group) = w.groups.get(&group_key(&g.sub, &g.rg, &g.name)) else { return not_found(&g.rg, &g.name) };
-    let Some(c) =
-        group.containers.iter().chain(&group.init_containers).find(|c| c.spec.name.eq_ignore_ascii_case(container))
+    let Some(group) = w.groups.get(&group_key(&g.sub, &g.rg, &g.name)) else {
+        return not_found(&g.rg, &g.name);
+    };
+    let Some(c) = group
+        .containers
+        .iter()
+        .chain(&group.init_containers)
+        .find(|c| c.spec.name.eq_ignore_ascii_case(container))
     else {
         return container_not_found(g, container);
     };
@@ -82,10 +98,17 @@ fn logs(inner: &Inner, req: &Req, g: &GroupRef, container: &str) -> Resp {
         return arm_error(
             400,
             "ContainerLogNotAvailable",
-            format!("The log of container '{}' in container group '{}' is not available yet.", c.spec.name, group.name),
+            format!(
+                "The log of container '{}' in container group '{}' is not available yet.",
+                c.spec.name, group.name
+            ),
         );
     }
-    let content = c.log.lock().unwrap_or_else(|e| e.into_inner()).render(tail, timestamps);
+    let content = c
+        .log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .render(tail, timestamps);
     Resp::json(200, &json!({ "content": content }))
 }
 
@@ -97,11 +120,17 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
                 return arm_error(
                     400,
                     "InvalidRequestContent",
-                    format!("The request content was invalid and could not be deserialized: '{e}'."),
+                    format!(
+                        "The request content was invalid and could not be deserialized: '{e}'."
+                    ),
                 )
             }
         };
-        let Some(command) = body.get("command").and_then(Value::as_str).filter(|c| !c.trim().is_empty()) else {
+        let Some(command) = body
+            .get("command")
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty())
+        else {
             return arm_error(
                 400,
                 "InvalidRequestContent",
@@ -109,7 +138,10 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
             );
         };
         if let Some(ts) = body.get("terminalSize") {
-            let ok = ts.is_object() && ["rows", "cols"].iter().all(|k| ts.get(*k).is_none_or(|v| v.is_i64()));
+            let ok = ts.is_object()
+                && ["rows", "cols"]
+                    .iter()
+                    .all(|k| ts.get(*k).is_none_or(|v| v.is_i64()));
             if !ok {
                 return arm_error(
                     400,
@@ -118,14 +150,22 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
                 );
             }
         }
-        StreamKind::Exec { command: command.to_string() }
+        StreamKind::Exec {
+            command: command.to_string(),
+        }
     } else {
         StreamKind::Attach
     };
     let key = group_key(&g.sub, &g.rg, &g.name);
     let mut w = inner.world();
-    let Some(group) = w.groups.get(&key) else { return not_found(&g.rg, &g.name) };
-    let Some(c) = group.containers.iter().find(|c| c.spec.name.eq_ignore_ascii_case(container)) else {
+    let Some(group) = w.groups.get(&key) else {
+        return not_found(&g.rg, &g.name);
+    };
+    let Some(c) = group
+        .containers
+        .iter()
+        .find(|c| c.spec.name.eq_ignore_ascii_case(container))
+    else {
         return container_not_found(g, container);
     };
     if group.transitioning {
@@ -135,7 +175,10 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
         return arm_error(
             400,
             "ContainerNotRunning",
-            format!("The container '{}' in container group '{}' is not running.", c.spec.name, group.name),
+            format!(
+                "The container '{}' in container group '{}' is not running.",
+                c.spec.name, group.name
+            ),
         );
     }
     let name = c.spec.name.clone();
@@ -144,7 +187,13 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
     w.sessions.retain(|_, s| s.created.elapsed() < SESSION_TTL);
     w.sessions.insert(
         session.clone(),
-        StreamSession { kind: kind.clone(), key, container: name, password: password.clone(), created: Instant::now() },
+        StreamSession {
+            kind: kind.clone(),
+            key,
+            container: name,
+            password: password.clone(),
+            created: Instant::now(),
+        },
     );
     let ws_base = inner.base_url.replacen("http://", "ws://", 1);
     let uri = match &kind {

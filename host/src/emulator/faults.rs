@@ -80,7 +80,11 @@ mod tests {
 
     #[test]
     fn every_nth_throttles() {
-        let mut f = FaultState::new(Faults { throttle_every: Some(3), retry_after_secs: 7, ..Faults::default() });
+        let mut f = FaultState::new(Faults {
+            throttle_every: Some(3),
+            retry_after_secs: 7,
+            ..Faults::default()
+        });
         let got: Vec<_> = (0..6).map(|_| f.next()).collect();
         assert_eq!(got[0], None);
         assert_eq!(got[1], None);

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn stable_secrets_and_resource_groups() {
-        let cfg = EmulatorConfig { resource_groups: Some(vec!["rg".into()]), ..EmulatorConfig::default() };
+        let cfg = EmulatorConfig {
+            resource_groups: Some(vec!["rg".into()]),
+            ..EmulatorConfig::default()
+        };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let a = acr_credentials(&i, "RG", "MyReg").json_body();
         let b = acr_credentials(&i, "rg", "myreg").json_body();
@@ -65,6 +68,9 @@ mod tests {
         assert_eq!(k["keys"][0]["keyName"], "key1");
         assert_eq!(k["keys"][0]["permissions"], "Full");
         assert_ne!(k["keys"][0]["value"], k["keys"][1]["value"]);
-        assert_eq!(storage_keys(&i, "nope", "acct").json_body()["error"]["code"], "ResourceGroupNotFound");
+        assert_eq!(
+            storage_keys(&i, "nope", "acct").json_body()["error"]["code"],
+            "ResourceGroupNotFound"
+        );
     }
 }

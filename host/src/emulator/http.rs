@@ -19,14 +19,26 @@ impl Req {
     /// Builds a request from its parts.
     pub fn new(method: Method, query: Option<&str>, headers: HeaderMap, body: Bytes) -> Req {
         let query = query
-            .map(|q| url::form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+            .map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
-        Req { method, query, headers, body }
+        Req {
+            method,
+            query,
+            headers,
+            body,
+        }
     }
 
     /// The first query value for `key` (ARM query names are case-insensitive).
     pub fn query(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A header value as text.
@@ -36,7 +48,9 @@ impl Req {
 
     /// The form fields of an `application/x-www-form-urlencoded` body.
     pub fn form(&self) -> Vec<(String, String)> {
-        url::form_urlencoded::parse(&self.body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+        url::form_urlencoded::parse(&self.body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
     }
 }
 
@@ -53,14 +67,21 @@ impl Resp {
     pub fn json(status: u16, body: &Value) -> Resp {
         Resp {
             status,
-            headers: vec![("content-type".to_string(), "application/json; charset=utf-8".to_string())],
+            headers: vec![(
+                "content-type".to_string(),
+                "application/json; charset=utf-8".to_string(),
+            )],
             body: Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
         }
     }
 
     /// A response without body.
     pub fn empty(status: u16) -> Resp {
-        Resp { status, headers: Vec::new(), body: Bytes::new() }
+        Resp {
+            status,
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
     }
 
     /// Adds (or replaces) a header.
@@ -77,7 +98,10 @@ impl Resp {
 
     /// A header value, if set.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (tests).
@@ -89,7 +113,10 @@ impl Resp {
 
 /// An ARM error in the `{"error":{"code","message"}}` envelope.
 pub(crate) fn arm_error(status: u16, code: &str, message: impl Into<String>) -> Resp {
-    Resp::json(status, &json!({"error": {"code": code, "message": message.into()}}))
+    Resp::json(
+        status,
+        &json!({"error": {"code": code, "message": message.into()}}),
+    )
 }
 
 /// An Entra ID (AAD) style error body.
@@ -116,7 +143,12 @@ mod tests {
 
     #[test]
     fn request_parsing_decodes_query() {
-        let r = Req::new(Method::GET, Some("api-version=2023-05-01&tail=5&x=%2F"), HeaderMap::new(), Bytes::new());
+        let r = Req::new(
+            Method::GET,
+            Some("api-version=2023-05-01&tail=5&x=%2F"),
+            HeaderMap::new(),
+            Bytes::new(),
+        );
         assert_eq!(r.query("API-VERSION"), Some("2023-05-01"));
         assert_eq!(r.query("x"), Some("/"));
         assert_eq!(r.query("nope"), None);
@@ -131,12 +163,17 @@ mod tests {
         let b = a.json_body();
         assert_eq!(b["error"], "invalid_scope");
         assert_eq!(b["error_codes"][0], 70011);
-        assert!(b["error_description"].as_str().unwrap().starts_with("AADSTS70011: bad scope"));
+        assert!(b["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS70011: bad scope"));
     }
 
     #[test]
     fn headers_replace() {
-        let r = Resp::empty(204).with_header("X-A", "1").with_header("x-a", "2");
+        let r = Resp::empty(204)
+            .with_header("X-A", "1")
+            .with_header("x-a", "2");
         assert_eq!(r.headers.len(), 1);
         assert_eq!(r.header("X-A"), Some("2"));
     }

@@ -74,8 +74,12 @@ pub(crate) fn operation_for(g: &Group) -> Operation {
 /// Stores an operation record (dropping the oldest finished ones beyond the cap); returns its id.
 pub(crate) fn store_operation(w: &mut World, op: Operation) -> String {
     if w.ops.len() >= MAX_OPERATIONS {
-        let mut done: Vec<(String, chrono::DateTime<Utc>)> =
-            w.ops.iter().filter(|(_, o)| o.is_terminal()).map(|(k, o)| (k.clone(), o.start)).collect();
+        let mut done: Vec<(String, chrono::DateTime<Utc>)> = w
+            .ops
+            .iter()
+            .filter(|(_, o)| o.is_terminal())
+            .map(|(k, o)| (k.clone(), o.start))
+            .collect();
         done.sort_by_key(|(_, t)| *t);
         for (k, _) in done.into_iter().take(MAX_OPERATIONS / 10) {
             w.ops.remove(&k);
@@ -131,19 +135,31 @@ pub(crate) fn failure_error(
 
 /// The provisioning failure a deployment of `spec` will meet, if any.
 pub(crate) fn planned_failure(inner: &Inner, spec: &RunSpec) -> Option<ProvisionFailure> {
-    inner.faults().faults.fail_provisioning.or_else(|| spec.images().find_map(ProvisionFailure::from_image))
+    inner
+        .faults()
+        .faults
+        .fail_provisioning
+        .or_else(|| spec.images().find_map(ProvisionFailure::from_image))
 }
 
 /// The working directory of a container of `g`.
 pub(crate) fn container_workdir(g: &Group, init: bool, idx: usize) -> std::path::PathBuf {
-    g.workdir.join(if init { format!("init-{idx}") } else { format!("c-{idx}") })
+    g.workdir.join(if init {
+        format!("init-{idx}")
+    } else {
+        format!("c-{idx}")
+    })
 }
 
 /// The environment of a container process: `PATH` (the emulator's own), `HOME` (the working
 /// directory), `LANG=C.UTF-8`, `HOSTNAME` (the group name), then the container's variables.
-pub(crate) fn container_env(g: &Group, c: &ContainerRt, workdir: &std::path::Path) -> Vec<(String, String)> {
-    let path =
-        std::env::var("PATH").unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+pub(crate) fn container_env(
+    g: &Group,
+    c: &ContainerRt,
+    workdir: &std::path::Path,
+) -> Vec<(String, String)> {
+    let path = std::env::var("PATH")
+        .unwrap_or_else(|_| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     let mut env: Vec<(String, String)> = vec![
         ("PATH".into(), path),
         ("HOME".into(), workdir.display().to_string()),
@@ -158,7 +174,12 @@ pub(crate) fn container_env(g: &Group, c: &ContainerRt, workdir: &std::path::Pat
 }
 
 /// Starts one container run (under the world lock): a process, or the no-command stand-in.
-pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: usize) -> Option<Outcome> {
+pub(crate) fn start_container(
+    w: &mut World,
+    key: &GroupKey,
+    init: bool,
+    idx: usize,
+) -> Option<Outcome> {
     if w.shutting_down {
         return None;
     }
@@ -167,10 +188,18 @@ pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: us
     let workdir = container_workdir(g, init, idx);
     let _ = std::fs::create_dir_all(&workdir);
     let env = {
-        let c = if init { g.init_containers.get(idx)? } else { g.containers.get(idx)? };
+        let c = if init {
+            g.init_containers.get(idx)?
+        } else {
+            g.containers.get(idx)?
+        };
         container_env(g, c, &workdir)
     };
-    let c = if init { g.init_containers.get_mut(idx)? } else { g.containers.get_mut(idx)? };
+    let c = if init {
+        g.init_containers.get_mut(idx)?
+    } else {
+        g.containers.get_mut(idx)?
+    };
     c.run_id = run_id;
     c.started = true;
     add_event(&mut c.events, "Created", "Created container", "Normal");
@@ -178,10 +207,23 @@ pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: us
         c.log
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(format!("emulator: image {} has no local command; exiting 0", c.spec.image));
-        Outcome::Exited(run_id, ExitInfo { code: 0, signal: None })
+            .push(format!(
+                "emulator: image {} has no local command; exiting 0",
+                c.spec.image
+            ));
+        Outcome::Exited(
+            run_id,
+            ExitInfo {
+                code: 0,
+                signal: None,
+            },
+        )
     } else {
-        let spec = SpawnSpec { argv: c.spec.command.clone(), env, workdir };
+        let spec = SpawnSpec {
+            argv: c.spec.command.clone(),
+            env,
+            workdir,
+        };
         match spawn(&spec, c.log.clone()) {
             Ok(h) => {
                 c.proc = Some(h.clone());
@@ -189,9 +231,18 @@ pub(crate) fn start_container(w: &mut World, key: &GroupKey, init: bool, idx: us
             }
             Err(e) => {
                 let msg = format!("emulator: cannot start {:?}: {e}", c.spec.command[0]);
-                c.log.lock().unwrap_or_else(|e| e.into_inner()).push(msg.clone());
+                c.log
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(msg.clone());
                 add_event(&mut c.events, "Failed", msg, "Warning");
-                Outcome::Exited(run_id, ExitInfo { code: spawn_error_code(&e), signal: None })
+                Outcome::Exited(
+                    run_id,
+                    ExitInfo {
+                        code: spawn_error_code(&e),
+                        signal: None,
+                    },
+                )
             }
         }
     };
@@ -244,7 +295,9 @@ async fn deploy(
     repair: bool,
 ) {
     terminate_all(kill_first, inner.config.kill_grace).await;
-    let Some(mut rx) = gen_rx(&inner, &key) else { return };
+    let Some(mut rx) = gen_rx(&inner, &key) else {
+        return;
+    };
     let delay = inner.config.provision_delay;
     let half = delay / 2;
     if !pause(&mut rx, gen, half).await {
@@ -252,7 +305,9 @@ async fn deploy(
     }
     {
         let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else { return };
+        let Some(g) = current(&mut w, &key, gen) else {
+            return;
+        };
         g.dying.retain(|p| p.exit().is_none());
         g.provisioning = if repair { "Repairing" } else { "Creating" }.into();
         if !repair {
@@ -274,7 +329,9 @@ async fn deploy(
     }
     let n_init = {
         let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else { return };
+        let Some(g) = current(&mut w, &key, gen) else {
+            return;
+        };
         if !repair {
             for c in g.init_containers.iter_mut().chain(g.containers.iter_mut()) {
                 let msg = format!("Successfully pulled image \"{}\"", c.spec.image);
@@ -304,8 +361,16 @@ async fn deploy(
             }
         };
         let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else { return };
-        let Some(c) = g.init_containers.get_mut(idx).filter(|c| c.run_id == run_id) else { return };
+        let Some(g) = current(&mut w, &key, gen) else {
+            return;
+        };
+        let Some(c) = g
+            .init_containers
+            .get_mut(idx)
+            .filter(|c| c.run_id == run_id)
+        else {
+            return;
+        };
         c.proc = None;
         let start = c.current.as_ref().and_then(|s| s.start);
         c.current = Some(CState::terminated(start, exit.code));
@@ -335,7 +400,9 @@ async fn deploy(
                 None => break,
             }
         }
-        let Some(g) = current(&mut w, &key, gen) else { return };
+        let Some(g) = current(&mut w, &key, gen) else {
+            return;
+        };
         g.provisioning = "Succeeded".into();
         g.state = "Running".into();
         g.transitioning = false;
@@ -352,7 +419,9 @@ async fn deploy(
 
 fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
     let mut w = inner.world();
-    let Some(g) = current(&mut w, key, gen) else { return };
+    let Some(g) = current(&mut w, key, gen) else {
+        return;
+    };
     let err = failure_error(f, &g.name, &g.location, &g.spec);
     g.provisioning = "Failed".into();
     g.state = "Pending".into();
@@ -367,7 +436,10 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
             if ProvisionFailure::from_image(&c.spec.image) == Some(f)
                 || inner.faults().faults.fail_provisioning == Some(f)
             {
-                let msg = format!("Failed to pull image \"{}\": the image is not accessible", c.spec.image);
+                let msg = format!(
+                    "Failed to pull image \"{}\": the image is not accessible",
+                    c.spec.image
+                );
                 add_event(&mut c.events, "Failed", msg, "Warning");
             }
         }
@@ -379,7 +451,9 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
 
 /// Watches one container run: records its exit and applies the restart policy.
 async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut outcome: Outcome) {
-    let Some(mut rx) = gen_rx(&inner, &key) else { return };
+    let Some(mut rx) = gen_rx(&inner, &key) else {
+        return;
+    };
     let mut backoff = inner.config.restart_backoff;
     loop {
         let (run_id, exit) = match outcome {
@@ -388,10 +462,14 @@ async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut o
         };
         let restart = {
             let mut w = inner.world();
-            let Some(g) = w.groups.get_mut(&key) else { return };
+            let Some(g) = w.groups.get_mut(&key) else {
+                return;
+            };
             let policy = g.spec.restart_policy;
             let same_gen = g.generation == gen;
-            let Some(c) = g.containers.get_mut(idx).filter(|c| c.run_id == run_id) else { return };
+            let Some(c) = g.containers.get_mut(idx).filter(|c| c.run_id == run_id) else {
+                return;
+            };
             if !same_gen {
                 // Stopped (or evicted): `record_stopped` may already have written the exit.
                 if c.proc.is_some() {
@@ -410,9 +488,16 @@ async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut o
                 RestartPolicy::Never => false,
             };
             if restart {
-                add_event(&mut c.events, "BackOff", "Back-off restarting failed container", "Warning");
+                add_event(
+                    &mut c.events,
+                    "BackOff",
+                    "Back-off restarting failed container",
+                    "Warning",
+                );
                 c.previous = c.current.take();
-                c.current = Some(CState::waiting("CrashLoopBackOff: Back-off restarting failed container"));
+                c.current = Some(CState::waiting(
+                    "CrashLoopBackOff: Back-off restarting failed container",
+                ));
             } else {
                 if exit.code != 0 {
                     let msg = format!("Killing container with id {run_id:016x}.");
@@ -428,8 +513,12 @@ async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut o
         backoff = (backoff * 2).min(inner.config.restart_backoff_max);
         outcome = {
             let mut w = inner.world();
-            let Some(g) = current(&mut w, &key, gen) else { return };
-            let Some(c) = g.containers.get_mut(idx) else { return };
+            let Some(g) = current(&mut w, &key, gen) else {
+                return;
+            };
+            let Some(c) = g.containers.get_mut(idx) else {
+                return;
+            };
             c.restart_count += 1;
             match start_container(&mut w, &key, false, idx) {
                 Some(o) => o,
@@ -441,7 +530,9 @@ async fn supervise(inner: Arc<Inner>, key: GroupKey, gen: u64, idx: usize, mut o
 
 /// Applies injected evictions and external deletions to a running deployment.
 async fn chaos(inner: Arc<Inner>, key: GroupKey, gen: u64) {
-    let Some(mut rx) = gen_rx(&inner, &key) else { return };
+    let Some(mut rx) = gen_rx(&inner, &key) else {
+        return;
+    };
     let started = Instant::now();
     loop {
         if !pause(&mut rx, gen, CHAOS_TICK).await {
@@ -449,7 +540,9 @@ async fn chaos(inner: Arc<Inner>, key: GroupKey, gen: u64) {
         }
         let faults = inner.faults().faults.clone();
         let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else { return };
+        let Some(g) = current(&mut w, &key, gen) else {
+            return;
+        };
         if g.is_terminal() {
             return;
         }
@@ -461,8 +554,15 @@ async fn chaos(inner: Arc<Inner>, key: GroupKey, gen: u64) {
             }
             return;
         }
-        let marker = g.spec.images().any(|i| i.to_ascii_lowercase().contains(UNHEALTHY_MARKER));
-        let evict_after = faults.evict_after.or(if marker { Some(DEFAULT_EVICT_AFTER) } else { None });
+        let marker = g
+            .spec
+            .images()
+            .any(|i| i.to_ascii_lowercase().contains(UNHEALTHY_MARKER));
+        let evict_after = faults.evict_after.or(if marker {
+            Some(DEFAULT_EVICT_AFTER)
+        } else {
+            None
+        });
         if evict_after.is_some_and(|d| elapsed >= d) {
             let (new_gen, procs) = evict(g);
             drop(w);
@@ -484,7 +584,13 @@ fn evict(g: &mut Group) -> (u64, Vec<ProcHandle>) {
             procs.push(p);
         }
         c.run_id = 0;
-        let prev = c.current.take().map(|s| if s.state == "Running" { CState::terminated(s.start, 137) } else { s });
+        let prev = c.current.take().map(|s| {
+            if s.state == "Running" {
+                CState::terminated(s.start, 137)
+            } else {
+                s
+            }
+        });
         c.previous = prev;
         c.current = Some(CState::waiting("Evicted"));
         c.restart_count += 1;
@@ -542,7 +648,9 @@ pub(crate) fn stop_group(g: &mut Group) -> Vec<ProcHandle> {
 /// later; doing it here makes the stop answer final).
 pub(crate) fn record_stopped(inner: &Inner, key: &GroupKey, procs: &[ProcHandle]) {
     let mut w = inner.world();
-    let Some(g) = w.groups.get_mut(key) else { return };
+    let Some(g) = w.groups.get_mut(key) else {
+        return;
+    };
     for c in g.containers.iter_mut().chain(g.init_containers.iter_mut()) {
         let Some(p) = c.proc.as_ref() else { continue };
         if !procs.iter().any(|x| x.same(p)) {
@@ -572,8 +680,20 @@ pub(crate) fn prepare_redeploy(
         g.public = public;
         g.spec = spec;
     }
-    g.containers = g.spec.containers.iter().cloned().map(|s| ContainerRt::new(s, max_log_lines)).collect();
-    g.init_containers = g.spec.init_containers.iter().cloned().map(|s| ContainerRt::new(s, max_log_lines)).collect();
+    g.containers = g
+        .spec
+        .containers
+        .iter()
+        .cloned()
+        .map(|s| ContainerRt::new(s, max_log_lines))
+        .collect();
+    g.init_containers = g
+        .spec
+        .init_containers
+        .iter()
+        .cloned()
+        .map(|s| ContainerRt::new(s, max_log_lines))
+        .collect();
     g.events.clear();
     let gen = g.bump_generation();
     g.provisioning = "Pending".into();

@@ -16,9 +16,17 @@ pub(crate) fn location(inner: &Inner, sub: &str, location: &str, list: LocationL
         LocationList::Usages => {
             let w = inner.world();
             let sub_l = sub.to_ascii_lowercase();
-            let groups: Vec<_> =
-                w.groups.iter().filter(|((s, _, _), g)| *s == sub_l && g.location == loc).map(|(_, g)| g).collect();
-            let cores: f64 = groups.iter().filter(|g| !g.is_terminal()).map(|g| g.spec.cpu()).sum();
+            let groups: Vec<_> = w
+                .groups
+                .iter()
+                .filter(|((s, _, _), g)| *s == sub_l && g.location == loc)
+                .map(|(_, g)| g)
+                .collect();
+            let cores: f64 = groups
+                .iter()
+                .filter(|g| !g.is_terminal())
+                .map(|g| g.spec.cpu())
+                .sum();
             Resp::json(
                 200,
                 &json!({"value": [
@@ -34,7 +42,10 @@ pub(crate) fn location(inner: &Inner, sub: &str, location: &str, list: LocationL
                 json!({"resourceType": "containerGroups", "osType": os, "location": loc, "ipAddressType": "Public",
                        "gpu": gpu, "capabilities": {"maxMemoryInGB": 16.0, "maxCpu": 4.0, "maxGpuCount": max_gpu}})
             };
-            Resp::json(200, &json!({"value": [caps("Linux", "None", 0), caps("Windows", "None", 0)]}))
+            Resp::json(
+                200,
+                &json!({"value": [caps("Linux", "None", 0), caps("Windows", "None", 0)]}),
+            )
         }
         LocationList::CachedImages => Resp::json(
             200,
@@ -47,14 +58,23 @@ pub(crate) fn location(inner: &Inner, sub: &str, location: &str, list: LocationL
 }
 
 fn operation_not_found(id: &str) -> Resp {
-    arm_error(404, "OperationNotFound", format!("The operation '{id}' could not be found."))
+    arm_error(
+        404,
+        "OperationNotFound",
+        format!("The operation '{id}' could not be found."),
+    )
 }
 
 /// `GET …/locations/{location}/operations/{id}`: always `200` with the status.
 pub(crate) fn operation_status(inner: &Inner, id: &str) -> Resp {
     let w = inner.world();
-    let Some(op) = w.ops.get(id) else { return operation_not_found(id) };
-    let group = w.groups.get(&op.key).filter(|g| g.op_id.as_deref() == Some(id));
+    let Some(op) = w.ops.get(id) else {
+        return operation_not_found(id);
+    };
+    let group = w
+        .groups
+        .get(&op.key)
+        .filter(|g| g.op_id.as_deref() == Some(id));
     Resp::json(200, &op.render(group))
 }
 
@@ -62,7 +82,9 @@ pub(crate) fn operation_status(inner: &Inner, id: &str) -> Resp {
 /// running, then `200` with the group, `204` if it is gone, or the failure's error.
 pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
     let w = inner.world();
-    let Some(op) = w.ops.get(id) else { return operation_not_found(id) };
+    let Some(op) = w.ops.get(id) else {
+        return operation_not_found(id);
+    };
     match op.status.as_str() {
         "Succeeded" => match w.groups.get(&op.key) {
             Some(g) => Resp::json(200, &g.render(View::Full)),
@@ -70,7 +92,9 @@ pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
         },
         "Failed" | "Canceled" => {
             let (status, code, message) =
-                op.error.clone().unwrap_or((409, "Failed".into(), "The operation failed.".into()));
+                op.error
+                    .clone()
+                    .unwrap_or((409, "Failed".into(), "The operation failed.".into()));
             arm_error(status, &code, message)
         }
         _ => {
@@ -78,7 +102,9 @@ pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
                 "{}/subscriptions/{}/providers/Microsoft.ContainerInstance/locations/{}/operationResults/{id}?api-version=2018-06-01",
                 inner.base_url, op.sub, op.location
             );
-            Resp::empty(202).with_header("location", url).with_header("retry-after", "1")
+            Resp::empty(202)
+                .with_header("location", url)
+                .with_header("retry-after", "1")
         }
     }
 }

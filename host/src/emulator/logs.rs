@@ -32,7 +32,12 @@ impl LogBuffer {
     /// An empty log keeping at most `cap` lines.
     pub fn new(cap: usize) -> LogBuffer {
         let (live, _) = broadcast::channel(1024);
-        LogBuffer { lines: VecDeque::new(), dropped: 0, cap: cap.max(1), live }
+        LogBuffer {
+            lines: VecDeque::new(),
+            dropped: 0,
+            cap: cap.max(1),
+            live,
+        }
     }
 
     /// A new shared log.
@@ -100,7 +105,11 @@ impl LogBuffer {
 /// Formats one line with its line ending.
 pub(crate) fn format_line(line: &LogLine, timestamps: bool) -> String {
     if timestamps {
-        format!("{} {}\n", line.ts.to_rfc3339_opts(SecondsFormat::Nanos, true), line.text)
+        format!(
+            "{} {}\n",
+            line.ts.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            line.text
+        )
     } else {
         format!("{}\n", line.text)
     }
@@ -116,7 +125,10 @@ mod tests {
         for i in 0..5 {
             b.push(format!("line {i}"));
         }
-        assert_eq!(b.render(None, false), "line 0\nline 1\nline 2\nline 3\nline 4\n");
+        assert_eq!(
+            b.render(None, false),
+            "line 0\nline 1\nline 2\nline 3\nline 4\n"
+        );
         assert_eq!(b.render(Some(2), false), "line 3\nline 4\n");
         assert_eq!(b.render(Some(0), false), "");
         assert_eq!(b.render(Some(99), false).lines().count(), 5);
@@ -124,7 +136,11 @@ mod tests {
         // 2026-11-23T10:00:00.123456789Z line 4
         let (stamp, rest) = ts.split_once(' ').unwrap();
         assert_eq!(rest, "line 4\n");
-        assert_eq!(stamp.len(), "2026-11-23T10:00:00.123456789Z".len(), "{stamp}");
+        assert_eq!(
+            stamp.len(),
+            "2026-11-23T10:00:00.123456789Z".len(),
+            "{stamp}"
+        );
         assert!(stamp.ends_with('Z'));
         assert!(DateTime::parse_from_rfc3339(stamp).is_ok());
     }
@@ -137,7 +153,10 @@ mod tests {
         }
         assert_eq!(b.len(), 3);
         let all = b.render(None, false);
-        assert!(all.starts_with("emulator: 2 earlier log lines were dropped"), "{all}");
+        assert!(
+            all.starts_with("emulator: 2 earlier log lines were dropped"),
+            "{all}"
+        );
         assert!(all.ends_with("l2\nl3\nl4\n"));
         assert_eq!(b.render(Some(2), false), "l3\nl4\n");
     }

@@ -83,7 +83,9 @@ pub struct Emulator {
 
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Emulator").field("base_url", &self.inner.base_url).finish()
+        f.debug_struct("Emulator")
+            .field("base_url", &self.inner.base_url)
+            .finish()
     }
 }
 
@@ -93,13 +95,21 @@ impl Emulator {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let port = listener.local_addr()?.port();
         let base_url = format!("http://127.0.0.1:{port}");
-        let root =
-            std::env::temp_dir().join(format!("aci-emulator-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+        let root = std::env::temp_dir().join(format!(
+            "aci-emulator-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&root)?;
         let inner = Arc::new(Inner::new(config, base_url, root));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let server = tokio::spawn(server::serve(listener, inner.clone(), shutdown_rx));
-        Ok(Emulator { inner, shutdown_tx, server: Some(server), stopped: false })
+        Ok(Emulator {
+            inner,
+            shutdown_tx,
+            server: Some(server),
+            stopped: false,
+        })
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash): ARM, Entra ID (`/{tenant}/oauth2/v2.0/token`)

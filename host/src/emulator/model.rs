@@ -20,7 +20,11 @@ pub(crate) type GroupKey = (String, String, String);
 
 /// Builds the key of a group.
 pub(crate) fn group_key(sub: &str, rg: &str, name: &str) -> GroupKey {
-    (sub.to_ascii_lowercase(), rg.to_ascii_lowercase(), name.to_ascii_lowercase())
+    (
+        sub.to_ascii_lowercase(),
+        rg.to_ascii_lowercase(),
+        name.to_ascii_lowercase(),
+    )
 }
 
 /// Millisecond RFC 3339 UTC time (`2022-11-11T19:33:44.217Z`), as container states use.
@@ -58,15 +62,30 @@ impl Event {
 }
 
 /// Adds an event, or bumps the count of an identical one.
-pub(crate) fn add_event(events: &mut Vec<Event>, name: &str, message: impl Into<String>, kind: &'static str) {
+pub(crate) fn add_event(
+    events: &mut Vec<Event>,
+    name: &str,
+    message: impl Into<String>,
+    kind: &'static str,
+) {
     let message = message.into();
     let now = Utc::now();
-    if let Some(e) = events.iter_mut().find(|e| e.name == name && e.message == message) {
+    if let Some(e) = events
+        .iter_mut()
+        .find(|e| e.name == name && e.message == message)
+    {
         e.count += 1;
         e.last = now;
         return;
     }
-    events.push(Event { name: name.to_string(), message, kind, count: 1, first: now, last: now });
+    events.push(Event {
+        name: name.to_string(),
+        message,
+        kind,
+        count: 1,
+        first: now,
+        last: now,
+    });
 }
 
 /// Renders a list of events.
@@ -88,12 +107,24 @@ pub(crate) struct CState {
 impl CState {
     /// `Waiting` (since now) with a detail.
     pub fn waiting(detail: &str) -> CState {
-        CState { state: "Waiting", start: Some(Utc::now()), finish: None, exit_code: None, detail: detail.to_string() }
+        CState {
+            state: "Waiting",
+            start: Some(Utc::now()),
+            finish: None,
+            exit_code: None,
+            detail: detail.to_string(),
+        }
     }
 
     /// `Running` since now.
     pub fn running() -> CState {
-        CState { state: "Running", start: Some(Utc::now()), finish: None, exit_code: None, detail: String::new() }
+        CState {
+            state: "Running",
+            start: Some(Utc::now()),
+            finish: None,
+            exit_code: None,
+            detail: String::new(),
+        }
     }
 
     /// `Terminated` now with an exit code (`Completed` for 0, `Error` otherwise).
@@ -104,7 +135,11 @@ impl CState {
             start: start.or(Some(now)),
             finish: Some(now),
             exit_code: Some(code),
-            detail: if code == 0 { "Completed".into() } else { "Error".into() },
+            detail: if code == 0 {
+                "Completed".into()
+            } else {
+                "Error".into()
+            },
         }
     }
 
@@ -171,7 +206,9 @@ impl ContainerRt {
 
     /// True when the current state is `Terminated`.
     pub fn terminated(&self) -> bool {
-        self.current.as_ref().is_some_and(|c| c.state == "Terminated")
+        self.current
+            .as_ref()
+            .is_some_and(|c| c.state == "Terminated")
     }
 }
 
@@ -221,7 +258,10 @@ pub(crate) struct Group {
 impl Group {
     /// The ARM resource id.
     pub fn id(&self) -> String {
-        format!("/subscriptions/{}/resourceGroups/{}/providers/{CG_TYPE}/{}", self.sub, self.rg, self.name)
+        format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/{CG_TYPE}/{}",
+            self.sub, self.rg, self.name
+        )
     }
 
     /// True when a job has finished (`Succeeded`/`Failed`) or the group is stopped.
@@ -249,7 +289,10 @@ impl Group {
     /// Recomputes the group state once a container terminated for good.
     pub fn recompute_state(&mut self) {
         if self.containers.iter().all(ContainerRt::terminated) {
-            let all_ok = self.containers.iter().all(|c| c.current.as_ref().and_then(|s| s.exit_code) == Some(0));
+            let all_ok = self
+                .containers
+                .iter()
+                .all(|c| c.current.as_ref().and_then(|s| s.exit_code) == Some(0));
             self.state = match self.spec.restart_policy {
                 RestartPolicy::Never if !all_ok => "Failed".into(),
                 _ => "Succeeded".into(),
@@ -270,7 +313,11 @@ impl Group {
             out.insert(k.clone(), v.clone());
         }
         if let Some(Value::Object(identity)) = out.get_mut("identity") {
-            let kind = identity.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+            let kind = identity
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if kind.contains("SystemAssigned") {
                 identity.insert("principalId".into(), json!(self.principal_id));
                 identity.insert("tenantId".into(), json!(LOCAL_TENANT_ID));
@@ -302,12 +349,16 @@ impl Group {
             }
         }
         if view == View::Full {
-            for (key, rts) in [("containers", &self.containers), ("initContainers", &self.init_containers)] {
+            for (key, rts) in [
+                ("containers", &self.containers),
+                ("initContainers", &self.init_containers),
+            ] {
                 if let Some(Value::Array(list)) = props.get_mut(key) {
                     for (c, rt) in list.iter_mut().zip(rts) {
-                        if let (Some(p), Some(iv)) =
-                            (c.get_mut("properties").and_then(Value::as_object_mut), rt.instance_view())
-                        {
+                        if let (Some(p), Some(iv)) = (
+                            c.get_mut("properties").and_then(Value::as_object_mut),
+                            rt.instance_view(),
+                        ) {
                             p.insert("instanceView".into(), iv);
                         }
                     }
@@ -316,10 +367,16 @@ impl Group {
         }
         match view {
             View::Full => {
-                props.insert("instanceView".into(), json!({"events": events_json(&self.events), "state": self.state}));
+                props.insert(
+                    "instanceView".into(),
+                    json!({"events": events_json(&self.events), "state": self.state}),
+                );
             }
             View::Put => {
-                props.insert("instanceView".into(), json!({"events": [], "state": self.state}));
+                props.insert(
+                    "instanceView".into(),
+                    json!({"events": [], "state": self.state}),
+                );
             }
             View::List => {}
         }
@@ -353,7 +410,12 @@ impl Operation {
     pub fn render(&self, group: Option<&Group>) -> Value {
         let events: Vec<Value> = group
             .map(|g| {
-                let mut all: Vec<&Event> = g.containers.iter().flat_map(|c| c.events.iter()).chain(&g.events).collect();
+                let mut all: Vec<&Event> = g
+                    .containers
+                    .iter()
+                    .flat_map(|c| c.events.iter())
+                    .chain(&g.events)
+                    .collect();
                 all.sort_by_key(|e| e.first);
                 all.into_iter().map(Event::to_json).collect()
             })
@@ -361,9 +423,15 @@ impl Operation {
         let mut m = Map::new();
         m.insert("id".into(), json!(self.group_id));
         m.insert("status".into(), json!(self.status));
-        m.insert("startTime".into(), json!(self.start.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+        m.insert(
+            "startTime".into(),
+            json!(self.start.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        );
         if let Some(e) = self.end {
-            m.insert("endTime".into(), json!(e.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+            m.insert(
+                "endTime".into(),
+                json!(e.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            );
         }
         m.insert("properties".into(), json!({"events": events}));
         if let Some((_, code, message)) = &self.error {

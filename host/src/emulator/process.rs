@@ -78,13 +78,20 @@ pub(crate) fn spawn(spec: &SpawnSpec, log: LogSink) -> std::io::Result<ProcHandl
 }
 
 /// Like [`spawn`], with a pipe to the process's stdin.
-pub(crate) fn spawn_with_stdin(spec: &SpawnSpec, log: LogSink) -> std::io::Result<(ProcHandle, ChildStdin)> {
+pub(crate) fn spawn_with_stdin(
+    spec: &SpawnSpec,
+    log: LogSink,
+) -> std::io::Result<(ProcHandle, ChildStdin)> {
     let (h, stdin) = spawn_inner(spec, log, true)?;
     let stdin = stdin.ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
     Ok((h, stdin))
 }
 
-fn spawn_inner(spec: &SpawnSpec, log: LogSink, with_stdin: bool) -> std::io::Result<(ProcHandle, Option<ChildStdin>)> {
+fn spawn_inner(
+    spec: &SpawnSpec,
+    log: LogSink,
+    with_stdin: bool,
+) -> std::io::Result<(ProcHandle, Option<ChildStdin>)> {
     let (program, args) = spec
         .argv
         .split_first()
@@ -94,7 +101,11 @@ fn spawn_inner(spec: &SpawnSpec, log: LogSink, with_stdin: bool) -> std::io::Res
         .current_dir(&spec.workdir)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(if with_stdin { Stdio::piped() } else { Stdio::null() })
+        .stdin(if with_stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
@@ -102,7 +113,12 @@ fn spawn_inner(spec: &SpawnSpec, log: LogSink, with_stdin: bool) -> std::io::Res
     let stdin = child.stdin.take();
     let pid = child.id() as i32;
     let (tx, _) = watch::channel(None);
-    let shared = Arc::new(ProcShared { pid, state: Mutex::new(ProcState::default()), cond: Condvar::new(), tx });
+    let shared = Arc::new(ProcShared {
+        pid,
+        state: Mutex::new(ProcState::default()),
+        cond: Condvar::new(),
+        tx,
+    });
 
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let mut readers = 0;
@@ -122,37 +138,58 @@ fn spawn_inner(spec: &SpawnSpec, log: LogSink, with_stdin: bool) -> std::io::Res
     Ok((ProcHandle(shared), stdin))
 }
 
-fn start_reader<R: Read + Send + 'static>(stream: R, log: LogSink, done: std::sync::mpsc::Sender<()>) {
-    let _ = thread::Builder::new().name("emu-log".into()).spawn(move || {
-        let mut reader = BufReader::new(stream);
-        let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match (&mut reader).take(MAX_LINE_BYTES).read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
-                        buf.pop();
-                    }
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    if let Ok(mut l) = log.lock() {
-                        l.push(text);
+fn start_reader<R: Read + Send + 'static>(
+    stream: R,
+    log: LogSink,
+    done: std::sync::mpsc::Sender<()>,
+) {
+    let _ = thread::Builder::new()
+        .name("emu-log".into())
+        .spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match (&mut reader)
+                    .take(MAX_LINE_BYTES)
+                    .read_until(b'\n', &mut buf)
+                {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                            buf.pop();
+                        }
+                        let text = String::from_utf8_lossy(&buf).into_owned();
+                        if let Ok(mut l) = log.lock() {
+                            l.push(text);
+                        }
                     }
                 }
             }
-        }
-        let _ = done.send(());
-    });
+            let _ = done.send(());
+        });
 }
 
-fn wait_and_reap(mut child: Child, shared: Arc<ProcShared>, done_rx: std::sync::mpsc::Receiver<()>, readers: usize) {
+fn wait_and_reap(
+    mut child: Child,
+    shared: Arc<ProcShared>,
+    done_rx: std::sync::mpsc::Receiver<()>,
+    readers: usize,
+) {
     let pid = shared.pid;
     // Wait for the exit without reaping, so the pid (and process group id) stays ours while
     // we kill what is left of the group.
     loop {
         // SAFETY: waitid with a zeroed siginfo_t out-parameter is the documented use.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
         if r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             break;
         }
@@ -171,10 +208,19 @@ fn wait_and_reap(mut child: Child, shared: Arc<ProcShared>, done_rx: std::sync::
     let exit = match status {
         Ok(s) => match (s.code(), s.signal()) {
             (Some(code), _) => ExitInfo { code, signal: None },
-            (None, Some(sig)) => ExitInfo { code: 128 + sig, signal: Some(sig) },
-            _ => ExitInfo { code: 128, signal: None },
+            (None, Some(sig)) => ExitInfo {
+                code: 128 + sig,
+                signal: Some(sig),
+            },
+            _ => ExitInfo {
+                code: 128,
+                signal: None,
+            },
         },
-        Err(_) => ExitInfo { code: 128, signal: None },
+        Err(_) => ExitInfo {
+            code: 128,
+            signal: None,
+        },
     };
     let deadline = Instant::now() + DRAIN_TIMEOUT;
     for _ in 0..readers {
@@ -220,18 +266,29 @@ impl ProcHandle {
     /// Waits for the exit.
     pub async fn wait(&self) -> ExitInfo {
         let mut rx = self.0.tx.subscribe();
-        let res = rx.wait_for(|e| e.is_some()).await.map(|e| e.unwrap_or(ExitInfo { code: 128, signal: None }));
+        let res = rx.wait_for(|e| e.is_some()).await.map(|e| {
+            e.unwrap_or(ExitInfo {
+                code: 128,
+                signal: None,
+            })
+        });
         match res {
             Ok(e) => e,
-            Err(_) => self.exit().unwrap_or(ExitInfo { code: 128, signal: None }),
+            Err(_) => self.exit().unwrap_or(ExitInfo {
+                code: 128,
+                signal: None,
+            }),
         }
     }
 
     /// Waits for the exit, blocking, at most `timeout`.
     pub fn wait_blocking(&self, timeout: Duration) -> Option<ExitInfo> {
         let st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        let (st, _) =
-            self.0.cond.wait_timeout_while(st, timeout, |s| s.exit.is_none()).unwrap_or_else(|e| e.into_inner());
+        let (st, _) = self
+            .0
+            .cond
+            .wait_timeout_while(st, timeout, |s| s.exit.is_none())
+            .unwrap_or_else(|e| e.into_inner());
         st.exit
     }
 
@@ -278,7 +335,10 @@ mod tests {
     fn spec(argv: &[&str]) -> SpawnSpec {
         SpawnSpec {
             argv: argv.iter().map(|s| s.to_string()).collect(),
-            env: vec![("PATH".into(), "/usr/bin:/bin".into()), ("GREETING".into(), "hi".into())],
+            env: vec![
+                ("PATH".into(), "/usr/bin:/bin".into()),
+                ("GREETING".into(), "hi".into()),
+            ],
             workdir: std::env::temp_dir(),
         }
     }
@@ -286,20 +346,44 @@ mod tests {
     #[tokio::test]
     async fn captures_output_and_exit_code() {
         let log = LogBuffer::sink(100);
-        let h =
-            spawn(&spec(&["sh", "-c", "echo out; echo err >&2; printf 'no-newline'; exit 3"]), log.clone()).unwrap();
-        let e = tokio::time::timeout(Duration::from_secs(10), h.wait()).await.unwrap();
-        assert_eq!(e, ExitInfo { code: 3, signal: None });
+        let h = spawn(
+            &spec(&[
+                "sh",
+                "-c",
+                "echo out; echo err >&2; printf 'no-newline'; exit 3",
+            ]),
+            log.clone(),
+        )
+        .unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(10), h.wait())
+            .await
+            .unwrap();
+        assert_eq!(
+            e,
+            ExitInfo {
+                code: 3,
+                signal: None
+            }
+        );
         let text = log.lock().unwrap().render(None, false);
-        assert!(text.contains("out\n") && text.contains("err\n") && text.contains("no-newline\n"), "{text}");
+        assert!(
+            text.contains("out\n") && text.contains("err\n") && text.contains("no-newline\n"),
+            "{text}"
+        );
         assert!(!pid_exists(h.pid()), "reaped");
     }
 
     #[tokio::test]
     async fn environment_is_exactly_the_given_one() {
         let log = LogBuffer::sink(100);
-        let h = spawn(&spec(&["sh", "-c", "echo \"$GREETING\"; env | wc -l"]), log.clone()).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), h.wait()).await.unwrap();
+        let h = spawn(
+            &spec(&["sh", "-c", "echo \"$GREETING\"; env | wc -l"]),
+            log.clone(),
+        )
+        .unwrap();
+        tokio::time::timeout(Duration::from_secs(10), h.wait())
+            .await
+            .unwrap();
         let text = log.lock().unwrap().render(None, false);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "hi");
@@ -311,7 +395,11 @@ mod tests {
     async fn terminate_kills_the_whole_group() {
         let log = LogBuffer::sink(100);
         // The shell starts a grandchild in the same group and waits.
-        let h = spawn(&spec(&["sh", "-c", "sleep 300 & echo child $!; wait"]), log.clone()).unwrap();
+        let h = spawn(
+            &spec(&["sh", "-c", "sleep 300 & echo child $!; wait"]),
+            log.clone(),
+        )
+        .unwrap();
         let mut child_pid = None;
         for _ in 0..200 {
             let t = log.lock().unwrap().render(None, false);
@@ -322,7 +410,10 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let child_pid = child_pid.expect("grandchild pid logged");
-        let e = h.terminate(Duration::from_secs(2)).await.expect("terminated");
+        let e = h
+            .terminate(Duration::from_secs(2))
+            .await
+            .expect("terminated");
         assert_eq!(e.code, 128 + libc::SIGTERM);
         assert!(!pid_exists(h.pid()));
         // The grandchild was killed with the group (it is reaped by init, poll briefly).
@@ -340,23 +431,41 @@ mod tests {
     #[tokio::test]
     async fn sigkill_after_grace_gives_137() {
         let log = LogBuffer::sink(100);
-        let h =
-            spawn(&spec(&["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"]), log.clone()).unwrap();
+        let h = spawn(
+            &spec(&[
+                "sh",
+                "-c",
+                "trap '' TERM; echo ready; while :; do sleep 0.05; done",
+            ]),
+            log.clone(),
+        )
+        .unwrap();
         for _ in 0..200 {
             if log.lock().unwrap().len() > 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let e = h.terminate(Duration::from_millis(200)).await.expect("killed");
-        assert_eq!(e, ExitInfo { code: 137, signal: Some(libc::SIGKILL) });
+        let e = h
+            .terminate(Duration::from_millis(200))
+            .await
+            .expect("killed");
+        assert_eq!(
+            e,
+            ExitInfo {
+                code: 137,
+                signal: Some(libc::SIGKILL)
+            }
+        );
     }
 
     #[test]
     fn blocking_terminate_reaps() {
         let log = LogBuffer::sink(100);
         let h = spawn(&spec(&["sleep", "300"]), log).unwrap();
-        let e = h.terminate_blocking(Duration::from_secs(2)).expect("terminated");
+        let e = h
+            .terminate_blocking(Duration::from_secs(2))
+            .expect("terminated");
         assert_eq!(e.code, 128 + libc::SIGTERM);
         assert!(!pid_exists(h.pid()));
     }

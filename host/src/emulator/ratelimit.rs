@@ -17,7 +17,12 @@ struct Bucket {
 
 impl Bucket {
     fn new(capacity: f64, refill_per_sec: f64) -> Bucket {
-        Bucket { capacity, refill_per_sec, tokens: capacity, last: Instant::now() }
+        Bucket {
+            capacity,
+            refill_per_sec,
+            tokens: capacity,
+            last: Instant::now(),
+        }
     }
 
     fn refill(&mut self, now: Instant) {

@@ -61,7 +61,11 @@ pub(crate) enum Route {
     /// `{CG}/containers/{name}/logs|exec|attach`
     Container(GroupRef, String, ContainerOp),
     /// `GET /subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{loc}/…`
-    Location { sub: String, location: String, list: LocationList },
+    Location {
+        sub: String,
+        location: String,
+        list: LocationList,
+    },
     /// Async operation status (`…/locations/{loc}/operations/{id}`).
     OperationStatus { sub: String, id: String },
     /// Async operation result (`…/locations/{loc}/operationResults/{id}`), the `Location` header.
@@ -69,9 +73,17 @@ pub(crate) enum Route {
     /// `GET /providers/Microsoft.ContainerInstance/operations`
     OperationsList,
     /// `POST …/Microsoft.ContainerRegistry/registries/{name}/listCredentials`
-    AcrCredentials { sub: String, rg: String, registry: String },
+    AcrCredentials {
+        sub: String,
+        rg: String,
+        registry: String,
+    },
     /// `POST …/Microsoft.Storage/storageAccounts/{name}/listKeys`
-    StorageKeys { sub: String, rg: String, account: String },
+    StorageKeys {
+        sub: String,
+        rg: String,
+        account: String,
+    },
     /// Anything else.
     Unknown,
 }
@@ -99,10 +111,25 @@ fn capture(segs: &[String], pattern: &[&str]) -> Option<Vec<String>> {
 impl Route {
     /// Finds the route of a path.
     pub fn parse(segs: &[String]) -> Route {
-        let group = |c: &[String]| GroupRef { sub: c[0].clone(), rg: c[1].clone(), name: c[2].clone() };
-        let cg = ["subscriptions", "*", "resourceGroups", "*", "providers", ACI, CG, "*"];
+        let group = |c: &[String]| GroupRef {
+            sub: c[0].clone(),
+            rg: c[1].clone(),
+            name: c[2].clone(),
+        };
+        let cg = [
+            "subscriptions",
+            "*",
+            "resourceGroups",
+            "*",
+            "providers",
+            ACI,
+            CG,
+            "*",
+        ];
         if let Some(c) = capture(segs, &["*", "oauth2", "v2.0", "token"]) {
-            return Route::Token { tenant: c[0].clone() };
+            return Route::Token {
+                tenant: c[0].clone(),
+            };
         }
         if capture(segs, &["metadata", "identity", "oauth2", "token"]).is_some() {
             return Route::Imds;
@@ -114,7 +141,9 @@ impl Route {
             return Route::EmuReset;
         }
         if let Some(c) = capture(segs, &["_emulator", "stream", "*"]) {
-            return Route::EmuStream { session: c[0].clone() };
+            return Route::EmuStream {
+                session: c[0].clone(),
+            };
         }
         if capture(segs, &["providers", ACI, "operations"]).is_some() {
             return Route::OperationsList;
@@ -122,8 +151,22 @@ impl Route {
         if let Some(c) = capture(segs, &["subscriptions", "*", "providers", ACI, CG]) {
             return Route::ListAll { sub: c[0].clone() };
         }
-        if let Some(c) = capture(segs, &["subscriptions", "*", "resourceGroups", "*", "providers", ACI, CG]) {
-            return Route::ListByRg { sub: c[0].clone(), rg: c[1].clone() };
+        if let Some(c) = capture(
+            segs,
+            &[
+                "subscriptions",
+                "*",
+                "resourceGroups",
+                "*",
+                "providers",
+                ACI,
+                CG,
+            ],
+        ) {
+            return Route::ListByRg {
+                sub: c[0].clone(),
+                rg: c[1].clone(),
+            };
         }
         if let Some(c) = capture(segs, &cg) {
             return Route::Group(group(&c));
@@ -156,7 +199,11 @@ impl Route {
             Some(c) => (c[0].clone(), &segs[2..]),
             None => return Route::Unknown,
         };
-        let rest = if rest.len() >= 2 && rest[0].eq_ignore_ascii_case("resourceGroups") { &rest[2..] } else { rest };
+        let rest = if rest.len() >= 2 && rest[0].eq_ignore_ascii_case("resourceGroups") {
+            &rest[2..]
+        } else {
+            rest
+        };
         if let Some(c) = capture(rest, &["providers", ACI, "locations", "*", "*"]) {
             let list = match c[1].to_ascii_lowercase().as_str() {
                 "usages" => LocationList::Usages,
@@ -164,13 +211,29 @@ impl Route {
                 "cachedimages" => LocationList::CachedImages,
                 _ => return Route::Unknown,
             };
-            return Route::Location { sub, location: c[0].clone(), list };
+            return Route::Location {
+                sub,
+                location: c[0].clone(),
+                list,
+            };
         }
-        if let Some(c) = capture(rest, &["providers", ACI, "locations", "*", "operations", "*"]) {
-            return Route::OperationStatus { sub, id: c[1].clone() };
+        if let Some(c) = capture(
+            rest,
+            &["providers", ACI, "locations", "*", "operations", "*"],
+        ) {
+            return Route::OperationStatus {
+                sub,
+                id: c[1].clone(),
+            };
         }
-        if let Some(c) = capture(rest, &["providers", ACI, "locations", "*", "operationResults", "*"]) {
-            return Route::OperationResult { sub, id: c[1].clone() };
+        if let Some(c) = capture(
+            rest,
+            &["providers", ACI, "locations", "*", "operationResults", "*"],
+        ) {
+            return Route::OperationResult {
+                sub,
+                id: c[1].clone(),
+            };
         }
         if let Some(c) = capture(
             segs,
@@ -186,7 +249,11 @@ impl Route {
                 "listCredentials",
             ],
         ) {
-            return Route::AcrCredentials { sub: c[0].clone(), rg: c[1].clone(), registry: c[2].clone() };
+            return Route::AcrCredentials {
+                sub: c[0].clone(),
+                rg: c[1].clone(),
+                registry: c[2].clone(),
+            };
         }
         if let Some(c) = capture(
             segs,
@@ -202,7 +269,11 @@ impl Route {
                 "listKeys",
             ],
         ) {
-            return Route::StorageKeys { sub: c[0].clone(), rg: c[1].clone(), account: c[2].clone() };
+            return Route::StorageKeys {
+                sub: c[0].clone(),
+                rg: c[1].clone(),
+                account: c[2].clone(),
+            };
         }
         Route::Unknown
     }
@@ -227,7 +298,10 @@ impl Route {
 
     /// True for the emulator's own control routes (never faulted, never counted).
     pub fn is_control(&self) -> bool {
-        matches!(self, Route::EmuStats | Route::EmuReset | Route::EmuStream { .. })
+        matches!(
+            self,
+            Route::EmuStats | Route::EmuReset | Route::EmuStream { .. }
+        )
     }
 
     /// The operation name used in statistics, or `None` when the method is not allowed here.
@@ -248,13 +322,33 @@ impl Route {
             (Route::GroupAction(_, Action::Stop), "POST") => "ContainerGroups_Stop",
             (Route::GroupAction(_, Action::Start), "POST") => "ContainerGroups_Start",
             (Route::GroupAction(_, Action::Restart), "POST") => "ContainerGroups_Restart",
-            (Route::OutboundDeps(_), "GET") => "ContainerGroups_GetOutboundNetworkDependenciesEndpoints",
+            (Route::OutboundDeps(_), "GET") => {
+                "ContainerGroups_GetOutboundNetworkDependenciesEndpoints"
+            }
             (Route::Container(_, _, ContainerOp::Logs), "GET") => "Containers_ListLogs",
             (Route::Container(_, _, ContainerOp::Exec), "POST") => "Containers_ExecuteCommand",
             (Route::Container(_, _, ContainerOp::Attach), "POST") => "Containers_Attach",
-            (Route::Location { list: LocationList::Usages, .. }, "GET") => "Location_ListUsage",
-            (Route::Location { list: LocationList::Capabilities, .. }, "GET") => "Location_ListCapabilities",
-            (Route::Location { list: LocationList::CachedImages, .. }, "GET") => "Location_ListCachedImages",
+            (
+                Route::Location {
+                    list: LocationList::Usages,
+                    ..
+                },
+                "GET",
+            ) => "Location_ListUsage",
+            (
+                Route::Location {
+                    list: LocationList::Capabilities,
+                    ..
+                },
+                "GET",
+            ) => "Location_ListCapabilities",
+            (
+                Route::Location {
+                    list: LocationList::CachedImages,
+                    ..
+                },
+                "GET",
+            ) => "Location_ListCachedImages",
             (Route::OperationStatus { .. }, "GET") => "AsyncOperation_Get",
             (Route::OperationResult { .. }, "GET") => "OperationResult_Get",
             (Route::OperationsList, "GET") => "Operations_List",
@@ -299,29 +393,61 @@ mod tests {
     use super::*;
 
     fn p(path: &str) -> Route {
-        let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+        let segs: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         Route::parse(&segs)
     }
 
     #[test]
     fn parses_every_route() {
-        let g = GroupRef { sub: "s".into(), rg: "rg".into(), name: "cg".into() };
+        let g = GroupRef {
+            sub: "s".into(),
+            rg: "rg".into(),
+            name: "cg".into(),
+        };
         let base = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/cg";
-        assert_eq!(p("/t/oauth2/v2.0/token"), Route::Token { tenant: "t".into() });
+        assert_eq!(
+            p("/t/oauth2/v2.0/token"),
+            Route::Token { tenant: "t".into() }
+        );
         assert_eq!(p("/metadata/identity/oauth2/token"), Route::Imds);
         assert_eq!(p("/_emulator/stats"), Route::EmuStats);
         assert_eq!(p("/_emulator/reset"), Route::EmuReset);
-        assert_eq!(p("/_emulator/stream/abc"), Route::EmuStream { session: "abc".into() });
+        assert_eq!(
+            p("/_emulator/stream/abc"),
+            Route::EmuStream {
+                session: "abc".into()
+            }
+        );
         assert_eq!(p(base), Route::Group(g.clone()));
         assert_eq!(
             p(&base.to_ascii_lowercase()),
-            Route::Group(GroupRef { sub: "s".into(), rg: "rg".into(), name: "cg".into() }),
+            Route::Group(GroupRef {
+                sub: "s".into(),
+                rg: "rg".into(),
+                name: "cg".into()
+            }),
             "fixed segments are case-insensitive"
         );
-        assert_eq!(p(&format!("{base}/stop")), Route::GroupAction(g.clone(), Action::Stop));
-        assert_eq!(p(&format!("{base}/start")), Route::GroupAction(g.clone(), Action::Start));
-        assert_eq!(p(&format!("{base}/restart")), Route::GroupAction(g.clone(), Action::Restart));
-        assert_eq!(p(&format!("{base}/outboundNetworkDependenciesEndpoints")), Route::OutboundDeps(g.clone()));
+        assert_eq!(
+            p(&format!("{base}/stop")),
+            Route::GroupAction(g.clone(), Action::Stop)
+        );
+        assert_eq!(
+            p(&format!("{base}/start")),
+            Route::GroupAction(g.clone(), Action::Start)
+        );
+        assert_eq!(
+            p(&format!("{base}/restart")),
+            Route::GroupAction(g.clone(), Action::Restart)
+        );
+        assert_eq!(
+            p(&format!("{base}/outboundNetworkDependenciesEndpoints")),
+            Route::OutboundDeps(g.clone())
+        );
         assert_eq!(
             p(&format!("{base}/containers/c1/logs")),
             Route::Container(g.clone(), "c1".into(), ContainerOp::Logs)
@@ -345,7 +471,11 @@ mod tests {
         );
         assert_eq!(
             p("/subscriptions/s/providers/Microsoft.ContainerInstance/locations/eastus/usages"),
-            Route::Location { sub: "s".into(), location: "eastus".into(), list: LocationList::Usages }
+            Route::Location {
+                sub: "s".into(),
+                location: "eastus".into(),
+                list: LocationList::Usages
+            }
         );
         assert_eq!(
             p("/subscriptions/s/providers/Microsoft.ContainerInstance/locations/eastus/operations/op1"),
@@ -359,7 +489,10 @@ mod tests {
             p("/subscriptions/s/providers/Microsoft.ContainerInstance/locations/eastus/operationResults/op1"),
             Route::OperationResult { sub: "s".into(), id: "op1".into() }
         );
-        assert_eq!(p("/providers/Microsoft.ContainerInstance/operations"), Route::OperationsList);
+        assert_eq!(
+            p("/providers/Microsoft.ContainerInstance/operations"),
+            Route::OperationsList
+        );
         assert_eq!(
             p("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/r/listCredentials"),
             Route::AcrCredentials { sub: "s".into(), rg: "rg".into(), registry: "r".into() }
@@ -374,8 +507,15 @@ mod tests {
 
     #[test]
     fn operations_by_method() {
-        let g = Route::Group(GroupRef { sub: "s".into(), rg: "r".into(), name: "n".into() });
-        assert_eq!(g.operation(&Method::PUT), Some("ContainerGroups_CreateOrUpdate"));
+        let g = Route::Group(GroupRef {
+            sub: "s".into(),
+            rg: "r".into(),
+            name: "n".into(),
+        });
+        assert_eq!(
+            g.operation(&Method::PUT),
+            Some("ContainerGroups_CreateOrUpdate")
+        );
         assert_eq!(g.operation(&Method::DELETE), Some("ContainerGroups_Delete"));
         assert_eq!(g.operation(&Method::POST), None);
         assert!(g.is_arm());

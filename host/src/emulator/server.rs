@@ -39,7 +39,11 @@ impl std::fmt::Display for DropConnection {
 impl std::error::Error for DropConnection {}
 
 /// Accepts connections until `shutdown` turns true.
-pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>, shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    inner: Arc<Inner>,
+    shutdown: watch::Receiver<bool>,
+) {
     let mut stop = shutdown.clone();
     loop {
         let accepted = tokio::select! {
@@ -61,7 +65,9 @@ pub(crate) async fn serve(listener: TcpListener, inner: Arc<Inner>, shutdown: wa
             let fd = stream.as_raw_fd();
             let shutdown = conn_stop.clone();
             let svc = service_fn(move |req| handle(inner.clone(), req, fd, shutdown.clone()));
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
             tokio::select! {
                 _ = conn => {}
                 _ = conn_stop.wait_for(|s| *s) => {}
@@ -75,12 +81,16 @@ fn to_hyper(resp: Resp) -> Response<Full<Bytes>> {
     for (k, v) in &resp.headers {
         b = b.header(k.as_str(), v.as_str());
     }
-    b.body(Full::new(resp.body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    b.body(Full::new(resp.body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// Makes the next close of `fd` a TCP reset.
 fn set_linger_zero(fd: RawFd) {
-    let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
     // SAFETY: setsockopt on a socket owned by the live connection, with a correctly sized value.
     unsafe {
         libc::setsockopt(
@@ -104,7 +114,11 @@ async fn handle(
         .path()
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     let route = Route::parse(&segs);
     if let Route::EmuStream { session } = &route {
@@ -113,7 +127,13 @@ async fn handle(
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
-        Err(_) => return Ok(to_hyper(arm_error(413, "RequestEntityTooLarge", "The request body is too large."))),
+        Err(_) => {
+            return Ok(to_hyper(arm_error(
+                413,
+                "RequestEntityTooLarge",
+                "The request body is too large.",
+            )))
+        }
     };
     let r = Req::new(parts.method, parts.uri.query(), parts.headers, body);
     match pipeline(&inner, &r, &route).await {
@@ -151,7 +171,12 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
         }
         Some(FaultAction::Throttle { retry_after }) => Some(throttled(route, kind, retry_after)),
         Some(FaultAction::Error { status }) => Some(if route.is_auth() {
-            aad_error(status, "temporarily_unavailable", 50001, "The service is temporarily unavailable.")
+            aad_error(
+                status,
+                "temporarily_unavailable",
+                50001,
+                "The service is temporarily unavailable.",
+            )
         } else {
             let (code, message) = server_error(status);
             arm_error(status, code, message)
@@ -165,7 +190,13 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
             Ok(n) => remaining = Some(n),
             Err(wait) => {
                 remaining = Some(0);
-                resp = resp.or_else(|| Some(throttled(route, kind, wait.as_secs_f64().ceil().max(1.0) as u64)));
+                resp = resp.or_else(|| {
+                    Some(throttled(
+                        route,
+                        kind,
+                        wait.as_secs_f64().ceil().max(1.0) as u64,
+                    ))
+                });
             }
         }
     }
@@ -182,7 +213,12 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
 
 fn throttled(route: &Route, kind: OpKind, retry_after: u64) -> Resp {
     let resp = if route.is_auth() {
-        aad_error(429, "temporarily_unavailable", 50196, "The server is throttling requests; retry later.")
+        aad_error(
+            429,
+            "temporarily_unavailable",
+            50196,
+            "The server is throttling requests; retry later.",
+        )
     } else {
         let window = match kind {
             OpKind::Read => "Read",
@@ -203,17 +239,26 @@ fn add_arm_headers(resp: &mut Resp, req: &Req, kind: OpKind, remaining: u64) {
     if resp.header("x-ms-request-id").is_none() {
         resp.set_header("x-ms-request-id", request_id.clone());
     }
-    let correlation = req.header("x-ms-correlation-request-id").map(String::from).unwrap_or_else(|| request_id.clone());
+    let correlation = req
+        .header("x-ms-correlation-request-id")
+        .map(String::from)
+        .unwrap_or_else(|| request_id.clone());
     resp.set_header("x-ms-correlation-request-id", correlation);
     if let Some(c) = req.header("x-ms-client-request-id") {
         resp.set_header("x-ms-client-request-id", c.to_string());
     }
     resp.set_header(
         "x-ms-routing-request-id",
-        format!("LOCAL:{}:{request_id}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")),
+        format!(
+            "LOCAL:{}:{request_id}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ),
     );
     let k = kind.plural();
-    resp.set_header(&format!("x-ms-ratelimit-remaining-subscription-{k}"), remaining.to_string());
+    resp.set_header(
+        &format!("x-ms-ratelimit-remaining-subscription-{k}"),
+        remaining.to_string(),
+    );
     resp.set_header(
         &format!("x-ms-ratelimit-remaining-subscription-global-{k}"),
         ((remaining + 1) * GLOBAL_FACTOR - 1).to_string(),
@@ -229,7 +274,13 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
     let date = v.strip_suffix("-preview").unwrap_or(v);
     let b = date.as_bytes();
     b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
         && (1..=12).contains(&date[5..7].parse::<u32>().unwrap_or(0))
         && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0))
 }
@@ -237,12 +288,19 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
 async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     if route.operation(&req.method).is_none() {
         return if *route == Route::Unknown {
-            arm_error(404, "NotFound", "No HTTP resource was found that matches the request URI.")
+            arm_error(
+                404,
+                "NotFound",
+                "No HTTP resource was found that matches the request URI.",
+            )
         } else {
             arm_error(
                 405,
                 "MethodNotAllowed",
-                format!("The requested resource does not support http method '{}'.", req.method),
+                format!(
+                    "The requested resource does not support http method '{}'.",
+                    req.method
+                ),
             )
         };
     }
@@ -274,19 +332,30 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
         Route::GroupAction(g, a) => arm::action(inner, g, *a).await,
         Route::OutboundDeps(g) => arm::outbound(inner, g),
         Route::Container(g, c, op) => containers::handle(inner, req, g, c, *op),
-        Route::Location { sub, location, list } => locations::location(inner, sub, location, *list),
+        Route::Location {
+            sub,
+            location,
+            list,
+        } => locations::location(inner, sub, location, *list),
         Route::OperationStatus { id, .. } => locations::operation_status(inner, id),
         Route::OperationResult { id, .. } => locations::operation_result(inner, id),
         Route::OperationsList => locations::operations_list(),
         Route::AcrCredentials { rg, registry, .. } => helpers::acr_credentials(inner, rg, registry),
         Route::StorageKeys { rg, account, .. } => helpers::storage_keys(inner, rg, account),
-        _ => arm_error(404, "NotFound", "No HTTP resource was found that matches the request URI."),
+        _ => arm_error(
+            404,
+            "NotFound",
+            "No HTTP resource was found that matches the request URI.",
+        ),
     }
 }
 
 async fn control(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     match (route, &req.method) {
-        (Route::EmuStats, &Method::GET) => Resp::json(200, &serde_json::to_value(inner.stats()).unwrap_or(json!({}))),
+        (Route::EmuStats, &Method::GET) => Resp::json(
+            200,
+            &serde_json::to_value(inner.stats()).unwrap_or(json!({})),
+        ),
         (Route::EmuReset, &Method::POST) => {
             reset_async(inner).await;
             Resp::json(200, &json!({"reset": true}))
@@ -294,7 +363,10 @@ async fn control(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
         _ => arm_error(
             405,
             "MethodNotAllowed",
-            format!("The requested resource does not support http method '{}'.", req.method),
+            format!(
+                "The requested resource does not support http method '{}'.",
+                req.method
+            ),
         ),
     }
 }
@@ -318,10 +390,23 @@ mod tests {
 
     #[test]
     fn api_versions() {
-        for ok in ["2023-05-01", "2026-07-01", "2024-11-01-preview", "2018-06-01"] {
+        for ok in [
+            "2023-05-01",
+            "2026-07-01",
+            "2024-11-01-preview",
+            "2018-06-01",
+        ] {
             assert!(valid_api_version(ok), "{ok}");
         }
-        for bad in ["", "2023-5-01", "2023-13-01", "2023-05-01-beta", "latest", "2023-05-01x", "2023/05/01"] {
+        for bad in [
+            "",
+            "2023-5-01",
+            "2023-13-01",
+            "2023-05-01-beta",
+            "latest",
+            "2023-05-01x",
+            "2023/05/01",
+        ] {
             assert!(!valid_api_version(bad), "{bad}");
         }
     }

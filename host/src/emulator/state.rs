@@ -54,7 +54,10 @@ impl World {
         self.groups.clear();
         self.ops.clear();
         self.sessions.clear();
-        std::mem::take(&mut self.procs).into_iter().filter(|h| h.exit().is_none()).collect()
+        std::mem::take(&mut self.procs)
+            .into_iter()
+            .filter(|h| h.exit().is_none())
+            .collect()
     }
 }
 
@@ -121,7 +124,10 @@ impl Inner {
     pub fn stats(&self) -> Stats {
         let (groups, live) = {
             let w = self.world();
-            (w.groups.values().map(Group::id).collect(), w.live_processes())
+            (
+                w.groups.values().map(Group::id).collect(),
+                w.live_processes(),
+            )
         };
         self.stats_recorder().snapshot(groups, live)
     }
@@ -129,11 +135,13 @@ impl Inner {
     /// `None` when the resource group exists, else its `404 ResourceGroupNotFound`.
     pub fn check_resource_group(&self, rg: &str) -> Option<super::http::Resp> {
         match &self.config.resource_groups {
-            Some(list) if !list.iter().any(|g| g.eq_ignore_ascii_case(rg)) => Some(super::http::arm_error(
-                404,
-                "ResourceGroupNotFound",
-                format!("Resource group '{rg}' could not be found."),
-            )),
+            Some(list) if !list.iter().any(|g| g.eq_ignore_ascii_case(rg)) => {
+                Some(super::http::arm_error(
+                    404,
+                    "ResourceGroupNotFound",
+                    format!("Resource group '{rg}' could not be found."),
+                ))
+            }
             _ => None,
         }
     }

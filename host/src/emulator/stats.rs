@@ -26,12 +26,19 @@ pub struct Stats {
 impl Stats {
     /// Count for one operation and status (0 when never seen).
     pub fn count(&self, operation: &str, status: u16) -> u64 {
-        self.requests.get(operation).and_then(|m| m.get(&status)).copied().unwrap_or(0)
+        self.requests
+            .get(operation)
+            .and_then(|m| m.get(&status))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Count for one operation, all statuses.
     pub fn count_all(&self, operation: &str) -> u64 {
-        self.requests.get(operation).map(|m| m.values().sum()).unwrap_or(0)
+        self.requests
+            .get(operation)
+            .map(|m| m.values().sum())
+            .unwrap_or(0)
     }
 }
 
@@ -45,13 +52,23 @@ pub(crate) struct Recorder {
 impl Recorder {
     /// Counts one request.
     pub fn record(&mut self, operation: &str, status: u16) {
-        *self.requests.entry(operation.to_string()).or_default().entry(status).or_default() += 1;
+        *self
+            .requests
+            .entry(operation.to_string())
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
         self.total += 1;
     }
 
     /// Builds a snapshot with the given live data.
     pub fn snapshot(&self, live_groups: Vec<String>, live_processes: usize) -> Stats {
-        Stats { requests: self.requests.clone(), total_requests: self.total, live_groups, live_processes }
+        Stats {
+            requests: self.requests.clone(),
+            total_requests: self.total,
+            live_groups,
+            live_processes,
+        }
     }
 }
 

@@ -23,7 +23,10 @@ struct Harness {
 
 impl Harness {
     fn new(config: EmulatorConfig) -> Harness {
-        let root = std::env::temp_dir().join(format!("aci-emulator-unit-{}", uuid::Uuid::new_v4().simple()));
+        let root = std::env::temp_dir().join(format!(
+            "aci-emulator-unit-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&root).unwrap();
         let inner = Arc::new(Inner::new(config, "http://127.0.0.1:9".into(), root));
         let token = inner.tokens().issue(
@@ -44,9 +47,18 @@ impl Harness {
             format!("{query}&api-version=2026-07-01")
         };
         let mut headers = HeaderMap::new();
-        headers.insert("authorization", format!("Bearer {}", self.token).parse().unwrap());
-        let body = body.map(|b| Bytes::from(serde_json::to_vec(&b).unwrap())).unwrap_or_default();
-        let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(String::from).collect();
+        headers.insert(
+            "authorization",
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        let body = body
+            .map(|b| Bytes::from(serde_json::to_vec(&b).unwrap()))
+            .unwrap_or_default();
+        let segs: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         let route = Route::parse(&segs);
         let req = Req::new(method, Some(&query), headers, body);
         pipeline(&self.inner, &req, &route).await
@@ -58,7 +70,16 @@ impl Harness {
         (
             g.provisioning.clone(),
             g.state.clone(),
-            g.containers.iter().map(|c| c.current.as_ref().map(|s| s.state).unwrap_or("-").to_string()).collect(),
+            g.containers
+                .iter()
+                .map(|c| {
+                    c.current
+                        .as_ref()
+                        .map(|s| s.state)
+                        .unwrap_or("-")
+                        .to_string()
+                })
+                .collect(),
         )
     }
 
@@ -75,7 +96,8 @@ impl Harness {
     }
 }
 
-const CG: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups";
+const CG: &str =
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups";
 
 fn body(command: &[&str], policy: &str) -> Value {
     json!({"location": "westeurope", "properties": {"osType": "Linux", "restartPolicy": policy, "containers": [
@@ -106,9 +128,16 @@ async fn trace(
 
 #[tokio::test]
 async fn create_walks_the_state_machine_in_order() {
-    let h = Harness::new(EmulatorConfig { provision_delay: Duration::from_millis(200), ..EmulatorConfig::default() });
+    let h = Harness::new(EmulatorConfig {
+        provision_delay: Duration::from_millis(200),
+        ..EmulatorConfig::default()
+    });
     let r = h
-        .call(Method::PUT, &format!("{CG}/job"), Some(body(&["sh", "-c", "sleep 0.2; exit 0"], "Never")))
+        .call(
+            Method::PUT,
+            &format!("{CG}/job"),
+            Some(body(&["sh", "-c", "sleep 0.2; exit 0"], "Never")),
+        )
         .await
         .unwrap();
     assert_eq!(r.status, 201);
@@ -145,14 +174,30 @@ async fn stale_exits_do_not_clobber_a_new_deployment() {
         ..EmulatorConfig::default()
     });
     assert_eq!(
-        h.call(Method::PUT, &format!("{CG}/svc"), Some(body(&["sleep", "300"], "Always"))).await.unwrap().status,
+        h.call(
+            Method::PUT,
+            &format!("{CG}/svc"),
+            Some(body(&["sleep", "300"], "Always"))
+        )
+        .await
+        .unwrap()
+        .status,
         201
     );
     trace(&h, "svc", |s| s.1 == "Running" && s.2[0] == "Running").await;
     // Restart: the old process is killed while the new deployment is provisioning.
-    assert_eq!(h.call(Method::POST, &format!("{CG}/svc/restart"), None).await.unwrap().status, 204);
+    assert_eq!(
+        h.call(Method::POST, &format!("{CG}/svc/restart"), None)
+            .await
+            .unwrap()
+            .status,
+        204
+    );
     let seen = trace(&h, "svc", |s| s.0 == "Succeeded" && s.2[0] == "Running").await;
-    assert!(seen.iter().all(|s| s.2[0] != "Terminated"), "the killed run must not show up: {seen:?}");
+    assert!(
+        seen.iter().all(|s| s.2[0] != "Terminated"),
+        "the killed run must not show up: {seen:?}"
+    );
     let restarts = h.inner.world().groups[&group_key("s", "rg", "svc")].containers[0].restart_count;
     assert_eq!(restarts, 0, "a restart is a new deployment");
     h.shutdown().await;
@@ -161,9 +206,27 @@ async fn stale_exits_do_not_clobber_a_new_deployment() {
 #[tokio::test]
 async fn pipeline_counts_requests_but_not_control_routes() {
     let h = Harness::new(EmulatorConfig::default());
-    assert_eq!(h.call(Method::GET, &format!("{CG}/nope"), None).await.unwrap().status, 404);
-    assert_eq!(h.call(Method::GET, "/_emulator/stats", None).await.unwrap().status, 200);
-    assert_eq!(h.call(Method::GET, "/totally/unknown", None).await.unwrap().status, 404);
+    assert_eq!(
+        h.call(Method::GET, &format!("{CG}/nope"), None)
+            .await
+            .unwrap()
+            .status,
+        404
+    );
+    assert_eq!(
+        h.call(Method::GET, "/_emulator/stats", None)
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        h.call(Method::GET, "/totally/unknown", None)
+            .await
+            .unwrap()
+            .status,
+        404
+    );
     let s = h.inner.stats();
     assert_eq!(s.count("ContainerGroups_Get", 404), 1);
     assert_eq!(s.count("Unknown", 404), 1);
@@ -174,23 +237,52 @@ async fn pipeline_counts_requests_but_not_control_routes() {
 #[tokio::test]
 async fn injected_reset_drops_the_answer() {
     let h = Harness::new(EmulatorConfig::default());
-    *h.inner.faults() = FaultState::new(Faults { reset_burst: 1, ..Faults::default() });
-    assert!(h.call(Method::GET, &format!("{CG}/x"), None).await.is_none());
-    assert!(h.call(Method::GET, &format!("{CG}/x"), None).await.is_some());
+    *h.inner.faults() = FaultState::new(Faults {
+        reset_burst: 1,
+        ..Faults::default()
+    });
+    assert!(h
+        .call(Method::GET, &format!("{CG}/x"), None)
+        .await
+        .is_none());
+    assert!(h
+        .call(Method::GET, &format!("{CG}/x"), None)
+        .await
+        .is_some());
     assert_eq!(h.inner.stats().count("ContainerGroups_Get", 0), 1);
     h.shutdown().await;
 }
 
 #[tokio::test]
 async fn init_containers_run_first_and_a_failure_stops_the_group() {
-    let h = Harness::new(EmulatorConfig { provision_delay: Duration::from_millis(20), ..EmulatorConfig::default() });
+    let h = Harness::new(EmulatorConfig {
+        provision_delay: Duration::from_millis(20),
+        ..EmulatorConfig::default()
+    });
     let mut b = body(&["sh", "-c", "cat ../init-0/marker"], "Never");
     b["properties"]["initContainers"] = json!([{"name": "init", "properties": {"image": "busybox", "command": ["sh", "-c", "echo from-init > marker"]}}]);
-    assert_eq!(h.call(Method::PUT, &format!("{CG}/init-ok"), Some(b)).await.unwrap().status, 201);
+    assert_eq!(
+        h.call(Method::PUT, &format!("{CG}/init-ok"), Some(b))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
     trace(&h, "init-ok", |s| s.1 == "Succeeded").await;
-    let logs = h.call(Method::GET, &format!("{CG}/init-ok/containers/main/logs"), None).await.unwrap();
+    let logs = h
+        .call(
+            Method::GET,
+            &format!("{CG}/init-ok/containers/main/logs"),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(logs.json_body()["content"], "from-init\n");
-    let g = h.call(Method::GET, &format!("{CG}/init-ok"), None).await.unwrap().json_body();
+    let g = h
+        .call(Method::GET, &format!("{CG}/init-ok"), None)
+        .await
+        .unwrap()
+        .json_body();
     assert_eq!(
         g["properties"]["initContainers"][0]["properties"]["instanceView"]["currentState"]["state"],
         "Terminated"
@@ -199,21 +291,64 @@ async fn init_containers_run_first_and_a_failure_stops_the_group() {
     let mut b = body(&["true"], "Never");
     b["properties"]["initContainers"] =
         json!([{"name": "init", "properties": {"image": "busybox", "command": ["false"]}}]);
-    assert_eq!(h.call(Method::PUT, &format!("{CG}/init-bad"), Some(b)).await.unwrap().status, 201);
+    assert_eq!(
+        h.call(Method::PUT, &format!("{CG}/init-bad"), Some(b))
+            .await
+            .unwrap()
+            .status,
+        201
+    );
     let seen = trace(&h, "init-bad", |s| s.1 == "Failed").await;
-    assert_eq!(seen.last().unwrap().2, vec!["Waiting".to_string()], "main never started");
+    assert_eq!(
+        seen.last().unwrap().2,
+        vec!["Waiting".to_string()],
+        "main never started"
+    );
     h.shutdown().await;
 }
 
 #[tokio::test]
 async fn patch_updates_tags_only() {
-    let h = Harness::new(EmulatorConfig { provision_delay: Duration::ZERO, ..EmulatorConfig::default() });
-    assert_eq!(h.call(Method::PUT, &format!("{CG}/tags"), Some(body(&["true"], "Never"))).await.unwrap().status, 201);
-    let r = h.call(Method::PATCH, &format!("{CG}/tags"), Some(json!({"tags": {"a": "1"}}))).await.unwrap();
+    let h = Harness::new(EmulatorConfig {
+        provision_delay: Duration::ZERO,
+        ..EmulatorConfig::default()
+    });
+    assert_eq!(
+        h.call(
+            Method::PUT,
+            &format!("{CG}/tags"),
+            Some(body(&["true"], "Never"))
+        )
+        .await
+        .unwrap()
+        .status,
+        201
+    );
+    let r = h
+        .call(
+            Method::PATCH,
+            &format!("{CG}/tags"),
+            Some(json!({"tags": {"a": "1"}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.json_body()["tags"], json!({"a": "1"}));
-    let bad = h.call(Method::PATCH, &format!("{CG}/tags"), Some(json!({"tags": {"a": 1}}))).await.unwrap();
+    let bad = h
+        .call(
+            Method::PATCH,
+            &format!("{CG}/tags"),
+            Some(json!({"tags": {"a": 1}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(bad.status, 400);
-    assert_eq!(h.call(Method::PATCH, &format!("{CG}/absent"), Some(json!({}))).await.unwrap().status, 404);
+    assert_eq!(
+        h.call(Method::PATCH, &format!("{CG}/absent"), Some(json!({})))
+            .await
+            .unwrap()
+            .status,
+        404
+    );
     h.shutdown().await;
 }

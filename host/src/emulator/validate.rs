@@ -48,7 +48,10 @@ pub(crate) struct RunSpec {
 impl RunSpec {
     /// All images (init containers included).
     pub fn images(&self) -> impl Iterator<Item = &str> {
-        self.init_containers.iter().chain(&self.containers).map(|c| c.image.as_str())
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .map(|c| c.image.as_str())
     }
 
     /// Total requested CPU.
@@ -96,16 +99,23 @@ fn content_error(detail: impl AsRef<str>) -> Resp {
     arm_error(
         400,
         "InvalidRequestContent",
-        format!("The request content was invalid and could not be deserialized: '{}'.", detail.as_ref()),
+        format!(
+            "The request content was invalid and could not be deserialized: '{}'.",
+            detail.as_ref()
+        ),
     )
 }
 
 fn required(path: &str, prop: &str) -> Resp {
-    content_error(format!("Required property '{prop}' not found in JSON. Path '{path}'"))
+    content_error(format!(
+        "Required property '{prop}' not found in JSON. Path '{path}'"
+    ))
 }
 
 fn wrong_type(path: &str, want: &str) -> Resp {
-    content_error(format!("Error converting value to type '{want}'. Path '{path}'"))
+    content_error(format!(
+        "Error converting value to type '{want}'. Path '{path}'"
+    ))
 }
 
 fn bad_enum(path: &str, value: &str, allowed: &[&str]) -> Resp {
@@ -120,7 +130,11 @@ fn obj<'a>(v: &'a Value, path: &str) -> VResult<&'a Map<String, Value>> {
     v.as_object().ok_or_else(|| wrong_type(path, "Object"))
 }
 
-fn opt_obj<'a>(m: &'a Map<String, Value>, key: &str, path: &str) -> VResult<Option<&'a Map<String, Value>>> {
+fn opt_obj<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> VResult<Option<&'a Map<String, Value>>> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => obj(v, &format!("{path}.{key}")).map(Some),
@@ -170,7 +184,12 @@ fn opt_bool(m: &Map<String, Value>, key: &str, path: &str) -> VResult<()> {
     }
 }
 
-fn opt_enum<'a>(m: &'a Map<String, Value>, key: &str, path: &str, allowed: &[&str]) -> VResult<Option<&'a str>> {
+fn opt_enum<'a>(
+    m: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+    allowed: &[&str],
+) -> VResult<Option<&'a str>> {
     match opt_str(m, key, path)? {
         None => Ok(None),
         Some(v) if allowed.contains(&v) => Ok(Some(v)),
@@ -182,14 +201,20 @@ fn string_list(m: &Map<String, Value>, key: &str, path: &str) -> VResult<Vec<Str
     opt_arr(m, key, path)?
         .iter()
         .enumerate()
-        .map(|(i, v)| v.as_str().map(String::from).ok_or_else(|| wrong_type(&format!("{path}.{key}[{i}]"), "String")))
+        .map(|(i, v)| {
+            v.as_str()
+                .map(String::from)
+                .ok_or_else(|| wrong_type(&format!("{path}.{key}[{i}]"), "String"))
+        })
         .collect()
 }
 
 /// Container group names: 1–63 of `[a-z0-9-]`, no leading/trailing hyphen, no `--`.
 pub(crate) fn valid_group_name(name: &str) -> bool {
     (1..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
         && !name.contains("--")
@@ -198,7 +223,9 @@ pub(crate) fn valid_group_name(name: &str) -> bool {
 /// Container names: 1–63 of `[a-z0-9-]`, no leading/trailing hyphen.
 pub(crate) fn valid_container_name(name: &str) -> bool {
     (1..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -212,7 +239,9 @@ fn valid_env_name(name: &str) -> bool {
 
 fn valid_volume_name(name: &str) -> bool {
     (5..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-')
 }
@@ -222,12 +251,16 @@ fn valid_dns_label(label: &str) -> bool {
     (5..=63).contains(&b.len())
         && b[0].is_ascii_lowercase()
         && (b[b.len() - 1].is_ascii_lowercase() || b[b.len() - 1].is_ascii_digit())
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
 /// `West US` → `westus`.
 pub(crate) fn normalize_location(loc: &str) -> String {
-    loc.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+    loc.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
 }
 
 fn ports(list: &[Value], path: &str) -> VResult<Vec<(i64, String)>> {
@@ -240,7 +273,9 @@ fn ports(list: &[Value], path: &str) -> VResult<Vec<(i64, String)>> {
             return Err(arm_error(
                 400,
                 "InvalidPort",
-                format!("The port '{port}' at '{pp}' is invalid. Ports must be between 1 and 65535."),
+                format!(
+                    "The port '{port}' at '{pp}' is invalid. Ports must be between 1 and 65535."
+                ),
             ));
         }
         let proto = opt_enum(p, "protocol", &pp, &["TCP", "UDP"])?.unwrap_or("TCP");
@@ -250,8 +285,16 @@ fn ports(list: &[Value], path: &str) -> VResult<Vec<(i64, String)>> {
 }
 
 /// Validates one container (or init container) and strips its secrets and read-only fields.
-fn container(v: &mut Value, path: &str, group: &str, init: bool, volumes: &[String]) -> VResult<ContainerSpec> {
-    let m = v.as_object_mut().ok_or_else(|| wrong_type(path, "Object"))?;
+fn container(
+    v: &mut Value,
+    path: &str,
+    group: &str,
+    init: bool,
+    volumes: &[String],
+) -> VResult<ContainerSpec> {
+    let m = v
+        .as_object_mut()
+        .ok_or_else(|| wrong_type(path, "Object"))?;
     let name = req_str(m, "name", path)?.to_string();
     if !valid_container_name(&name) {
         return Err(arm_error(
@@ -287,7 +330,9 @@ fn container(v: &mut Value, path: &str, group: &str, init: bool, volumes: &[Stri
     if let Some(Value::Array(vars)) = props.get_mut("environmentVariables") {
         for (i, var) in vars.iter_mut().enumerate() {
             let vp = format!("{env_path}[{i}]");
-            let vm = var.as_object_mut().ok_or_else(|| wrong_type(&vp, "Object"))?;
+            let vm = var
+                .as_object_mut()
+                .ok_or_else(|| wrong_type(&vp, "Object"))?;
             let vname = req_str(vm, "name", &vp)?.to_string();
             if !valid_env_name(&vname) {
                 return Err(arm_error(
@@ -304,7 +349,10 @@ fn container(v: &mut Value, path: &str, group: &str, init: bool, volumes: &[Stri
             vm.remove("secureValue");
             env.push((vname, secure.or(value).unwrap_or_default()));
         }
-    } else if props.get("environmentVariables").is_some_and(|v| !v.is_null()) {
+    } else if props
+        .get("environmentVariables")
+        .is_some_and(|v| !v.is_null())
+    {
         return Err(wrong_type(&env_path, "Array"));
     }
     let mut cpu = 0.0;
@@ -313,11 +361,13 @@ fn container(v: &mut Value, path: &str, group: &str, init: bool, volumes: &[Stri
     if !init {
         cports = ports(opt_arr(props, "ports", &ppath)?, &format!("{ppath}.ports"))?;
         let rpath = format!("{ppath}.resources");
-        let res = opt_obj(props, "resources", &ppath)?.ok_or_else(|| required(&ppath, "resources"))?;
+        let res =
+            opt_obj(props, "resources", &ppath)?.ok_or_else(|| required(&ppath, "resources"))?;
         let qpath = format!("{rpath}.requests");
         let req = opt_obj(res, "requests", &rpath)?.ok_or_else(|| required(&rpath, "requests"))?;
         cpu = opt_num(req, "cpu", &qpath)?.ok_or_else(|| required(&qpath, "cpu"))?;
-        memory_gb = opt_num(req, "memoryInGB", &qpath)?.ok_or_else(|| required(&qpath, "memoryInGB"))?;
+        memory_gb =
+            opt_num(req, "memoryInGB", &qpath)?.ok_or_else(|| required(&qpath, "memoryInGB"))?;
         if cpu <= 0.0 || memory_gb <= 0.0 {
             return Err(arm_error(
                 400,
@@ -358,9 +408,19 @@ fn container(v: &mut Value, path: &str, group: &str, init: bool, volumes: &[Stri
         props.entry(key).or_insert_with(|| Value::Array(Vec::new()));
     }
     if !init {
-        props.entry("ports").or_insert_with(|| Value::Array(Vec::new()));
+        props
+            .entry("ports")
+            .or_insert_with(|| Value::Array(Vec::new()));
     }
-    Ok(ContainerSpec { name, image, command, env, cpu, memory_gb, ports: cports })
+    Ok(ContainerSpec {
+        name,
+        image,
+        command,
+        env,
+        cpu,
+        memory_gb,
+        ports: cports,
+    })
 }
 
 /// Validates the body of `PUT {CG}` for group `name`.
@@ -374,13 +434,19 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
             ),
         ));
     }
-    let mut root: Value = serde_json::from_slice(body).map_err(|e| content_error(format!("{e}")))?;
-    let top =
-        root.as_object_mut().ok_or_else(|| content_error("Unexpected JSON token: the body must be a JSON object"))?;
+    let mut root: Value =
+        serde_json::from_slice(body).map_err(|e| content_error(format!("{e}")))?;
+    let top = root
+        .as_object_mut()
+        .ok_or_else(|| content_error("Unexpected JSON token: the body must be a JSON object"))?;
     let location = match top.get("location") {
         Some(Value::String(s)) if !s.trim().is_empty() => normalize_location(s),
         Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(arm_error(400, "LocationRequired", "The location property is required for this definition."))
+            return Err(arm_error(
+                400,
+                "LocationRequired",
+                "The location property is required for this definition.",
+            ))
         }
         Some(_) => return Err(wrong_type("location", "String")),
     };
@@ -391,7 +457,17 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
     }
     string_list(top, "zones", "")?;
     if let Some(id) = opt_obj(top, "identity", "")? {
-        opt_enum(id, "type", "identity", &["SystemAssigned", "UserAssigned", "SystemAssigned, UserAssigned", "None"])?;
+        opt_enum(
+            id,
+            "type",
+            "identity",
+            &[
+                "SystemAssigned",
+                "UserAssigned",
+                "SystemAssigned, UserAssigned",
+                "None",
+            ],
+        )?;
         opt_obj(id, "userAssignedIdentities", "identity")?;
     }
 
@@ -401,26 +477,45 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
         Some(_) => return Err(wrong_type(pp, "Object")),
         None => return Err(required("", "properties")),
     };
-    for ro in ["provisioningState", "instanceView", "isCreatedFromStandbyPool"] {
+    for ro in [
+        "provisioningState",
+        "instanceView",
+        "isCreatedFromStandbyPool",
+    ] {
         props.remove(ro);
     }
-    let os_type =
-        opt_enum(props, "osType", pp, &["Linux", "Windows"])?.ok_or_else(|| required(pp, "osType"))?.to_string();
-    let restart_policy = match opt_enum(props, "restartPolicy", pp, &["Always", "OnFailure", "Never"])? {
+    let os_type = opt_enum(props, "osType", pp, &["Linux", "Windows"])?
+        .ok_or_else(|| required(pp, "osType"))?
+        .to_string();
+    let restart_policy = match opt_enum(
+        props,
+        "restartPolicy",
+        pp,
+        &["Always", "OnFailure", "Never"],
+    )? {
         Some("Never") => RestartPolicy::Never,
         Some("OnFailure") => RestartPolicy::OnFailure,
         _ => RestartPolicy::Always,
     };
-    opt_enum(props, "sku", pp, &["NotSpecified", "Standard", "Dedicated", "Confidential"])?;
+    opt_enum(
+        props,
+        "sku",
+        pp,
+        &["NotSpecified", "Standard", "Dedicated", "Confidential"],
+    )?;
     opt_enum(props, "priority", pp, &["Regular", "Spot"])?;
 
     // Volumes first: container mounts refer to them.
     let mut volume_names = Vec::new();
     if let Some(vols) = props.get_mut("volumes") {
-        let vols = vols.as_array_mut().ok_or_else(|| wrong_type("properties.volumes", "Array"))?;
+        let vols = vols
+            .as_array_mut()
+            .ok_or_else(|| wrong_type("properties.volumes", "Array"))?;
         for (i, vol) in vols.iter_mut().enumerate() {
             let vp = format!("properties.volumes[{i}]");
-            let vm = vol.as_object_mut().ok_or_else(|| wrong_type(&vp, "Object"))?;
+            let vm = vol
+                .as_object_mut()
+                .ok_or_else(|| wrong_type(&vp, "Object"))?;
             let vname = req_str(vm, "name", &vp)?.to_string();
             if !valid_volume_name(&vname) || volume_names.contains(&vname) {
                 return Err(arm_error(
@@ -429,9 +524,18 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
                     format!("The volume name '{vname}' in container group '{name}' is invalid or duplicated. A volume name must be 5 to 63 characters of lowercase letters, numbers and hyphens, and cannot start or end with a hyphen."),
                 ));
             }
-            let kinds = ["azureFile", "emptyDir", "secret", "secretReference", "gitRepo"];
-            let present: Vec<&str> =
-                kinds.iter().copied().filter(|k| vm.get(*k).is_some_and(|v| !v.is_null())).collect();
+            let kinds = [
+                "azureFile",
+                "emptyDir",
+                "secret",
+                "secretReference",
+                "gitRepo",
+            ];
+            let present: Vec<&str> = kinds
+                .iter()
+                .copied()
+                .filter(|k| vm.get(*k).is_some_and(|v| !v.is_null()))
+                .collect();
             if present.len() != 1 {
                 return Err(arm_error(
                     400,
@@ -481,22 +585,34 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
                 ));
             }
             for (i, c) in list.iter_mut().enumerate() {
-                containers.push(container(c, &format!("properties.containers[{i}]"), name, false, &volume_names)?);
+                containers.push(container(
+                    c,
+                    &format!("properties.containers[{i}]"),
+                    name,
+                    false,
+                    &volume_names,
+                )?);
             }
         }
-        Some(Value::Array(_)) => {
-            return Err(content_error(
-                "The container group must have at least one container. Path 'properties.containers'",
-            ))
-        }
+        Some(Value::Array(_)) => return Err(content_error(
+            "The container group must have at least one container. Path 'properties.containers'",
+        )),
         Some(_) => return Err(wrong_type("properties.containers", "Array")),
         None => return Err(required(pp, "containers")),
     }
     let mut init_containers = Vec::new();
     if let Some(list) = props.get_mut("initContainers") {
-        let list = list.as_array_mut().ok_or_else(|| wrong_type("properties.initContainers", "Array"))?;
+        let list = list
+            .as_array_mut()
+            .ok_or_else(|| wrong_type("properties.initContainers", "Array"))?;
         for (i, c) in list.iter_mut().enumerate() {
-            init_containers.push(container(c, &format!("properties.initContainers[{i}]"), name, true, &volume_names)?);
+            init_containers.push(container(
+                c,
+                &format!("properties.initContainers[{i}]"),
+                name,
+                true,
+                &volume_names,
+            )?);
         }
     }
     let mut seen: Vec<&str> = Vec::new();
@@ -505,26 +621,39 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
             return Err(arm_error(
                 400,
                 "DuplicateContainerName",
-                format!("The container name '{}' is used more than once in container group '{name}'.", c.name),
+                format!(
+                    "The container name '{}' is used more than once in container group '{name}'.",
+                    c.name
+                ),
             ));
         }
         seen.push(&c.name);
     }
 
     if let Some(creds) = props.get_mut("imageRegistryCredentials") {
-        let creds = creds.as_array_mut().ok_or_else(|| wrong_type("properties.imageRegistryCredentials", "Array"))?;
+        let creds = creds
+            .as_array_mut()
+            .ok_or_else(|| wrong_type("properties.imageRegistryCredentials", "Array"))?;
         for (i, c) in creds.iter_mut().enumerate() {
             let cp = format!("properties.imageRegistryCredentials[{i}]");
             let cm = c.as_object_mut().ok_or_else(|| wrong_type(&cp, "Object"))?;
             req_str(cm, "server", &cp)?;
-            for k in ["username", "password", "identity", "identityUrl", "passwordReference"] {
+            for k in [
+                "username",
+                "password",
+                "identity",
+                "identityUrl",
+                "passwordReference",
+            ] {
                 opt_str(cm, k, &cp)?;
             }
             cm.remove("password");
         }
     }
     if let Some(ip) = props.get_mut("ipAddress") {
-        let ipm = ip.as_object_mut().ok_or_else(|| wrong_type("properties.ipAddress", "Object"))?;
+        let ipm = ip
+            .as_object_mut()
+            .ok_or_else(|| wrong_type("properties.ipAddress", "Object"))?;
         ipm.remove("fqdn");
         ipm.remove("ip");
         let ipp = "properties.ipAddress";
@@ -537,7 +666,13 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
             ipm,
             "autoGeneratedDomainNameLabelScope",
             ipp,
-            &["Unsecure", "TenantReuse", "SubscriptionReuse", "ResourceGroupReuse", "Noreuse"],
+            &[
+                "Unsecure",
+                "TenantReuse",
+                "SubscriptionReuse",
+                "ResourceGroupReuse",
+                "Noreuse",
+            ],
         )?;
         if let Some(label) = opt_str(ipm, "dnsNameLabel", ipp)? {
             if !valid_dns_label(label) {
@@ -550,13 +685,20 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
         }
     }
     if let Some(diag) = props.get_mut("diagnostics") {
-        let dm = diag.as_object_mut().ok_or_else(|| wrong_type("properties.diagnostics", "Object"))?;
+        let dm = diag
+            .as_object_mut()
+            .ok_or_else(|| wrong_type("properties.diagnostics", "Object"))?;
         if let Some(la) = dm.get_mut("logAnalytics") {
             let lp = "properties.diagnostics.logAnalytics";
             let lm = la.as_object_mut().ok_or_else(|| wrong_type(lp, "Object"))?;
             req_str(lm, "workspaceId", lp)?;
             req_str(lm, "workspaceKey", lp)?;
-            opt_enum(lm, "logType", lp, &["ContainerInsights", "ContainerInstanceLogs"])?;
+            opt_enum(
+                lm,
+                "logType",
+                lp,
+                &["ContainerInsights", "ContainerInstanceLogs"],
+            )?;
             lm.remove("workspaceKey");
             lm.remove("workspaceResourceId");
         }
@@ -587,7 +729,16 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
             }
         }
     }
-    Ok(Accepted { location, public, spec: RunSpec { os_type, restart_policy, containers, init_containers } })
+    Ok(Accepted {
+        location,
+        public,
+        spec: RunSpec {
+            os_type,
+            restart_policy,
+            containers,
+            init_containers,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -619,8 +770,15 @@ mod tests {
     }
 
     fn check(v: &Value) -> Result<Accepted, (u16, String)> {
-        validate_group("job-1", &serde_json::to_vec(v).unwrap())
-            .map_err(|r| (r.status, r.json_body()["error"]["code"].as_str().unwrap_or("").to_string()))
+        validate_group("job-1", &serde_json::to_vec(v).unwrap()).map_err(|r| {
+            (
+                r.status,
+                r.json_body()["error"]["code"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
     }
 
     #[test]
@@ -628,10 +786,24 @@ mod tests {
         let a = check(&minimal()).unwrap();
         assert_eq!(a.location, "eastus");
         assert_eq!(a.spec.restart_policy, RestartPolicy::Never);
-        assert_eq!(a.spec.containers[0].env, vec![("MODE".into(), "batch".into()), ("TOKEN".into(), "s3cr3t".into())]);
+        assert_eq!(
+            a.spec.containers[0].env,
+            vec![
+                ("MODE".into(), "batch".into()),
+                ("TOKEN".into(), "s3cr3t".into())
+            ]
+        );
         assert_eq!(a.spec.containers[0].command, vec!["sh", "-c", "echo hi"]);
         let text = serde_json::to_string(&a.public).unwrap();
-        for secret in ["s3cr3t", "hunter2", "KEY==", "c2VjcmV0", "\"wk\"", "workspaceResourceId", "secureValue"] {
+        for secret in [
+            "s3cr3t",
+            "hunter2",
+            "KEY==",
+            "c2VjcmV0",
+            "\"wk\"",
+            "workspaceResourceId",
+            "secureValue",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         let props = &a.public["properties"];
@@ -649,7 +821,10 @@ mod tests {
             assert!(!valid_group_name(bad), "{bad}");
         }
         let err = validate_group("Bad", b"{}").unwrap_err();
-        assert_eq!(err.json_body()["error"]["code"], "InvalidContainerGroupName");
+        assert_eq!(
+            err.json_body()["error"]["code"],
+            "InvalidContainerGroupName"
+        );
     }
 
     #[test]
@@ -686,28 +861,36 @@ mod tests {
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"].as_object_mut().unwrap().remove("image");
+                    v["properties"]["containers"][0]["properties"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("image");
                 }),
                 400,
                 "InvalidRequestContent",
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"].as_object_mut().unwrap().remove("resources");
+                    v["properties"]["containers"][0]["properties"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("resources");
                 }),
                 400,
                 "InvalidRequestContent",
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"]["resources"]["requests"]["cpu"] = json!("one");
+                    v["properties"]["containers"][0]["properties"]["resources"]["requests"]
+                        ["cpu"] = json!("one");
                 }),
                 400,
                 "InvalidRequestContent",
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"]["resources"]["requests"]["cpu"] = json!(0);
+                    v["properties"]["containers"][0]["properties"]["resources"]["requests"]
+                        ["cpu"] = json!(0);
                 }),
                 400,
                 "InvalidResourceRequests",
@@ -728,7 +911,8 @@ mod tests {
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"]["environmentVariables"][0]["name"] = json!("1BAD");
+                    v["properties"]["containers"][0]["properties"]["environmentVariables"][0]
+                        ["name"] = json!("1BAD");
                 }),
                 400,
                 "InvalidEnvironmentVariableName",
@@ -758,7 +942,8 @@ mod tests {
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["ipAddress"] = json!({"type": "Public", "ports": [{"port": 70000}]});
+                    v["properties"]["ipAddress"] =
+                        json!({"type": "Public", "ports": [{"port": 70000}]});
                 }),
                 400,
                 "InvalidPort",
@@ -772,7 +957,8 @@ mod tests {
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["containers"][0]["properties"]["ports"] = json!([{"port": 80, "protocol": "tcp"}]);
+                    v["properties"]["containers"][0]["properties"]["ports"] =
+                        json!([{"port": 80, "protocol": "tcp"}]);
                 }),
                 400,
                 "InvalidRequestContent",
@@ -780,14 +966,20 @@ mod tests {
             (
                 Box::new(|v| {
                     let c = v["properties"]["containers"][0].clone();
-                    v["properties"]["containers"].as_array_mut().unwrap().push(c);
+                    v["properties"]["containers"]
+                        .as_array_mut()
+                        .unwrap()
+                        .push(c);
                 }),
                 400,
                 "DuplicateContainerName",
             ),
             (
                 Box::new(|v| {
-                    v["properties"]["diagnostics"]["logAnalytics"].as_object_mut().unwrap().remove("workspaceKey");
+                    v["properties"]["diagnostics"]["logAnalytics"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("workspaceKey");
                 }),
                 400,
                 "InvalidRequestContent",
@@ -803,11 +995,16 @@ mod tests {
         for (i, (mutate, status, code)) in cases.into_iter().enumerate() {
             let mut v = minimal();
             mutate(&mut v);
-            let err = check(&v).err().unwrap_or_else(|| panic!("case {i} accepted"));
+            let err = check(&v)
+                .err()
+                .unwrap_or_else(|| panic!("case {i} accepted"));
             assert_eq!(err, (status, code.to_string()), "case {i}");
         }
         let bad_json = validate_group("ok", b"{not json").unwrap_err();
-        assert_eq!(bad_json.json_body()["error"]["code"], "InvalidRequestContent");
+        assert_eq!(
+            bad_json.json_body()["error"]["code"],
+            "InvalidRequestContent"
+        );
     }
 
     #[test]

@@ -77,7 +77,9 @@ pub(crate) fn encode_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Reads one frame: `(fin, opcode, payload)` (unmasked).
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Result<(bool, u8, Vec<u8>)> {
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+    r: &mut R,
+) -> std::io::Result<(bool, u8, Vec<u8>)> {
     let mut h = [0u8; 2];
     r.read_exact(&mut h).await?;
     let fin = h[0] & 0x80 != 0;
@@ -94,7 +96,10 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> std::io::Resu
         len = u64::from_be_bytes(b);
     }
     if len > MAX_FRAME {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "frame too large"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "frame too large",
+        ));
     }
     let mut mask = [0u8; 4];
     if masked {
@@ -177,7 +182,12 @@ pub(crate) fn upgrade(
     let Some(session) = session else {
         return arm_error(404, "NotFound", "Unknown or expired stream session.");
     };
-    let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |n: &str| {
+        req.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     if !header("upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return arm_error(400, "BadRequest", "A WebSocket upgrade is required.");
     }
@@ -188,14 +198,20 @@ pub(crate) fn upgrade(
         let auth = header("authorization").unwrap_or_default();
         let given = auth.strip_prefix("Bearer ").unwrap_or(&auth);
         if given != session.password {
-            return arm_error(401, "Unauthorized", "The attach password must be sent as the Authorization header.");
+            return arm_error(
+                401,
+                "Unauthorized",
+                "The attach password must be sent as the Authorization header.",
+            );
         }
     }
     inner.world().sessions.remove(session_id);
     let on_upgrade = hyper::upgrade::on(&mut req);
     let inner = inner.clone();
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
         let io = TokioIo::new(upgraded);
         match session.kind.clone() {
             StreamKind::Attach => attach(inner, io, session, shutdown).await,
@@ -286,10 +302,13 @@ async fn attach<S: AsyncRead + AsyncWrite + Send + 'static>(
     let mut msgs = spawn_reader(rd);
     let found = {
         let w = inner.world();
-        w.groups.get(&s.key).and_then(|g| g.containers.iter().find(|c| c.spec.name == s.container)).map(|c| {
-            let log = c.log.lock().unwrap_or_else(|e| e.into_inner());
-            (log.render(None, false), log.subscribe(), c.proc.clone())
-        })
+        w.groups
+            .get(&s.key)
+            .and_then(|g| g.containers.iter().find(|c| c.spec.name == s.container))
+            .map(|c| {
+                let log = c.log.lock().unwrap_or_else(|e| e.into_inner());
+                (log.render(None, false), log.subscribe(), c.proc.clone())
+            })
     };
     let Some((backlog, mut rx, proc)) = found else {
         close(&mut wr, 1011).await;
@@ -326,10 +345,17 @@ async fn exec<S: AsyncRead + AsyncWrite + Send + 'static>(
     let started = {
         let mut w = inner.world();
         let spec = w.groups.get(&s.key).and_then(|g| {
-            let idx = g.containers.iter().position(|c| c.spec.name == s.container)?;
+            let idx = g
+                .containers
+                .iter()
+                .position(|c| c.spec.name == s.container)?;
             let workdir = container_workdir(g, false, idx);
             let env = container_env(g, &g.containers[idx], &workdir);
-            Some(SpawnSpec { argv: command.split_whitespace().map(String::from).collect(), env, workdir })
+            Some(SpawnSpec {
+                argv: command.split_whitespace().map(String::from).collect(),
+                env,
+                workdir,
+            })
         });
         match spec {
             _ if w.shutting_down => Err("the emulator is shutting down".to_string()),
@@ -353,18 +379,27 @@ async fn exec<S: AsyncRead + AsyncWrite + Send + 'static>(
     };
     // Stdin writes may block: a small thread owns the pipe.
     let (in_tx, in_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let _ = std::thread::Builder::new().name("emu-exec-stdin".into()).spawn(move || {
-        let mut stdin = stdin;
-        while let Ok(data) = in_rx.recv() {
-            if stdin.write_all(&data).and_then(|_| stdin.flush()).is_err() {
-                break;
+    let _ = std::thread::Builder::new()
+        .name("emu-exec-stdin".into())
+        .spawn(move || {
+            let mut stdin = stdin;
+            while let Ok(data) = in_rx.recv() {
+                if stdin.write_all(&data).and_then(|_| stdin.flush()).is_err() {
+                    break;
+                }
             }
-        }
-    });
+        });
     let handle = Some(proc.clone());
-    pump(&mut wr, &mut rx, &mut msgs, &handle, &mut shutdown, |data| {
-        let _ = in_tx.send(data);
-    })
+    pump(
+        &mut wr,
+        &mut rx,
+        &mut msgs,
+        &handle,
+        &mut shutdown,
+        |data| {
+            let _ = in_tx.send(data);
+        },
+    )
     .await;
     drop(in_tx);
     proc.terminate(inner.config.kill_grace).await;
@@ -377,7 +412,10 @@ mod tests {
 
     #[test]
     fn accept_key_matches_rfc_example() {
-        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert_eq!(
+            accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
     }
 
     #[tokio::test]

@@ -51,13 +51,24 @@ pub fn transport_error(label: &str, e: TransportError) -> Error {
 impl ArmClient {
     /// A client from a resolved auth setup. Makes no request. `counter` counts every HTTP
     /// attempt (ARM and token) made through this client.
-    pub fn new(conn_id: &str, setup: &AuthSetup, subscription_id: &str, policy: RetryPolicy, counter: Rc<Cell<u64>>) -> ArmClient {
+    pub fn new(
+        conn_id: &str,
+        setup: &AuthSetup,
+        subscription_id: &str,
+        policy: RetryPolicy,
+        counter: Rc<Cell<u64>>,
+    ) -> ArmClient {
         let transport = Transport::new(policy, counter);
         ArmClient {
             conn_id: conn_id.to_string(),
             endpoints: setup.endpoints.clone(),
             subscription_id: subscription_id.to_string(),
-            tokens: TokenProvider::new(conn_id, setup.credential.clone(), &setup.endpoints, transport.clone()),
+            tokens: TokenProvider::new(
+                conn_id,
+                setup.credential.clone(),
+                &setup.endpoints,
+                transport.clone(),
+            ),
             transport,
         }
     }
@@ -96,19 +107,27 @@ impl ArmClient {
     pub fn url(&self, path: &str, api_version: &str, query: &[(&str, &str)]) -> String {
         let mut pairs = vec![("api-version", api_version)];
         pairs.extend_from_slice(query);
-        http::with_query(&format!("{}{path}", self.endpoints.resource_manager), &pairs)
+        http::with_query(
+            &format!("{}{path}", self.endpoints.resource_manager),
+            &pairs,
+        )
     }
 
     /// Checks that an absolute URL given by ARM (`nextLink`, `Azure-AsyncOperation`,
     /// `Location`) points at the same ARM endpoint, so the bearer token never goes elsewhere.
     pub fn check_followable(&self, url: &str) -> Result<()> {
-        let base = Url::parse(&self.endpoints.resource_manager).map_err(|e| Error::Connection(e.to_string()))?;
+        let base = Url::parse(&self.endpoints.resource_manager)
+            .map_err(|e| Error::Connection(e.to_string()))?;
         let target = Url::parse(url).map_err(|e| Error::remote(0, "InvalidUrl", e.to_string()))?;
         if !target.authority.eq_ignore_ascii_case(&base.authority) || target.https != base.https {
             return Err(Error::remote(
                 0,
                 "UntrustedLink",
-                format!("refusing to follow a link to {} (the connection's ARM endpoint is {})", target.origin(), base.origin()),
+                format!(
+                    "refusing to follow a link to {} (the connection's ARM endpoint is {})",
+                    target.origin(),
+                    base.origin()
+                ),
             ));
         }
         Ok(())
@@ -122,7 +141,13 @@ impl ArmClient {
 
     /// [`ArmClient::send_raw`], choosing whether `409 ContainerGroupTransitioning` is retried
     /// (reads that callers poll anyway, such as logs during provisioning, fail fast instead).
-    pub fn send_raw_with(&self, method: Method, url: &str, body: Option<&[u8]>, retry_transitioning: bool) -> Result<Sent> {
+    pub fn send_raw_with(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+        retry_transitioning: bool,
+    ) -> Result<Sent> {
         let parsed = Url::parse(url).map_err(|e| Error::remote(0, "InvalidUrl", e.to_string()))?;
         if !parsed.may_carry_credentials() {
             return Err(Error::Connection(format!(
@@ -131,13 +156,19 @@ impl ArmClient {
                 parsed.origin()
             )));
         }
-        let path = parsed.path_with_query.split('?').next().unwrap_or("/").to_string();
+        let path = parsed
+            .path_with_query
+            .split('?')
+            .next()
+            .unwrap_or("/")
+            .to_string();
         let label = format!("{method} {path}");
         let request_id = random::uuid_v4();
         let body = body.map(<[u8]>::to_vec);
         let retry = |r: &Response| {
             let code = error_code(r);
-            let retry = is_retryable_status(r.status, &code) && (retry_transitioning || r.status != 409);
+            let retry =
+                is_retryable_status(r.status, &code) && (retry_transitioning || r.status != 409);
             retry.then(|| format!("HTTP {} {}", r.status, code).trim_end().to_string())
         };
         // Two rounds at most: the second only after ARM rejected the token.
@@ -151,14 +182,21 @@ impl ArmClient {
                     .header("user-agent", USER_AGENT)
                     .timeout_ms(ARM_TIMEOUT_MS);
                 if let Some(b) = &body {
-                    req = req.header("content-type", "application/json").body(b.clone());
+                    req = req
+                        .header("content-type", "application/json")
+                        .body(b.clone());
                 }
                 Ok(req)
             };
-            let sent = self.transport.execute(&label, &mut make, &retry, true).map_err(|e| transport_error(&label, e))?;
+            let sent = self
+                .transport
+                .execute(&label, &mut make, &retry, true)
+                .map_err(|e| transport_error(&label, e))?;
             if round == 0 && is_token_rejection(&sent.response) {
                 let code = error_code(&sent.response);
-                runtime::warn(format!("{label}: ARM rejected the access token ({code}); fetching a new one"));
+                runtime::warn(format!(
+                    "{label}: ARM rejected the access token ({code}); fetching a new one"
+                ));
                 self.tokens.invalidate();
                 continue;
             }
@@ -189,7 +227,12 @@ impl ArmClient {
     }
 
     /// Sends and parses the JSON answer.
-    pub fn send_json<T: serde::de::DeserializeOwned>(&self, method: Method, url: &str, body: Option<&[u8]>) -> Result<T> {
+    pub fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&[u8]>,
+    ) -> Result<T> {
         let resp = self.send(method, url, body)?;
         parse_json(&resp, url)
     }
@@ -199,6 +242,10 @@ impl ArmClient {
 /// path (no query).
 pub fn parse_json<T: serde::de::DeserializeOwned>(resp: &Response, url: &str) -> Result<T> {
     resp.json().map_err(|e| {
-        Error::remote(resp.status, "InvalidResponse", format!("unexpected answer from {}: {e}", http::redact_query(url)))
+        Error::remote(
+            resp.status,
+            "InvalidResponse",
+            format!("unexpected answer from {}: {e}", http::redact_query(url)),
+        )
     })
 }

@@ -89,7 +89,11 @@ pub struct Endpoints {
 /// Adds `https://` to a bare host and drops trailing slashes.
 pub fn normalize_base(url: &str) -> String {
     let t = url.trim();
-    let with_scheme = if t.contains("://") { t.to_string() } else { format!("https://{t}") };
+    let with_scheme = if t.contains("://") {
+        t.to_string()
+    } else {
+        format!("https://{t}")
+    };
     with_scheme.trim_end_matches('/').to_string()
 }
 
@@ -98,7 +102,11 @@ pub fn normalize_base(url: &str) -> String {
 /// HTTP on a link-local address).
 pub fn imds_token_url(endpoint: &str) -> String {
     let t = endpoint.trim();
-    let base = if t.contains("://") { t.to_string() } else { format!("http://{t}") };
+    let base = if t.contains("://") {
+        t.to_string()
+    } else {
+        format!("http://{t}")
+    };
     let base = base.trim_end_matches('/');
     let path_only = base.split('?').next().unwrap_or(base);
     if path_only.ends_with(IMDS_TOKEN_PATH) {
@@ -110,7 +118,11 @@ pub fn imds_token_url(endpoint: &str) -> String {
 
 /// A non-empty string extra.
 pub fn extra_str<'a>(extras: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    extras.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    extras
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Resolves the endpoints from a connection's extras. The second value is a warning to log
@@ -126,11 +138,17 @@ pub fn resolve(extras: &Map<String, Value>) -> (Endpoints, Option<String>) {
     });
     let endpoints = Endpoints {
         cloud,
-        resource_manager: extra_str(extras, "resource_manager_url").map(normalize_base).unwrap_or_else(|| cloud.resource_manager.to_string()),
-        authority: extra_str(extras, "authority_host").map(normalize_base).unwrap_or_else(|| cloud.authority.to_string()),
+        resource_manager: extra_str(extras, "resource_manager_url")
+            .map(normalize_base)
+            .unwrap_or_else(|| cloud.resource_manager.to_string()),
+        authority: extra_str(extras, "authority_host")
+            .map(normalize_base)
+            .unwrap_or_else(|| cloud.authority.to_string()),
         scope: cloud.scope(),
         imds_token_url: imds_token_url(extra_str(extras, "imds_endpoint").unwrap_or(DEFAULT_IMDS)),
-        api_version: extra_str(extras, "api_version").unwrap_or(DEFAULT_API_VERSION).to_string(),
+        api_version: extra_str(extras, "api_version")
+            .unwrap_or(DEFAULT_API_VERSION)
+            .to_string(),
     };
     (endpoints, warning)
 }
@@ -148,10 +166,26 @@ mod tests {
     #[test]
     fn cloud_environment_table() {
         let cases = [
-            (None, "https://login.microsoftonline.com", "https://management.azure.com"),
-            (Some("AzurePublicCloud"), "https://login.microsoftonline.com", "https://management.azure.com"),
-            (Some("AzureUSGovernment"), "https://login.microsoftonline.us", "https://management.usgovcloudapi.net"),
-            (Some("AzureChinaCloud"), "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn"),
+            (
+                None,
+                "https://login.microsoftonline.com",
+                "https://management.azure.com",
+            ),
+            (
+                Some("AzurePublicCloud"),
+                "https://login.microsoftonline.com",
+                "https://management.azure.com",
+            ),
+            (
+                Some("AzureUSGovernment"),
+                "https://login.microsoftonline.us",
+                "https://management.usgovcloudapi.net",
+            ),
+            (
+                Some("AzureChinaCloud"),
+                "https://login.chinacloudapi.cn",
+                "https://management.chinacloudapi.cn",
+            ),
         ];
         for (env, authority, base) in cases {
             let mut e = json!({"tenantId": "my-tenant", "subscriptionId": "my-subscription"});
@@ -186,15 +220,30 @@ mod tests {
         assert_eq!(ep.resource_manager, "http://127.0.0.1:4000");
         assert_eq!(ep.authority, "https://127.0.0.1:4000");
         assert_eq!(ep.scope, "https://management.usgovcloudapi.net/.default");
-        assert_eq!(ep.imds_token_url, "http://127.0.0.1:4000/metadata/identity/oauth2/token");
+        assert_eq!(
+            ep.imds_token_url,
+            "http://127.0.0.1:4000/metadata/identity/oauth2/token"
+        );
         assert_eq!(ep.api_version, "2026-07-01");
     }
 
     #[test]
     fn imds_urls() {
-        assert_eq!(imds_token_url(DEFAULT_IMDS), "http://169.254.169.254/metadata/identity/oauth2/token");
-        assert_eq!(imds_token_url("http://h:1/metadata/identity/oauth2/token"), "http://h:1/metadata/identity/oauth2/token");
-        assert_eq!(imds_token_url("h:1/"), "http://h:1/metadata/identity/oauth2/token");
-        assert_eq!(normalize_base("https://login.microsoftonline.com/"), "https://login.microsoftonline.com");
+        assert_eq!(
+            imds_token_url(DEFAULT_IMDS),
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        );
+        assert_eq!(
+            imds_token_url("http://h:1/metadata/identity/oauth2/token"),
+            "http://h:1/metadata/identity/oauth2/token"
+        );
+        assert_eq!(
+            imds_token_url("h:1/"),
+            "http://h:1/metadata/identity/oauth2/token"
+        );
+        assert_eq!(
+            normalize_base("https://login.microsoftonline.com/"),
+            "https://login.microsoftonline.com"
+        );
     }
 }

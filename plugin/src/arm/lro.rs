@@ -25,7 +25,11 @@ pub struct PollPolicy {
 
 impl Default for PollPolicy {
     fn default() -> Self {
-        PollPolicy { initial_ms: 1_000, max_interval_ms: 10_000, max_wait_ms: 30 * 60 * 1000 }
+        PollPolicy {
+            initial_ms: 1_000,
+            max_interval_ms: 10_000,
+            max_wait_ms: 30 * 60 * 1000,
+        }
     }
 }
 
@@ -56,7 +60,12 @@ pub enum PollTarget {
 
 /// Picks the poll target from an initial response (pure).
 pub fn poll_target(resp: &Response) -> PollTarget {
-    let nonempty = |n: &str| resp.header(n).map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+    let nonempty = |n: &str| {
+        resp.header(n)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
     if let Some(u) = nonempty("azure-asyncoperation") {
         PollTarget::AsyncOperation(u)
     } else if let Some(u) = nonempty("location") {
@@ -69,12 +78,24 @@ pub fn poll_target(resp: &Response) -> PollTarget {
 /// The error of a failed / canceled operation status (pure).
 pub fn operation_error(status: &OperationStatus, http_status: u16) -> Error {
     if let Some(e) = &status.error {
-        let code = if e.code.is_empty() { status.status.clone() } else { e.code.clone() };
+        let code = if e.code.is_empty() {
+            status.status.clone()
+        } else {
+            e.code.clone()
+        };
         return Error::remote(http_status, code, e.message.clone());
     }
     // ACI reports failures as events under `properties.events`.
-    let events = status.properties.as_ref().and_then(|p| p.get("events")).and_then(Value::as_array);
-    let last = events.and_then(|ev| ev.iter().rev().find_map(|e| e.get("message").and_then(Value::as_str)));
+    let events = status
+        .properties
+        .as_ref()
+        .and_then(|p| p.get("events"))
+        .and_then(Value::as_array);
+    let last = events.and_then(|ev| {
+        ev.iter()
+            .rev()
+            .find_map(|e| e.get("message").and_then(Value::as_str))
+    });
     let message = match last {
         Some(m) => format!("the operation ended {}: {m}", status.status),
         None => format!("the operation ended {}", status.status),
@@ -86,12 +107,26 @@ pub fn operation_error(status: &OperationStatus, http_status: u16) -> Error {
 pub fn provisioning_error(group: &ContainerGroup) -> Error {
     let state = group.provisioning_state().unwrap_or("Failed");
     let mut messages: Vec<String> = Vec::new();
-    if let Some(ev) = group.properties.instance_view.as_ref().and_then(|v| v.events.as_ref()) {
+    if let Some(ev) = group
+        .properties
+        .instance_view
+        .as_ref()
+        .and_then(|v| v.events.as_ref())
+    {
         messages.extend(ev.iter().filter_map(|e| e.message.clone()));
     }
     for c in &group.properties.containers {
-        if let Some(ev) = c.properties.instance_view.as_ref().and_then(|v| v.events.as_ref()) {
-            messages.extend(ev.iter().filter(|e| e.r#type.as_deref() == Some("Warning")).filter_map(|e| e.message.clone()));
+        if let Some(ev) = c
+            .properties
+            .instance_view
+            .as_ref()
+            .and_then(|v| v.events.as_ref())
+        {
+            messages.extend(
+                ev.iter()
+                    .filter(|e| e.r#type.as_deref() == Some("Warning"))
+                    .filter_map(|e| e.message.clone()),
+            );
         }
     }
     let message = match messages.last() {
@@ -103,7 +138,9 @@ pub fn provisioning_error(group: &ContainerGroup) -> Error {
 
 fn sleep(ms: u64, what: &str) -> Result<()> {
     if runtime::wait_cancelled(ms) {
-        return Err(Error::Cancelled(format!("cancelled while waiting for {what}")));
+        return Err(Error::Cancelled(format!(
+            "cancelled while waiting for {what}"
+        )));
     }
     Ok(())
 }
@@ -111,7 +148,14 @@ fn sleep(ms: u64, what: &str) -> Result<()> {
 /// Waits until the operation started by `initial` (a `201`/`202` answer on
 /// `resource_url`) is terminal. `gone_is_done`: a `404` on the resource means success
 /// (deletes). Returns an error when the operation failed, timed out or was cancelled.
-pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_done: bool, policy: PollPolicy, what: &str) -> Result<()> {
+pub fn wait(
+    client: &ArmClient,
+    initial: &Response,
+    resource_url: &str,
+    gone_is_done: bool,
+    policy: PollPolicy,
+    what: &str,
+) -> Result<()> {
     let start = runtime::now_ms();
     let mut hint = retry_after_ms(|n| initial.header(n).map(String::from), runtime::unix_now());
     let target = poll_target(initial);
@@ -121,8 +165,15 @@ pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_
     // Bounded by `policy.max_wait_ms` (and each sleep is cancellable).
     for n in 0u32.. {
         let interval = policy.interval_ms(n, hint);
-        if runtime::now_ms().saturating_sub(start).saturating_add(interval) > policy.max_wait_ms {
-            return Err(Error::TimedOut(format!("{what} did not finish within {} s", policy.max_wait_ms / 1000)));
+        if runtime::now_ms()
+            .saturating_sub(start)
+            .saturating_add(interval)
+            > policy.max_wait_ms
+        {
+            return Err(Error::TimedOut(format!(
+                "{what} did not finish within {} s",
+                policy.max_wait_ms / 1000
+            )));
         }
         sleep(interval, what)?;
         match &target {
@@ -130,7 +181,10 @@ pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_
                 let sent = client.send_raw(Method::Get, url, None)?;
                 let resp = sent.response;
                 if !resp.is_success() {
-                    return Err(remote_error(&resp, &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms)));
+                    return Err(remote_error(
+                        &resp,
+                        &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms),
+                    ));
                 }
                 let status: OperationStatus = parse_json(&resp, url)?;
                 if status.status.eq_ignore_ascii_case("Succeeded") {
@@ -145,10 +199,20 @@ pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_
                 let sent = client.send_raw(Method::Get, url, None)?;
                 let resp = sent.response;
                 match resp.status {
-                    202 => hint = retry_after_ms(|h| resp.header(h).map(String::from), runtime::unix_now()),
+                    202 => {
+                        hint = retry_after_ms(
+                            |h| resp.header(h).map(String::from),
+                            runtime::unix_now(),
+                        )
+                    }
                     200 | 201 | 204 => return Ok(()),
                     404 if gone_is_done => return Ok(()),
-                    _ => return Err(remote_error(&resp, &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms))),
+                    _ => {
+                        return Err(remote_error(
+                            &resp,
+                            &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms),
+                        ))
+                    }
                 }
             }
             PollTarget::Resource => {
@@ -158,7 +222,10 @@ pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_
                     return Ok(());
                 }
                 if !resp.is_success() {
-                    return Err(remote_error(&resp, &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms)));
+                    return Err(remote_error(
+                        &resp,
+                        &sent_note(&sent.gave_up, sent.attempts, sent.elapsed_ms),
+                    ));
                 }
                 if !gone_is_done {
                     let group: ContainerGroup = parse_json(&resp, resource_url)?;
@@ -175,8 +242,14 @@ pub fn wait(client: &ArmClient, initial: &Response, resource_url: &str, gone_is_
     unreachable!("the poll loop returns")
 }
 
-fn sent_note(gave_up: &Option<super::retry::GiveUpReason>, attempts: u32, elapsed_ms: u64) -> String {
-    gave_up.map(|r| super::transport::give_up_note(r, attempts, elapsed_ms)).unwrap_or_default()
+fn sent_note(
+    gave_up: &Option<super::retry::GiveUpReason>,
+    attempts: u32,
+    elapsed_ms: u64,
+) -> String {
+    gave_up
+        .map(|r| super::transport::give_up_note(r, attempts, elapsed_ms))
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -185,15 +258,37 @@ mod tests {
     use serde_json::json;
 
     fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
-        Response { status, headers: headers.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(), body: vec![] }
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            body: vec![],
+        }
     }
 
     #[test]
     fn target_precedence() {
-        let both = resp(201, &[("location", "https://m/loc"), ("azure-asyncoperation", "https://m/op")]);
-        assert_eq!(poll_target(&both), PollTarget::AsyncOperation("https://m/op".into()));
-        assert_eq!(poll_target(&resp(202, &[("Location", "https://m/loc")])), PollTarget::Location("https://m/loc".into()));
-        assert_eq!(poll_target(&resp(201, &[("Azure-AsyncOperation", " ")])), PollTarget::Resource);
+        let both = resp(
+            201,
+            &[
+                ("location", "https://m/loc"),
+                ("azure-asyncoperation", "https://m/op"),
+            ],
+        );
+        assert_eq!(
+            poll_target(&both),
+            PollTarget::AsyncOperation("https://m/op".into())
+        );
+        assert_eq!(
+            poll_target(&resp(202, &[("Location", "https://m/loc")])),
+            PollTarget::Location("https://m/loc".into())
+        );
+        assert_eq!(
+            poll_target(&resp(201, &[("Azure-AsyncOperation", " ")])),
+            PollTarget::Resource
+        );
         assert_eq!(poll_target(&resp(201, &[])), PollTarget::Resource);
     }
 
@@ -215,12 +310,26 @@ mod tests {
             "status": "Failed", "properties": {"events": [{"name": "InsufficientCapacity.", "message": "The requested resource is not available"}]}
         }))
         .unwrap();
-        assert_eq!(operation_error(&failed, 200), Error::remote(200, "OperationFailed", "the operation ended Failed: The requested resource is not available"));
+        assert_eq!(
+            operation_error(&failed, 200),
+            Error::remote(
+                200,
+                "OperationFailed",
+                "the operation ended Failed: The requested resource is not available"
+            )
+        );
         let with_error: OperationStatus =
             serde_json::from_value(json!({"status": "Failed", "error": {"code": "InaccessibleImage", "message": "bad image"}})).unwrap();
-        assert_eq!(operation_error(&with_error, 200), Error::remote(200, "InaccessibleImage", "bad image"));
-        let canceled: OperationStatus = serde_json::from_value(json!({"status": "Canceled"})).unwrap();
-        assert_eq!(operation_error(&canceled, 200).code(), Some("OperationCanceled"));
+        assert_eq!(
+            operation_error(&with_error, 200),
+            Error::remote(200, "InaccessibleImage", "bad image")
+        );
+        let canceled: OperationStatus =
+            serde_json::from_value(json!({"status": "Canceled"})).unwrap();
+        assert_eq!(
+            operation_error(&canceled, 200).code(),
+            Some("OperationCanceled")
+        );
     }
 
     #[test]
@@ -228,6 +337,13 @@ mod tests {
         let g: ContainerGroup = serde_json::from_value(json!({"properties": {"provisioningState": "Failed", "containers": [],
             "instanceView": {"events": [{"message": "Output: mount error(2): Permission denied"}]}}}))
         .unwrap();
-        assert_eq!(provisioning_error(&g), Error::remote(200, "ProvisioningFailed", "provisioning ended Failed: Output: mount error(2): Permission denied"));
+        assert_eq!(
+            provisioning_error(&g),
+            Error::remote(
+                200,
+                "ProvisioningFailed",
+                "provisioning ended Failed: Output: mount error(2): Permission denied"
+            )
+        );
     }
 }

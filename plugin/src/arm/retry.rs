@@ -17,7 +17,12 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 6, base_delay_ms: 500, max_delay_ms: 30_000, total_budget_ms: 120_000 }
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay_ms: 500,
+            max_delay_ms: 30_000,
+            total_budget_ms: 120_000,
+        }
     }
 }
 
@@ -48,7 +53,10 @@ impl RetryPolicy {
     /// The exponential backoff before retry number `retry` (0 = first retry), with "equal
     /// jitter": half the nominal delay fixed, the other half scaled by `jitter` ∈ [0, 1).
     pub fn backoff_ms(&self, retry: u32, jitter: f64) -> u64 {
-        let nominal = self.base_delay_ms.saturating_mul(1u64 << retry.min(30)).min(self.max_delay_ms);
+        let nominal = self
+            .base_delay_ms
+            .saturating_mul(1u64 << retry.min(30))
+            .min(self.max_delay_ms);
         let half = nominal / 2;
         let j = jitter.clamp(0.0, 1.0);
         half + ((nominal - half) as f64 * j) as u64
@@ -56,7 +64,13 @@ impl RetryPolicy {
 
     /// What to do after attempt number `attempt` (1-based) failed retryably, `elapsed_ms`
     /// into the call, with the server's suggestion `retry_after_ms` (if any).
-    pub fn decide(&self, attempt: u32, elapsed_ms: u64, retry_after_ms: Option<u64>, jitter: f64) -> Decision {
+    pub fn decide(
+        &self,
+        attempt: u32,
+        elapsed_ms: u64,
+        retry_after_ms: Option<u64>,
+        jitter: f64,
+    ) -> Decision {
         if attempt >= self.max_attempts.max(1) {
             return Decision::GiveUp(GiveUpReason::Attempts);
         }
@@ -65,7 +79,11 @@ impl RetryPolicy {
             None => self.backoff_ms(attempt - 1, jitter),
         };
         if elapsed_ms.saturating_add(wait) > self.total_budget_ms {
-            return Decision::GiveUp(if retry_after_ms.is_some() { GiveUpReason::RetryAfterTooLong } else { GiveUpReason::Time });
+            return Decision::GiveUp(if retry_after_ms.is_some() {
+                GiveUpReason::RetryAfterTooLong
+            } else {
+                GiveUpReason::Time
+            });
         }
         Decision::RetryAfter(wait)
     }
@@ -124,7 +142,11 @@ pub fn retry_after_ms(header: impl Fn(&str) -> Option<String>, now_unix: u64) ->
         return None;
     }
     let when = parse_http_date(v)?;
-    Some(when.saturating_sub(now_unix).saturating_mul(1000).min(CAP_MS))
+    Some(
+        when.saturating_sub(now_unix)
+            .saturating_mul(1000)
+            .min(CAP_MS),
+    )
 }
 
 /// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
@@ -134,11 +156,25 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
         return None;
     }
     let day: u64 = parts[1].parse().ok()?;
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(parts[2]))? as u64 + 1;
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let month = MONTHS
+        .iter()
+        .position(|m| m.eq_ignore_ascii_case(parts[2]))? as u64
+        + 1;
     let year: u64 = parts[3].parse().ok()?;
-    let hms: Vec<u64> = parts[4].split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    if hms.len() != 3 || !(1..=31).contains(&day) || year < 1970 || hms[0] > 23 || hms[1] > 59 || hms[2] > 60 {
+    let hms: Vec<u64> = parts[4]
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    if hms.len() != 3
+        || !(1..=31).contains(&day)
+        || year < 1970
+        || hms[0] > 23
+        || hms[1] > 59
+        || hms[2] > 60
+    {
         return None;
     }
     Some(days_from_civil(year, month, day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2])
@@ -166,7 +202,11 @@ mod tests {
         let nominal = [500u64, 1000, 2000, 4000, 8000, 16000, 30000, 30000];
         for (i, n) in nominal.iter().enumerate() {
             assert_eq!(p.backoff_ms(i as u32, 0.0), n / 2, "retry {i} lower bound");
-            assert_eq!(p.backoff_ms(i as u32, 0.999_999), n - 1, "retry {i} upper bound");
+            assert_eq!(
+                p.backoff_ms(i as u32, 0.999_999),
+                n - 1,
+                "retry {i} upper bound"
+            );
             let mid = p.backoff_ms(i as u32, 0.5);
             assert!(mid >= n / 2 && mid < *n);
         }
@@ -175,19 +215,38 @@ mod tests {
 
     #[test]
     fn decide_respects_attempts_and_budget() {
-        let p = RetryPolicy { max_attempts: 3, base_delay_ms: 1000, max_delay_ms: 10_000, total_budget_ms: 5_000 };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 1000,
+            max_delay_ms: 10_000,
+            total_budget_ms: 5_000,
+        };
         assert_eq!(p.decide(1, 0, None, 0.0), Decision::RetryAfter(500));
         assert_eq!(p.decide(2, 0, None, 0.0), Decision::RetryAfter(1000));
-        assert_eq!(p.decide(3, 0, None, 0.0), Decision::GiveUp(GiveUpReason::Attempts));
-        assert_eq!(p.decide(1, 4_800, None, 0.0), Decision::GiveUp(GiveUpReason::Time));
-        assert_eq!(p.decide(1, 0, Some(2_000), 0.9), Decision::RetryAfter(2_000));
-        assert_eq!(p.decide(1, 0, Some(6_000), 0.0), Decision::GiveUp(GiveUpReason::RetryAfterTooLong));
+        assert_eq!(
+            p.decide(3, 0, None, 0.0),
+            Decision::GiveUp(GiveUpReason::Attempts)
+        );
+        assert_eq!(
+            p.decide(1, 4_800, None, 0.0),
+            Decision::GiveUp(GiveUpReason::Time)
+        );
+        assert_eq!(
+            p.decide(1, 0, Some(2_000), 0.9),
+            Decision::RetryAfter(2_000)
+        );
+        assert_eq!(
+            p.decide(1, 0, Some(6_000), 0.0),
+            Decision::GiveUp(GiveUpReason::RetryAfterTooLong)
+        );
     }
 
     #[test]
     fn default_policy_total_backoff_fits_budget() {
         let p = RetryPolicy::default();
-        let worst: u64 = (0..p.max_attempts - 1).map(|r| p.backoff_ms(r, 0.999_999)).sum();
+        let worst: u64 = (0..p.max_attempts - 1)
+            .map(|r| p.backoff_ms(r, 0.999_999))
+            .sum();
         assert!(worst < p.total_budget_ms, "{worst}");
         assert_eq!(worst, 499 + 999 + 1999 + 3999 + 7999);
     }
@@ -220,26 +279,61 @@ mod tests {
     }
 
     fn hdrs(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |n| pairs.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.to_string())
+        move |n| {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn retry_after_parsing() {
         assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "7")]), 0), Some(7000));
         assert_eq!(retry_after_ms(hdrs(&[("Retry-After", " 0 ")]), 0), Some(0));
-        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "1.5")]), 0), Some(1500));
-        assert_eq!(retry_after_ms(hdrs(&[("retry-after-ms", "250"), ("Retry-After", "7")]), 0), Some(250));
-        assert_eq!(retry_after_ms(hdrs(&[("x-ms-retry-after-ms", "40")]), 0), Some(40));
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "1.5")]), 0),
+            Some(1500)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("retry-after-ms", "250"), ("Retry-After", "7")]), 0),
+            Some(250)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("x-ms-retry-after-ms", "40")]), 0),
+            Some(40)
+        );
         assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "-3")]), 0), None);
         assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "soon")]), 0), None);
         assert_eq!(retry_after_ms(hdrs(&[]), 0), None);
-        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "999999")]), 0), Some(3_600_000));
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "999999")]), 0),
+            Some(3_600_000)
+        );
         // HTTP date: 784111777 = Sun, 06 Nov 1994 08:49:37 GMT.
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]), 784_111_770), Some(7000));
-        assert_eq!(retry_after_ms(hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]), 784_111_999), Some(0));
+        assert_eq!(
+            parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            retry_after_ms(
+                hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+                784_111_770
+            ),
+            Some(7000)
+        );
+        assert_eq!(
+            retry_after_ms(
+                hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49:37 GMT")]),
+                784_111_999
+            ),
+            Some(0)
+        );
         assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
-        assert_eq!(parse_http_date("Wed, 29 Feb 2024 12:00:00 GMT"), Some(1_709_208_000));
+        assert_eq!(
+            parse_http_date("Wed, 29 Feb 2024 12:00:00 GMT"),
+            Some(1_709_208_000)
+        );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
     }
 }

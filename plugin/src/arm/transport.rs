@@ -46,7 +46,11 @@ pub fn give_up_note(reason: GiveUpReason, attempts: u32, elapsed_ms: u64) -> Str
         GiveUpReason::Time => "retry time budget exhausted",
         GiveUpReason::RetryAfterTooLong => "Retry-After exceeds the retry time budget",
     };
-    format!(" (gave up after {attempts} attempt{} in {:.1} s: {why})", if attempts == 1 { "" } else { "s" }, elapsed_ms as f64 / 1000.0)
+    format!(
+        " (gave up after {attempts} attempt{} in {:.1} s: {why})",
+        if attempts == 1 { "" } else { "s" },
+        elapsed_ms as f64 / 1000.0
+    )
 }
 
 /// Why no usable response came back.
@@ -74,7 +78,12 @@ impl TransportError {
     pub fn describe(&self) -> String {
         match self {
             TransportError::Denied(m) => m.clone(),
-            TransportError::Unreachable { error, attempts, elapsed_ms, gave_up } => match gave_up {
+            TransportError::Unreachable {
+                error,
+                attempts,
+                elapsed_ms,
+                gave_up,
+            } => match gave_up {
                 Some(r) => format!("{error}{}", give_up_note(*r, *attempts, *elapsed_ms)),
                 None => error.to_string(),
             },
@@ -124,16 +133,31 @@ impl Transport {
             let elapsed = runtime::now_ms().saturating_sub(start);
             let (hint, why, last) = match outcome {
                 Ok(resp) => match retry_response(&resp) {
-                    None => return Ok(Sent { response: resp, attempts: attempt, gave_up: None, elapsed_ms: elapsed }),
+                    None => {
+                        return Ok(Sent {
+                            response: resp,
+                            attempts: attempt,
+                            gave_up: None,
+                            elapsed_ms: elapsed,
+                        })
+                    }
                     Some(why) => {
-                        let hint = retry_after_ms(|n| resp.header(n).map(String::from), runtime::unix_now());
+                        let hint = retry_after_ms(
+                            |n| resp.header(n).map(String::from),
+                            runtime::unix_now(),
+                        );
                         (hint, why, Ok(resp))
                     }
                 },
                 Err(HttpError::Denied(m)) => return Err(TransportError::Denied(m)),
                 Err(e) if retry_connection && e.is_transient() => (None, e.to_string(), Err(e)),
                 Err(e) => {
-                    return Err(TransportError::Unreachable { error: e, attempts: attempt, elapsed_ms: elapsed, gave_up: None })
+                    return Err(TransportError::Unreachable {
+                        error: e,
+                        attempts: attempt,
+                        elapsed_ms: elapsed,
+                        gave_up: None,
+                    })
                 }
             };
             match self.policy.decide(attempt, elapsed, hint, random::jitter()) {
@@ -144,14 +168,26 @@ impl Transport {
                         self.policy.max_attempts
                     ));
                     if runtime::wait_cancelled(wait) {
-                        return Err(TransportError::Fatal(Error::Cancelled(format!("cancelled while waiting to retry {label}"))));
+                        return Err(TransportError::Fatal(Error::Cancelled(format!(
+                            "cancelled while waiting to retry {label}"
+                        ))));
                     }
                 }
                 Decision::GiveUp(reason) => {
                     let elapsed = runtime::now_ms().saturating_sub(start);
                     return match last {
-                        Ok(resp) => Ok(Sent { response: resp, attempts: attempt, gave_up: Some(reason), elapsed_ms: elapsed }),
-                        Err(e) => Err(TransportError::Unreachable { error: e, attempts: attempt, elapsed_ms: elapsed, gave_up: Some(reason) }),
+                        Ok(resp) => Ok(Sent {
+                            response: resp,
+                            attempts: attempt,
+                            gave_up: Some(reason),
+                            elapsed_ms: elapsed,
+                        }),
+                        Err(e) => Err(TransportError::Unreachable {
+                            error: e,
+                            attempts: attempt,
+                            elapsed_ms: elapsed,
+                            gave_up: Some(reason),
+                        }),
                     };
                 }
             }
@@ -165,8 +201,14 @@ mod tests {
 
     #[test]
     fn notes() {
-        assert_eq!(give_up_note(GiveUpReason::Attempts, 6, 12_345), " (gave up after 6 attempts in 12.3 s: retry limit reached)");
-        assert_eq!(give_up_note(GiveUpReason::Time, 1, 0), " (gave up after 1 attempt in 0.0 s: retry time budget exhausted)");
+        assert_eq!(
+            give_up_note(GiveUpReason::Attempts, 6, 12_345),
+            " (gave up after 6 attempts in 12.3 s: retry limit reached)"
+        );
+        assert_eq!(
+            give_up_note(GiveUpReason::Time, 1, 0),
+            " (gave up after 1 attempt in 0.0 s: retry time budget exhausted)"
+        );
         let e = TransportError::Unreachable {
             error: HttpError::Connection("GET http://h/x: ConnectionRefused".into()),
             attempts: 3,

@@ -130,17 +130,25 @@ pub fn select(
     let subscription = extra_any(extras, &["subscriptionId", "subscription_id"]).map(String::from);
 
     // 1–2: auth file.
-    let key_file: Option<(KeyFile, &'static str)> = if let Some(path) = extra_str(extras, "key_path") {
+    let key_file: Option<(KeyFile, &'static str)> = if let Some(path) =
+        extra_str(extras, "key_path")
+    {
         if !path.to_ascii_lowercase().ends_with(".json") {
             return Err(connection_error(id, "Unrecognised extension for key file."));
         }
         notes.push("Getting connection using a JSON key file.".to_string());
-        let bytes = read_file(path).map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
-        let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| connection_error(id, format!("key_path `{path}` is not valid JSON ({e})")))?;
-        let kf = keyfile::parse(&value).map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
+        let bytes = read_file(path)
+            .map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            connection_error(id, format!("key_path `{path}` is not valid JSON ({e})"))
+        })?;
+        let kf = keyfile::parse(&value)
+            .map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
         Some((kf, "key_path"))
-    } else if let Some(v) = extras.get("key_json").filter(|v| !v.is_null() && v.as_str() != Some("")) {
+    } else if let Some(v) = extras
+        .get("key_json")
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+    {
         notes.push("Getting connection using a JSON config.".to_string());
         let kf = keyfile::parse(v).map_err(|e| connection_error(id, format!("key_json {e}")))?;
         Some((kf, "key_json"))
@@ -178,7 +186,8 @@ pub fn select(
 
     // 3: client secret.
     if let (Some(client_id), Some(secret), Some(tenant_id)) = (login, password, tenant) {
-        notes.push("Getting connection using specific credentials and subscription_id.".to_string());
+        notes
+            .push("Getting connection using specific credentials and subscription_id.".to_string());
         return Ok(AuthSetup {
             credential: Credential::ClientSecret {
                 tenant_id: tenant_id.to_string(),
@@ -196,7 +205,10 @@ pub fn select(
     // 4: client certificate.
     let cert = extra_str(extras, "client_certificate")
         .map(|p| CertificateSource::Inline(Secret::new(p)))
-        .or_else(|| extra_str(extras, "client_certificate_path").map(|p| CertificateSource::Path(p.to_string())));
+        .or_else(|| {
+            extra_str(extras, "client_certificate_path")
+                .map(|p| CertificateSource::Path(p.to_string()))
+        });
     if let Some(certificate) = cert {
         let (Some(client_id), Some(tenant_id)) = (login, tenant) else {
             return Err(connection_error(
@@ -227,7 +239,13 @@ pub fn select(
     // 5–6: DefaultAzureCredential.
     let (credential, note) = default_credential(extras, env, &mut endpoints, tenant)?;
     notes.push(note);
-    Ok(AuthSetup { credential, endpoints, subscription_id: subscription, notes, warnings })
+    Ok(AuthSetup {
+        credential,
+        endpoints,
+        subscription_id: subscription,
+        notes,
+        warnings,
+    })
 }
 
 /// Airflow's `DefaultAzureCredential` fallback, as far as a sandboxed component can go:
@@ -240,7 +258,11 @@ pub fn default_credential(
     endpoints: &mut Endpoints,
     fallback_tenant: Option<&str>,
 ) -> Result<(Credential, String), String> {
-    let env = |k: &str| env(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let env = |k: &str| {
+        env(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let mi_client = extra_str(extras, "managed_identity_client_id").map(String::from);
     if let Some(token_file) = env("AZURE_FEDERATED_TOKEN_FILE") {
         let client = mi_client.clone().or_else(|| env("AZURE_CLIENT_ID"));
@@ -255,7 +277,11 @@ pub fn default_credential(
                 }
             }
             return Ok((
-                Credential::WorkloadIdentity { tenant_id, client_id, token_file },
+                Credential::WorkloadIdentity {
+                    tenant_id,
+                    client_id,
+                    token_file,
+                },
                 "Using DefaultAzureCredential as credential (workload identity).".to_string(),
             ));
         }
@@ -279,12 +305,13 @@ pub fn select_default(
 ) -> Result<AuthSetup, String> {
     let (mut endpoints, warning) = cloud::resolve(extras);
     let tenant = extra_any(extras, &["tenantId", "tenant_id"]);
-    let (credential, note) =
-        default_credential(extras, env, &mut endpoints, tenant).map_err(|e| connection_error(&conn.conn_id, e))?;
+    let (credential, note) = default_credential(extras, env, &mut endpoints, tenant)
+        .map_err(|e| connection_error(&conn.conn_id, e))?;
     Ok(AuthSetup {
         credential,
         endpoints,
-        subscription_id: extra_any(extras, &["subscription_id", "subscriptionId"]).map(String::from),
+        subscription_id: extra_any(extras, &["subscription_id", "subscriptionId"])
+            .map(String::from),
         notes: vec![note],
         warnings: warning.into_iter().collect(),
     })
@@ -295,7 +322,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn conn(login: Option<&str>, password: Option<&str>, extra: Value) -> (Connection, Map<String, Value>) {
+    fn conn(
+        login: Option<&str>,
+        password: Option<&str>,
+        extra: Value,
+    ) -> (Connection, Map<String, Value>) {
         let c = Connection {
             conn_id: "azure_container_instance_test".into(),
             conn_type: Some("azure_container_instance".into()),
@@ -338,8 +369,14 @@ mod tests {
                 source: "login/password",
             }
         );
-        assert_eq!(s.subscription_id.as_deref(), Some("63e85d06-62e4-11ee-8c99-0242ac120003"));
-        assert_eq!(s.notes, vec!["Getting connection using specific credentials and subscription_id."]);
+        assert_eq!(
+            s.subscription_id.as_deref(),
+            Some("63e85d06-62e4-11ee-8c99-0242ac120003")
+        );
+        assert_eq!(
+            s.notes,
+            vec!["Getting connection using specific credentials and subscription_id."]
+        );
         assert!(!format!("{s:?}").contains("\"key\""));
     }
 
@@ -348,10 +385,26 @@ mod tests {
     #[test]
     fn cloud_environment_with_client_secret() {
         for (env, authority, base) in [
-            (None, "https://login.microsoftonline.com", "https://management.azure.com"),
-            (Some("AzurePublicCloud"), "https://login.microsoftonline.com", "https://management.azure.com"),
-            (Some("AzureUSGovernment"), "https://login.microsoftonline.us", "https://management.usgovcloudapi.net"),
-            (Some("AzureChinaCloud"), "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn"),
+            (
+                None,
+                "https://login.microsoftonline.com",
+                "https://management.azure.com",
+            ),
+            (
+                Some("AzurePublicCloud"),
+                "https://login.microsoftonline.com",
+                "https://management.azure.com",
+            ),
+            (
+                Some("AzureUSGovernment"),
+                "https://login.microsoftonline.us",
+                "https://management.usgovcloudapi.net",
+            ),
+            (
+                Some("AzureChinaCloud"),
+                "https://login.chinacloudapi.cn",
+                "https://management.chinacloudapi.cn",
+            ),
         ] {
             let mut extra = json!({"tenantId": "my-tenant", "subscriptionId": "my-subscription"});
             if let Some(env) = env {
@@ -359,8 +412,10 @@ mod tests {
             }
             let (c, e) = conn(Some("my-client-id"), Some("my-secret"), extra);
             let s = select(&c, &e, &no_env, &no_files).unwrap();
-            assert!(matches!(&s.credential, Credential::ClientSecret { client_id, tenant_id, .. }
-                if client_id == "my-client-id" && tenant_id == "my-tenant"));
+            assert!(
+                matches!(&s.credential, Credential::ClientSecret { client_id, tenant_id, .. }
+                if client_id == "my-client-id" && tenant_id == "my-tenant")
+            );
             assert_eq!(s.endpoints.authority, authority);
             assert_eq!(s.endpoints.resource_manager, base);
             assert_eq!(s.endpoints.scope, format!("{base}/.default"));
@@ -373,7 +428,10 @@ mod tests {
     fn fallback_to_default_credential() {
         let (c, e) = conn(None, None, json!({"subscriptionId": "subscription_id"}));
         let s = select(&c, &e, &no_env, &no_files).unwrap();
-        assert_eq!(s.credential, Credential::ManagedIdentity { client_id: None });
+        assert_eq!(
+            s.credential,
+            Credential::ManagedIdentity { client_id: None }
+        );
         assert_eq!(s.subscription_id.as_deref(), Some("subscription_id"));
         assert_eq!(s.endpoints.resource_manager, "https://management.azure.com");
         assert_eq!(s.endpoints.scope, "https://management.azure.com/.default");
@@ -390,7 +448,13 @@ mod tests {
             "AZURE_AUTHORITY_HOST" => Some("https://login.env.example/".to_string()),
             _ => None,
         };
-        let files = |p: &str| if p == "/keys/key.json" { Ok(KEY.as_bytes().to_vec()) } else { Err("denied".to_string()) };
+        let files = |p: &str| {
+            if p == "/keys/key.json" {
+                Ok(KEY.as_bytes().to_vec())
+            } else {
+                Err("denied".to_string())
+            }
+        };
         let everything = json!({
             "key_path": "/keys/key.json", "key_json": KEY, "tenantId": "t", "subscriptionId": "s",
             "client_certificate": pem, "managed_identity_client_id": "mi-client",
@@ -401,38 +465,77 @@ mod tests {
         };
         let (k, s) = kind(Some("l"), Some("p"), &everything).unwrap();
         assert_eq!(k, "client secret");
-        assert!(matches!(s.credential, Credential::ClientSecret { source: "key_path", .. }));
+        assert!(matches!(
+            s.credential,
+            Credential::ClientSecret {
+                source: "key_path",
+                ..
+            }
+        ));
         assert_eq!(s.subscription_id.as_deref(), Some("file-sub"));
-        assert_eq!(s.endpoints.resource_manager, "https://management.usgovcloudapi.net");
-        assert_eq!(s.endpoints.scope, "https://management.usgovcloudapi.net/.default");
+        assert_eq!(
+            s.endpoints.resource_manager,
+            "https://management.usgovcloudapi.net"
+        );
+        assert_eq!(
+            s.endpoints.scope,
+            "https://management.usgovcloudapi.net/.default"
+        );
         assert_eq!(s.endpoints.authority, "https://login.microsoftonline.us");
 
         let mut e = everything.clone();
         e.as_object_mut().unwrap().remove("key_path");
         let (_, s) = kind(Some("l"), Some("p"), &e).unwrap();
-        assert!(matches!(s.credential, Credential::ClientSecret { source: "key_json", .. }));
+        assert!(matches!(
+            s.credential,
+            Credential::ClientSecret {
+                source: "key_json",
+                ..
+            }
+        ));
         assert_eq!(s.notes, vec!["Getting connection using a JSON config."]);
 
         e.as_object_mut().unwrap().remove("key_json");
         let (_, s) = kind(Some("l"), Some("p"), &e).unwrap();
-        assert!(matches!(s.credential, Credential::ClientSecret { source: "login/password", .. }));
+        assert!(matches!(
+            s.credential,
+            Credential::ClientSecret {
+                source: "login/password",
+                ..
+            }
+        ));
 
         let (k, s) = kind(Some("l"), None, &e).unwrap();
         assert_eq!(k, "client certificate");
-        assert!(matches!(s.credential, Credential::ClientCertificate { certificate: CertificateSource::Inline(_), .. }));
+        assert!(matches!(
+            s.credential,
+            Credential::ClientCertificate {
+                certificate: CertificateSource::Inline(_),
+                ..
+            }
+        ));
         assert!(!format!("{s:?}").contains("PRIVATE KEY"));
 
         e.as_object_mut().unwrap().remove("client_certificate");
         let (_, s) = kind(Some("l"), None, &e).unwrap();
         assert_eq!(
             s.credential,
-            Credential::WorkloadIdentity { tenant_id: "env-tenant".into(), client_id: "mi-client".into(), token_file: "/var/run/token".into() }
+            Credential::WorkloadIdentity {
+                tenant_id: "env-tenant".into(),
+                client_id: "mi-client".into(),
+                token_file: "/var/run/token".into()
+            }
         );
         assert_eq!(s.endpoints.authority, "https://login.env.example");
 
         let (c, e2) = conn(None, None, e.clone());
         let s = select(&c, &e2, &no_env, &files).unwrap();
-        assert_eq!(s.credential, Credential::ManagedIdentity { client_id: Some("mi-client".into()) });
+        assert_eq!(
+            s.credential,
+            Credential::ManagedIdentity {
+                client_id: Some("mi-client".into())
+            }
+        );
     }
 
     #[test]
@@ -444,17 +547,27 @@ mod tests {
             "AZURE_AUTHORITY_HOST" => Some("https://login.env.example".to_string()),
             _ => None,
         };
-        let (c, e) = conn(None, None, json!({"workload_identity_tenant_id": "x-tenant", "authority_host": "http://127.0.0.1:9"}));
+        let (c, e) = conn(
+            None,
+            None,
+            json!({"workload_identity_tenant_id": "x-tenant", "authority_host": "http://127.0.0.1:9"}),
+        );
         let s = select(&c, &e, &env, &no_files).unwrap();
         assert_eq!(
             s.credential,
-            Credential::WorkloadIdentity { tenant_id: "x-tenant".into(), client_id: "env-client".into(), token_file: "/t".into() }
+            Credential::WorkloadIdentity {
+                tenant_id: "x-tenant".into(),
+                client_id: "env-client".into(),
+                token_file: "/t".into()
+            }
         );
         assert_eq!(s.endpoints.authority, "http://127.0.0.1:9");
         // Token file without a client id is a clear error.
         let env2 = |k: &str| (k == "AZURE_FEDERATED_TOKEN_FILE").then(|| "/t".to_string());
         let (c, e) = conn(None, None, json!({}));
-        assert!(select(&c, &e, &env2, &no_files).unwrap_err().contains("no client id"));
+        assert!(select(&c, &e, &env2, &no_files)
+            .unwrap_err()
+            .contains("no client id"));
     }
 
     #[test]
@@ -462,37 +575,69 @@ mod tests {
         let env = |k: &str| (k == "AZURE_CLIENT_ID").then(|| "env-mi".to_string());
         let (c, e) = conn(None, None, json!({"subscriptionId": "s"}));
         let s = select(&c, &e, &env, &no_files).unwrap();
-        assert_eq!(s.credential, Credential::ManagedIdentity { client_id: Some("env-mi".into()) });
+        assert_eq!(
+            s.credential,
+            Credential::ManagedIdentity {
+                client_id: Some("env-mi".into())
+            }
+        );
     }
 
     #[test]
     fn key_path_rules() {
         let (c, e) = conn(None, None, json!({"key_path": "/keys/key.yaml"}));
-        assert_eq!(select(&c, &e, &no_env, &no_files).unwrap_err(), "connection `azure_container_instance_test`: Unrecognised extension for key file.");
+        assert_eq!(
+            select(&c, &e, &no_env, &no_files).unwrap_err(),
+            "connection `azure_container_instance_test`: Unrecognised extension for key file."
+        );
         let (c, e) = conn(None, None, json!({"key_path": "/keys/key.json"}));
         let err = select(&c, &e, &no_env, &no_files).unwrap_err();
-        assert!(err.contains("cannot read key_path `/keys/key.json`"), "{err}");
+        assert!(
+            err.contains("cannot read key_path `/keys/key.json`"),
+            "{err}"
+        );
         let files = |_: &str| Ok(br#"{"clientId":"c","tenantId":"t"}"#.to_vec());
         let err = select(&c, &e, &no_env, &files).unwrap_err();
         assert!(err.contains("has no `clientSecret`"), "{err}");
         // Extras override the file's endpoints (emulator / private cloud).
         let files = |_: &str| Ok(KEY.as_bytes().to_vec());
-        let (c, e) = conn(None, None, json!({"key_path": "/k.json", "resource_manager_url": "http://127.0.0.1:1", "authority_host": "http://127.0.0.1:1"}));
+        let (c, e) = conn(
+            None,
+            None,
+            json!({"key_path": "/k.json", "resource_manager_url": "http://127.0.0.1:1", "authority_host": "http://127.0.0.1:1"}),
+        );
         let s = select(&c, &e, &no_env, &files).unwrap();
         assert_eq!(s.endpoints.resource_manager, "http://127.0.0.1:1");
         assert_eq!(s.endpoints.authority, "http://127.0.0.1:1");
-        assert_eq!(s.endpoints.scope, "https://management.usgovcloudapi.net/.default");
+        assert_eq!(
+            s.endpoints.scope,
+            "https://management.usgovcloudapi.net/.default"
+        );
     }
 
     #[test]
     fn certificate_needs_login_and_tenant() {
-        let (c, e) = conn(None, None, json!({"client_certificate_path": "/c.pem", "tenantId": "t"}));
-        assert!(select(&c, &e, &no_env, &no_files).unwrap_err().contains("client id in `login`"));
-        let (c, e) = conn(Some("cid"), None, json!({"client_certificate_path": "/c.pem", "tenantId": "t"}));
+        let (c, e) = conn(
+            None,
+            None,
+            json!({"client_certificate_path": "/c.pem", "tenantId": "t"}),
+        );
+        assert!(select(&c, &e, &no_env, &no_files)
+            .unwrap_err()
+            .contains("client id in `login`"));
+        let (c, e) = conn(
+            Some("cid"),
+            None,
+            json!({"client_certificate_path": "/c.pem", "tenantId": "t"}),
+        );
         let s = select(&c, &e, &no_env, &no_files).unwrap();
         assert_eq!(
             s.credential,
-            Credential::ClientCertificate { tenant_id: "t".into(), client_id: "cid".into(), certificate: CertificateSource::Path("/c.pem".into()) }
+            Credential::ClientCertificate {
+                tenant_id: "t".into(),
+                client_id: "cid".into(),
+                certificate: CertificateSource::Path("/c.pem".into())
+            }
         );
     }
 
@@ -506,9 +651,18 @@ mod tests {
 
     #[test]
     fn registry_default_credential_ignores_login_password() {
-        let (c, e) = conn(Some("myreg"), Some(""), json!({"subscription_id": "sub", "resource_group": "rg", "managed_identity_client_id": "mi"}));
+        let (c, e) = conn(
+            Some("myreg"),
+            Some(""),
+            json!({"subscription_id": "sub", "resource_group": "rg", "managed_identity_client_id": "mi"}),
+        );
         let s = select_default(&c, &e, &no_env).unwrap();
-        assert_eq!(s.credential, Credential::ManagedIdentity { client_id: Some("mi".into()) });
+        assert_eq!(
+            s.credential,
+            Credential::ManagedIdentity {
+                client_id: Some("mi".into())
+            }
+        );
         assert_eq!(s.subscription_id.as_deref(), Some("sub"));
     }
 }

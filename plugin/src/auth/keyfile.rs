@@ -40,7 +40,8 @@ pub fn parse(value: &Value) -> Result<KeyFile, String> {
     let obj = match value {
         Value::Object(_) => value,
         Value::String(s) => {
-            owned = serde_json::from_str::<Value>(s).map_err(|e| format!("is not valid JSON ({e})"))?;
+            owned =
+                serde_json::from_str::<Value>(s).map_err(|e| format!("is not valid JSON ({e})"))?;
             &owned
         }
         _ => return Err("must be a JSON object".into()),
@@ -77,7 +78,10 @@ mod tests {
         assert_eq!(k.client_secret.expose(), "csecret");
         assert_eq!(k.tenant_id, "tid");
         assert_eq!(k.subscription_id.as_deref(), Some("sub"));
-        assert_eq!(k.resource_manager.as_deref(), Some("https://management.azure.com/"));
+        assert_eq!(
+            k.resource_manager.as_deref(),
+            Some("https://management.azure.com/")
+        );
         assert!(!format!("{k:?}").contains("csecret"));
         // The same as a string.
         assert_eq!(parse(&Value::String(v.to_string())).unwrap(), k);

@@ -60,18 +60,30 @@ impl std::fmt::Debug for TokenProvider {
 
 /// The Entra ID token endpoint for a tenant.
 pub fn token_url(authority: &str, tenant: &str) -> String {
-    format!("{}/{}/oauth2/v2.0/token", authority.trim_end_matches('/'), http::encode_component(tenant))
+    format!(
+        "{}/{}/oauth2/v2.0/token",
+        authority.trim_end_matches('/'),
+        http::encode_component(tenant)
+    )
 }
 
 /// The IMDS `resource` for a scope: `https://management.azure.com/.default` →
 /// `https://management.azure.com/`.
 pub fn imds_resource(scope: &str) -> String {
-    format!("{}/", scope.trim_end_matches("/.default").trim_end_matches('/'))
+    format!(
+        "{}/",
+        scope.trim_end_matches("/.default").trim_end_matches('/')
+    )
 }
 
 impl TokenProvider {
     /// A provider for `credential` with the endpoints of its connection.
-    pub fn new(conn_id: &str, credential: Credential, endpoints: &Endpoints, transport: Transport) -> TokenProvider {
+    pub fn new(
+        conn_id: &str,
+        credential: Credential,
+        endpoints: &Endpoints,
+        transport: Transport,
+    ) -> TokenProvider {
         TokenProvider {
             conn_id: conn_id.to_string(),
             credential,
@@ -109,12 +121,21 @@ impl TokenProvider {
     }
 
     fn fail(&self, what: impl std::fmt::Display) -> Error {
-        Error::Connection(format!("{} credential of connection `{}`: {what}", self.credential.kind(), self.conn_id))
+        Error::Connection(format!(
+            "{} credential of connection `{}`: {what}",
+            self.credential.kind(),
+            self.conn_id
+        ))
     }
 
     fn fetch(&self) -> Result<AccessToken> {
         match &self.credential {
-            Credential::ClientSecret { tenant_id, client_id, secret, .. } => {
+            Credential::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+                ..
+            } => {
                 let form = [
                     ("grant_type", "client_credentials"),
                     ("client_id", client_id.as_str()),
@@ -123,7 +144,11 @@ impl TokenProvider {
                 ];
                 self.entra_request(tenant_id, &http::form_encode(&form))
             }
-            Credential::ClientCertificate { tenant_id, client_id, certificate } => {
+            Credential::ClientCertificate {
+                tenant_id,
+                client_id,
+                certificate,
+            } => {
                 let url = token_url(&self.authority, tenant_id);
                 let assertion = {
                     let mut cached = self.certificate.borrow_mut();
@@ -131,17 +156,24 @@ impl TokenProvider {
                         let pem = match certificate {
                             CertificateSource::Inline(p) => p.expose().to_string(),
                             CertificateSource::Path(path) => {
-                                let bytes = runtime::read_granted_file(path).map_err(|e| match e {
-                                    Error::Denied(m) => Error::Denied(m),
-                                    other => self.fail(format!("cannot read client_certificate_path `{path}`: {other}")),
-                                })?;
-                                String::from_utf8(bytes).map_err(|_| self.fail(format!("`{path}` is not a PEM text file")))?
+                                let bytes =
+                                    runtime::read_granted_file(path).map_err(|e| match e {
+                                        Error::Denied(m) => Error::Denied(m),
+                                        other => self.fail(format!(
+                                            "cannot read client_certificate_path `{path}`: {other}"
+                                        )),
+                                    })?;
+                                String::from_utf8(bytes).map_err(|_| {
+                                    self.fail(format!("`{path}` is not a PEM text file"))
+                                })?
                             }
                         };
-                        *cached = Some(ClientCertificate::from_pem(&pem).map_err(|e| self.fail(e))?);
+                        *cached =
+                            Some(ClientCertificate::from_pem(&pem).map_err(|e| self.fail(e))?);
                     }
                     let cert = cached.as_ref().expect("set above");
-                    cert.assertion(client_id, &url, runtime::unix_now(), &random::uuid_v4()).map_err(|e| self.fail(e))?
+                    cert.assertion(client_id, &url, runtime::unix_now(), &random::uuid_v4())
+                        .map_err(|e| self.fail(e))?
                 };
                 let form = [
                     ("grant_type", "client_credentials"),
@@ -152,16 +184,25 @@ impl TokenProvider {
                 ];
                 self.entra_request(tenant_id, &http::form_encode(&form))
             }
-            Credential::WorkloadIdentity { tenant_id, client_id, token_file } => {
+            Credential::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            } => {
                 // Re-read on every request: the projected token is rotated by the kubelet.
                 let bytes = runtime::read_granted_file(token_file).map_err(|e| match e {
                     Error::Denied(m) => Error::Denied(m),
-                    other => self.fail(format!("cannot read the federated token file `{token_file}`: {other}")),
+                    other => self.fail(format!(
+                        "cannot read the federated token file `{token_file}`: {other}"
+                    )),
                 })?;
-                let assertion = String::from_utf8(bytes).map_err(|_| self.fail("the federated token file is not UTF-8"))?;
+                let assertion = String::from_utf8(bytes)
+                    .map_err(|_| self.fail("the federated token file is not UTF-8"))?;
                 let assertion = assertion.trim();
                 if assertion.is_empty() {
-                    return Err(self.fail(format!("the federated token file `{token_file}` is empty")));
+                    return Err(
+                        self.fail(format!("the federated token file `{token_file}` is empty"))
+                    );
                 }
                 let form = [
                     ("grant_type", "client_credentials"),
@@ -178,7 +219,8 @@ impl TokenProvider {
 
     fn entra_request(&self, tenant_id: &str, form: &str) -> Result<AccessToken> {
         let url = token_url(&self.authority, tenant_id);
-        let parsed = Url::parse(&url).map_err(|e| self.fail(format!("authority `{}`: {e}", self.authority)))?;
+        let parsed = Url::parse(&url)
+            .map_err(|e| self.fail(format!("authority `{}`: {e}", self.authority)))?;
         if !parsed.may_carry_credentials() {
             return Err(self.fail(format!(
                 "refusing to send credentials over plain http to `{}` (use https, or a loopback address)",
@@ -195,8 +237,13 @@ impl TokenProvider {
                 .body(body.clone())
                 .timeout_ms(TOKEN_TIMEOUT_MS))
         };
-        let retry = |r: &http::Response| (r.status == 429 || r.status >= 500).then(|| format!("HTTP {}", r.status));
-        let sent = self.transport.execute(&label, &mut make, &retry, true).map_err(|e| self.transport_error(e, &parsed.origin()))?;
+        let retry = |r: &http::Response| {
+            (r.status == 429 || r.status >= 500).then(|| format!("HTTP {}", r.status))
+        };
+        let sent = self
+            .transport
+            .execute(&label, &mut make, &retry, true)
+            .map_err(|e| self.transport_error(e, &parsed.origin()))?;
         {
             let note = sent.give_up_note();
             self.parse(sent.response, &note)
@@ -205,12 +252,17 @@ impl TokenProvider {
 
     fn imds_request(&self, client_id: Option<&str>) -> Result<AccessToken> {
         let resource = imds_resource(&self.scope);
-        let mut query = vec![("api-version", IMDS_API_VERSION), ("resource", resource.as_str())];
+        let mut query = vec![
+            ("api-version", IMDS_API_VERSION),
+            ("resource", resource.as_str()),
+        ];
         if let Some(c) = client_id {
             query.push(("client_id", c));
         }
         let url = http::with_query(&self.imds_token_url, &query);
-        let origin = Url::parse(&url).map(|u| u.origin()).map_err(|e| self.fail(format!("imds_endpoint: {e}")))?;
+        let origin = Url::parse(&url)
+            .map(|u| u.origin())
+            .map_err(|e| self.fail(format!("imds_endpoint: {e}")))?;
         let label = format!("GET {origin}/metadata/identity/oauth2/token");
         let mut make = || {
             Ok(Request::new(Method::Get, url.clone())
@@ -221,7 +273,8 @@ impl TokenProvider {
         };
         // IMDS: 429, 404/410 (updating) and 5xx are transient; a missing endpoint fails fast.
         let retry = |r: &http::Response| {
-            (r.status == 429 || r.status == 404 || r.status == 410 || r.status >= 500).then(|| format!("HTTP {}", r.status))
+            (r.status == 429 || r.status == 404 || r.status == 410 || r.status >= 500)
+                .then(|| format!("HTTP {}", r.status))
         };
         let sent = self.transport.execute(&label, &mut make, &retry, false).map_err(|e| match e {
             TransportError::Unreachable { .. } => self.fail(format!(
@@ -240,15 +293,23 @@ impl TokenProvider {
         match e {
             TransportError::Denied(m) => Error::Denied(format!("token request to {origin}: {m}")),
             TransportError::Fatal(e) => e,
-            other => self.fail(format!("token endpoint {origin} unreachable: {}", other.describe())),
+            other => self.fail(format!(
+                "token endpoint {origin} unreachable: {}",
+                other.describe()
+            )),
         }
     }
 
     fn parse(&self, resp: http::Response, note: &str) -> Result<AccessToken> {
         if !resp.is_success() {
-            return Err(self.fail(format!("token request refused: {}{note}", token::describe_token_error(resp.status, &resp.body))));
+            return Err(self.fail(format!(
+                "token request refused: {}{note}",
+                token::describe_token_error(resp.status, &resp.body)
+            )));
         }
-        let body: Value = resp.json().map_err(|_| self.fail("the token response is not JSON"))?;
+        let body: Value = resp
+            .json()
+            .map_err(|_| self.fail("the token response is not JSON"))?;
         token::parse_token_response(&body, runtime::unix_now()).map_err(|e| self.fail(e))
     }
 }
@@ -259,8 +320,17 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(token_url("https://login.microsoftonline.com/", "my tenant"), "https://login.microsoftonline.com/my%20tenant/oauth2/v2.0/token");
-        assert_eq!(imds_resource("https://management.azure.com/.default"), "https://management.azure.com/");
-        assert_eq!(imds_resource("https://management.usgovcloudapi.net/.default"), "https://management.usgovcloudapi.net/");
+        assert_eq!(
+            token_url("https://login.microsoftonline.com/", "my tenant"),
+            "https://login.microsoftonline.com/my%20tenant/oauth2/v2.0/token"
+        );
+        assert_eq!(
+            imds_resource("https://management.azure.com/.default"),
+            "https://management.azure.com/"
+        );
+        assert_eq!(
+            imds_resource("https://management.usgovcloudapi.net/.default"),
+            "https://management.usgovcloudapi.net/"
+        );
     }
 }

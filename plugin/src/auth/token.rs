@@ -33,7 +33,9 @@ impl AccessToken {
 /// A number that may arrive as a JSON number or a string (IMDS sends strings).
 fn num(v: &Value) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
+        Value::Number(n) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -59,7 +61,11 @@ pub fn parse_token_response(body: &Value, now: u64) -> Result<AccessToken, Strin
             None => return Err("the token response has neither expires_in nor expires_on".into()),
         },
     };
-    Ok(AccessToken { token: Secret::new(token), obtained_at: now, expires_on })
+    Ok(AccessToken {
+        token: Secret::new(token),
+        obtained_at: now,
+        expires_on,
+    })
 }
 
 /// The parts of an Entra ID / IMDS error answer worth reporting (never secrets): the
@@ -69,7 +75,10 @@ pub fn describe_token_error(status: u16, body: &[u8]) -> String {
         Ok(v) => v,
         Err(_) => return format!("HTTP {status}"),
     };
-    let error = v.get("error").and_then(Value::as_str).unwrap_or("unknown_error");
+    let error = v
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown_error");
     let code = v
         .get("error_codes")
         .and_then(Value::as_array)
@@ -113,29 +122,49 @@ mod tests {
         assert_eq!(parse_token_response(&only_on, 10).unwrap().expires_on, 5000);
         assert!(parse_token_response(&json!({"expires_in": 5}), 0).is_err());
         assert!(parse_token_response(&json!({"access_token": "x"}), 0).is_err());
-        assert!(parse_token_response(&json!({"access_token": "x", "expires_in": 5, "token_type": "mac"}), 0).is_err());
+        assert!(parse_token_response(
+            &json!({"access_token": "x", "expires_in": 5, "token_type": "mac"}),
+            0
+        )
+        .is_err());
     }
 
     #[test]
     fn refresh_timing() {
-        let t = AccessToken { token: Secret::new("t"), obtained_at: 1000, expires_on: 1000 + 3600 };
+        let t = AccessToken {
+            token: Secret::new("t"),
+            obtained_at: 1000,
+            expires_on: 1000 + 3600,
+        };
         assert!(!t.needs_refresh(1000));
         assert!(!t.needs_refresh(1000 + 3600 - 301));
         assert!(t.needs_refresh(1000 + 3600 - 300));
         assert!(t.needs_refresh(1000 + 4000));
         // A 60 s token is refreshed 30 s before expiry, not immediately.
-        let short = AccessToken { token: Secret::new("t"), obtained_at: 0, expires_on: 60 };
+        let short = AccessToken {
+            token: Secret::new("t"),
+            obtained_at: 0,
+            expires_on: 60,
+        };
         assert!(!short.needs_refresh(0));
         assert!(!short.needs_refresh(29));
         assert!(short.needs_refresh(30));
         // An already-expired token.
-        let dead = AccessToken { token: Secret::new("t"), obtained_at: 0, expires_on: 0 };
+        let dead = AccessToken {
+            token: Secret::new("t"),
+            obtained_at: 0,
+            expires_on: 0,
+        };
         assert!(dead.needs_refresh(0));
     }
 
     #[test]
     fn token_debug_is_redacted() {
-        let t = AccessToken { token: Secret::new("eyJsecret"), obtained_at: 0, expires_on: 1 };
+        let t = AccessToken {
+            token: Secret::new("eyJsecret"),
+            obtained_at: 0,
+            expires_on: 1,
+        };
         assert!(!format!("{t:?}").contains("eyJsecret"));
     }
 

@@ -4,7 +4,9 @@
 
 use super::Component;
 use crate::arm::models::ContainerGroup;
-use crate::bindings::exports::aci::container_instance::container_instance_hook::{Guest, GroupRef, StateExitDetails};
+use crate::bindings::exports::aci::container_instance::container_instance_hook::{
+    GroupRef, Guest, StateExitDetails,
+};
 use crate::bindings::orchestrator::task::types::TaskError;
 use crate::error::Error;
 use crate::hook::{self, state, AciHook};
@@ -15,7 +17,8 @@ fn hook_for(conn_id: &str) -> Result<AciHook, Error> {
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Internal(format!("cannot serialise the answer: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| Error::Internal(format!("cannot serialise the answer: {e}")))
 }
 
 fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, TaskError> {
@@ -23,10 +26,17 @@ fn run<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, TaskError> {
 }
 
 impl Guest for Component {
-    fn create_or_update(t: GroupRef, container_group: String, wait: bool) -> Result<String, TaskError> {
+    fn create_or_update(
+        t: GroupRef,
+        container_group: String,
+        wait: bool,
+    ) -> Result<String, TaskError> {
         run(|| {
-            let group: ContainerGroup = serde_json::from_str(&container_group)
-                .map_err(|e| Error::InvalidParams(format!("the container group is not a valid ARM ContainerGroup JSON document: {e}")))?;
+            let group: ContainerGroup = serde_json::from_str(&container_group).map_err(|e| {
+                Error::InvalidParams(format!(
+                    "the container group is not a valid ARM ContainerGroup JSON document: {e}"
+                ))
+            })?;
             let hook = hook_for(&t.conn_id)?;
             to_json(&hook.create_or_update(&t.resource_group, &t.name, &group, wait)?)
         })
@@ -54,10 +64,16 @@ impl Guest for Component {
 
     fn get_state_exitcode_details(t: GroupRef) -> Result<StateExitDetails, TaskError> {
         run(|| {
-            runtime::warn("get_state_exitcode_details() is deprecated. Related method is get_state()");
+            runtime::warn(
+                "get_state_exitcode_details() is deprecated. Related method is get_state()",
+            );
             let group = hook_for(&t.conn_id)?.get_state(&t.resource_group, &t.name)?;
             let (state, exit_code, detail_status) = state::exitcode_details(&group);
-            Ok(StateExitDetails { state, exit_code, detail_status })
+            Ok(StateExitDetails {
+                state,
+                exit_code,
+                detail_status,
+            })
         })
     }
 
@@ -83,7 +99,10 @@ impl Guest for Component {
 
     fn list(conn_id: String, resource_group: Option<String>) -> Result<String, TaskError> {
         run(|| {
-            let rg = resource_group.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            let rg = resource_group
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
             to_json(&hook_for(&conn_id)?.list(rg)?)
         })
     }

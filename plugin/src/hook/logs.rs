@@ -4,7 +4,9 @@
 /// Python's `str.splitlines(keepends=True)`: breaks after `\n`, `\r\n`, `\r`, `\v`, `\f`,
 /// `\x1c`, `\x1d`, `\x1e`, `\x85`, `\u2028`, `\u2029`; each line keeps its ending.
 pub fn split_lines(content: Option<&str>) -> Vec<String> {
-    let Some(text) = content else { return Vec::new() };
+    let Some(text) = content else {
+        return Vec::new();
+    };
     let mut lines = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();
@@ -18,7 +20,8 @@ pub fn split_lines(content: Option<&str>) -> Vec<String> {
                 }
                 _ => i + 1,
             },
-            '\n' | '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}' | '\u{2029}' => i + c.len_utf8(),
+            '\n' | '\u{0b}' | '\u{0c}' | '\u{1c}' | '\u{1d}' | '\u{1e}' | '\u{85}' | '\u{2028}'
+            | '\u{2029}' => i + c.len_utf8(),
             _ => continue,
         };
         lines.push(text[start..end].to_string());
@@ -43,14 +46,23 @@ mod tests {
         );
         assert_eq!(split_lines(None), Vec::<String>::new());
         assert_eq!(split_lines(Some("")), Vec::<String>::new());
-        assert_eq!(split_lines(Some("line1\nline2\n")), vec!["line1\n", "line2\n"]);
+        assert_eq!(
+            split_lines(Some("line1\nline2\n")),
+            vec!["line1\n", "line2\n"]
+        );
     }
 
     #[test]
     fn python_splitlines_semantics() {
-        assert_eq!(split_lines(Some("a\r\nb\rc\nd")), vec!["a\r\n", "b\r", "c\n", "d"]);
+        assert_eq!(
+            split_lines(Some("a\r\nb\rc\nd")),
+            vec!["a\r\n", "b\r", "c\n", "d"]
+        );
         assert_eq!(split_lines(Some("\n\n")), vec!["\n", "\n"]);
-        assert_eq!(split_lines(Some("x\u{2028}y\u{85}z\x0c")), vec!["x\u{2028}", "y\u{85}", "z\x0c"]);
+        assert_eq!(
+            split_lines(Some("x\u{2028}y\u{85}z\x0c")),
+            vec!["x\u{2028}", "y\u{85}", "z\x0c"]
+        );
         assert_eq!(split_lines(Some("no newline")), vec!["no newline"]);
         assert_eq!(split_lines(Some("\r")), vec!["\r"]);
         assert_eq!(split_lines(Some("tab\tstays")), vec!["tab\tstays"]);

@@ -54,10 +54,20 @@ impl AciHook {
     /// Like [`AciHook::new`] for an already resolved connection.
     pub fn from_connection(conn: &Connection) -> Result<AciHook> {
         let extras = runtime::extras(conn);
-        let setup = credential::select(conn, &extras, &setup::env_var, &setup::read_file).map_err(Error::Connection)?;
+        let setup = credential::select(conn, &extras, &setup::env_var, &setup::read_file)
+            .map_err(Error::Connection)?;
         setup::log_setup(&setup);
-        let client = setup::client(conn, &setup, setup.subscription_id.as_deref(), "subscriptionId", Rc::new(Cell::new(0)))?;
-        Ok(AciHook { client, poll: PollPolicy::default() })
+        let client = setup::client(
+            conn,
+            &setup,
+            setup.subscription_id.as_deref(),
+            "subscriptionId",
+            Rc::new(Cell::new(0)),
+        )?;
+        Ok(AciHook {
+            client,
+            poll: PollPolicy::default(),
+        })
     }
 
     /// The subscription the hook works in.
@@ -85,20 +95,41 @@ impl AciHook {
     }
 
     fn group_path(&self, resource_group: &str, name: &str) -> String {
-        format!("{}/{}", self.client.provider_path(resource_group, CONTAINER_GROUPS), http::encode_component(name))
+        format!(
+            "{}/{}",
+            self.client.provider_path(resource_group, CONTAINER_GROUPS),
+            http::encode_component(name)
+        )
     }
 
     /// URL of a container group (or one of its sub-resources, `suffix` starting with `/`).
-    fn group_url(&self, resource_group: &str, name: &str, suffix: &str, query: &[(&str, &str)]) -> String {
-        self.client.url(&format!("{}{suffix}", self.group_path(resource_group, name)), self.api_version(), query)
+    fn group_url(
+        &self,
+        resource_group: &str,
+        name: &str,
+        suffix: &str,
+        query: &[(&str, &str)],
+    ) -> String {
+        self.client.url(
+            &format!("{}{suffix}", self.group_path(resource_group, name)),
+            self.api_version(),
+            query,
+        )
     }
 
     /// Creates or updates a group (PUT). With `wait`, follows the operation until it is
     /// terminal and returns the group as a final GET reads it (failed provisioning is an
     /// error); otherwise returns ARM's answer to the PUT.
-    pub fn create_or_update(&self, resource_group: &str, name: &str, group: &ContainerGroup, wait: bool) -> Result<ContainerGroup> {
+    pub fn create_or_update(
+        &self,
+        resource_group: &str,
+        name: &str,
+        group: &ContainerGroup,
+        wait: bool,
+    ) -> Result<ContainerGroup> {
         let url = self.group_url(resource_group, name, "", &[]);
-        let body = serde_json::to_vec(group).map_err(|e| Error::Internal(format!("cannot serialise the container group: {e}")))?;
+        let body = serde_json::to_vec(group)
+            .map_err(|e| Error::Internal(format!("cannot serialise the container group: {e}")))?;
         let resp = self.client.send(Method::Put, &url, Some(&body))?;
         let accepted: ContainerGroup = parse_json(&resp, &url)?;
         if !wait {
@@ -107,7 +138,14 @@ impl AciHook {
         match accepted.provisioning_state() {
             Some(s) if s.eq_ignore_ascii_case("Succeeded") => {}
             Some(s) if is_terminal_state(s) => return Err(lro::provisioning_error(&accepted)),
-            _ => lro::wait(&self.client, &resp, &url, false, self.poll, &format!("creation of container group `{name}`"))?,
+            _ => lro::wait(
+                &self.client,
+                &resp,
+                &url,
+                false,
+                self.poll,
+                &format!("creation of container group `{name}`"),
+            )?,
         }
         self.get_state(resource_group, name)
     }
@@ -120,15 +158,33 @@ impl AciHook {
 
     /// The last `tail` lines (default 1000) of the container named like the group, each
     /// with its line ending; no content gives no lines (Airflow's `get_logs`).
-    pub fn get_logs(&self, resource_group: &str, name: &str, tail: Option<u32>) -> Result<Vec<String>> {
-        let content = self.get_logs_raw(resource_group, name, name, Some(tail.unwrap_or(DEFAULT_TAIL)), false)?;
+    pub fn get_logs(
+        &self,
+        resource_group: &str,
+        name: &str,
+        tail: Option<u32>,
+    ) -> Result<Vec<String>> {
+        let content = self.get_logs_raw(
+            resource_group,
+            name,
+            name,
+            Some(tail.unwrap_or(DEFAULT_TAIL)),
+            false,
+        )?;
         Ok(logs::split_lines(content.as_deref()))
     }
 
     /// The raw log content of `container` (`None` when ARM has none): the last `tail` lines
     /// (all when `None`), with timestamps when asked. `409 ContainerGroupTransitioning`
     /// (logs asked for while the group is provisioning) is returned at once, not retried.
-    pub fn get_logs_raw(&self, resource_group: &str, name: &str, container: &str, tail: Option<u32>, timestamps: bool) -> Result<Option<String>> {
+    pub fn get_logs_raw(
+        &self,
+        resource_group: &str,
+        name: &str,
+        container: &str,
+        tail: Option<u32>,
+        timestamps: bool,
+    ) -> Result<Option<String>> {
         let tail_s = tail.map(|t| t.to_string());
         let mut query: Vec<(&str, &str)> = Vec::new();
         if let Some(t) = &tail_s {
@@ -137,10 +193,17 @@ impl AciHook {
         if timestamps {
             query.push(("timestamps", "true"));
         }
-        let url = self.group_url(resource_group, name, &format!("/containers/{}/logs", http::encode_component(container)), &query);
+        let url = self.group_url(
+            resource_group,
+            name,
+            &format!("/containers/{}/logs", http::encode_component(container)),
+            &query,
+        );
         // While the group is provisioning ARM answers 409 ContainerGroupTransitioning; log
         // readers poll anyway, so that is reported at once rather than retried here.
-        let resp = self.client.send_fail_fast_on_transition(Method::Get, &url)?;
+        let resp = self
+            .client
+            .send_fail_fast_on_transition(Method::Get, &url)?;
         let logs: Logs = parse_json(&resp, &url)?;
         Ok(logs.content)
     }
@@ -183,7 +246,11 @@ impl AciHook {
         if !self.exists_at(url)? {
             return Ok(());
         }
-        let poll_resource = Response { status: 202, headers: Vec::new(), body: Vec::new() };
+        let poll_resource = Response {
+            status: 202,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
         lro::wait(&self.client, &poll_resource, url, true, self.poll, &what)
     }
 
@@ -224,7 +291,10 @@ impl AciHook {
     fn list_url(&self, resource_group: Option<&str>) -> String {
         let path = match resource_group {
             Some(rg) => self.client.provider_path(rg, CONTAINER_GROUPS),
-            None => format!("/subscriptions/{}/providers/{CONTAINER_GROUPS}", http::encode_component(self.subscription_id())),
+            None => format!(
+                "/subscriptions/{}/providers/{CONTAINER_GROUPS}",
+                http::encode_component(self.subscription_id())
+            ),
         };
         self.client.url(&path, self.api_version(), &[])
     }
@@ -245,13 +315,20 @@ impl AciHook {
                 None => return Ok(out),
             }
         }
-        Err(Error::remote(0, "TooManyPages", format!("the list did not end within {MAX_LIST_PAGES} pages")))
+        Err(Error::remote(
+            0,
+            "TooManyPages",
+            format!("the list did not end within {MAX_LIST_PAGES} pages"),
+        ))
     }
 
     /// Lists the subscription's groups once (first page): Airflow's `test_connection`.
     pub fn test_connection(&self) -> (bool, String) {
         let url = self.list_url(None);
-        match self.client.send_json::<ContainerGroupListResult>(Method::Get, &url, None) {
+        match self
+            .client
+            .send_json::<ContainerGroupListResult>(Method::Get, &url, None)
+        {
             Ok(_) => (true, CONNECTION_OK.to_string()),
             Err(e) => (false, e.to_string()),
         }

@@ -32,10 +32,18 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 /// What the connection alone gives: the credential when it has a password, else `None`
 /// (pure). Errors when the server (host) or user name (login) is missing.
 pub fn static_credential(conn: &Connection) -> Result<Option<ImageRegistryCredential>> {
-    let server = non_empty(&conn.host)
-        .ok_or_else(|| Error::Connection(format!("registry connection `{}` has no host (the registry server)", conn.conn_id)))?;
-    let login = non_empty(&conn.login)
-        .ok_or_else(|| Error::Connection(format!("registry connection `{}` has no login (the registry user or name)", conn.conn_id)))?;
+    let server = non_empty(&conn.host).ok_or_else(|| {
+        Error::Connection(format!(
+            "registry connection `{}` has no host (the registry server)",
+            conn.conn_id
+        ))
+    })?;
+    let login = non_empty(&conn.login).ok_or_else(|| {
+        Error::Connection(format!(
+            "registry connection `{}` has no login (the registry user or name)",
+            conn.conn_id
+        ))
+    })?;
     Ok(non_empty(&conn.password).map(|p| ImageRegistryCredential {
         server: server.to_string(),
         username: Some(login.to_string()),
@@ -58,9 +66,16 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
             conn.conn_id
         ))
     })?;
-    let setup = credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
+    let setup =
+        credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
     setup::log_setup(&setup);
-    let client = setup::client(conn, &setup, setup.subscription_id.as_deref(), "subscription_id", Rc::new(Cell::new(0)))?;
+    let client = setup::client(
+        conn,
+        &setup,
+        setup.subscription_id.as_deref(),
+        "subscription_id",
+        Rc::new(Cell::new(0)),
+    )?;
     let path = format!(
         "{}/{}/listCredentials",
         client.provider_path(rg, "Microsoft.ContainerRegistry/registries"),
@@ -68,10 +83,26 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
     );
     let url = client.url(&path, ACR_API_VERSION, &[]);
     let creds: RegistryCredentials = client.send_json(Method::Post, &url, None)?;
-    let password = creds.passwords.into_iter().map(|p| p.value).find(|v| !v.is_empty()).ok_or_else(|| {
-        Error::remote(200, "NoAdminPassword", format!("registry `{login}` returned no admin password (is the admin user enabled?)"))
-    })?;
-    Ok(ImageRegistryCredential { server, username: Some(login), password: Some(password), ..Default::default() })
+    let password = creds
+        .passwords
+        .into_iter()
+        .map(|p| p.value)
+        .find(|v| !v.is_empty())
+        .ok_or_else(|| {
+            Error::remote(
+                200,
+                "NoAdminPassword",
+                format!(
+                    "registry `{login}` returned no admin password (is the admin user enabled?)"
+                ),
+            )
+        })?;
+    Ok(ImageRegistryCredential {
+        server,
+        username: Some(login),
+        password: Some(password),
+        ..Default::default()
+    })
 }
 
 #[cfg(test)]
@@ -94,7 +125,9 @@ mod tests {
     /// Airflow `test_get_conn`.
     #[test]
     fn login_password_host() {
-        let c = static_credential(&conn(Some("test.cr"), Some("myuser"), Some("password"))).unwrap().unwrap();
+        let c = static_credential(&conn(Some("test.cr"), Some("myuser"), Some("password")))
+            .unwrap()
+            .unwrap();
         assert_eq!(c.server, "test.cr");
         assert_eq!(c.username.as_deref(), Some("myuser"));
         assert_eq!(c.password.as_ref().unwrap().expose(), "password");
@@ -102,8 +135,16 @@ mod tests {
 
     #[test]
     fn no_password_falls_through_and_missing_fields_error() {
-        assert!(static_credential(&conn(Some("test.cr"), Some("myuser"), Some(""))).unwrap().is_none());
-        assert!(static_credential(&conn(Some("test.cr"), Some("myuser"), None)).unwrap().is_none());
+        assert!(
+            static_credential(&conn(Some("test.cr"), Some("myuser"), Some("")))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            static_credential(&conn(Some("test.cr"), Some("myuser"), None))
+                .unwrap()
+                .is_none()
+        );
         let e = static_credential(&conn(None, Some("u"), Some("p"))).unwrap_err();
         assert!(e.to_string().contains("no host"));
         let e = static_credential(&conn(Some("h"), None, Some("p"))).unwrap_err();

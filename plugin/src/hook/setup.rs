@@ -12,7 +12,12 @@ use crate::runtime::{self, Connection};
 
 /// Environment variables the credential chain reads. The host exposes only the workload
 /// identity ones to the component; nothing else is read.
-pub const AUTH_ENV_VARS: [&str; 4] = ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_AUTHORITY_HOST"];
+pub const AUTH_ENV_VARS: [&str; 4] = [
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_AUTHORITY_HOST",
+];
 
 /// Reads one of [`AUTH_ENV_VARS`] from the WASI environment (others are `None`).
 pub fn env_var(name: &str) -> Option<String> {
@@ -41,11 +46,19 @@ pub fn log_setup(setup: &AuthSetup) {
 }
 
 /// An ARM client for `conn` with `setup`; `subscription` must be known.
-pub fn client(conn: &Connection, setup: &AuthSetup, subscription: Option<&str>, what: &str, counter: Rc<Cell<u64>>) -> Result<ArmClient> {
+pub fn client(
+    conn: &Connection,
+    setup: &AuthSetup,
+    subscription: Option<&str>,
+    what: &str,
+    counter: Rc<Cell<u64>>,
+) -> Result<ArmClient> {
     let sub = subscription
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| Error::Connection(format!("connection `{}` has no {what} extra", conn.conn_id)))?;
+        .ok_or_else(|| {
+            Error::Connection(format!("connection `{}` has no {what} extra", conn.conn_id))
+        })?;
     let policy = RetryPolicy::from_extras(&runtime::extras(conn));
     Ok(ArmClient::new(&conn.conn_id, setup, sub, policy, counter))
 }

@@ -12,7 +12,11 @@ pub fn exitcode_details(group: &ContainerGroup) -> (String, Option<i32>, String)
             s.exit_code,
             s.detail_status.clone().unwrap_or_default(),
         ),
-        None => (group.provisioning_state().unwrap_or("Unknown").to_string(), None, String::new()),
+        None => (
+            group.provisioning_state().unwrap_or("Unknown").to_string(),
+            None,
+            String::new(),
+        ),
     }
 }
 
@@ -39,17 +43,27 @@ mod tests {
 
     #[test]
     fn terminated_container() {
-        let g = group(json!({"properties": {"provisioningState": "Succeeded", "containers": [{"name": "c", "properties": {
+        let g = group(
+            json!({"properties": {"provisioningState": "Succeeded", "containers": [{"name": "c", "properties": {
             "instanceView": {"currentState": {"state": "Terminated", "exitCode": 2, "detailStatus": "Error"},
-                "events": [{"message": "pulling image"}, {"name": "no message"}, {"message": "Started container"}]}}}]}}));
-        assert_eq!(exitcode_details(&g), ("Terminated".into(), Some(2), "Error".into()));
+                "events": [{"message": "pulling image"}, {"name": "no message"}, {"message": "Started container"}]}}}]}}),
+        );
+        assert_eq!(
+            exitcode_details(&g),
+            ("Terminated".into(), Some(2), "Error".into())
+        );
         assert_eq!(messages(&g), vec!["pulling image", "Started container"]);
     }
 
     #[test]
     fn no_instance_view() {
-        let g = group(json!({"properties": {"provisioningState": "Creating", "containers": [{"name": "c", "properties": {}}]}}));
-        assert_eq!(exitcode_details(&g), ("Creating".into(), None, String::new()));
+        let g = group(
+            json!({"properties": {"provisioningState": "Creating", "containers": [{"name": "c", "properties": {}}]}}),
+        );
+        assert_eq!(
+            exitcode_details(&g),
+            ("Creating".into(), None, String::new())
+        );
         assert!(messages(&g).is_empty());
         let empty = ContainerGroup::default();
         assert_eq!(exitcode_details(&empty).0, "Unknown");

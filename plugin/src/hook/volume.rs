@@ -27,7 +27,10 @@ pub fn account_key_from_connection_string(cs: &str) -> std::result::Result<Optio
             continue;
         }
         let Some((k, v)) = part.split_once('=') else {
-            return Err(format!("segment {} of the connection string has no `=`", i + 1));
+            return Err(format!(
+                "segment {} of the connection string has no `=`",
+                i + 1
+            ));
         };
         if k.trim().eq_ignore_ascii_case("AccountKey") {
             return Ok(Some(Secret::new(v.trim())));
@@ -38,14 +41,32 @@ pub fn account_key_from_connection_string(cs: &str) -> std::result::Result<Optio
 
 /// An Azure Files volume named `mount_name` for share `share_name` of
 /// `storage_account_name`, with the key from connection `conn_id`.
-pub fn file_volume(conn_id: &str, mount_name: &str, share_name: &str, storage_account_name: &str, read_only: bool) -> Result<Volume> {
+pub fn file_volume(
+    conn_id: &str,
+    mount_name: &str,
+    share_name: &str,
+    storage_account_name: &str,
+    read_only: bool,
+) -> Result<Volume> {
     let conn = runtime::connection(conn_id)?;
     let key = storage_key(&conn, storage_account_name)?;
-    Ok(make_volume(mount_name, share_name, storage_account_name, read_only, key))
+    Ok(make_volume(
+        mount_name,
+        share_name,
+        storage_account_name,
+        read_only,
+        key,
+    ))
 }
 
 /// The volume document (pure).
-pub fn make_volume(mount_name: &str, share_name: &str, storage_account_name: &str, read_only: bool, key: Secret) -> Volume {
+pub fn make_volume(
+    mount_name: &str,
+    share_name: &str,
+    storage_account_name: &str,
+    read_only: bool,
+    key: Secret,
+) -> Volume {
     Volume {
         name: mount_name.to_string(),
         azure_file: Some(AzureFileVolume {
@@ -74,18 +95,29 @@ pub enum KeySource {
 }
 
 /// Decides the key source of a volume connection (Airflow's order).
-pub fn key_source(conn: &Connection, extras: &serde_json::Map<String, serde_json::Value>) -> Result<KeySource> {
+pub fn key_source(
+    conn: &Connection,
+    extras: &serde_json::Map<String, serde_json::Value>,
+) -> Result<KeySource> {
     if let Some(cs) = extra_any(extras, &["connection_string"]) {
         match account_key_from_connection_string(cs) {
             Ok(Some(k)) => return Ok(KeySource::Known(k)),
             Ok(None) => {}
-            Err(e) => return Err(Error::Connection(format!("volume connection `{}`: {e}", conn.conn_id))),
+            Err(e) => {
+                return Err(Error::Connection(format!(
+                    "volume connection `{}`: {e}",
+                    conn.conn_id
+                )))
+            }
         }
     }
     let sub = extra_any(extras, &["subscription_id", "subscriptionId"]);
     let rg = extra_any(extras, &["resource_group", "resourceGroup"]);
     if let (Some(s), Some(r)) = (sub, rg) {
-        return Ok(KeySource::ListKeys { subscription_id: s.to_string(), resource_group: r.to_string() });
+        return Ok(KeySource::ListKeys {
+            subscription_id: s.to_string(),
+            resource_group: r.to_string(),
+        });
     }
     match conn.password.as_deref().filter(|p| !p.is_empty()) {
         Some(p) => Ok(KeySource::Known(Secret::new(p))),
@@ -100,11 +132,21 @@ fn storage_key(conn: &Connection, account: &str) -> Result<Secret> {
     let extras = runtime::extras(conn);
     let (subscription, rg) = match key_source(conn, &extras)? {
         KeySource::Known(k) => return Ok(k),
-        KeySource::ListKeys { subscription_id, resource_group } => (subscription_id, resource_group),
+        KeySource::ListKeys {
+            subscription_id,
+            resource_group,
+        } => (subscription_id, resource_group),
     };
-    let setup = credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
+    let setup =
+        credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
     setup::log_setup(&setup);
-    let client = setup::client(conn, &setup, Some(&subscription), "subscription_id", Rc::new(Cell::new(0)))?;
+    let client = setup::client(
+        conn,
+        &setup,
+        Some(&subscription),
+        "subscription_id",
+        Rc::new(Cell::new(0)),
+    )?;
     let path = format!(
         "{}/{}/listKeys",
         client.provider_path(&rg, "Microsoft.Storage/storageAccounts"),
@@ -116,7 +158,13 @@ fn storage_key(conn: &Connection, account: &str) -> Result<Secret> {
         .into_iter()
         .map(|k| k.value)
         .find(|v| !v.is_empty())
-        .ok_or_else(|| Error::remote(200, "NoAccountKey", format!("storage account `{account}` returned no key")))
+        .ok_or_else(|| {
+            Error::remote(
+                200,
+                "NoAccountKey",
+                format!("storage account `{account}` returned no key"),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -124,7 +172,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn conn(login: Option<&str>, password: Option<&str>, extra: serde_json::Value) -> (Connection, serde_json::Map<String, serde_json::Value>) {
+    fn conn(
+        login: Option<&str>,
+        password: Option<&str>,
+        extra: serde_json::Value,
+    ) -> (Connection, serde_json::Map<String, serde_json::Value>) {
         let c = Connection {
             conn_id: "azure_container_volume_default".into(),
             conn_type: Some("wasb".into()),
@@ -142,7 +194,10 @@ mod tests {
     #[test]
     fn password_key() {
         let (c, e) = conn(Some("login"), Some("key"), json!({}));
-        assert_eq!(key_source(&c, &e).unwrap(), KeySource::Known(Secret::new("key")));
+        assert_eq!(
+            key_source(&c, &e).unwrap(),
+            KeySource::Known(Secret::new("key"))
+        );
         let v = make_volume("mount", "share", "storage", true, Secret::new("key"));
         assert_eq!(v.name, "mount");
         let af = v.azure_file.unwrap();
@@ -155,29 +210,62 @@ mod tests {
     /// Airflow `test_get_file_volume_connection_string`.
     #[test]
     fn connection_string_key() {
-        let (c, e) = conn(Some("login"), Some("key"), json!({"connection_string": "a=b;AccountKey=1"}));
-        assert_eq!(key_source(&c, &e).unwrap(), KeySource::Known(Secret::new("1")));
+        let (c, e) = conn(
+            Some("login"),
+            Some("key"),
+            json!({"connection_string": "a=b;AccountKey=1"}),
+        );
+        assert_eq!(
+            key_source(&c, &e).unwrap(),
+            KeySource::Known(Secret::new("1"))
+        );
     }
 
     /// Airflow `test_get_file_volume_default_azure_credential` (decision part).
     #[test]
     fn list_keys_when_subscription_and_group() {
-        let (c, e) = conn(Some(""), Some(""), json!({"subscription_id": "sub", "resource_group": "rg"}));
-        assert_eq!(key_source(&c, &e).unwrap(), KeySource::ListKeys { subscription_id: "sub".into(), resource_group: "rg".into() });
+        let (c, e) = conn(
+            Some(""),
+            Some(""),
+            json!({"subscription_id": "sub", "resource_group": "rg"}),
+        );
+        assert_eq!(
+            key_source(&c, &e).unwrap(),
+            KeySource::ListKeys {
+                subscription_id: "sub".into(),
+                resource_group: "rg".into()
+            }
+        );
     }
 
     #[test]
     fn connection_string_parsing() {
         let cs = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=abc==;EndpointSuffix=core.windows.net;";
-        assert_eq!(account_key_from_connection_string(cs).unwrap(), Some(Secret::new("abc==")));
-        assert_eq!(account_key_from_connection_string("accountkey=x").unwrap(), Some(Secret::new("x")));
-        assert_eq!(account_key_from_connection_string("AccountName=acct").unwrap(), None);
+        assert_eq!(
+            account_key_from_connection_string(cs).unwrap(),
+            Some(Secret::new("abc=="))
+        );
+        assert_eq!(
+            account_key_from_connection_string("accountkey=x").unwrap(),
+            Some(Secret::new("x"))
+        );
+        assert_eq!(
+            account_key_from_connection_string("AccountName=acct").unwrap(),
+            None
+        );
         assert_eq!(account_key_from_connection_string("").unwrap(), None);
         let e = account_key_from_connection_string("AccountName=a;garbageSECRET").unwrap_err();
         assert!(e.contains("segment 2") && !e.contains("SECRET"));
         // No AccountKey: falls through to the password.
-        let (c, e) = conn(None, Some("pw"), json!({"connection_string": "AccountName=a"}));
-        assert_eq!(key_source(&c, &e).unwrap(), KeySource::Known(Secret::new("pw")));
+        let (c, e) = conn(
+            None,
+            Some("pw"),
+            json!({"connection_string": "AccountName=a"}),
+        );
+        assert_eq!(
+            key_source(&c, &e).unwrap(),
+            KeySource::Known(Secret::new("pw"))
+        );
     }
 
     #[test]

@@ -34,13 +34,26 @@ pub trait Cloud {
     fn create(&self, rg: &str, name: &str, body: &Value) -> Result<()>;
     /// One `listLogs` with timestamps: the container's log content (`None`
     /// when ARM returned no content). `tail: None` fetches the whole log.
-    fn logs(&self, rg: &str, name: &str, container: &str, tail: Option<u32>) -> Result<Option<String>>;
+    fn logs(
+        &self,
+        rg: &str,
+        name: &str,
+        container: &str,
+        tail: Option<u32>,
+    ) -> Result<Option<String>>;
     /// DELETE the group; with `wait`, until ARM reports it gone. True when it existed.
     fn delete(&self, rg: &str, name: &str, wait: bool) -> Result<bool>;
     /// The `imageRegistryCredentials` entry for a registry connection (ARM JSON).
     fn registry_credential(&self, conn_id: &str) -> Result<Value>;
     /// An Azure File `volumes` entry (ARM JSON) for a storage connection.
-    fn file_volume(&self, conn_id: &str, mount_name: &str, share_name: &str, account_name: &str, read_only: bool) -> Result<Value>;
+    fn file_volume(
+        &self,
+        conn_id: &str,
+        mount_name: &str,
+        share_name: &str,
+        account_name: &str,
+        read_only: bool,
+    ) -> Result<Value>;
 }
 
 /// The host's runtime services the operator uses.

@@ -61,7 +61,10 @@ pub fn task_tags(ti: &TaskInstance) -> Vec<(String, String)> {
         (TAG_TASK.into(), truncate(&ti.task_id)),
         (TAG_RUN.into(), truncate(&ti.run_id)),
         (TAG_TRY.into(), ti.try_number.to_string()),
-        (TAG_CREATOR.into(), format!("aci-plugin/{}", env!("CARGO_PKG_VERSION"))),
+        (
+            TAG_CREATOR.into(),
+            format!("aci-plugin/{}", env!("CARGO_PKG_VERSION")),
+        ),
     ]
 }
 
@@ -69,7 +72,10 @@ pub fn task_tags(ti: &TaskInstance) -> Vec<(String, String)> {
 /// DAG, task and run; any try).
 pub fn same_task(tags: &HashMap<String, String>, ti: &TaskInstance) -> bool {
     let is = |k: &str, v: &str| tags.get(k).map(String::as_str) == Some(truncate(v).as_str());
-    tags.contains_key(TAG_CREATOR) && is(TAG_DAG, &ti.dag_id) && is(TAG_TASK, &ti.task_id) && is(TAG_RUN, &ti.run_id)
+    tags.contains_key(TAG_CREATOR)
+        && is(TAG_DAG, &ti.dag_id)
+        && is(TAG_TASK, &ti.task_id)
+        && is(TAG_RUN, &ti.run_id)
 }
 
 /// The mount name of the `i`-th volume (Airflow: `mount-{len(volumes)}`).
@@ -98,7 +104,11 @@ fn ports_json(ports: &[PortSpec]) -> Value {
 fn ip_address_json(ip: &IpAddressSpec, container_ports: &[PortSpec]) -> Value {
     // ARM requires ports on the IP address; Airflow's callers pass them. When
     // they are missing, expose the container's ports (80 by default).
-    let ports = if ip.ports.is_empty() { container_ports } else { &ip.ports };
+    let ports = if ip.ports.is_empty() {
+        container_ports
+    } else {
+        &ip.ports
+    };
     let mut m = Map::new();
     m.insert("type".into(), json!(ip.ip_type));
     m.insert("ports".into(), ports_json(ports));
@@ -142,8 +152,14 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
         requests.insert("gpu".into(), json!({"count": g.count, "sku": g.sku}));
     }
 
-    let container_ports: Vec<PortSpec> =
-        if uses_default_port(p) { vec![PortSpec { port: DEFAULT_PORT, protocol: None }] } else { p.ports.clone() };
+    let container_ports: Vec<PortSpec> = if uses_default_port(p) {
+        vec![PortSpec {
+            port: DEFAULT_PORT,
+            protocol: None,
+        }]
+    } else {
+        p.ports.clone()
+    };
 
     let mut cprops = Map::new();
     cprops.insert("image".into(), json!(p.image));
@@ -162,7 +178,10 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
     }
 
     let mut props = Map::new();
-    props.insert("containers".into(), json!([{"name": p.name, "properties": cprops}]));
+    props.insert(
+        "containers".into(),
+        json!([{"name": p.name, "properties": cprops}]),
+    );
     if let Some(cred) = &resolved.registry_credential {
         props.insert("imageRegistryCredentials".into(), json!([cred]));
     }
@@ -204,7 +223,15 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
             la.insert("logType".into(), json!(t));
         }
         if !d.metadata.is_empty() {
-            la.insert("metadata".into(), Value::Object(d.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect()));
+            la.insert(
+                "metadata".into(),
+                Value::Object(
+                    d.metadata
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json!(v)))
+                        .collect(),
+                ),
+            );
         }
         if let Some(r) = &d.workspace_resource_id {
             la.insert("workspaceResourceId".into(), json!(r.expose()));
@@ -230,7 +257,12 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
         if !id.user_assigned_identities.is_empty() {
             m.insert(
                 "userAssignedIdentities".into(),
-                Value::Object(id.user_assigned_identities.iter().map(|r| (r.clone(), json!({}))).collect()),
+                Value::Object(
+                    id.user_assigned_identities
+                        .iter()
+                        .map(|r| (r.clone(), json!({})))
+                        .collect(),
+                ),
             );
         }
         group.insert("identity".into(), Value::Object(m));

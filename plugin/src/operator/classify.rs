@@ -59,11 +59,16 @@ pub fn exit_reason(exit_code: i32, detail_status: Option<&str>) -> &'static str 
 pub fn remote_reason(code: &str, message: &str) -> Option<&'static str> {
     let c = code.to_ascii_lowercase();
     let m = message.to_ascii_lowercase();
-    if c == "inaccessibleimage" || c.contains("imagepull") || c == "registryerrorresponse" && m.contains("pull") {
+    if c == "inaccessibleimage"
+        || c.contains("imagepull")
+        || c == "registryerrorresponse" && m.contains("pull")
+    {
         Some(IMAGE_PULL)
     } else if c.contains("quota") {
         Some(QUOTA)
-    } else if c == "serviceunavailable" && m.contains("not available in the location") || c.contains("insufficientcapacity") {
+    } else if c == "serviceunavailable" && m.contains("not available in the location")
+        || c.contains("insufficientcapacity")
+    {
         Some(CAPACITY)
     } else {
         None
@@ -74,11 +79,17 @@ pub fn remote_reason(code: &str, message: &str) -> Option<&'static str> {
 /// code is a known class; other errors are returned unchanged.
 pub fn classify_create_error(e: Error) -> Error {
     match &e {
-        Error::Remote { code, message, status } => match remote_reason(code, message) {
+        Error::Remote {
+            code,
+            message,
+            status,
+        } => match remote_reason(code, message) {
             Some(reason) => Error::Failed {
                 exit_code: None,
                 reason: reason.into(),
-                message: format!("Could not start container group: ({code}) {message} [HTTP {status}]"),
+                message: format!(
+                    "Could not start container group: ({code}) {message} [HTTP {status}]"
+                ),
             },
             None => e,
         },
@@ -88,8 +99,14 @@ pub fn classify_create_error(e: Error) -> Error {
 
 /// The reason of a failed provisioning, from the group's and containers' events.
 pub fn provisioning_reason(events: &[EventObs]) -> &'static str {
-    let has =
-        |pred: &dyn Fn(&str, &str) -> bool| events.iter().any(|e| pred(&e.name.to_ascii_lowercase(), &e.message.to_ascii_lowercase()));
+    let has = |pred: &dyn Fn(&str, &str) -> bool| {
+        events.iter().any(|e| {
+            pred(
+                &e.name.to_ascii_lowercase(),
+                &e.message.to_ascii_lowercase(),
+            )
+        })
+    };
     if has(&|n, m| {
         n.contains("pull") && n != "pulled" && n != "pulling"
             || (n == "failed" || n == "backoff") && (m.contains("pull") || m.contains("image"))
@@ -100,7 +117,8 @@ pub fn provisioning_reason(events: &[EventObs]) -> &'static str {
         QUOTA
     } else if has(&|n, m| n.contains("capacity") || m.contains("not available in the location")) {
         CAPACITY
-    } else if has(&|n, m| n.contains("timeout") || m.contains("timed out") || m.contains("timeout")) {
+    } else if has(&|n, m| n.contains("timeout") || m.contains("timed out") || m.contains("timeout"))
+    {
         PROVISIONING_TIMEOUT
     } else if has(&|n, _| n.contains("evict")) {
         EVICTED
@@ -111,7 +129,12 @@ pub fn provisioning_reason(events: &[EventObs]) -> &'static str {
 
 /// The reason for an `Unhealthy` group.
 pub fn unhealthy_reason(events: &[EventObs], spot: bool) -> &'static str {
-    if spot || events.iter().any(|e| e.name.to_ascii_lowercase().contains("evict") || e.message.to_ascii_lowercase().contains("evict")) {
+    if spot
+        || events.iter().any(|e| {
+            e.name.to_ascii_lowercase().contains("evict")
+                || e.message.to_ascii_lowercase().contains("evict")
+        })
+    {
         EVICTED
     } else {
         UNHEALTHY
@@ -121,11 +144,22 @@ pub fn unhealthy_reason(events: &[EventObs], spot: bool) -> &'static str {
 /// The distinct messages of warning events (or of all events when none is a
 /// warning), joined for an error message.
 pub fn event_summary(events: &[EventObs]) -> String {
-    let warnings: Vec<&EventObs> = events.iter().filter(|e| e.kind.eq_ignore_ascii_case("warning")).collect();
-    let chosen: Vec<&EventObs> = if warnings.is_empty() { events.iter().collect() } else { warnings };
+    let warnings: Vec<&EventObs> = events
+        .iter()
+        .filter(|e| e.kind.eq_ignore_ascii_case("warning"))
+        .collect();
+    let chosen: Vec<&EventObs> = if warnings.is_empty() {
+        events.iter().collect()
+    } else {
+        warnings
+    };
     let mut out: Vec<String> = Vec::new();
     for e in chosen {
-        let s = if e.name.is_empty() { e.message.clone() } else { format!("{}: {}", e.name, e.message) };
+        let s = if e.name.is_empty() {
+            e.message.clone()
+        } else {
+            format!("{}: {}", e.name, e.message)
+        };
         if !out.contains(&s) {
             out.push(s);
         }
@@ -138,7 +172,14 @@ mod tests {
     use super::*;
 
     fn ev(name: &str, message: &str, kind: &str) -> EventObs {
-        EventObs { name: name.into(), message: message.into(), kind: kind.into(), count: 1, last_timestamp: None, first_timestamp: None }
+        EventObs {
+            name: name.into(),
+            message: message.into(),
+            kind: kind.into(),
+            count: 1,
+            last_timestamp: None,
+            first_timestamp: None,
+        }
     }
 
     #[test]
@@ -151,21 +192,48 @@ mod tests {
 
     #[test]
     fn remote_codes() {
-        assert_eq!(remote_reason("InaccessibleImage", "The image 'x' in container group 'y' is not accessible."), Some(IMAGE_PULL));
-        assert_eq!(remote_reason("ContainerGroupQuotaReached", "quota 'StandardCores' exceeded"), Some(QUOTA));
         assert_eq!(
-            remote_reason("ServiceUnavailable", "The requested resource is not available in the location 'eastus' at this moment."),
+            remote_reason(
+                "InaccessibleImage",
+                "The image 'x' in container group 'y' is not accessible."
+            ),
+            Some(IMAGE_PULL)
+        );
+        assert_eq!(
+            remote_reason(
+                "ContainerGroupQuotaReached",
+                "quota 'StandardCores' exceeded"
+            ),
+            Some(QUOTA)
+        );
+        assert_eq!(
+            remote_reason(
+                "ServiceUnavailable",
+                "The requested resource is not available in the location 'eastus' at this moment."
+            ),
             Some(CAPACITY)
         );
-        assert_eq!(remote_reason("ServiceUnavailable", "backend down"), None, "a plain 503 is transient, not capacity");
+        assert_eq!(
+            remote_reason("ServiceUnavailable", "backend down"),
+            None,
+            "a plain 503 is transient, not capacity"
+        );
         assert_eq!(remote_reason("AuthorizationFailed", "no"), None);
     }
 
     #[test]
     fn create_errors_become_failures_only_when_classified() {
-        let e = classify_create_error(Error::remote(400, "InaccessibleImage", "The image 'a' is not accessible."));
+        let e = classify_create_error(Error::remote(
+            400,
+            "InaccessibleImage",
+            "The image 'a' is not accessible.",
+        ));
         match e {
-            Error::Failed { reason, exit_code, message } => {
+            Error::Failed {
+                reason,
+                exit_code,
+                message,
+            } => {
                 assert_eq!(reason, IMAGE_PULL);
                 assert_eq!(exit_code, None);
                 assert!(message.contains("InaccessibleImage"), "{message}");
@@ -178,35 +246,80 @@ mod tests {
 
     #[test]
     fn provisioning_failures_from_events() {
-        assert_eq!(provisioning_reason(&[ev("Failed", "Failed to pull image \"x\": the image is not accessible", "Warning")]), IMAGE_PULL);
+        assert_eq!(
+            provisioning_reason(&[ev(
+                "Failed",
+                "Failed to pull image \"x\": the image is not accessible",
+                "Warning"
+            )]),
+            IMAGE_PULL
+        );
         assert_eq!(
             provisioning_reason(&[
                 ev("Pulling", "pulling image \"x\"", "Normal"),
-                ev("QuotaExceeded", "container group quota 'StandardCores' exceeded", "Warning")
+                ev(
+                    "QuotaExceeded",
+                    "container group quota 'StandardCores' exceeded",
+                    "Warning"
+                )
             ]),
             QUOTA
         );
         assert_eq!(
-            provisioning_reason(&[ev("InsufficientCapacity.", "The requested resource is not available in the location", "Warning")]),
+            provisioning_reason(&[ev(
+                "InsufficientCapacity.",
+                "The requested resource is not available in the location",
+                "Warning"
+            )]),
             CAPACITY
         );
-        assert_eq!(provisioning_reason(&[ev("Failed", "Provisioning timed out after 1800 seconds", "Warning")]), PROVISIONING_TIMEOUT);
-        assert_eq!(provisioning_reason(&[ev("FailedMount", "Output: mount error(2): Permission denied", "Warning")]), PROVISIONING_FAILED);
-        assert_eq!(provisioning_reason(&[ev("Pulled", "Successfully pulled image", "Normal")]), PROVISIONING_FAILED);
+        assert_eq!(
+            provisioning_reason(&[ev(
+                "Failed",
+                "Provisioning timed out after 1800 seconds",
+                "Warning"
+            )]),
+            PROVISIONING_TIMEOUT
+        );
+        assert_eq!(
+            provisioning_reason(&[ev(
+                "FailedMount",
+                "Output: mount error(2): Permission denied",
+                "Warning"
+            )]),
+            PROVISIONING_FAILED
+        );
+        assert_eq!(
+            provisioning_reason(&[ev("Pulled", "Successfully pulled image", "Normal")]),
+            PROVISIONING_FAILED
+        );
     }
 
     #[test]
     fn unhealthy() {
         assert_eq!(unhealthy_reason(&[], true), EVICTED);
-        assert_eq!(unhealthy_reason(&[ev("Evicted", "The container group was evicted", "Warning")], false), EVICTED);
+        assert_eq!(
+            unhealthy_reason(
+                &[ev("Evicted", "The container group was evicted", "Warning")],
+                false
+            ),
+            EVICTED
+        );
         assert_eq!(unhealthy_reason(&[], false), UNHEALTHY);
     }
 
     #[test]
     fn summary_prefers_warnings_and_dedups() {
-        let events = [ev("Pulling", "pulling", "Normal"), ev("Failed", "bad", "Warning"), ev("Failed", "bad", "Warning")];
+        let events = [
+            ev("Pulling", "pulling", "Normal"),
+            ev("Failed", "bad", "Warning"),
+            ev("Failed", "bad", "Warning"),
+        ];
         assert_eq!(event_summary(&events), "Failed: bad");
-        assert_eq!(event_summary(&[ev("Started", "ok", "Normal")]), "Started: ok");
+        assert_eq!(
+            event_summary(&[ev("Started", "ok", "Normal")]),
+            "Started: ok"
+        );
         assert_eq!(event_summary(&[]), "");
     }
 }

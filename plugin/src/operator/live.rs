@@ -12,11 +12,13 @@ use crate::hook::{self, AciHook};
 use crate::runtime;
 
 fn to_json<T: Serialize>(what: &str, v: &T) -> Result<Value> {
-    serde_json::to_value(v).map_err(|e| Error::Internal(format!("could not serialise the {what}: {e}")))
+    serde_json::to_value(v)
+        .map_err(|e| Error::Internal(format!("could not serialise the {what}: {e}")))
 }
 
 fn from_json<T: DeserializeOwned>(what: &str, v: &Value) -> Result<T> {
-    serde_json::from_value(v.clone()).map_err(|e| Error::Internal(format!("could not build the {what}: {e}")))
+    serde_json::from_value(v.clone())
+        .map_err(|e| Error::Internal(format!("could not build the {what}: {e}")))
 }
 
 /// ACI through [`AciHook`].
@@ -27,7 +29,9 @@ pub struct HookCloud {
 impl HookCloud {
     /// A cloud on the `ci_conn_id` connection (no request is made yet).
     pub fn new(conn_id: &str) -> Result<Self> {
-        Ok(HookCloud { hook: AciHook::new(conn_id)? })
+        Ok(HookCloud {
+            hook: AciHook::new(conn_id)?,
+        })
     }
 
     /// ARM requests made so far (all kinds).
@@ -47,10 +51,18 @@ impl Cloud for HookCloud {
 
     fn create(&self, rg: &str, name: &str, body: &Value) -> Result<()> {
         let group: ContainerGroup = from_json("container group", body)?;
-        self.hook.create_or_update(rg, name, &group, false).map(|_| ())
+        self.hook
+            .create_or_update(rg, name, &group, false)
+            .map(|_| ())
     }
 
-    fn logs(&self, rg: &str, name: &str, container: &str, tail: Option<u32>) -> Result<Option<String>> {
+    fn logs(
+        &self,
+        rg: &str,
+        name: &str,
+        container: &str,
+        tail: Option<u32>,
+    ) -> Result<Option<String>> {
         self.hook.get_logs_raw(rg, name, container, tail, true)
     }
 
@@ -59,11 +71,24 @@ impl Cloud for HookCloud {
     }
 
     fn registry_credential(&self, conn_id: &str) -> Result<Value> {
-        to_json("registry credential", &hook::registry::registry_credential(conn_id)?)
+        to_json(
+            "registry credential",
+            &hook::registry::registry_credential(conn_id)?,
+        )
     }
 
-    fn file_volume(&self, conn_id: &str, mount_name: &str, share_name: &str, account_name: &str, read_only: bool) -> Result<Value> {
-        to_json("volume", &hook::volume::file_volume(conn_id, mount_name, share_name, account_name, read_only)?)
+    fn file_volume(
+        &self,
+        conn_id: &str,
+        mount_name: &str,
+        share_name: &str,
+        account_name: &str,
+        read_only: bool,
+    ) -> Result<Value> {
+        to_json(
+            "volume",
+            &hook::volume::file_volume(conn_id, mount_name, share_name, account_name, read_only)?,
+        )
     }
 }
 
@@ -120,7 +145,9 @@ mod tests {
         }))
         .unwrap();
         let resolved = Resolved {
-            registry_credential: Some(json!({"server": "r.azurecr.io", "username": "u", "password": "pw"})),
+            registry_credential: Some(
+                json!({"server": "r.azurecr.io", "username": "u", "password": "pw"}),
+            ),
             volumes: vec![
                 json!({"name": "mount-0", "azureFile": {"shareName": "share", "storageAccountName": "acct", "readOnly": true, "storageAccountKey": "key"}}),
             ],
@@ -128,6 +155,9 @@ mod tests {
         let body = container_group(&p, &TaskInstance::default(), &resolved);
         let typed: ContainerGroup = from_json("container group", &body).unwrap();
         assert_eq!(to_json("container group", &typed).unwrap(), body);
-        assert!(!format!("{typed:?}").contains("s3cr3t-value"), "Debug of the typed model hides secureValue");
+        assert!(
+            !format!("{typed:?}").contains("s3cr3t-value"),
+            "Debug of the typed model hides secureValue"
+        );
     }
 }

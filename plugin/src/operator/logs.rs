@@ -57,7 +57,9 @@ impl LogCursor {
     /// The tail to ask for on the next live poll: large enough to reach back
     /// before the lines sharing the last timestamp, so the fetch can be trusted.
     pub fn suggested_tail(&self) -> u32 {
-        u32::try_from(self.at_last).unwrap_or(u32::MAX).saturating_add(BASE_TAIL)
+        u32::try_from(self.at_last)
+            .unwrap_or(u32::MAX)
+            .saturating_add(BASE_TAIL)
     }
 
     /// Offers one fetched log (`content` from `listLogs` with timestamps;
@@ -94,7 +96,13 @@ impl LogCursor {
         }
         if let Some(max) = lines.iter().map(|(s, _)| *s).max() {
             if self.last.is_none_or(|l| max >= l) {
-                self.at_last = lines.iter().filter(|(s, _)| *s == max).count().max(if Some(max) == self.last { self.at_last } else { 0 });
+                self.at_last = lines.iter().filter(|(s, _)| *s == max).count().max(
+                    if Some(max) == self.last {
+                        self.at_last
+                    } else {
+                        0
+                    },
+                );
                 self.last = Some(max);
             }
         }
@@ -139,7 +147,12 @@ pub fn split_timestamp(line: &str) -> Option<(Stamp, &str)> {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` into a [`Stamp`].
 pub fn parse_rfc3339(s: &str) -> Option<Stamp> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') || b[13] != b':' || b[16] != b':'
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ')
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -173,7 +186,10 @@ pub fn parse_rfc3339(s: &str) -> Option<Stamp> {
     }
     let offset_secs = match &s[i..] {
         "Z" | "z" => 0,
-        tz if tz.len() == 6 && (tz.starts_with('+') || tz.starts_with('-')) && tz.as_bytes()[3] == b':' => {
+        tz if tz.len() == 6
+            && (tz.starts_with('+') || tz.starts_with('-'))
+            && tz.as_bytes()[3] == b':' =>
+        {
             let h: i64 = tz[1..3].parse().ok()?;
             let m: i64 = tz[4..6].parse().ok()?;
             let sign = if tz.starts_with('-') { -1 } else { 1 };
@@ -182,7 +198,10 @@ pub fn parse_rfc3339(s: &str) -> Option<Stamp> {
         _ => return None,
     };
     let days = days_from_civil(year, month, day);
-    Some((days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs, nanos))
+    Some((
+        days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs,
+        nanos,
+    ))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
@@ -204,7 +223,18 @@ pub fn python_splitlines_keepends(content: &str) -> Vec<String> {
     let mut chars = content.chars().peekable();
     while let Some(c) = chars.next() {
         cur.push(c);
-        let is_break = matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}');
+        let is_break = matches!(
+            c,
+            '\n' | '\r'
+                | '\x0b'
+                | '\x0c'
+                | '\x1c'
+                | '\x1d'
+                | '\x1e'
+                | '\u{85}'
+                | '\u{2028}'
+                | '\u{2029}'
+        );
         if is_break {
             if c == '\r' && chars.peek() == Some(&'\n') {
                 cur.push(chars.next().unwrap_or('\n'));
@@ -227,7 +257,10 @@ mod tests {
     }
 
     fn log(lines: &[(u32, u32, &str)]) -> String {
-        lines.iter().map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n))).collect()
+        lines
+            .iter()
+            .map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n)))
+            .collect()
     }
 
     fn new(f: Fetched<'_>) -> Vec<String> {
@@ -240,19 +273,39 @@ mod tests {
     #[test]
     fn parses_timestamps() {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some((0, 0)));
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:01.5Z"), Some((1, 500_000_000)));
-        assert_eq!(parse_rfc3339("2000-03-01T00:00:00Z"), Some((951_868_800, 0)));
+        assert_eq!(
+            parse_rfc3339("1970-01-01T00:00:01.5Z"),
+            Some((1, 500_000_000))
+        );
+        assert_eq!(
+            parse_rfc3339("2000-03-01T00:00:00Z"),
+            Some((951_868_800, 0))
+        );
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some((0, 0)));
         // Trimmed fractions order numerically, not lexically.
-        assert!(parse_rfc3339("2026-01-01T00:00:01.12345Z").unwrap() < parse_rfc3339("2026-01-01T00:00:01.123456789Z").unwrap());
-        for bad in ["hello", "2026-13-01T00:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00.Z", ""] {
+        assert!(
+            parse_rfc3339("2026-01-01T00:00:01.12345Z").unwrap()
+                < parse_rfc3339("2026-01-01T00:00:01.123456789Z").unwrap()
+        );
+        for bad in [
+            "hello",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T00:00:00",
+            "2026-01-01T00:00:00.Z",
+            "",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn strips_only_the_timestamp_and_one_space() {
-        assert_eq!(split_timestamp("2026-01-01T00:00:00Z   indented").unwrap().1, "  indented");
+        assert_eq!(
+            split_timestamp("2026-01-01T00:00:00Z   indented")
+                .unwrap()
+                .1,
+            "  indented"
+        );
         assert_eq!(split_timestamp("2026-01-01T00:00:00Z").unwrap().1, "");
         assert_eq!(split_timestamp("no timestamp here"), None);
     }
@@ -263,7 +316,13 @@ mod tests {
         // Same text, same timestamp, three times; then two more arrive.
         let first = log(&[(1, 0, "tick"), (1, 0, "tick"), (1, 0, "tick")]);
         assert_eq!(new(c.ingest(&first, Some(1000))), ["tick", "tick", "tick"]);
-        let second = log(&[(1, 0, "tick"), (1, 0, "tick"), (1, 0, "tick"), (1, 0, "tick"), (2, 0, "tick")]);
+        let second = log(&[
+            (1, 0, "tick"),
+            (1, 0, "tick"),
+            (1, 0, "tick"),
+            (1, 0, "tick"),
+            (2, 0, "tick"),
+        ]);
         assert_eq!(new(c.ingest(&second, Some(1000))), ["tick", "tick"]);
         // Same content again: nothing new.
         assert_eq!(new(c.ingest(&second, Some(1000))), Vec::<String>::new());
@@ -281,9 +340,19 @@ mod tests {
 
     #[test]
     fn three_thousand_lines_at_once_arrive_exactly_once() {
-        let all: Vec<(u32, u32, String)> = (0..3000).map(|i| (5, i * 1000, format!("line {i}"))).collect();
-        let full: String = all.iter().map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n))).collect();
-        let tail_of = |n: usize| -> String { all[all.len() - n..].iter().map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n))).collect() };
+        let all: Vec<(u32, u32, String)> = (0..3000)
+            .map(|i| (5, i * 1000, format!("line {i}")))
+            .collect();
+        let full: String = all
+            .iter()
+            .map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n)))
+            .collect();
+        let tail_of = |n: usize| -> String {
+            all[all.len() - n..]
+                .iter()
+                .map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n)))
+                .collect()
+        };
         let mut c = LogCursor::new();
         // The live poll asks for 1000 and gets 1000: it cannot be trusted.
         assert_eq!(c.ingest(&tail_of(1000), Some(1000)), Fetched::Incomplete);
@@ -294,7 +363,10 @@ mod tests {
             assert_eq!(l, &format!("line {i}"));
         }
         // Later polls show nothing again.
-        assert_eq!(new(c.ingest(&tail_of(1000), Some(c.suggested_tail()))), Vec::<String>::new());
+        assert_eq!(
+            new(c.ingest(&tail_of(1000), Some(c.suggested_tail()))),
+            Vec::<String>::new()
+        );
         assert_eq!(new(c.ingest(&full, None)), Vec::<String>::new());
         assert_eq!(c.shown(), 3000);
     }
@@ -306,8 +378,14 @@ mod tests {
         assert_eq!(new(c.ingest(&early, Some(1000))), ["a", "b"]);
         let mut lines = vec![(1, 0, "a".to_string()), (2, 0, "b".to_string())];
         lines.extend((0..3000).map(|i| (3, i, format!("x{i}"))));
-        let full: String = lines.iter().map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n))).collect();
-        let tail: String = lines[lines.len() - 1000..].iter().map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n))).collect();
+        let full: String = lines
+            .iter()
+            .map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n)))
+            .collect();
+        let tail: String = lines[lines.len() - 1000..]
+            .iter()
+            .map(|(s, n, t)| format!("{} {t}\n", ts(*s, *n)))
+            .collect();
         assert_eq!(c.ingest(&tail, Some(1000)), Fetched::Incomplete);
         let got = new(c.ingest(&full, None));
         assert_eq!(got.len(), 3000);
@@ -318,10 +396,17 @@ mod tests {
     #[test]
     fn a_tail_that_reaches_back_is_trusted() {
         let mut c = LogCursor::new();
-        assert_eq!(new(c.ingest(&log(&[(1, 0, "a"), (2, 0, "b")]), Some(1000))), ["a", "b"]);
+        assert_eq!(
+            new(c.ingest(&log(&[(1, 0, "a"), (2, 0, "b")]), Some(1000))),
+            ["a", "b"]
+        );
         // Exactly `tail` lines, but the first is older than what was shown: trusted.
         let window = log(&[(2, 0, "b"), (3, 0, "c"), (4, 0, "d")]);
-        assert_eq!(c.ingest(&window, Some(3)), Fetched::Incomplete, "first line equals the last shown: not provably complete");
+        assert_eq!(
+            c.ingest(&window, Some(3)),
+            Fetched::Incomplete,
+            "first line equals the last shown: not provably complete"
+        );
         let window = log(&[(1, 0, "a"), (2, 0, "b"), (3, 0, "c")]);
         assert_eq!(new(c.ingest(&window, Some(3))), ["c"]);
     }
@@ -333,24 +418,44 @@ mod tests {
         assert_eq!(new(c.ingest(&same, None)).len(), 1500);
         assert_eq!(c.suggested_tail(), 2500);
         // With the suggested tail the whole (short) log comes back: trusted, nothing new.
-        assert_eq!(new(c.ingest(&same, Some(c.suggested_tail()))), Vec::<String>::new());
+        assert_eq!(
+            new(c.ingest(&same, Some(c.suggested_tail()))),
+            Vec::<String>::new()
+        );
         let more = format!("{same}{} l1500\n{} after\n", ts(7, 0), ts(8, 0));
-        assert_eq!(new(c.ingest(&more, Some(c.suggested_tail()))), ["l1500", "after"]);
+        assert_eq!(
+            new(c.ingest(&more, Some(c.suggested_tail()))),
+            ["l1500", "after"]
+        );
     }
 
     #[test]
     fn empty_and_untimestamped_lines() {
         let mut c = LogCursor::new();
-        let content = format!("{}\n{} \n{} text\ncontinuation\n", ts(1, 0), ts(1, 1), ts(1, 2));
-        assert_eq!(new(c.ingest(&content, None)), ["", "", "text", "continuation"]);
+        let content = format!(
+            "{}\n{} \n{} text\ncontinuation\n",
+            ts(1, 0),
+            ts(1, 1),
+            ts(1, 2)
+        );
+        assert_eq!(
+            new(c.ingest(&content, None)),
+            ["", "", "text", "continuation"]
+        );
         assert_eq!(new(c.ingest("", Some(1000))), Vec::<String>::new());
         assert_eq!(new(c.ingest(&content, None)), Vec::<String>::new());
     }
 
     #[test]
     fn python_splitlines() {
-        assert_eq!(python_splitlines_keepends("line1\nline2\n"), ["line1\n", "line2\n"]);
-        assert_eq!(python_splitlines_keepends("a\r\nb\rc"), ["a\r\n", "b\r", "c"]);
+        assert_eq!(
+            python_splitlines_keepends("line1\nline2\n"),
+            ["line1\n", "line2\n"]
+        );
+        assert_eq!(
+            python_splitlines_keepends("a\r\nb\rc"),
+            ["a\r\n", "b\r", "c"]
+        );
         assert!(python_splitlines_keepends("").is_empty());
     }
 }

@@ -59,7 +59,12 @@ enum Existing {
 }
 
 /// Runs the operator; see the module docs.
-pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Params) -> Result<Outcome> {
+pub fn execute<C: Cloud, H: Host>(
+    cloud: &C,
+    host: &H,
+    ti: &TaskInstance,
+    p: &Params,
+) -> Result<Outcome> {
     // Check name again in case it was templated (Airflow).
     check_name(&p.name)?;
     let (rg, name) = (p.resource_group.as_str(), p.name.as_str());
@@ -78,7 +83,9 @@ pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Pa
         inspect_existing(cloud, ti, rg, name)?
     };
     if host.cancelled() {
-        return Err(Error::Cancelled("the task was cancelled before the container group was created".into()));
+        return Err(Error::Cancelled(
+            "the task was cancelled before the container group was created".into(),
+        ));
     }
 
     match existing {
@@ -97,12 +104,22 @@ pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Pa
                 .volumes
                 .iter()
                 .enumerate()
-                .map(|(i, v)| cloud.file_volume(&v.conn_id, &build::mount_name(i), &v.share_name, &v.account_name, v.read_only))
+                .map(|(i, v)| {
+                    cloud.file_volume(
+                        &v.conn_id,
+                        &build::mount_name(i),
+                        &v.share_name,
+                        &v.account_name,
+                        v.read_only,
+                    )
+                })
                 .collect::<Result<Vec<_>>>()?;
             if !p.secured_variables.is_empty() {
                 for s in &p.secured_variables {
                     if !p.environment_variables.iter().any(|e| &e.name == s) {
-                        host.warn(&format!("secured_variables names `{s}`, which is not in environment_variables"));
+                        host.warn(&format!(
+                            "secured_variables names `{s}`, which is not in environment_variables"
+                        ));
                     }
                 }
             }
@@ -114,14 +131,28 @@ pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Pa
                     "Container group {rg}/{name} exists and was not created for this task instance; updating it (fail_if_exists=false)"
                 ));
             }
-            host.info(&format!("Starting container group with {:.1} cpu {:.1} mem", p.cpu, p.memory_in_gb));
+            host.info(&format!(
+                "Starting container group with {:.1} cpu {:.1} mem",
+                p.cpu, p.memory_in_gb
+            ));
             if let Some(g) = &p.gpu {
-                host.info(&format!("GPU count: {:.1}, GPU SKU: {}", f64::from(g.count), g.sku));
+                host.info(&format!(
+                    "GPU count: {:.1}, GPU SKU: {}",
+                    f64::from(g.count),
+                    g.sku
+                ));
             }
             if build::uses_default_port(p) {
                 host.info("Default port set. Container will listen on port 80");
             }
-            let body = build::container_group(p, ti, &Resolved { registry_credential, volumes });
+            let body = build::container_group(
+                p,
+                ti,
+                &Resolved {
+                    registry_credential,
+                    volumes,
+                },
+            );
             if let Err(e) = cloud.create(rg, name, &body) {
                 host.error(&format!("Could not start container group: {e}"));
                 let e = classify::classify_create_error(e);
@@ -136,7 +167,9 @@ pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Pa
         }
     }
 
-    let deadline_ms = p.container_timeout.map(|t| host.now_ms().saturating_add(t.as_millis() as u64));
+    let deadline_ms = p
+        .container_timeout
+        .map(|t| host.now_ms().saturating_add(t.as_millis() as u64));
     let spec = WaitSpec {
         resource_group: rg,
         name,
@@ -149,24 +182,36 @@ pub fn execute<C: Cloud, H: Host>(cloud: &C, host: &H, ti: &TaskInstance, p: &Pa
     let result = monitor::wait(cloud, host, &spec).and_then(|exit| finish(host, p, exit));
     match &result {
         Ok(_) if p.remove_on_success => remove(cloud, host, rg, name),
-        Ok(_) => host.info(&format!("Keeping container group {rg}/{name} (remove_on_success=false)")),
+        Ok(_) => host.info(&format!(
+            "Keeping container group {rg}/{name} (remove_on_success=false)"
+        )),
         Err(Error::Cancelled(_)) | Err(Error::TimedOut(_)) => remove(cloud, host, rg, name),
         Err(Error::Failed { reason, .. }) if reason == classify::DELETED_EXTERNALLY => {}
         Err(_) if p.remove_on_error => remove(cloud, host, rg, name),
-        Err(_) => host.info(&format!("Keeping container group {rg}/{name} (remove_on_error=false)")),
+        Err(_) => host.info(&format!(
+            "Keeping container group {rg}/{name} (remove_on_error=false)"
+        )),
     }
     result
 }
 
 /// Looks at a group of the same name (`fail_if_exists = false`): one GET.
-fn inspect_existing<C: Cloud>(cloud: &C, ti: &TaskInstance, rg: &str, name: &str) -> Result<Existing> {
+fn inspect_existing<C: Cloud>(
+    cloud: &C,
+    ti: &TaskInstance,
+    rg: &str,
+    name: &str,
+) -> Result<Existing> {
     let group = match cloud.get_group(rg, name) {
         Ok(g) => g,
         Err(e) if e.is_not_found() => return Ok(Existing::None),
         Err(e) => return Err(e),
     };
     let obs = observe::observe(&group, name);
-    let finished = !matches!(obs.status(), observe::Status::Starting | observe::Status::Running);
+    let finished = !matches!(
+        obs.status(),
+        observe::Status::Starting | observe::Status::Running
+    );
     Ok(if finished {
         Existing::Replace
     } else if build::same_task(&obs.tags, ti) {
@@ -179,16 +224,28 @@ fn inspect_existing<C: Cloud>(cloud: &C, ti: &TaskInstance, rg: &str, name: &str
 /// After the exit: XCom `logs`, Airflow's exit-code log and check.
 fn finish<H: Host>(host: &H, p: &Params, exit: Exit) -> Result<Outcome> {
     if let Some(all) = p.xcom_all {
-        let lines = exit.final_log.as_deref().map(xcom_lines).unwrap_or_default();
+        let lines = exit
+            .final_log
+            .as_deref()
+            .map(xcom_lines)
+            .unwrap_or_default();
         let value: Vec<Value> = if all {
             let skip = lines.len().saturating_sub(XCOM_TAIL_LINES);
             lines.into_iter().skip(skip).map(Value::String).collect()
         } else {
-            lines.into_iter().last().map(Value::String).into_iter().collect()
+            lines
+                .into_iter()
+                .last()
+                .map(Value::String)
+                .into_iter()
+                .collect()
         };
         host.xcom_push("logs", &Value::Array(value))?;
     }
-    let code_text = exit.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "None".into());
+    let code_text = exit
+        .exit_code
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| "None".into());
     host.info(&format!("Container had exit code: {code_text}"));
     match exit.exit_code {
         Some(0) => Ok(Outcome { exit_code: 0 }),

@@ -59,7 +59,11 @@ pub struct WaitSpec<'a> {
 pub fn transient(e: &Error) -> bool {
     match e {
         Error::Remote { status, code, .. } => {
-            *status == 0 || *status == 408 || *status == 429 || *status >= 500 || code == "ContainerGroupTransitioning"
+            *status == 0
+                || *status == 408
+                || *status == 429
+                || *status >= 500
+                || code == "ContainerGroupTransitioning"
         }
         _ => false,
     }
@@ -67,7 +71,10 @@ pub fn transient(e: &Error) -> bool {
 
 /// A log read that failed only because there is no log yet.
 fn log_not_ready(e: &Error) -> bool {
-    matches!(e.code(), Some("ContainerLogNotAvailable" | "ContainerGroupTransitioning" | "ContainerNotFound"))
+    matches!(
+        e.code(),
+        Some("ContainerLogNotAvailable" | "ContainerGroupTransitioning" | "ContainerNotFound")
+    )
 }
 
 /// The wait loop's state.
@@ -84,9 +91,16 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
     /// whole log; a tail that may have missed lines is followed by a full fetch.
     /// Returns the content read (for the final fetch's XCom).
     fn read_logs(&mut self, full: bool) -> Option<String> {
-        let tail = if full { None } else { Some(self.cursor.suggested_tail()) };
+        let tail = if full {
+            None
+        } else {
+            Some(self.cursor.suggested_tail())
+        };
         let spec = self.spec;
-        match self.cloud.logs(spec.resource_group, spec.name, spec.name, tail) {
+        match self
+            .cloud
+            .logs(spec.resource_group, spec.name, spec.name, tail)
+        {
             Ok(content) => {
                 let content = content.unwrap_or_default();
                 match self.cursor.ingest(&content, tail) {
@@ -100,11 +114,14 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                 }
             }
             Err(e) if log_not_ready(&e) => {
-                self.host.debug(&format!("Container log not available yet: {e}"));
+                self.host
+                    .debug(&format!("Container log not available yet: {e}"));
                 None
             }
             Err(e) => {
-                self.host.warn(&format!("Exception while getting logs from container instance, retrying...: {e}"));
+                self.host.warn(&format!(
+                    "Exception while getting logs from container instance, retrying...: {e}"
+                ));
                 None
             }
         }
@@ -112,16 +129,29 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
 
     fn log_events(&mut self, obs: &Observation) {
         for e in self.events.fresh(&obs.events) {
-            let times = if e.count > 1 { format!(" (x{})", e.count) } else { String::new() };
-            let level = if e.kind.eq_ignore_ascii_case("warning") { Level::Warn } else { Level::Info };
-            self.host.log(level, &format!("Event {}: {}{times}", e.name, e.message));
+            let times = if e.count > 1 {
+                format!(" (x{})", e.count)
+            } else {
+                String::new()
+            };
+            let level = if e.kind.eq_ignore_ascii_case("warning") {
+                Level::Warn
+            } else {
+                Level::Info
+            };
+            self.host
+                .log(level, &format!("Event {}: {}{times}", e.name, e.message));
         }
     }
 
     fn timed_out(&self) -> Option<Error> {
         let deadline = self.spec.deadline_ms?;
-        (self.host.now_ms() >= deadline)
-            .then(|| Error::TimedOut(format!("container_timeout of {} expired before the container exited", self.spec.timeout_label)))
+        (self.host.now_ms() >= deadline).then(|| {
+            Error::TimedOut(format!(
+                "container_timeout of {} expired before the container exited",
+                self.spec.timeout_label
+            ))
+        })
     }
 
     /// Sleeps `ms` (cut short at the deadline); `Err` when cancelled.
@@ -152,7 +182,9 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
             if let Some(e) = self.timed_out() {
                 return Err(e);
             }
-            let normal = spec.schedule.interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
+            let normal = spec
+                .schedule
+                .interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
             let group = match self.cloud.get_group(rg, name) {
                 Ok(g) => {
                     seen = true;
@@ -187,14 +219,25 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
             self.log_events(&obs);
             let label = obs.state_label();
             if last_state.as_deref() != Some(label.as_str()) {
-                self.host.info(&format!("Container group state changed to {label}"));
+                self.host
+                    .info(&format!("Container group state changed to {label}"));
                 last_state = Some(label);
             }
             match obs.status() {
-                Status::Done { exit_code, detail_status } => {
-                    self.host.info(&format!("Container exited with detail_status {}", detail_status.as_deref().unwrap_or("None")));
+                Status::Done {
+                    exit_code,
+                    detail_status,
+                } => {
+                    self.host.info(&format!(
+                        "Container exited with detail_status {}",
+                        detail_status.as_deref().unwrap_or("None")
+                    ));
                     let final_log = self.read_logs(true);
-                    return Ok(Exit { exit_code, detail_status, final_log });
+                    return Ok(Exit {
+                        exit_code,
+                        detail_status,
+                        final_log,
+                    });
                 }
                 Status::ProvisioningFailed => {
                     self.host.error("Azure provision failure");
@@ -202,7 +245,10 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                     return Err(Error::Failed {
                         exit_code: None,
                         reason: reason.into(),
-                        message: with_events(&format!("Provisioning of container group {rg}/{name} failed"), &obs),
+                        message: with_events(
+                            &format!("Provisioning of container group {rg}/{name} failed"),
+                            &obs,
+                        ),
                     });
                 }
                 Status::Unhealthy => {
@@ -231,7 +277,9 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                 }
                 Status::Starting => {}
             }
-            let interval = spec.schedule.interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
+            let interval = spec
+                .schedule
+                .interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
             self.pause(interval)?;
         }
     }
@@ -252,7 +300,14 @@ fn with_events(head: &str, obs: &Observation) -> String {
 
 /// Waits for the group to finish; see the module docs.
 pub fn wait<C: Cloud, H: Host>(cloud: &C, host: &H, spec: &WaitSpec<'_>) -> Result<Exit> {
-    Waiter { cloud, host, spec, cursor: LogCursor::new(), events: EventLog::default() }.run()
+    Waiter {
+        cloud,
+        host,
+        spec,
+        cursor: LogCursor::new(),
+        events: EventLog::default(),
+    }
+    .run()
 }
 
 #[cfg(test)]

@@ -103,13 +103,23 @@ fn events(v: Option<&Value>) -> Vec<EventObs> {
 /// Reads an ARM `ContainerGroup` JSON.
 pub fn observe(group: &Value, container_name: &str) -> Observation {
     let props = group.get("properties").unwrap_or(&Value::Null);
-    let containers: &[Value] = props.get("containers").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let main = containers.iter().find(|c| c.get("name").and_then(Value::as_str) == Some(container_name)).or_else(|| containers.first());
+    let containers: &[Value] = props
+        .get("containers")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let main = containers
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container_name))
+        .or_else(|| containers.first());
     let view = main.and_then(|c| c.pointer("/properties/instanceView"));
     let container = match view {
         Some(iv) => ContainerObs {
             state: s(iv, "/currentState/state"),
-            exit_code: iv.pointer("/currentState/exitCode").and_then(Value::as_i64).and_then(|c| i32::try_from(c).ok()),
+            exit_code: iv
+                .pointer("/currentState/exitCode")
+                .and_then(Value::as_i64)
+                .and_then(|c| i32::try_from(c).ok()),
             detail_status: s(iv, "/currentState/detailStatus").filter(|d| !d.is_empty()),
             restart_count: iv.get("restartCount").and_then(Value::as_u64).unwrap_or(0),
             previous_state: s(iv, "/previousState/state"),
@@ -117,15 +127,21 @@ pub fn observe(group: &Value, container_name: &str) -> Observation {
         None => ContainerObs::default(),
     };
     let all_terminated = !containers.is_empty()
-        && containers
-            .iter()
-            .all(|c| c.pointer("/properties/instanceView/currentState/state").and_then(Value::as_str) == Some("Terminated"));
+        && containers.iter().all(|c| {
+            c.pointer("/properties/instanceView/currentState/state")
+                .and_then(Value::as_str)
+                == Some("Terminated")
+        });
     let mut evs = events(props.pointer("/instanceView/events"));
     evs.extend(events(view.and_then(|iv| iv.get("events"))));
     let tags = group
         .get("tags")
         .and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     Observation {
         provisioning_state: s(props, "/provisioningState"),
@@ -142,15 +158,23 @@ impl Observation {
     /// Airflow's notion of "the state": the container's current state when it
     /// has an instance view, else the provisioning state.
     pub fn state_label(&self) -> String {
-        self.container.state.clone().or_else(|| self.provisioning_state.clone()).unwrap_or_else(|| "Unknown".into())
+        self.container
+            .state
+            .clone()
+            .or_else(|| self.provisioning_state.clone())
+            .unwrap_or_else(|| "Unknown".into())
     }
 
     /// The decision for this observation.
     pub fn status(&self) -> Status {
-        let eq = |o: &Option<String>, v: &str| o.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(v));
+        let eq =
+            |o: &Option<String>, v: &str| o.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(v));
         // `Repairing` follows `Unhealthy` (the containers were killed and are
         // being started again), and may be all a poll sees of an eviction.
-        let evicted = self.events.iter().any(|e| e.name.to_ascii_lowercase().contains("evict"));
+        let evicted = self
+            .events
+            .iter()
+            .any(|e| e.name.to_ascii_lowercase().contains("evict"));
         if eq(&self.provisioning_state, "Unhealthy")
             || eq(&self.provisioning_state, "Repairing")
             || eq(&self.group_state, "Unhealthy")
@@ -159,10 +183,15 @@ impl Observation {
         {
             return Status::Unhealthy;
         }
-        let group_done = ["Succeeded", "Failed", "Stopped"].iter().any(|s| eq(&self.group_state, s));
+        let group_done = ["Succeeded", "Failed", "Stopped"]
+            .iter()
+            .any(|s| eq(&self.group_state, s));
         let policy_always = eq(&self.restart_policy, "Always");
         if group_done || (!policy_always && self.all_terminated) {
-            return Status::Done { exit_code: self.container.exit_code, detail_status: self.container.detail_status.clone() };
+            return Status::Done {
+                exit_code: self.container.exit_code,
+                detail_status: self.container.detail_status.clone(),
+            };
         }
         if eq(&self.provisioning_state, "Failed") {
             return Status::ProvisioningFailed;
@@ -215,8 +244,7 @@ mod tests {
         }
         let mut g = json!({"name": "job", "tags": {"a": "b"}, "properties": {"provisioningState": prov, "restartPolicy": policy, "containers": [c]}});
         if let Some(st) = state {
-            g["properties"]["instanceView"] =
-                json!({"state": st, "events": [{"name": "Pulling", "message": "pulling image", "type": "Normal", "count": 1}]});
+            g["properties"]["instanceView"] = json!({"state": st, "events": [{"name": "Pulling", "message": "pulling image", "type": "Normal", "count": 1}]});
         }
         g
     }
@@ -231,7 +259,15 @@ mod tests {
 
     #[test]
     fn running_and_done() {
-        let o = observe(&group("Succeeded", Some("Running"), Some(json!({"state": "Running"})), "Never"), "job");
+        let o = observe(
+            &group(
+                "Succeeded",
+                Some("Running"),
+                Some(json!({"state": "Running"})),
+                "Never",
+            ),
+            "job",
+        );
         assert_eq!(o.status(), Status::Running);
         assert_eq!(o.state_label(), "Running");
         assert_eq!(o.events.len(), 2);
@@ -244,40 +280,131 @@ mod tests {
             ),
             "job",
         );
-        assert_eq!(o.status(), Status::Done { exit_code: Some(0), detail_status: Some("Completed".into()) });
+        assert_eq!(
+            o.status(),
+            Status::Done {
+                exit_code: Some(0),
+                detail_status: Some("Completed".into())
+            }
+        );
         // Terminated containers end a Never/OnFailure job even before the group state says so.
-        let o = observe(&group("Succeeded", Some("Running"), Some(json!({"state": "Terminated", "exitCode": 3})), "OnFailure"), "job");
-        assert_eq!(o.status(), Status::Done { exit_code: Some(3), detail_status: None });
+        let o = observe(
+            &group(
+                "Succeeded",
+                Some("Running"),
+                Some(json!({"state": "Terminated", "exitCode": 3})),
+                "OnFailure",
+            ),
+            "job",
+        );
+        assert_eq!(
+            o.status(),
+            Status::Done {
+                exit_code: Some(3),
+                detail_status: None
+            }
+        );
         // ... but not an Always one.
-        let o = observe(&group("Succeeded", Some("Running"), Some(json!({"state": "Terminated", "exitCode": 3})), "Always"), "job");
+        let o = observe(
+            &group(
+                "Succeeded",
+                Some("Running"),
+                Some(json!({"state": "Terminated", "exitCode": 3})),
+                "Always",
+            ),
+            "job",
+        );
         assert_eq!(o.status(), Status::Running);
     }
 
     #[test]
     fn exit_code_null_is_kept_null() {
-        let o = observe(&group("Succeeded", Some("Failed"), Some(json!({"state": "Terminated", "detailStatus": "Error"})), "Never"), "job");
-        assert_eq!(o.status(), Status::Done { exit_code: None, detail_status: Some("Error".into()) });
+        let o = observe(
+            &group(
+                "Succeeded",
+                Some("Failed"),
+                Some(json!({"state": "Terminated", "detailStatus": "Error"})),
+                "Never",
+            ),
+            "job",
+        );
+        assert_eq!(
+            o.status(),
+            Status::Done {
+                exit_code: None,
+                detail_status: Some("Error".into())
+            }
+        );
     }
 
     #[test]
     fn failures() {
-        let o = observe(&group("Failed", Some("Pending"), Some(json!({"state": "Waiting"})), "Never"), "job");
+        let o = observe(
+            &group(
+                "Failed",
+                Some("Pending"),
+                Some(json!({"state": "Waiting"})),
+                "Never",
+            ),
+            "job",
+        );
         assert_eq!(o.status(), Status::ProvisioningFailed);
-        let o = observe(&group("Unhealthy", Some("Pending"), Some(json!({"state": "Waiting", "detailStatus": "Evicted"})), "Never"), "job");
+        let o = observe(
+            &group(
+                "Unhealthy",
+                Some("Pending"),
+                Some(json!({"state": "Waiting", "detailStatus": "Evicted"})),
+                "Never",
+            ),
+            "job",
+        );
         assert_eq!(o.status(), Status::Unhealthy);
-        let o = observe(&group("Repairing", Some("Pending"), Some(json!({"state": "Waiting"})), "Never"), "job");
+        let o = observe(
+            &group(
+                "Repairing",
+                Some("Pending"),
+                Some(json!({"state": "Waiting"})),
+                "Never",
+            ),
+            "job",
+        );
         assert_eq!(o.status(), Status::Unhealthy);
-        let mut g = group("Succeeded", Some("Running"), Some(json!({"state": "Running"})), "Never");
-        g["properties"]["instanceView"]["events"] = json!([{"name": "Evicted", "message": "evicted", "type": "Warning", "count": 1}]);
+        let mut g = group(
+            "Succeeded",
+            Some("Running"),
+            Some(json!({"state": "Running"})),
+            "Never",
+        );
+        g["properties"]["instanceView"]["events"] =
+            json!([{"name": "Evicted", "message": "evicted", "type": "Warning", "count": 1}]);
         assert_eq!(observe(&g, "job").status(), Status::Unhealthy);
         // A failed provisioning of a finished job still reports the exit.
-        let o = observe(&group("Failed", Some("Failed"), Some(json!({"state": "Terminated", "exitCode": 2})), "Never"), "job");
-        assert_eq!(o.status(), Status::Done { exit_code: Some(2), detail_status: None });
+        let o = observe(
+            &group(
+                "Failed",
+                Some("Failed"),
+                Some(json!({"state": "Terminated", "exitCode": 2})),
+                "Never",
+            ),
+            "job",
+        );
+        assert_eq!(
+            o.status(),
+            Status::Done {
+                exit_code: Some(2),
+                detail_status: None
+            }
+        );
     }
 
     #[test]
     fn restarting_container_counts_as_running() {
-        let mut g = group("Succeeded", Some("Running"), Some(json!({"state": "Waiting", "detailStatus": "CrashLoopBackOff"})), "Always");
+        let mut g = group(
+            "Succeeded",
+            Some("Running"),
+            Some(json!({"state": "Waiting", "detailStatus": "CrashLoopBackOff"})),
+            "Always",
+        );
         g["properties"]["containers"][0]["properties"]["instanceView"]["restartCount"] = json!(2);
         assert_eq!(observe(&g, "job").status(), Status::Running);
     }

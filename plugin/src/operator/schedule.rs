@@ -60,7 +60,9 @@ impl Schedule {
             Phase::Running => match in_phase_ms {
                 0..120_000 => 4_800,
                 120_000..600_000 => 4_950,
-                600_000..1_800_000 => 4_950 + (in_phase_ms - 600_000) * (LONG_RUN_MS - 4_950) / 1_200_000,
+                600_000..1_800_000 => {
+                    4_950 + (in_phase_ms - 600_000) * (LONG_RUN_MS - 4_950) / 1_200_000
+                }
                 _ => LONG_RUN_MS,
             },
         };
@@ -70,7 +72,10 @@ impl Schedule {
     /// The wait after `failures` consecutive failed reads (`failures ≥ 1`).
     pub fn error_backoff_ms(&self, normal_ms: u64, failures: u32) -> u64 {
         let factor = 1u64 << failures.min(6);
-        normal_ms.max(1_000).saturating_mul(factor).min(MAX_ERROR_BACKOFF_MS)
+        normal_ms
+            .max(1_000)
+            .saturating_mul(factor)
+            .min(MAX_ERROR_BACKOFF_MS)
     }
 }
 

@@ -139,7 +139,11 @@ impl FakeCloud {
     }
 
     fn not_found(&self) -> Error {
-        Error::remote(404, "ResourceNotFound", "The Resource 'Microsoft.ContainerInstance/containerGroups/x' was not found.")
+        Error::remote(
+            404,
+            "ResourceNotFound",
+            "The Resource 'Microsoft.ContainerInstance/containerGroups/x' was not found.",
+        )
     }
 
     /// When the container started running (virtual ms).
@@ -148,7 +152,11 @@ impl FakeCloud {
     }
 
     fn gone(&self, now: u64) -> bool {
-        match (self.created_at.get(), self.job.deleted_after_ms, self.run_start()) {
+        match (
+            self.created_at.get(),
+            self.job.deleted_after_ms,
+            self.run_start(),
+        ) {
             (None, _, _) => true,
             (Some(_), Some(d), Some(start)) => now >= start + d,
             _ => false,
@@ -160,36 +168,62 @@ impl FakeCloud {
         let created = self.created_at.get().unwrap_or(0);
         let since = now.saturating_sub(created);
         let job = &self.job;
-        let (prov, state, current, events): (&str, Option<&str>, Option<Value>, Vec<Value>) = if since < job.provision_ms / 2 {
-            ("Pending", Some("Pending"), None, vec![])
-        } else if since < job.provision_ms {
-            (
-                "Creating",
-                Some("Pending"),
-                Some(json!({"state": "Waiting", "detailStatus": ""})),
-                vec![ev("Pulling", "pulling image \"x\"", "Normal")],
-            )
-        } else if let Some(fail) = &job.provision_failure {
-            let evs = fail.iter().map(|(n, m)| ev(n, m, "Warning")).collect();
-            ("Failed", Some("Pending"), Some(json!({"state": "Waiting"})), evs)
-        } else {
-            let ran = since - job.provision_ms;
-            if job.unhealthy_after_ms.is_some_and(|u| ran >= u) {
-                ("Unhealthy", Some("Pending"), Some(json!({"state": "Waiting", "detailStatus": "Evicted"})), vec![])
-            } else if ran < job.run_ms {
-                ("Succeeded", Some("Running"), Some(json!({"state": "Running"})), vec![ev("Started", "Started container", "Normal")])
+        let (prov, state, current, events): (&str, Option<&str>, Option<Value>, Vec<Value>) =
+            if since < job.provision_ms / 2 {
+                ("Pending", Some("Pending"), None, vec![])
+            } else if since < job.provision_ms {
+                (
+                    "Creating",
+                    Some("Pending"),
+                    Some(json!({"state": "Waiting", "detailStatus": ""})),
+                    vec![ev("Pulling", "pulling image \"x\"", "Normal")],
+                )
+            } else if let Some(fail) = &job.provision_failure {
+                let evs = fail.iter().map(|(n, m)| ev(n, m, "Warning")).collect();
+                (
+                    "Failed",
+                    Some("Pending"),
+                    Some(json!({"state": "Waiting"})),
+                    evs,
+                )
             } else {
-                let mut cur = json!({"state": "Terminated", "detailStatus": if job.exit_code == Some(0) { "Completed" } else { "Error" }});
-                if let Some(c) = job.exit_code {
-                    cur["exitCode"] = json!(c);
+                let ran = since - job.provision_ms;
+                if job.unhealthy_after_ms.is_some_and(|u| ran >= u) {
+                    (
+                        "Unhealthy",
+                        Some("Pending"),
+                        Some(json!({"state": "Waiting", "detailStatus": "Evicted"})),
+                        vec![],
+                    )
+                } else if ran < job.run_ms {
+                    (
+                        "Succeeded",
+                        Some("Running"),
+                        Some(json!({"state": "Running"})),
+                        vec![ev("Started", "Started container", "Normal")],
+                    )
+                } else {
+                    let mut cur = json!({"state": "Terminated", "detailStatus": if job.exit_code == Some(0) { "Completed" } else { "Error" }});
+                    if let Some(c) = job.exit_code {
+                        cur["exitCode"] = json!(c);
+                    }
+                    let group_state = if job.exit_code == Some(0) {
+                        "Succeeded"
+                    } else {
+                        "Failed"
+                    };
+                    (
+                        "Succeeded",
+                        Some(group_state),
+                        Some(cur),
+                        vec![ev("Started", "Started container", "Normal")],
+                    )
                 }
-                let group_state = if job.exit_code == Some(0) { "Succeeded" } else { "Failed" };
-                ("Succeeded", Some(group_state), Some(cur), vec![ev("Started", "Started container", "Normal")])
-            }
-        };
+            };
         let mut container = json!({"name": "job", "properties": {"image": "x"}});
         if let Some(cur) = current {
-            container["properties"]["instanceView"] = json!({"restartCount": 0, "currentState": cur, "events": events});
+            container["properties"]["instanceView"] =
+                json!({"restartCount": 0, "currentState": cur, "events": events});
         }
         let mut g = json!({
             "name": "job",
@@ -215,7 +249,9 @@ impl FakeCloud {
             .filter(|(t, _)| start + t <= now && *t < self.job.run_ms)
             .map(|(t, text)| format!("{} {text}\n", stamp(start + t)))
             .collect();
-        let skip = tail.map(|t| lines.len().saturating_sub(t as usize)).unwrap_or(0);
+        let skip = tail
+            .map(|t| lines.len().saturating_sub(t as usize))
+            .unwrap_or(0);
         Some(lines[skip..].concat())
     }
 }
@@ -227,7 +263,13 @@ fn ev(name: &str, message: &str, kind: &str) -> Value {
 /// RFC 3339 nanosecond stamp for a virtual time (epoch 2026-01-01).
 pub fn stamp(ms: u64) -> String {
     let secs = ms / 1000;
-    format!("2026-01-01T{:02}:{:02}:{:02}.{:09}Z", secs / 3600 % 24, secs / 60 % 60, secs % 60, (ms % 1000) * 1_000_000)
+    format!(
+        "2026-01-01T{:02}:{:02}:{:02}.{:09}Z",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60,
+        (ms % 1000) * 1_000_000
+    )
 }
 
 impl Cloud for FakeCloud {
@@ -261,7 +303,13 @@ impl Cloud for FakeCloud {
         Ok(())
     }
 
-    fn logs(&self, _rg: &str, _name: &str, _container: &str, tail: Option<u32>) -> Result<Option<String>> {
+    fn logs(
+        &self,
+        _rg: &str,
+        _name: &str,
+        _container: &str,
+        tail: Option<u32>,
+    ) -> Result<Option<String>> {
         self.counts.borrow_mut().logs += 1;
         self.log_tails.borrow_mut().push(tail);
         let now = self.tick();
@@ -286,7 +334,14 @@ impl Cloud for FakeCloud {
         Ok(json!({"server": format!("{conn_id}.azurecr.io"), "username": "user", "password": "pw"}))
     }
 
-    fn file_volume(&self, _conn: &str, mount_name: &str, share: &str, account: &str, read_only: bool) -> Result<Value> {
+    fn file_volume(
+        &self,
+        _conn: &str,
+        mount_name: &str,
+        share: &str,
+        account: &str,
+        read_only: bool,
+    ) -> Result<Value> {
         Ok(
             json!({"name": mount_name, "azureFile": {"shareName": share, "storageAccountName": account, "readOnly": read_only, "storageAccountKey": "key"}}),
         )
@@ -321,22 +376,34 @@ impl FakeHost {
 
     /// The info-level messages.
     pub fn infos(&self) -> Vec<String> {
-        self.logs.borrow().iter().filter(|(l, _, _)| *l == Level::Info).map(|(_, m, _)| m.clone()).collect()
+        self.logs
+            .borrow()
+            .iter()
+            .filter(|(l, _, _)| *l == Level::Info)
+            .map(|(_, m, _)| m.clone())
+            .collect()
     }
 
     /// True if some message contains `needle`.
     pub fn logged(&self, needle: &str) -> bool {
-        self.logs.borrow().iter().any(|(_, m, _)| m.contains(needle))
+        self.logs
+            .borrow()
+            .iter()
+            .any(|(_, m, _)| m.contains(needle))
     }
 }
 
 impl Host for FakeHost {
     fn log(&self, level: Level, message: &str) {
-        self.logs.borrow_mut().push((level, message.to_string(), self.clock.get()));
+        self.logs
+            .borrow_mut()
+            .push((level, message.to_string(), self.clock.get()));
     }
 
     fn xcom_push(&self, key: &str, value: &Value) -> Result<()> {
-        self.xcom.borrow_mut().push((key.to_string(), value.clone()));
+        self.xcom
+            .borrow_mut()
+            .push((key.to_string(), value.clone()));
         Ok(())
     }
 

@@ -23,7 +23,13 @@ fn params(extra: Value) -> Params {
 }
 
 fn ti() -> TaskInstance {
-    TaskInstance { dag_id: "dag".into(), task_id: "task".into(), run_id: "run-1".into(), try_number: 1, logical_date: String::new() }
+    TaskInstance {
+        dag_id: "dag".into(),
+        task_id: "task".into(),
+        run_id: "run-1".into(),
+        try_number: 1,
+        logical_date: String::new(),
+    }
 }
 
 struct Run {
@@ -32,12 +38,20 @@ struct Run {
     host: FakeHost,
 }
 
-fn run_with(job: Job, extra: Value, setup: impl FnOnce(FakeCloud, &mut FakeHost) -> FakeCloud) -> Run {
+fn run_with(
+    job: Job,
+    extra: Value,
+    setup: impl FnOnce(FakeCloud, &mut FakeHost) -> FakeCloud,
+) -> Run {
     let c = clock();
     let mut host = FakeHost::new(c.clone());
     let cloud = setup(FakeCloud::new(c, job), &mut host);
     let result = execute(&cloud, &host, &ti(), &params(extra));
-    Run { result, cloud, host }
+    Run {
+        result,
+        cloud,
+        host,
+    }
 }
 
 fn run(job: Job, extra: Value) -> Run {
@@ -46,7 +60,11 @@ fn run(job: Job, extra: Value) -> Run {
 
 fn failure(r: &Result<Outcome>) -> (Option<i32>, String, String) {
     match r {
-        Err(Error::Failed { exit_code, reason, message }) => (*exit_code, reason.clone(), message.clone()),
+        Err(Error::Failed {
+            exit_code,
+            reason,
+            message,
+        }) => (*exit_code, reason.clone(), message.clone()),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -60,7 +78,10 @@ fn success_deletes_and_returns_zero() {
     assert_eq!((counts.exists, counts.puts, counts.deletes), (1, 1, 1));
     let body = r.cloud.last_body.borrow().clone().unwrap();
     assert_eq!(body["location"], "region");
-    assert_eq!(body["properties"]["containers"][0]["name"], "container-name");
+    assert_eq!(
+        body["properties"]["containers"][0]["name"],
+        "container-name"
+    );
     let infos = r.host.infos();
     let order = [
         "Testing if container group already exists",
@@ -72,7 +93,10 @@ fn success_deletes_and_returns_zero() {
     ];
     let mut at = 0;
     for want in order {
-        let pos = infos[at..].iter().position(|m| m == want).unwrap_or_else(|| panic!("`{want}` missing or out of order in {infos:?}"));
+        let pos = infos[at..]
+            .iter()
+            .position(|m| m == want)
+            .unwrap_or_else(|| panic!("`{want}` missing or out of order in {infos:?}"));
         at += pos + 1;
     }
 }
@@ -90,7 +114,14 @@ fn success_keeps_group_when_asked() {
 fn nonzero_exit_fails_and_deletes() {
     let r = run(Job::new(3_000, 1), json!({}));
     let (code, reason, message) = failure(&r.result);
-    assert_eq!((code, reason.as_str(), message.as_str()), (Some(1), "nonzero-exit", "Container had a non-zero exit code, 1"));
+    assert_eq!(
+        (code, reason.as_str(), message.as_str()),
+        (
+            Some(1),
+            "nonzero-exit",
+            "Container had a non-zero exit code, 1"
+        )
+    );
     assert_eq!(r.cloud.counts.borrow().deletes, 1);
 }
 
@@ -120,15 +151,23 @@ fn exit_codes_are_classified() {
     let r = run(job, json!({}));
     let (c, reason, m) = failure(&r.result);
     assert_eq!((c, reason.as_str()), (None, "unknown-exit-code"));
-    assert!(m.starts_with("Container had a non-zero exit code, None"), "{m}");
+    assert!(
+        m.starts_with("Container had a non-zero exit code, None"),
+        "{m}"
+    );
     assert!(r.host.logged("Container had exit code: None"));
 }
 
 #[test]
 fn fail_if_exists_fails_before_creating() {
-    let r = run_with(Job::new(3_000, 0), json!({}), |c, _| c.existing(0, json!({})));
+    let r = run_with(Job::new(3_000, 0), json!({}), |c, _| {
+        c.existing(0, json!({}))
+    });
     let (code, reason, message) = failure(&r.result);
-    assert_eq!((code, reason.as_str(), message.as_str()), (None, "already-exists", "Container group exists"));
+    assert_eq!(
+        (code, reason.as_str(), message.as_str()),
+        (None, "already-exists", "Container group exists")
+    );
     let counts = r.cloud.counts.borrow().clone();
     assert_eq!((counts.puts, counts.deletes), (0, 0));
 }
@@ -140,10 +179,16 @@ fn xcom_logs_all_last_and_none() {
     job.lines = vec![(100, "line1".into()), (200, "line2".into())];
     let r = run(job.clone(), json!({"xcom_all": true}));
     r.result.unwrap();
-    assert_eq!(r.host.xcom.borrow().clone(), vec![("logs".to_string(), json!(["line1\n", "line2\n"]))]);
+    assert_eq!(
+        r.host.xcom.borrow().clone(),
+        vec![("logs".to_string(), json!(["line1\n", "line2\n"]))]
+    );
     let r = run(job.clone(), json!({"xcom_all": false}));
     r.result.unwrap();
-    assert_eq!(r.host.xcom.borrow().clone(), vec![("logs".to_string(), json!(["line2\n"]))]);
+    assert_eq!(
+        r.host.xcom.borrow().clone(),
+        vec![("logs".to_string(), json!(["line2\n"]))]
+    );
     let r = run(job, json!({}));
     r.result.unwrap();
     assert!(r.host.xcom.borrow().is_empty());
@@ -164,8 +209,13 @@ fn xcom_logs_pushed_on_failure_too_and_capped_at_1000_lines() {
 
 #[test]
 fn reattaches_to_a_group_running_for_the_same_task() {
-    let tags: serde_json::Map<String, Value> =
-        build::task_tags(&TaskInstance { try_number: 1, ..ti() }).into_iter().map(|(k, v)| (k, json!(v))).collect();
+    let tags: serde_json::Map<String, Value> = build::task_tags(&TaskInstance {
+        try_number: 1,
+        ..ti()
+    })
+    .into_iter()
+    .map(|(k, v)| (k, json!(v)))
+    .collect();
     let mut job = Job::new(20_000, 0);
     job.lines = vec![(1_000, "early".into()), (15_000, "late".into())];
     let r = run_with(job, json!({"fail_if_exists": false}), |c, h| {
@@ -184,10 +234,14 @@ fn reattaches_to_a_group_running_for_the_same_task() {
 
 #[test]
 fn a_running_group_of_another_task_is_updated_as_airflow_does() {
-    let r = run_with(Job::new(20_000, 0), json!({"fail_if_exists": false}), |c, h| {
-        h.clock.set(5_000);
-        c.existing(0, json!({"owner": "someone-else"}))
-    });
+    let r = run_with(
+        Job::new(20_000, 0),
+        json!({"fail_if_exists": false}),
+        |c, h| {
+            h.clock.set(5_000);
+            c.existing(0, json!({"owner": "someone-else"}))
+        },
+    );
     r.result.unwrap();
     assert_eq!(r.cloud.counts.borrow().puts, 1);
     assert!(r.host.logged("was not created for this task instance"));
@@ -195,18 +249,29 @@ fn a_running_group_of_another_task_is_updated_as_airflow_does() {
 
 #[test]
 fn a_finished_group_is_replaced() {
-    let r = run_with(Job::new(1_000, 0), json!({"fail_if_exists": false}), |c, h| {
-        h.clock.set(60_000);
-        c.existing(0, json!({}))
-    });
+    let r = run_with(
+        Job::new(1_000, 0),
+        json!({"fail_if_exists": false}),
+        |c, h| {
+            h.clock.set(60_000);
+            c.existing(0, json!({}))
+        },
+    );
     r.result.unwrap();
     let counts = r.cloud.counts.borrow().clone();
-    assert_eq!((counts.puts, counts.deletes), (1, 2), "delete the old one, create, delete after success");
+    assert_eq!(
+        (counts.puts, counts.deletes),
+        (1, 2),
+        "delete the old one, create, delete after success"
+    );
 }
 
 #[test]
 fn timeout_deletes_even_when_asked_to_keep() {
-    let r = run(Job::new(600_000, 0), json!({"container_timeout": "20s", "remove_on_error": false}));
+    let r = run(
+        Job::new(600_000, 0),
+        json!({"container_timeout": "20s", "remove_on_error": false}),
+    );
     match &r.result {
         Err(Error::TimedOut(m)) => assert!(m.contains("20s"), "{m}"),
         other => panic!("{other:?}"),
@@ -217,10 +282,14 @@ fn timeout_deletes_even_when_asked_to_keep() {
 
 #[test]
 fn cancellation_deletes_the_group() {
-    let r = run_with(Job::new(600_000, 0), json!({"remove_on_error": false}), |c, h| {
-        h.cancel_at = Some(30_000);
-        c
-    });
+    let r = run_with(
+        Job::new(600_000, 0),
+        json!({"remove_on_error": false}),
+        |c, h| {
+            h.cancel_at = Some(30_000);
+            c
+        },
+    );
     assert!(matches!(r.result, Err(Error::Cancelled(_))));
     assert_eq!(r.cloud.counts.borrow().deletes, 1);
 }
@@ -239,8 +308,11 @@ fn cancellation_before_creation_creates_nothing() {
 #[test]
 fn create_errors_are_classified_and_cleaned_up() {
     let r = run_with(Job::new(1_000, 0), json!({}), |c, _| {
-        *c.put_error.borrow_mut() =
-            Some(Error::remote(400, "ContainerGroupQuotaReached", "container group quota 'StandardCores' exceeded"));
+        *c.put_error.borrow_mut() = Some(Error::remote(
+            400,
+            "ContainerGroupQuotaReached",
+            "container group quota 'StandardCores' exceeded",
+        ));
         c
     });
     let (_, reason, message) = failure(&r.result);
@@ -248,10 +320,14 @@ fn create_errors_are_classified_and_cleaned_up() {
     assert!(message.contains("ContainerGroupQuotaReached"), "{message}");
     assert_eq!(r.cloud.counts.borrow().deletes, 1);
     // Unclassified errors stay remote errors.
-    let r = run_with(Job::new(1_000, 0), json!({"remove_on_error": false}), |c, _| {
-        *c.put_error.borrow_mut() = Some(Error::remote(403, "AuthorizationFailed", "no"));
-        c
-    });
+    let r = run_with(
+        Job::new(1_000, 0),
+        json!({"remove_on_error": false}),
+        |c, _| {
+            *c.put_error.borrow_mut() = Some(Error::remote(403, "AuthorizationFailed", "no"));
+            c
+        },
+    );
     assert_eq!(r.result.unwrap_err().code(), Some("AuthorizationFailed"));
     assert_eq!(r.cloud.counts.borrow().deletes, 0);
 }
@@ -259,8 +335,10 @@ fn create_errors_are_classified_and_cleaned_up() {
 #[test]
 fn provisioning_failure_is_classified() {
     let mut job = Job::new(1_000, 0);
-    job.provision_failure =
-        Some(vec![("InsufficientCapacity.".into(), "The requested resource is not available in the location 'westeurope'".into())]);
+    job.provision_failure = Some(vec![(
+        "InsufficientCapacity.".into(),
+        "The requested resource is not available in the location 'westeurope'".into(),
+    )]);
     let r = run(job, json!({}));
     assert_eq!(failure(&r.result).1, "capacity");
     assert_eq!(r.cloud.counts.borrow().deletes, 1);
@@ -288,11 +366,19 @@ fn registry_volumes_and_gpu_are_resolved_and_logged() {
     );
     r.result.unwrap();
     let body = r.cloud.last_body.borrow().clone().unwrap();
-    assert_eq!(body["properties"]["imageRegistryCredentials"][0]["server"], "acr.azurecr.io");
+    assert_eq!(
+        body["properties"]["imageRegistryCredentials"][0]["server"],
+        "acr.azurecr.io"
+    );
     assert_eq!(body["properties"]["volumes"][0]["name"], "mount-0");
-    assert_eq!(body["properties"]["volumes"][0]["azureFile"]["shareName"], "share");
+    assert_eq!(
+        body["properties"]["volumes"][0]["azureFile"]["shareName"],
+        "share"
+    );
     assert!(r.host.logged("GPU count: 1.0, GPU SKU: K80"));
-    assert!(r.host.logged("Default port set. Container will listen on port 80"));
+    assert!(r
+        .host
+        .logged("Default port set. Container will listen on port 80"));
 }
 
 #[test]
@@ -308,7 +394,12 @@ fn on_kill_deletes_by_name() {
     let c = clock();
     let cloud = FakeCloud::new(c.clone(), Job::new(1_000, 0)).existing(0, json!({}));
     let host = FakeHost::new(c);
-    on_kill(&cloud, &host, &params(json!({"remove_on_error": false, "remove_on_success": false}))).unwrap();
+    on_kill(
+        &cloud,
+        &host,
+        &params(json!({"remove_on_error": false, "remove_on_success": false})),
+    )
+    .unwrap();
     assert_eq!(cloud.counts.borrow().deletes, 1);
     assert!(host.logged("Deleting container group"));
 }

@@ -26,10 +26,16 @@ pub fn parse_timeout(v: &Value) -> Result<Option<Duration>> {
         other => return Err(bad(other)),
     };
     if !(secs.is_finite() && secs > 0.0) {
-        return Err(Error::InvalidParams(format!("container_timeout must be greater than 0, found {}", describe(v))));
+        return Err(Error::InvalidParams(format!(
+            "container_timeout must be greater than 0, found {}",
+            describe(v)
+        )));
     }
     if secs > MAX_SECS {
-        return Err(Error::InvalidParams(format!("container_timeout must be at most 365 days, found {}", describe(v))));
+        return Err(Error::InvalidParams(format!(
+            "container_timeout must be at most 365 days, found {}",
+            describe(v)
+        )));
     }
     Ok(Some(Duration::from_secs_f64(secs)))
 }
@@ -64,13 +70,17 @@ fn parse_units(s: &str) -> Option<f64> {
     let mut rest = s.trim();
     let mut any = false;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return None;
         }
         let n: f64 = rest[..num_len].parse().ok()?;
         rest = rest[num_len..].trim_start();
-        let unit_len = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
         let factor = match rest[..unit_len].to_ascii_lowercase().as_str() {
             "d" => 86_400.0,
             "h" => 3_600.0,
@@ -99,7 +109,9 @@ fn parse_iso8601(s: &str) -> Option<f64> {
         let mut rest = part;
         let mut unit_idx = 0;
         while !rest.is_empty() {
-            let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ',')).unwrap_or(rest.len());
+            let num_len = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+                .unwrap_or(rest.len());
             if num_len == 0 || num_len == rest.len() {
                 return None;
             }
@@ -129,7 +141,10 @@ fn parse_timedelta_str(s: &str) -> Option<f64> {
     let (days, clock) = match s.split_once(',') {
         Some((d, c)) => {
             let d = d.trim();
-            let n = d.strip_suffix("days").or_else(|| d.strip_suffix("day"))?.trim();
+            let n = d
+                .strip_suffix("days")
+                .or_else(|| d.strip_suffix("day"))?
+                .trim();
             (n.parse::<f64>().ok()?, c.trim())
         }
         None => (0.0, s),
@@ -192,14 +207,31 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_and_non_positive() {
-        for bad in
-            [json!("soon"), json!("1y"), json!("P1Y"), json!("PT"), json!("P"), json!("1:99:00"), json!(true), json!([1]), json!("PT1M1H")]
-        {
+        for bad in [
+            json!("soon"),
+            json!("1y"),
+            json!("P1Y"),
+            json!("PT"),
+            json!("P"),
+            json!("1:99:00"),
+            json!(true),
+            json!([1]),
+            json!("PT1M1H"),
+        ] {
             let e = parse_timeout(&bad).unwrap_err().to_string();
-            assert!(e.starts_with("container_timeout must be a number of seconds"), "{bad}: {e}");
+            assert!(
+                e.starts_with("container_timeout must be a number of seconds"),
+                "{bad}: {e}"
+            );
         }
-        assert_eq!(parse_timeout(&json!(0)).unwrap_err().to_string(), "container_timeout must be greater than 0, found number 0");
+        assert_eq!(
+            parse_timeout(&json!(0)).unwrap_err().to_string(),
+            "container_timeout must be greater than 0, found number 0"
+        );
         assert!(parse_timeout(&json!(-5)).is_err());
-        assert!(parse_timeout(&json!("400d")).unwrap_err().to_string().contains("at most 365 days"));
+        assert!(parse_timeout(&json!("400d"))
+            .unwrap_err()
+            .to_string()
+            .contains("at most 365 days"));
     }
 }

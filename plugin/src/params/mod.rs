@@ -21,7 +21,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-pub use nested::{DiagnosticsSpec, DnsConfigSpec, GpuSpec, IdentitySpec, IpAddressSpec, PortSpec, SubnetSpec, VolumeSpec};
+pub use nested::{
+    DiagnosticsSpec, DnsConfigSpec, GpuSpec, IdentitySpec, IpAddressSpec, PortSpec, SubnetSpec,
+    VolumeSpec,
+};
 use value::{boolean, non_empty_string, number, string, truthy, type_error};
 
 /// Every parameter the operator accepts, in Airflow's signature order
@@ -64,7 +67,13 @@ pub const PARAM_NAMES: [&str; 31] = [
 pub const REQUIRED: [&str; 5] = ["ci_conn_id", "resource_group", "name", "image", "region"];
 
 /// The parameters the host renders as templates (Airflow's `template_fields`).
-pub const TEMPLATE_FIELDS: [&str; 5] = ["name", "image", "command", "environment_variables", "volumes"];
+pub const TEMPLATE_FIELDS: [&str; 5] = [
+    "name",
+    "image",
+    "command",
+    "environment_variables",
+    "volumes",
+];
 
 /// Airflow's `DEFAULT_MEMORY_IN_GB`.
 pub const DEFAULT_MEMORY_IN_GB: f64 = 2.0;
@@ -178,7 +187,8 @@ pub struct Params {
 
 /// Parses and validates the rendered params JSON.
 pub fn parse(json: &str) -> Result<Params> {
-    let v: Value = serde_json::from_str(json).map_err(|e| Error::InvalidParams(format!("params are not valid JSON: {e}")))?;
+    let v: Value = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidParams(format!("params are not valid JSON: {e}")))?;
     from_value(&v)
 }
 
@@ -201,11 +211,16 @@ pub fn from_value(v: &Value) -> Result<Params> {
                 ("name", Value::String(_)) => Ok(String::new()),
                 _ => Err(e),
             })?),
-            None => return Err(Error::InvalidParams(format!("missing required parameter `{key}`"))),
+            None => {
+                return Err(Error::InvalidParams(format!(
+                    "missing required parameter `{key}`"
+                )))
+            }
         }
     }
-    let [ci_conn_id, resource_group, name, image, region]: [String; 5] =
-        required.try_into().map_err(|_| Error::Internal("required params".into()))?;
+    let [ci_conn_id, resource_group, name, image, region]: [String; 5] = required
+        .try_into()
+        .map_err(|_| Error::Internal("required params".into()))?;
 
     // Airflow's constructor checks, in its order.
     let os_type = validate::check_os_type(get("os_type"))?;
@@ -227,7 +242,9 @@ pub fn from_value(v: &Value) -> Result<Params> {
             .into_iter()
             .map(|(name, value)| {
                 if name.is_empty() {
-                    Err(Error::InvalidParams("environment_variables: a variable name must not be empty".into()))
+                    Err(Error::InvalidParams(
+                        "environment_variables: a variable name must not be empty".into(),
+                    ))
                 } else {
                     Ok(EnvVar { name, value })
                 }
@@ -294,7 +311,9 @@ pub fn from_value(v: &Value) -> Result<Params> {
         Some(v) => {
             let p = number("polling_interval", v)?;
             if p <= 0.0 {
-                return Err(Error::InvalidParams(format!("polling_interval must be greater than 0, found {p}")));
+                return Err(Error::InvalidParams(format!(
+                    "polling_interval must be greater than 0, found {p}"
+                )));
             }
             p
         }
@@ -302,7 +321,10 @@ pub fn from_value(v: &Value) -> Result<Params> {
     };
     if let Some(v) = present("network_profile") {
         let subnet = nested::parse_network_profile(v)?;
-        if !subnet_ids.iter().any(|s| s.id.eq_ignore_ascii_case(&subnet.id)) {
+        if !subnet_ids
+            .iter()
+            .any(|s| s.id.eq_ignore_ascii_case(&subnet.id))
+        {
             subnet_ids.push(subnet);
         }
     }
@@ -352,8 +374,12 @@ pub fn from_value(v: &Value) -> Result<Params> {
 fn check_unknown_keys(map: &Map<String, Value>) -> Result<()> {
     for key in map.keys() {
         if !PARAM_NAMES.contains(&key.as_str()) {
-            let hint = validate::did_you_mean(key, &PARAM_NAMES).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-            return Err(Error::InvalidParams(format!("unknown parameter `{key}`{hint}")));
+            let hint = validate::did_you_mean(key, &PARAM_NAMES)
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(Error::InvalidParams(format!(
+                "unknown parameter `{key}`{hint}"
+            )));
         }
     }
     Ok(())
@@ -365,7 +391,9 @@ fn or_number(key: &str, v: Option<&Value>, default: f64) -> Result<f64> {
         Some(v) if truthy(v) => {
             let n = number(key, v)?;
             if n < 0.0 {
-                return Err(Error::InvalidParams(format!("{key} must be greater than 0, found {n}")));
+                return Err(Error::InvalidParams(format!(
+                    "{key} must be greater than 0, found {n}"
+                )));
             }
             Ok(n)
         }
@@ -392,7 +420,10 @@ fn parse_tags(v: &Value) -> Result<Vec<(String, String)>> {
         )));
     }
     for (k, val) in &tags {
-        if k.is_empty() || k.chars().count() > 512 || k.contains(['<', '>', '%', '&', '\\', '?', '/']) {
+        if k.is_empty()
+            || k.chars().count() > 512
+            || k.contains(['<', '>', '%', '&', '\\', '?', '/'])
+        {
             return Err(Error::InvalidParams(format!(
                 "tags: key `{k}` is not a valid Azure tag name (1-512 characters, none of < > % & \\ ? /)"
             )));
@@ -403,7 +434,9 @@ fn parse_tags(v: &Value) -> Result<Vec<(String, String)>> {
             )));
         }
         if val.chars().count() > 256 {
-            return Err(Error::InvalidParams(format!("tags.{k}: a tag value may have at most 256 characters")));
+            return Err(Error::InvalidParams(format!(
+                "tags.{k}: a tag value may have at most 256 characters"
+            )));
         }
     }
     Ok(tags)

@@ -365,7 +365,10 @@ mod tests {
         assert_eq!(s["$schema"], "https://json-schema.org/draft/2020-12/schema");
         assert_eq!(s["type"], "object");
         assert_eq!(s["additionalProperties"], false);
-        assert_eq!(s["required"], json!(["ci_conn_id", "resource_group", "name", "image", "region"]));
+        assert_eq!(
+            s["required"],
+            json!(["ci_conn_id", "resource_group", "name", "image", "region"])
+        );
     }
 
     #[test]
@@ -374,10 +377,16 @@ mod tests {
         let props = s["properties"].as_object().unwrap();
         for p in PARAM_NAMES {
             let entry = props.get(p).unwrap_or_else(|| panic!("schema lacks `{p}`"));
-            assert!(entry["description"].as_str().is_some_and(|d| d.len() > 10), "`{p}` lacks a description");
+            assert!(
+                entry["description"].as_str().is_some_and(|d| d.len() > 10),
+                "`{p}` lacks a description"
+            );
         }
         for k in props.keys() {
-            assert!(PARAM_NAMES.contains(&k.as_str()), "schema has `{k}`, which the parser rejects");
+            assert!(
+                PARAM_NAMES.contains(&k.as_str()),
+                "schema has `{k}`, which the parser rejects"
+            );
         }
         assert_eq!(props.len(), PARAM_NAMES.len());
     }
@@ -425,8 +434,17 @@ mod tests {
     #[test]
     fn enums_match_airflow() {
         let s = params_schema();
-        assert_eq!(s["properties"]["os_type"]["enum"], json!(["Linux", "Windows"]));
-        assert_eq!(s["properties"]["restart_policy"]["enum"], json!(["Always", "OnFailure", "Never"]));
-        assert_eq!(s["properties"]["priority"]["enum"], json!(["Regular", "Spot"]));
+        assert_eq!(
+            s["properties"]["os_type"]["enum"],
+            json!(["Linux", "Windows"])
+        );
+        assert_eq!(
+            s["properties"]["restart_policy"]["enum"],
+            json!(["Always", "OnFailure", "Never"])
+        );
+        assert_eq!(
+            s["properties"]["priority"]["enum"],
+            json!(["Regular", "Spot"])
+        );
     }
 }

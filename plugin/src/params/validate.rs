@@ -21,13 +21,16 @@ pub const PRIORITIES: [&str; 2] = ["Regular", "Spot"];
 pub const MAX_NAME_LEN: usize = 63;
 
 /// Airflow's message when the name does not match the pattern.
-pub const NAME_PATTERN_MESSAGE: &str = r#"ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like "my-name")"#;
+pub const NAME_PATTERN_MESSAGE: &str =
+    r#"ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like "my-name")"#;
 /// Airflow's message when the name is longer than 63 characters.
 pub const NAME_LENGTH_MESSAGE: &str = "ACI name cannot be longer than 63 characters";
 /// Airflow's message for an identity dict without `type`.
-pub const IDENTITY_TYPE_MESSAGE: &str = "identity dict must include 'type' key with value 'UserAssigned' or 'SystemAssigned'";
+pub const IDENTITY_TYPE_MESSAGE: &str =
+    "identity dict must include 'type' key with value 'UserAssigned' or 'SystemAssigned'";
 /// Airflow's message for `resource_ids` that is not a list.
-pub const IDENTITY_RESOURCE_IDS_MESSAGE: &str = "identity['resource_ids'] must be a list of resource id strings";
+pub const IDENTITY_RESOURCE_IDS_MESSAGE: &str =
+    "identity['resource_ids'] must be a list of resource id strings";
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidParams(msg.into())
@@ -87,7 +90,9 @@ fn matches_name_pattern(name: &str) -> bool {
     let bytes = name.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     match (bytes.first(), bytes.last()) {
-        (Some(first), Some(last)) => alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-'),
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        }
         _ => false,
     }
 }
@@ -98,7 +103,9 @@ pub fn normalise_identity_type(t: &str) -> String {
     match t {
         "SystemAssigned" => "SystemAssigned".into(),
         "UserAssigned" => "UserAssigned".into(),
-        "SystemAssigned,UserAssigned" | "SystemAssigned, UserAssigned" => "SystemAssigned, UserAssigned".into(),
+        "SystemAssigned,UserAssigned" | "SystemAssigned, UserAssigned" => {
+            "SystemAssigned, UserAssigned".into()
+        }
         other => other.into(),
     }
 }
@@ -106,7 +113,9 @@ pub fn normalise_identity_type(t: &str) -> String {
 /// Checks a resource group name the way ARM does (1–90 letters, digits,
 /// `-_.()`, not ending with `.`), so it is safe to put in a URL path.
 pub fn check_resource_group(rg: &str) -> Result<()> {
-    let ok_chars = rg.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c));
+    let ok_chars = rg
+        .chars()
+        .all(|c| c.is_alphanumeric() || "-_.()".contains(c));
     let len = rg.chars().count();
     if !ok_chars || len == 0 || len > 90 || rg.ends_with('.') {
         return Err(invalid(format!(
@@ -119,7 +128,12 @@ pub fn check_resource_group(rg: &str) -> Result<()> {
 /// Suggests the candidate closest to `key` (same letters ignoring case and
 /// `_`/`-`, or within a small edit distance), if any is close enough.
 pub fn did_you_mean<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let norm = |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
     let k = norm(key);
     if let Some(c) = candidates.iter().find(|c| norm(c) == k) {
         return Some(c);
@@ -130,7 +144,12 @@ pub fn did_you_mean<'a>(key: &str, candidates: &[&'a str]) -> Option<&'a str> {
         }
     }
     let limit = if k.chars().count() > 10 { 3 } else { 2 };
-    candidates.iter().map(|c| (levenshtein(&k, &norm(c)), *c)).filter(|(d, _)| *d <= limit).min_by_key(|(d, _)| *d).map(|(_, c)| c)
+    candidates
+        .iter()
+        .map(|c| (levenshtein(&k, &norm(c)), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 /// Edit distance (insertions, deletions, substitutions) between two strings.
@@ -166,13 +185,31 @@ mod tests {
 
     #[test]
     fn name_checker_rejects_airflow_invalid_names_with_exact_messages() {
-        for bad in ["test_underscore", "name-ending-with-dash-", "-name-starting-with-dash", "", "Upper", "a b", "ä"] {
-            assert_eq!(check_name(bad).unwrap_err(), Error::InvalidParams(NAME_PATTERN_MESSAGE.into()), "{bad:?}");
+        for bad in [
+            "test_underscore",
+            "name-ending-with-dash-",
+            "-name-starting-with-dash",
+            "",
+            "Upper",
+            "a b",
+            "ä",
+        ] {
+            assert_eq!(
+                check_name(bad).unwrap_err(),
+                Error::InvalidParams(NAME_PATTERN_MESSAGE.into()),
+                "{bad:?}"
+            );
         }
         let name84 = "name-with-length---84".repeat(4);
         assert_eq!(name84.len(), 84);
-        assert_eq!(check_name(&name84).unwrap_err(), Error::InvalidParams(NAME_LENGTH_MESSAGE.into()));
-        assert_eq!(NAME_PATTERN_MESSAGE, "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")");
+        assert_eq!(
+            check_name(&name84).unwrap_err(),
+            Error::InvalidParams(NAME_LENGTH_MESSAGE.into())
+        );
+        assert_eq!(
+            NAME_PATTERN_MESSAGE,
+            "ACI name must match regex [a-z0-9]([-a-z0-9]*[a-z0-9])? (like \"my-name\")"
+        );
     }
 
     #[test]
@@ -185,7 +222,10 @@ mod tests {
         assert_eq!(check_os_type(Some(&json!("Windows"))).unwrap(), "Windows");
         // Case matters, as in Airflow.
         assert!(check_os_type(Some(&json!("linux"))).is_err());
-        assert!(check_os_type(Some(&json!(null))).unwrap_err().to_string().ends_with("Found `None`."));
+        assert!(check_os_type(Some(&json!(null)))
+            .unwrap_err()
+            .to_string()
+            .ends_with("Found `None`."));
     }
 
     #[test]
@@ -216,8 +256,14 @@ mod tests {
 
     #[test]
     fn identity_types_normalise_as_airflow() {
-        assert_eq!(normalise_identity_type("SystemAssigned,UserAssigned"), "SystemAssigned, UserAssigned");
-        assert_eq!(normalise_identity_type("SystemAssigned, UserAssigned"), "SystemAssigned, UserAssigned");
+        assert_eq!(
+            normalise_identity_type("SystemAssigned,UserAssigned"),
+            "SystemAssigned, UserAssigned"
+        );
+        assert_eq!(
+            normalise_identity_type("SystemAssigned, UserAssigned"),
+            "SystemAssigned, UserAssigned"
+        );
         assert_eq!(normalise_identity_type("UserAssigned"), "UserAssigned");
         assert_eq!(normalise_identity_type("Custom"), "Custom");
     }
@@ -234,7 +280,12 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        let c = ["memory_in_gb", "cpu", "restart_policy", "environment_variables"];
+        let c = [
+            "memory_in_gb",
+            "cpu",
+            "restart_policy",
+            "environment_variables",
+        ];
         assert_eq!(did_you_mean("memroy_in_gb", &c), Some("memory_in_gb"));
         assert_eq!(did_you_mean("memoryInGB", &c), Some("memory_in_gb"));
         assert_eq!(did_you_mean("restartPolicy", &c), Some("restart_policy"));

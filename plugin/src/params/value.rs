@@ -39,12 +39,18 @@ pub(crate) fn describe_redacted(v: &Value) -> &'static str {
 
 /// `"{path} must be {expected}, found {describe(found)}"` as an invalid-params error.
 pub(crate) fn type_error(path: &str, expected: &str, found: &Value) -> Error {
-    Error::InvalidParams(format!("{path} must be {expected}, found {}", describe(found)))
+    Error::InvalidParams(format!(
+        "{path} must be {expected}, found {}",
+        describe(found)
+    ))
 }
 
 /// A type error that does not show the value.
 pub(crate) fn type_error_secret(path: &str, expected: &str, found: &Value) -> Error {
-    Error::InvalidParams(format!("{path} must be {expected}, found {}", describe_redacted(found)))
+    Error::InvalidParams(format!(
+        "{path} must be {expected}, found {}",
+        describe_redacted(found)
+    ))
 }
 
 /// How Python's `f"{value}"` would show a JSON value in Airflow's messages
@@ -133,7 +139,10 @@ pub(crate) fn boolean_lenient(path: &str, v: &Value) -> Result<bool> {
 /// A finite number.
 pub(crate) fn number(path: &str, v: &Value) -> Result<f64> {
     match v {
-        Value::Number(n) => n.as_f64().filter(|f| f.is_finite()).ok_or_else(|| type_error(path, "a finite number", v)),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| type_error(path, "a finite number", v)),
         other => Err(type_error(path, "a number", other)),
     }
 }
@@ -145,14 +154,18 @@ pub(crate) fn integer(path: &str, v: &Value, min: i64, max: i64) -> Result<i64> 
             if let Some(i) = n.as_i64() {
                 Some(i)
             } else {
-                n.as_f64().filter(|f| f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15).map(|f| f as i64)
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.is_finite() && f.abs() < 9.0e15)
+                    .map(|f| f as i64)
             }
         }
         _ => None,
     };
     match n {
         Some(i) if (min..=max).contains(&i) => Ok(i),
-        Some(i) => Err(Error::InvalidParams(format!("{path} must be between {min} and {max}, found {i}"))),
+        Some(i) => Err(Error::InvalidParams(format!(
+            "{path} must be between {min} and {max}, found {i}"
+        ))),
         None => Err(type_error(path, "an integer", v)),
     }
 }
@@ -167,13 +180,19 @@ pub(crate) fn array<'a>(path: &str, v: &'a Value) -> Result<&'a Vec<Value>> {
 
 /// A list of strings (numbers converted), with element paths `path[i]` in errors.
 pub(crate) fn string_list(path: &str, v: &Value) -> Result<Vec<String>> {
-    array(path, v)?.iter().enumerate().map(|(i, e)| scalar_string(&format!("{path}[{i}]"), e)).collect()
+    array(path, v)?
+        .iter()
+        .enumerate()
+        .map(|(i, e)| scalar_string(&format!("{path}[{i}]"), e))
+        .collect()
 }
 
 /// A table of string values (numbers converted), in the order given.
 pub(crate) fn string_map(path: &str, v: &Value) -> Result<Vec<(String, String)>> {
     let map = object(path, v)?;
-    map.iter().map(|(k, e)| Ok((k.clone(), scalar_string(&format!("{path}.{k}"), e)?))).collect()
+    map.iter()
+        .map(|(k, e)| Ok((k.clone(), scalar_string(&format!("{path}.{k}"), e)?)))
+        .collect()
 }
 
 /// A JSON object.
@@ -198,7 +217,11 @@ impl<'a> Obj<'a> {
     pub(crate) fn new(path: impl Into<String>, v: &'a Value) -> Result<Self> {
         let path = path.into();
         let map = object(&path, v)?;
-        Ok(Obj { path, map, known: Vec::new() })
+        Ok(Obj {
+            path,
+            map,
+            known: Vec::new(),
+        })
     }
 
     /// The path of a child field.
@@ -208,7 +231,10 @@ impl<'a> Obj<'a> {
 
     /// The value under any of `names` (aliases of one field); `None` when
     /// absent or `null`. Giving two aliases at once is an error.
-    pub(crate) fn get(&mut self, names: &[&'static str]) -> Result<Option<(&'static str, &'a Value)>> {
+    pub(crate) fn get(
+        &mut self,
+        names: &[&'static str],
+    ) -> Result<Option<(&'static str, &'a Value)>> {
         self.known.extend_from_slice(names);
         let mut found: Option<(&'static str, &'a Value)> = None;
         for name in names {
@@ -229,7 +255,10 @@ impl<'a> Obj<'a> {
     pub(crate) fn require(&mut self, names: &[&'static str]) -> Result<(&'static str, &'a Value)> {
         match self.get(names)? {
             Some(found) => Ok(found),
-            None => Err(Error::InvalidParams(format!("{} requires `{}`", self.path, names[0]))),
+            None => Err(Error::InvalidParams(format!(
+                "{} requires `{}`",
+                self.path, names[0]
+            ))),
         }
     }
 
@@ -237,8 +266,13 @@ impl<'a> Obj<'a> {
     pub(crate) fn finish(self) -> Result<()> {
         for key in self.map.keys() {
             if !self.known.iter().any(|k| k == key) {
-                let hint = did_you_mean(key, &self.known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                return Err(Error::InvalidParams(format!("unknown key `{}.{key}`{hint}", self.path)));
+                let hint = did_you_mean(key, &self.known)
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
+                return Err(Error::InvalidParams(format!(
+                    "unknown key `{}.{key}`{hint}",
+                    self.path
+                )));
             }
         }
         Ok(())
@@ -271,7 +305,15 @@ mod tests {
 
     #[test]
     fn truthiness_follows_python() {
-        for falsy in [json!(null), json!(false), json!(0), json!(0.0), json!(""), json!([]), json!({})] {
+        for falsy in [
+            json!(null),
+            json!(false),
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!([]),
+            json!({}),
+        ] {
             assert!(!truthy(&falsy), "{falsy} should be falsy");
         }
         for t in [json!(1), json!(0.5), json!("0"), json!([0]), json!(true)] {
@@ -284,13 +326,20 @@ mod tests {
         let v = json!({"name_servers": ["1.1.1.1"], "nameServers": ["8.8.8.8"]});
         let mut o = Obj::new("dns_config", &v).unwrap();
         let err = o.get(&["name_servers", "nameServers"]).unwrap_err();
-        assert!(err.to_string().contains("has both `name_servers` and `nameServers`"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("has both `name_servers` and `nameServers`"),
+            "{err}"
+        );
 
         let v = json!({"name_server": ["1.1.1.1"]});
         let mut o = Obj::new("dns_config", &v).unwrap();
         assert!(o.get(&["name_servers", "nameServers"]).unwrap().is_none());
         let err = o.finish().unwrap_err();
-        assert_eq!(err.to_string(), "unknown key `dns_config.name_server`; did you mean `name_servers`?");
+        assert_eq!(
+            err.to_string(),
+            "unknown key `dns_config.name_server`; did you mean `name_servers`?"
+        );
     }
 
     #[test]
@@ -298,7 +347,10 @@ mod tests {
         assert_eq!(integer("p", &json!(3), 1, 5).unwrap(), 3);
         assert_eq!(integer("p", &json!(3.0), 1, 5).unwrap(), 3);
         assert!(integer("p", &json!(3.5), 1, 5).is_err());
-        assert_eq!(integer("p", &json!(9), 1, 5).unwrap_err().to_string(), "p must be between 1 and 5, found 9");
+        assert_eq!(
+            integer("p", &json!(9), 1, 5).unwrap_err().to_string(),
+            "p must be between 1 and 5, found 9"
+        );
     }
 
     #[test]

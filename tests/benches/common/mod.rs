@@ -45,7 +45,10 @@ pub fn load_average() -> String {
 
 /// Wall-clock time now, in nanoseconds since the Unix epoch.
 pub fn now_ns() -> i128 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("the clock is after 1970").as_nanos() as i128
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_nanos() as i128
 }
 
 /// Median, 95th percentile and extremes of a sample.
@@ -71,9 +74,18 @@ impl Summary {
         let mut v = values.to_vec();
         v.sort_by(f64::total_cmp);
         let n = v.len();
-        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
         let rank = ((0.95 * n as f64).ceil() as usize).clamp(1, n);
-        Some(Summary { min: v[0], median, p95: v[rank - 1], max: v[n - 1] })
+        Some(Summary {
+            min: v[0],
+            median,
+            p95: v[rank - 1],
+            max: v[n - 1],
+        })
     }
 }
 
@@ -94,7 +106,10 @@ pub struct Table {
 impl Table {
     /// A table with these column titles.
     pub fn new(header: &[&str]) -> Table {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows: Vec::new() }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Adds a row (missing cells are left empty, extra ones are dropped).
@@ -107,13 +122,26 @@ impl Table {
     /// Prints the table to stdout.
     pub fn print(&self) {
         let widths: Vec<usize> = (0..self.header.len())
-            .map(|c| self.rows.iter().map(|r| r[c].chars().count()).chain([self.header[c].chars().count()]).max().unwrap_or(0))
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .map(|r| r[c].chars().count())
+                    .chain([self.header[c].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         let line = |cells: &[String]| {
             let parts: Vec<String> = cells
                 .iter()
                 .enumerate()
-                .map(|(c, s)| if c == 0 { format!("{s:<w$}", w = widths[c]) } else { format!("{s:>w$}", w = widths[c]) })
+                .map(|(c, s)| {
+                    if c == 0 {
+                        format!("{s:<w$}", w = widths[c])
+                    } else {
+                        format!("{s:>w$}", w = widths[c])
+                    }
+                })
                 .collect();
             println!("| {} |", parts.join(" | "));
         };
@@ -123,7 +151,11 @@ impl Table {
             widths
                 .iter()
                 .enumerate()
-                .map(|(c, w)| if c == 0 { format!(":{}", "-".repeat(w + 1)) } else { format!("{}:", "-".repeat(w + 1)) })
+                .map(|(c, w)| if c == 0 {
+                    format!(":{}", "-".repeat(w + 1))
+                } else {
+                    format!("{}:", "-".repeat(w + 1))
+                })
                 .collect::<Vec<_>>()
                 .join("|")
         );

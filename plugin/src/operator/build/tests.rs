@@ -52,7 +52,10 @@ fn airflow_1_execute() {
     assert_eq!(cg["properties"]["osType"], "Linux");
     assert_eq!(container(&cg)["name"], "container-name");
     assert_eq!(container(&cg)["properties"]["image"], "container-image");
-    assert_eq!(container(&cg)["properties"]["resources"], json!({"requests": {"cpu": 1.0, "memoryInGB": 2.0}}));
+    assert_eq!(
+        container(&cg)["properties"]["resources"],
+        json!({"requests": {"cpu": 1.0, "memoryInGB": 2.0}})
+    );
     assert_eq!(cg["properties"]["priority"], "Regular");
     assert!(container(&cg)["properties"].get("ports").is_none());
     assert!(cg["properties"].get("ipAddress").is_none());
@@ -68,26 +71,45 @@ fn airflow_4_tags() {
     assert_eq!(cg["tags"][TAG_TASK], "task");
     assert_eq!(cg["tags"][TAG_RUN], "manual__2026-01-01T00:00:00+00:00");
     assert_eq!(cg["tags"][TAG_TRY], "1");
-    assert_eq!(cg["tags"][TAG_CREATOR], format!("aci-plugin/{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        cg["tags"][TAG_CREATOR],
+        format!("aci-plugin/{}", env!("CARGO_PKG_VERSION"))
+    );
     assert_eq!(cg["tags"].as_object().unwrap().len(), 6);
 }
 
 // 9: test_execute_with_ipaddress
 #[test]
 fn airflow_9_ip_address_and_default_port() {
-    let p = params(json!({"ip_address": {"type": "Public", "ports": [{"port": 8080}], "dns_name_label": "lbl"}}));
+    let p = params(
+        json!({"ip_address": {"type": "Public", "ports": [{"port": 8080}], "dns_name_label": "lbl"}}),
+    );
     assert!(uses_default_port(&p));
     let cg = container_group(&p, &ti(), &Resolved::default());
-    assert_eq!(cg["properties"]["ipAddress"], json!({"type": "Public", "ports": [{"port": 8080}], "dnsNameLabel": "lbl"}));
+    assert_eq!(
+        cg["properties"]["ipAddress"],
+        json!({"type": "Public", "ports": [{"port": 8080}], "dnsNameLabel": "lbl"})
+    );
     // The container listens on Airflow's default port 80.
     assert_eq!(container(&cg)["properties"]["ports"], json!([{"port": 80}]));
     // An IP address without ports exposes the container's ports.
     let cg = build(json!({"ip_address": {"type": "Private"}}));
-    assert_eq!(cg["properties"]["ipAddress"], json!({"type": "Private", "ports": [{"port": 80}]}));
+    assert_eq!(
+        cg["properties"]["ipAddress"],
+        json!({"type": "Private", "ports": [{"port": 80}]})
+    );
     // Explicit ports: no default.
-    let cg = build(json!({"ip_address": {"type": "Public"}, "ports": [443, {"port": 53, "protocol": "UDP"}]}));
-    assert_eq!(container(&cg)["properties"]["ports"], json!([{"port": 443}, {"port": 53, "protocol": "UDP"}]));
-    assert_eq!(cg["properties"]["ipAddress"]["ports"], json!([{"port": 443}, {"port": 53, "protocol": "UDP"}]));
+    let cg = build(
+        json!({"ip_address": {"type": "Public"}, "ports": [443, {"port": 53, "protocol": "UDP"}]}),
+    );
+    assert_eq!(
+        container(&cg)["properties"]["ports"],
+        json!([{"port": 443}, {"port": 53, "protocol": "UDP"}])
+    );
+    assert_eq!(
+        cg["properties"]["ipAddress"]["ports"],
+        json!([{"port": 443}, {"port": 53, "protocol": "UDP"}])
+    );
 }
 
 // 10: test_execute_with_windows_os_and_diff_restart_policy
@@ -101,8 +123,9 @@ fn airflow_10_windows_and_always() {
 // 15: test_execute_with_dnsconfig
 #[test]
 fn airflow_15_dns_config() {
-    let cg =
-        build(json!({"dns_config": {"name_servers": ["10.0.0.10", "10.0.0.11"], "search_domains": "corp.local", "options": "ndots:2"}}));
+    let cg = build(
+        json!({"dns_config": {"name_servers": ["10.0.0.10", "10.0.0.11"], "search_domains": "corp.local", "options": "ndots:2"}}),
+    );
     assert_eq!(
         cg["properties"]["dnsConfig"],
         json!({"nameServers": ["10.0.0.10", "10.0.0.11"], "searchDomains": "corp.local", "options": "ndots:2"})
@@ -134,8 +157,13 @@ fn airflow_17_spot() {
 #[test]
 fn airflow_18_identity_passthrough() {
     let rid = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id";
-    let cg = build(json!({"identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {rid: {}}}}));
-    assert_eq!(cg["identity"], json!({"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {rid: {}}}));
+    let cg = build(
+        json!({"identity": {"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {rid: {}}}}),
+    );
+    assert_eq!(
+        cg["identity"],
+        json!({"type": "SystemAssigned, UserAssigned", "userAssignedIdentities": {rid: {}}})
+    );
     let cg = build(json!({"identity": {"type": "SystemAssigned"}}));
     assert_eq!(cg["identity"], json!({"type": "SystemAssigned"}));
 }
@@ -168,8 +196,13 @@ fn volumes_mount_in_order() {
         {"conn_id": "wasb", "account_name": "acct", "share_name": "share-b", "mount_path": "/mnt/b", "read_only": true}
     ]}));
     let resolved = Resolved {
-        registry_credential: Some(json!({"server": "reg.azurecr.io", "username": "u", "password": "p"})),
-        volumes: vec![json!({"name": "mount-0", "azureFile": {}}), json!({"name": "mount-1", "azureFile": {}})],
+        registry_credential: Some(
+            json!({"server": "reg.azurecr.io", "username": "u", "password": "p"}),
+        ),
+        volumes: vec![
+            json!({"name": "mount-0", "azureFile": {}}),
+            json!({"name": "mount-1", "azureFile": {}}),
+        ],
     };
     let cg = container_group(&p, &ti(), &resolved);
     assert_eq!(
@@ -177,13 +210,17 @@ fn volumes_mount_in_order() {
         json!([{"name": "mount-0", "mountPath": "/mnt/a", "readOnly": false}, {"name": "mount-1", "mountPath": "/mnt/b", "readOnly": true}])
     );
     assert_eq!(cg["properties"]["volumes"].as_array().unwrap().len(), 2);
-    assert_eq!(cg["properties"]["imageRegistryCredentials"], json!([{"server": "reg.azurecr.io", "username": "u", "password": "p"}]));
+    assert_eq!(
+        cg["properties"]["imageRegistryCredentials"],
+        json!([{"server": "reg.azurecr.io", "username": "u", "password": "p"}])
+    );
     assert_eq!(mount_name(0), "mount-0");
 }
 
 #[test]
 fn resources_command_gpu_subnets() {
-    let subnet = "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a";
+    let subnet =
+        "/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/a";
     let cg = build(json!({
         "cpu": 2, "memory_in_gb": 3.5, "gpu": {"count": 1, "sku": "V100"},
         "command": ["sh", "-c", "echo hi; exit 3"],
@@ -194,8 +231,14 @@ fn resources_command_gpu_subnets() {
         container(&cg)["properties"]["resources"],
         json!({"requests": {"cpu": 2.0, "memoryInGB": 3.5, "gpu": {"count": 1, "sku": "V100"}}})
     );
-    assert_eq!(container(&cg)["properties"]["command"], json!(["sh", "-c", "echo hi; exit 3"]));
-    assert_eq!(cg["properties"]["subnetIds"], json!([{"id": subnet, "name": "a"}]));
+    assert_eq!(
+        container(&cg)["properties"]["command"],
+        json!(["sh", "-c", "echo hi; exit 3"])
+    );
+    assert_eq!(
+        cg["properties"]["subnetIds"],
+        json!([{"id": subnet, "name": "a"}])
+    );
 }
 
 #[test]
@@ -203,14 +246,29 @@ fn task_tags_identify_the_task_instance() {
     let t = ti();
     let tags: HashMap<String, String> = task_tags(&t).into_iter().collect();
     assert!(same_task(&tags, &t));
-    let retry = TaskInstance { try_number: 2, ..ti() };
-    assert!(same_task(&tags, &retry), "a retry of the same run is the same task instance");
-    let other_run = TaskInstance { run_id: "other".into(), ..ti() };
+    let retry = TaskInstance {
+        try_number: 2,
+        ..ti()
+    };
+    assert!(
+        same_task(&tags, &retry),
+        "a retry of the same run is the same task instance"
+    );
+    let other_run = TaskInstance {
+        run_id: "other".into(),
+        ..ti()
+    };
     assert!(!same_task(&tags, &other_run));
     let mut foreign = tags.clone();
     foreign.remove(TAG_CREATOR);
-    assert!(!same_task(&foreign, &t), "groups we did not create are never ours");
-    let long = TaskInstance { run_id: "r".repeat(400), ..ti() };
+    assert!(
+        !same_task(&foreign, &t),
+        "groups we did not create are never ours"
+    );
+    let long = TaskInstance {
+        run_id: "r".repeat(400),
+        ..ti()
+    };
     let tags: HashMap<String, String> = task_tags(&long).into_iter().collect();
     assert_eq!(tags[TAG_RUN].len(), 256);
     assert!(same_task(&tags, &long));

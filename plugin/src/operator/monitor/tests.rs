@@ -19,7 +19,10 @@ fn spec(schedule: Schedule) -> WaitSpec<'static> {
 }
 
 /// Creates the group "now" and waits on it; returns the result, the cloud and the host.
-fn run(job: Job, tweak: impl FnOnce(&mut WaitSpec<'static>, &mut FakeHost)) -> (Result<Exit>, FakeCloud, FakeHost) {
+fn run(
+    job: Job,
+    tweak: impl FnOnce(&mut WaitSpec<'static>, &mut FakeHost),
+) -> (Result<Exit>, FakeCloud, FakeHost) {
     let c = clock();
     let cloud = FakeCloud::new(c.clone(), job);
     let mut host = FakeHost::new(c.clone());
@@ -40,7 +43,11 @@ fn sixty_second_job_within_read_budget() {
         assert_eq!(r.unwrap().exit_code, Some(0));
         let reads = cloud.counts.borrow().reads();
         // + 1 for execute's `exists` check: ≤ 35 in total.
-        assert!(reads < 35, "provisioning {provision_ms} ms: {reads} reads ({:?})", cloud.counts.borrow());
+        assert!(
+            reads < 35,
+            "provisioning {provision_ms} ms: {reads} reads ({:?})",
+            cloud.counts.borrow()
+        );
     }
 }
 
@@ -60,10 +67,18 @@ fn ten_minute_job_within_read_budget() {
 fn zero_and_ten_second_jobs_are_cheap() {
     let (r, cloud, _) = run(Job::new(0, 0), |_, _| {});
     assert_eq!(r.unwrap().exit_code, Some(0));
-    assert!(cloud.counts.borrow().reads() <= 5, "{:?}", cloud.counts.borrow());
+    assert!(
+        cloud.counts.borrow().reads() <= 5,
+        "{:?}",
+        cloud.counts.borrow()
+    );
     let (r, cloud, _) = run(Job::new(10_000, 0), |_, _| {});
     assert_eq!(r.unwrap().exit_code, Some(0));
-    assert!(cloud.counts.borrow().reads() <= 12, "{:?}", cloud.counts.borrow());
+    assert!(
+        cloud.counts.borrow().reads() <= 12,
+        "{:?}",
+        cloud.counts.borrow()
+    );
 }
 
 /// Exit detection latency over many run lengths: p95 under 5 s.
@@ -76,14 +91,22 @@ fn exit_detected_within_five_seconds_p95() {
         let (r, _, host) = run(job.clone(), |_, _| {});
         r.unwrap();
         let logs = host.logs.borrow();
-        let detected = logs.iter().find(|(_, m, _)| m.starts_with("Container exited")).map(|(_, _, t)| *t).unwrap();
+        let detected = logs
+            .iter()
+            .find(|(_, m, _)| m.starts_with("Container exited"))
+            .map(|(_, _, t)| *t)
+            .unwrap();
         // The group was created at clock 1000 + 20 ms latency.
         let exited = 1_020 + job.provision_ms + run_ms;
         latencies.push(detected - exited);
     }
     latencies.sort();
     let p95 = latencies[latencies.len() * 95 / 100];
-    assert!(p95 < 5_000, "p95 {p95} ms, max {}", latencies.last().unwrap());
+    assert!(
+        p95 < 5_000,
+        "p95 {p95} ms, max {}",
+        latencies.last().unwrap()
+    );
 }
 
 /// Every printed line is shown exactly once, within 5 s of being printed.
@@ -93,8 +116,12 @@ fn live_lines_exactly_once_and_within_five_seconds() {
     let (r, _, host) = run(job.clone(), |_, _| {});
     r.unwrap();
     let start = 1_020 + job.provision_ms;
-    let shown: HashMap<String, Vec<u64>> =
-        host.logs.borrow().iter().filter(|(_, m, _)| m.starts_with("line ")).fold(HashMap::new(), |mut acc, (_, m, t)| {
+    let shown: HashMap<String, Vec<u64>> = host
+        .logs
+        .borrow()
+        .iter()
+        .filter(|(_, m, _)| m.starts_with("line "))
+        .fold(HashMap::new(), |mut acc, (_, m, t)| {
             acc.entry(m.clone()).or_default().push(*t);
             acc
         });
@@ -110,16 +137,25 @@ fn live_lines_exactly_once_and_within_five_seconds() {
 #[test]
 fn three_thousand_lines_at_once_all_shown_once_in_order() {
     let mut job = Job::new(20_000, 0);
-    job.lines = (0..3000).map(|i| (5_000 + i / 10, format!("burst {i}"))).collect();
+    job.lines = (0..3000)
+        .map(|i| (5_000 + i / 10, format!("burst {i}")))
+        .collect();
     job.lines.push((15_000, "after".into()));
     let (r, cloud, host) = run(job, |_, _| {});
     r.unwrap();
-    let lines: Vec<String> = host.infos().into_iter().filter(|m| m.starts_with("burst ") || m == "after").collect();
+    let lines: Vec<String> = host
+        .infos()
+        .into_iter()
+        .filter(|m| m.starts_with("burst ") || m == "after")
+        .collect();
     assert_eq!(lines.len(), 3001);
     for (i, l) in lines.iter().take(3000).enumerate() {
         assert_eq!(l, &format!("burst {i}"));
     }
-    assert!(cloud.log_tails.borrow().contains(&None), "a full fetch was needed");
+    assert!(
+        cloud.log_tails.borrow().contains(&None),
+        "a full fetch was needed"
+    );
 }
 
 #[test]
@@ -139,7 +175,10 @@ fn final_fetch_catches_lines_printed_just_before_exit() {
     let exit = r.unwrap();
     assert_eq!(exit.exit_code, Some(3));
     assert!(exit.final_log.unwrap().contains("last words"));
-    assert_eq!(host.infos().iter().filter(|m| *m == "last words").count(), 1);
+    assert_eq!(
+        host.infos().iter().filter(|m| *m == "last words").count(),
+        1
+    );
     assert_eq!(*cloud.log_tails.borrow().last().unwrap(), None);
 }
 
@@ -149,14 +188,24 @@ fn deferrable_reads_logs_only_at_the_end() {
     let (r, cloud, host) = run(job, |s, _| s.stream_logs = false);
     r.unwrap();
     assert_eq!(cloud.counts.borrow().logs, 1);
-    assert_eq!(host.infos().iter().filter(|m| m.starts_with("line ")).count(), 30);
+    assert_eq!(
+        host.infos()
+            .iter()
+            .filter(|m| m.starts_with("line "))
+            .count(),
+        30
+    );
 }
 
 #[test]
 fn state_changes_logged_once_each() {
     let (r, _, host) = run(Job::new(10_000, 0), |_, _| {});
     r.unwrap();
-    let changes: Vec<String> = host.infos().into_iter().filter(|m| m.starts_with("Container group state changed to")).collect();
+    let changes: Vec<String> = host
+        .infos()
+        .into_iter()
+        .filter(|m| m.starts_with("Container group state changed to"))
+        .collect();
     assert_eq!(
         changes,
         [
@@ -180,10 +229,17 @@ fn exit_code_null_is_reported_as_none() {
 #[test]
 fn provisioning_failure_ends_with_event_reasons() {
     let mut job = Job::new(10_000, 0);
-    job.provision_failure = Some(vec![("Failed".into(), "Failed to pull image \"bad\": the image is not accessible".into())]);
+    job.provision_failure = Some(vec![(
+        "Failed".into(),
+        "Failed to pull image \"bad\": the image is not accessible".into(),
+    )]);
     let (r, _, host) = run(job, |_, _| {});
     match r.unwrap_err() {
-        Error::Failed { reason, message, exit_code } => {
+        Error::Failed {
+            reason,
+            message,
+            exit_code,
+        } => {
             assert_eq!(reason, "image-pull");
             assert_eq!(exit_code, None);
             assert!(message.contains("Failed to pull image"), "{message}");
@@ -217,7 +273,9 @@ fn external_deletion_is_a_clear_error() {
     job.deleted_after_ms = Some(8_000);
     let (r, _, host) = run(job, |_, _| {});
     match r.unwrap_err() {
-        Error::Failed { reason, message, .. } => {
+        Error::Failed {
+            reason, message, ..
+        } => {
             assert_eq!(reason, "deleted-externally");
             assert!(message.contains("deleted by another process"), "{message}");
         }
@@ -231,7 +289,10 @@ fn transient_errors_are_retried_with_bounded_backoff() {
     let c = clock();
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
     for _ in 0..3 {
-        cloud.get_errors.borrow_mut().push_back(Error::remote(429, "TooManyRequests", "throttled"));
+        cloud
+            .get_errors
+            .borrow_mut()
+            .push_back(Error::remote(429, "TooManyRequests", "throttled"));
     }
     cloud.create("rg", "job", &serde_json::json!({})).unwrap();
     let host = FakeHost::new(c);
@@ -241,7 +302,10 @@ fn transient_errors_are_retried_with_bounded_backoff() {
     // Doubling per consecutive failure on top of the normal interval.
     // t=0: 1 s × 2; t=2 s: 2.5 s × 4.
     assert_eq!(&sleeps[..2], &[2_000, 10_000]);
-    assert!(sleeps[2] > sleeps[1] && sleeps[2] <= crate::operator::schedule::MAX_ERROR_BACKOFF_MS, "{sleeps:?}");
+    assert!(
+        sleeps[2] > sleeps[1] && sleeps[2] <= crate::operator::schedule::MAX_ERROR_BACKOFF_MS,
+        "{sleeps:?}"
+    );
 }
 
 #[test]
@@ -249,7 +313,10 @@ fn persistent_errors_give_up() {
     let c = clock();
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
     for _ in 0..20 {
-        cloud.get_errors.borrow_mut().push_back(Error::remote(503, "ServiceUnavailable", "down"));
+        cloud
+            .get_errors
+            .borrow_mut()
+            .push_back(Error::remote(503, "ServiceUnavailable", "down"));
     }
     cloud.create("rg", "job", &serde_json::json!({})).unwrap();
     let host = FakeHost::new(c);
@@ -259,7 +326,10 @@ fn persistent_errors_give_up() {
     // Non-transient errors end at once.
     let c = clock();
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
-    cloud.get_errors.borrow_mut().push_back(Error::remote(403, "AuthorizationFailed", "no"));
+    cloud
+        .get_errors
+        .borrow_mut()
+        .push_back(Error::remote(403, "AuthorizationFailed", "no"));
     cloud.create("rg", "job", &serde_json::json!({})).unwrap();
     let r = wait(&cloud, &FakeHost::new(c), &spec(Schedule::new(30.0)));
     assert_eq!(r.unwrap_err().code(), Some("AuthorizationFailed"));
@@ -276,12 +346,18 @@ fn timeout_ends_the_wait_on_time() {
         Error::TimedOut(m) => assert!(m.contains("container_timeout of 30s expired"), "{m}"),
         other => panic!("{other:?}"),
     }
-    assert!(host.clock.get() < 1_000 + 30_000 + 200, "noticed at {}", host.clock.get());
+    assert!(
+        host.clock.get() < 1_000 + 30_000 + 200,
+        "noticed at {}",
+        host.clock.get()
+    );
 }
 
 #[test]
 fn cancellation_ends_the_wait_promptly() {
-    let (r, _, host) = run(Job::new(600_000, 0), |_, h| h.cancel_at = Some(1_000 + 42_000));
+    let (r, _, host) = run(Job::new(600_000, 0), |_, h| {
+        h.cancel_at = Some(1_000 + 42_000)
+    });
     assert!(matches!(r.unwrap_err(), Error::Cancelled(_)));
     assert!(host.clock.get() < 1_000 + 42_000 + 100);
 }
@@ -301,7 +377,13 @@ fn simulated_costs() {
         let job = Job::new(run_ms, 0).printing_every(1_000);
         let (r, cloud, host) = run(job.clone(), |_, _| {});
         r.unwrap();
-        let detected = host.logs.borrow().iter().find(|(_, m, _)| m.starts_with("Container exited")).map(|(_, _, t)| *t).unwrap();
+        let detected = host
+            .logs
+            .borrow()
+            .iter()
+            .find(|(_, m, _)| m.starts_with("Container exited"))
+            .map(|(_, _, t)| *t)
+            .unwrap();
         let exited = 1_020 + job.provision_ms + run_ms;
         let c = cloud.counts.borrow();
         println!(
