@@ -255,3 +255,53 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Helpers for tests that drive the `aci-host` binary.
+pub mod cli {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// The workspace root (task files such as `examples/hello.toml` are relative to it).
+    pub fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf()
+    }
+
+    /// `aci-host ARGS` run from the workspace root, with a test-private
+    /// component cache, `state` as its data dir, and no `RUST_LOG`.
+    pub fn aci_host(args: &[&str], state: &Path) -> Command {
+        let mut cmd = Command::new(super::aci_host_bin());
+        cmd.args(args)
+            .current_dir(root())
+            .env(
+                "XDG_CACHE_HOME",
+                std::env::temp_dir().join("aci-e2e-cli-cache"),
+            )
+            .env("XDG_DATA_HOME", state)
+            .env_remove("RUST_LOG");
+        cmd
+    }
+
+    /// Process output as text.
+    pub fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
+    }
+
+    /// An `AIRFLOW_CONN_*` JSON connection (client secret) to the emulator at `base`.
+    pub fn emulator_conn(base: &str) -> String {
+        serde_json::json!({
+            "conn_type": "azure_container_instance",
+            "login": aci_host::emulator::LOCAL_CLIENT_ID,
+            "password": aci_host::emulator::LOCAL_CLIENT_SECRET,
+            "extra": {
+                "tenantId": aci_host::emulator::LOCAL_TENANT_ID,
+                "subscriptionId": aci_host::emulator::LOCAL_SUBSCRIPTION_ID,
+                "resource_manager_url": base,
+                "authority_host": base,
+            }
+        })
+        .to_string()
+    }
+}

@@ -4,6 +4,7 @@
 //! SIGINT cleanup and a second SIGINT, `--quiet` / `-v` / `RUST_LOG`, and the
 //! live status line on a terminal.
 
+use aci_e2e::cli::{aci_host, emulator_conn, text};
 use std::io::{BufRead, Read};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -11,34 +12,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aci_e2e::{aci_host_bin, wait_until, Emulator, EmulatorConfig, Faults};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn aci_host(args: &[&str], state: &Path) -> Command {
-    let mut cmd = Command::new(aci_host_bin());
-    cmd.args(args)
-        .current_dir(root())
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("aci-e2e-cli-cache"),
-        )
-        .env("XDG_DATA_HOME", state)
-        .env_remove("RUST_LOG");
-    cmd
-}
+use aci_e2e::{wait_until, Emulator, EmulatorConfig, Faults};
 
 fn run(args: &[&str], state: &Path) -> Output {
     aci_host(args, state).output().expect("run aci-host")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn write_task(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -554,21 +531,6 @@ fn a_terminal_gets_a_live_status_line_above_which_logs_scroll() {
     assert_eq!(status, Some(0), "{screen}");
     assert!(!screen.contains('\x1b'), "{screen:?}");
     assert!(screen.contains("hello succeeded in "), "{screen:?}");
-}
-
-fn emulator_conn(base: &str) -> String {
-    serde_json::json!({
-        "conn_type": "azure_container_instance",
-        "login": aci_host::emulator::LOCAL_CLIENT_ID,
-        "password": aci_host::emulator::LOCAL_CLIENT_SECRET,
-        "extra": {
-            "tenantId": aci_host::emulator::LOCAL_TENANT_ID,
-            "subscriptionId": aci_host::emulator::LOCAL_SUBSCRIPTION_ID,
-            "resource_manager_url": base,
-            "authority_host": base,
-        }
-    })
-    .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,35 +2,12 @@
 //! `--max-parallel` bound that the emulator can see, and a mixed run whose
 //! results and exit status follow the order the files were given.
 
+use aci_e2e::cli::{aci_host, emulator_conn, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aci_e2e::{aci_host_bin, Emulator, EmulatorConfig};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn aci_host(args: &[&str], state: &Path) -> Command {
-    let mut cmd = Command::new(aci_host_bin());
-    cmd.args(args)
-        .current_dir(root())
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("aci-e2e-cli-cache"),
-        )
-        .env("XDG_DATA_HOME", state)
-        .env_remove("RUST_LOG");
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use aci_e2e::{Emulator, EmulatorConfig};
 
 /// A task file whose container prints its name and exits with `code`
 /// after `sleep` seconds.
@@ -59,21 +36,6 @@ fn results(out: &Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
         .collect()
-}
-
-fn emulator_conn(base: &str) -> String {
-    serde_json::json!({
-        "conn_type": "azure_container_instance",
-        "login": aci_host::emulator::LOCAL_CLIENT_ID,
-        "password": aci_host::emulator::LOCAL_CLIENT_SECRET,
-        "extra": {
-            "tenantId": aci_host::emulator::LOCAL_TENANT_ID,
-            "subscriptionId": aci_host::emulator::LOCAL_SUBSCRIPTION_ID,
-            "resource_manager_url": base,
-            "authority_host": base,
-        }
-    })
-    .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

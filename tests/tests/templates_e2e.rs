@@ -4,36 +4,11 @@
 //! log line and in the JSON result, an XCom round trip across two runs with
 //! `aci-host xcom list|get`, and template errors.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use aci_e2e::cli::{aci_host, root, text};
+use std::path::Path;
+use std::process::Output;
 
-use aci_e2e::aci_host_bin;
 use aci_host::xcom_store::XcomStore;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn aci_host(args: &[&str], state: &Path) -> Command {
-    let mut cmd = Command::new(aci_host_bin());
-    cmd.args(args)
-        .current_dir(root())
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("aci-e2e-cli-cache"),
-        )
-        .env("XDG_DATA_HOME", state)
-        .env_remove("RUST_LOG")
-        .env_remove("AIRFLOW_CONN_POSTGRES_DEFAULT");
-    cmd
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn json_line(out: &Output) -> serde_json::Value {
     let stdout = text(&out.stdout);

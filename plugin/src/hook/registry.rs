@@ -6,12 +6,9 @@
 //!   connection's `DefaultAzureCredential` (workload or managed identity; extras
 //!   `managed_identity_client_id`, `workload_identity_tenant_id`, and the endpoint extras).
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use super::setup;
 use crate::arm::models::{ImageRegistryCredential, RegistryCredentials, Secret};
-use crate::auth::credential::{self, extra_any};
+use crate::auth::credential::extra_any;
 use crate::error::{Error, Result};
 use crate::http::{self, Method};
 use crate::runtime::{self, Connection};
@@ -66,16 +63,7 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
             conn.conn_id
         ))
     })?;
-    let setup =
-        credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
-    setup::log_setup(&setup);
-    let client = setup::client(
-        conn,
-        &setup,
-        setup.subscription_id.as_deref(),
-        "subscription_id",
-        Rc::new(Cell::new(0)),
-    )?;
+    let client = setup::default_client(conn, &extras, None)?;
     let path = format!(
         "{}/{}/listCredentials",
         client.provider_path(rg, "Microsoft.ContainerRegistry/registries"),

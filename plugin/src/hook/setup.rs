@@ -62,3 +62,25 @@ pub fn client(
     let policy = RetryPolicy::from_extras(&runtime::extras(conn));
     Ok(ArmClient::new(&conn.conn_id, setup, sub, policy, counter))
 }
+
+/// An ARM client for a registry or volume connection's ARM fallback
+/// (`listCredentials` / `listKeys`): Airflow's `DefaultAzureCredential` with
+/// the connection's managed-identity extras, in `subscription` (or the
+/// connection's `subscription_id` extra).
+pub fn default_client(
+    conn: &Connection,
+    extras: &serde_json::Map<String, serde_json::Value>,
+    subscription: Option<&str>,
+) -> Result<ArmClient> {
+    let setup = crate::auth::credential::select_default(conn, extras, &env_var)
+        .map_err(Error::Connection)?;
+    log_setup(&setup);
+    let subscription = subscription.or(setup.subscription_id.as_deref());
+    client(
+        conn,
+        &setup,
+        subscription,
+        "subscription_id",
+        Rc::new(Cell::new(0)),
+    )
+}

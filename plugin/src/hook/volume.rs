@@ -5,12 +5,9 @@
 //! `subscription_id` and `resource_group`, ARM `POST …/storageAccounts/{account}/listKeys`
 //! (first key) with the connection's `DefaultAzureCredential`; else the `password`.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use super::setup;
 use crate::arm::models::{AzureFileVolume, Secret, StorageAccountKeys, Volume};
-use crate::auth::credential::{self, extra_any};
+use crate::auth::credential::extra_any;
 use crate::error::{Error, Result};
 use crate::http::{self, Method};
 use crate::runtime::{self, Connection};
@@ -137,16 +134,7 @@ fn storage_key(conn: &Connection, account: &str) -> Result<Secret> {
             resource_group,
         } => (subscription_id, resource_group),
     };
-    let setup =
-        credential::select_default(conn, &extras, &setup::env_var).map_err(Error::Connection)?;
-    setup::log_setup(&setup);
-    let client = setup::client(
-        conn,
-        &setup,
-        Some(&subscription),
-        "subscription_id",
-        Rc::new(Cell::new(0)),
-    )?;
+    let client = setup::default_client(conn, &extras, Some(&subscription))?;
     let path = format!(
         "{}/{}/listKeys",
         client.provider_path(&rg, "Microsoft.Storage/storageAccounts"),

@@ -433,3 +433,20 @@ impl Host for FakeHost {
 pub fn clock() -> Clock {
     Rc::new(Cell::new(1_000))
 }
+
+/// Airflow's test operator parameters (`resource_group="resource-group"`,
+/// `name="container-name"`, `image="container-image"`, `region="region"`),
+/// with `extra` merged over them.
+pub fn airflow_params(extra: Value) -> crate::params::Params {
+    let mut v = json!({
+        "ci_conn_id": "azure_default",
+        "resource_group": "resource-group",
+        "name": "container-name",
+        "image": "container-image",
+        "region": "region",
+    });
+    for (k, e) in extra.as_object().unwrap() {
+        v[k] = e.clone();
+    }
+    crate::params::from_value(&v).unwrap()
+}

@@ -4,23 +4,8 @@
 
 use serde_json::{json, Value};
 
-use super::sim::{clock, FakeCloud, FakeHost, Job};
+use super::sim::{airflow_params as params, clock, FakeCloud, FakeHost, Job};
 use super::*;
-use crate::params::from_value;
-
-fn params(extra: Value) -> Params {
-    let mut v = json!({
-        "ci_conn_id": "azure_default",
-        "resource_group": "resource-group",
-        "name": "container-name",
-        "image": "container-image",
-        "region": "region",
-    });
-    for (k, e) in extra.as_object().unwrap() {
-        v[k] = e.clone();
-    }
-    from_value(&v).unwrap()
-}
 
 fn ti() -> TaskInstance {
     TaskInstance {

@@ -5,24 +5,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::params::from_value;
-
-/// Airflow's test operator: `ci_conn_id=None, registry_conn_id=None,
-/// resource_group="resource-group", name="container-name",
-/// image="container-image", region="region"`.
-fn params(extra: Value) -> Params {
-    let mut v = json!({
-        "ci_conn_id": "azure_default",
-        "resource_group": "resource-group",
-        "name": "container-name",
-        "image": "container-image",
-        "region": "region",
-    });
-    for (k, e) in extra.as_object().unwrap() {
-        v[k] = e.clone();
-    }
-    from_value(&v).unwrap()
-}
+use crate::operator::sim::airflow_params as params;
 
 fn ti() -> TaskInstance {
     TaskInstance {
