@@ -12,9 +12,9 @@ use super::random;
 use super::retry::{is_retryable_status, RetryPolicy};
 use super::transport::{Sent, Transport, TransportError};
 use crate::auth::{AuthSetup, TokenProvider};
-use crate::error::{Error, Result};
-use crate::http::{self, HttpError, Method, Request, Response, Url};
-use crate::runtime;
+use task_plugin_sdk::http::{self, HttpError, Method, Request, Response, Url};
+use task_plugin_sdk::runtime;
+use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one ARM request.
 pub const ARM_TIMEOUT_MS: u64 = 60_000;

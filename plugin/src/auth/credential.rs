@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::keyfile::{self, KeyFile};
 use crate::arm::cloud::{self, extra_str, Endpoints};
 use crate::arm::models::Secret;
-use crate::runtime::Connection;
+use task_plugin_sdk::Connection;
 
 /// Where a certificate PEM comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -22,9 +22,9 @@ use crate::arm::cloud::Endpoints;
 use crate::arm::models::Secret;
 use crate::arm::random;
 use crate::arm::transport::{Transport, TransportError};
-use crate::error::{Error, Result};
-use crate::http::{self, Method, Request, Url};
-use crate::runtime;
+use task_plugin_sdk::http::{self, Method, Request, Url};
+use task_plugin_sdk::{clock, runtime};
+use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one Entra ID token request.
 const TOKEN_TIMEOUT_MS: u64 = 30_000;
@@ -103,7 +103,7 @@ impl TokenProvider {
 
     /// A valid bearer token (cached, or fetched now).
     pub fn token(&self) -> Result<Secret> {
-        let now = runtime::unix_now();
+        let now = clock::unix_now();
         if let Some(t) = self.cache.borrow().as_ref() {
             if !t.needs_refresh(now) {
                 return Ok(t.token.clone());
@@ -172,7 +172,7 @@ impl TokenProvider {
                             Some(ClientCertificate::from_pem(&pem).map_err(|e| self.fail(e))?);
                     }
                     let cert = cached.as_ref().expect("set above");
-                    cert.assertion(client_id, &url, runtime::unix_now(), &random::uuid_v4())
+                    cert.assertion(client_id, &url, clock::unix_now(), &random::uuid_v4())
                         .map_err(|e| self.fail(e))?
                 };
                 let form = [
@@ -310,7 +310,7 @@ impl TokenProvider {
         let body: Value = resp
             .json()
             .map_err(|_| self.fail("the token response is not JSON"))?;
-        token::parse_token_response(&body, runtime::unix_now()).map_err(|e| self.fail(e))
+        token::parse_token_response(&body, clock::unix_now()).map_err(|e| self.fail(e))
     }
 }
 

@@ -9,9 +9,9 @@
 use super::setup;
 use crate::arm::models::{ImageRegistryCredential, RegistryCredentials, Secret};
 use crate::auth::credential::extra_any;
-use crate::error::{Error, Result};
-use crate::http::{self, Method};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::http::{self, Method};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// `api-version` of `Registries_ListCredentials`.
 pub const ACR_API_VERSION: &str = "2023-07-01";

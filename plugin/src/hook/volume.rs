@@ -8,9 +8,9 @@
 use super::setup;
 use crate::arm::models::{AzureFileVolume, Secret, StorageAccountKeys, Volume};
 use crate::auth::credential::extra_any;
-use crate::error::{Error, Result};
-use crate::http::{self, Method};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::http::{self, Method};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// `api-version` of `StorageAccounts_ListKeys`.
 pub const STORAGE_API_VERSION: &str = "2023-05-01";

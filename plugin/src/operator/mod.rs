@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::error::{Error, Result};
 use crate::params::{validate::check_name, Params};
 use api::{Cloud, Host};
 use build::{Resolved, TaskInstance};
 use monitor::{Exit, WaitSpec};
 use schedule::Schedule;
+use task_plugin_sdk::{Error, Result};
 
 /// Lines of the log pushed to XCom with `xcom_all = true` (Airflow's hook tail).
 pub const XCOM_TAIL_LINES: usize = 1000;

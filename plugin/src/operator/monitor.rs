@@ -18,7 +18,7 @@ use super::classify;
 use super::logs::{Fetched, LogCursor};
 use super::observe::{observe, EventLog, Observation, Status};
 use super::schedule::{Phase, Schedule};
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 /// Consecutive failed reads of the group before the wait gives up.
 pub const MAX_READ_FAILURES: u32 = 8;

@@ -20,11 +20,11 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
 pub use nested::{
     DiagnosticsSpec, DnsConfigSpec, GpuSpec, IdentitySpec, IpAddressSpec, PortSpec, SubnetSpec,
     VolumeSpec,
 };
+use task_plugin_sdk::{Error, Result};
 use value::{boolean, non_empty_string, number, string, truthy, type_error};
 
 /// Every parameter the operator accepts, in Airflow's signature order
