@@ -103,6 +103,25 @@ impl ArmClient {
         )
     }
 
+    /// POSTs action `action` (`listKeys`, `listCredentials`, ...) of resource `name` of type
+    /// `provider` in `resource_group`, and parses the JSON answer.
+    pub fn post_action<T: serde::de::DeserializeOwned>(
+        &self,
+        resource_group: &str,
+        provider: &str,
+        name: &str,
+        action: &str,
+        api_version: &str,
+    ) -> Result<T> {
+        let path = format!(
+            "{}/{}/{action}",
+            self.provider_path(resource_group, provider),
+            http::encode_component(name)
+        );
+        let url = self.url(&path, api_version, &[]);
+        self.send_json(Method::Post, &url, None)
+    }
+
     /// The absolute URL of `path` under the ARM endpoint with `api-version` and `query`.
     pub fn url(&self, path: &str, api_version: &str, query: &[(&str, &str)]) -> String {
         let mut pairs = vec![("api-version", api_version)];

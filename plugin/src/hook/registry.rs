@@ -9,7 +9,6 @@
 use super::setup;
 use crate::arm::models::{ImageRegistryCredential, RegistryCredentials, Secret};
 use crate::auth::credential::extra_any;
-use task_plugin_sdk::http::{self, Method};
 use task_plugin_sdk::{runtime, Connection};
 use task_plugin_sdk::{Error, Result};
 
@@ -64,13 +63,13 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
         ))
     })?;
     let client = setup::default_client(conn, &extras, None)?;
-    let path = format!(
-        "{}/{}/listCredentials",
-        client.provider_path(rg, "Microsoft.ContainerRegistry/registries"),
-        http::encode_component(&login)
-    );
-    let url = client.url(&path, ACR_API_VERSION, &[]);
-    let creds: RegistryCredentials = client.send_json(Method::Post, &url, None)?;
+    let creds: RegistryCredentials = client.post_action(
+        rg,
+        "Microsoft.ContainerRegistry/registries",
+        &login,
+        "listCredentials",
+        ACR_API_VERSION,
+    )?;
     let password = creds
         .passwords
         .into_iter()

@@ -76,18 +76,16 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("url", &self.url)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .field("headers", &header_names(&self.headers))
             .field("body_len", &self.body.len())
             .field("timeout_ms", &self.timeout_ms)
             .finish()
     }
+}
+
+/// The names of `headers`: what `Debug` shows (values may carry tokens or secrets).
+fn header_names(headers: &[(String, String)]) -> Vec<&str> {
+    headers.iter().map(|(n, _)| n.as_str()).collect()
 }
 
 impl Request {
@@ -145,14 +143,7 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Response")
             .field("status", &self.status)
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>(),
-            )
+            .field("headers", &header_names(&self.headers))
             .field("body_len", &self.body.len())
             .finish()
     }
