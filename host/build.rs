@@ -13,6 +13,8 @@ fn main() {
     for p in [
         "plugin/src",
         "plugin/Cargo.toml",
+        "sdk/src",
+        "sdk/Cargo.toml",
         "wit",
         "Cargo.lock",
         "host/build_wasm.rs",

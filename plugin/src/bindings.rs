@@ -1,16 +1,11 @@
-//! Generated bindings for the `aci:container-instance/operator` world. Private:
-//! the rest of the plugin uses the Rust-shaped wrappers in `runtime` and `http`.
+//! Generated bindings for the plugin's own export, `aci:container-instance/container-instance-hook`
+//! (world `hook-exports`). Everything of the generic `orchestrator:task` package,
+//! including the `task-error` the hook returns, is the guest SDK's. Private.
 
 wit_bindgen::generate!({
-    world: "operator",
+    world: "aci:container-instance/hook-exports",
     path: "../wit",
     with: {
-        "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,
-        "wasi:http/types@0.2.12": wasi::http::types,
-        "wasi:io/poll@0.2.12": wasi::io::poll,
-        "wasi:io/streams@0.2.12": wasi::io::streams,
-        "wasi:io/error@0.2.12": wasi::io::error,
-        "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+        "orchestrator:task/types@0.1.0": task_plugin_sdk::wit,
     },
-    generate_all,
 });

@@ -27,6 +27,9 @@ pub use aci_host::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
 /// The test-guest component: a task-operator that makes one HTTP request.
 pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
 
+/// The guest SDK's example operator (`sdk/examples/echo_operator.rs`) as a component.
+pub const ECHO_OPERATOR_COMPONENT: &str = env!("ECHO_OPERATOR_COMPONENT");
+
 /// The resource group every harness task uses by default.
 pub const RESOURCE_GROUP: &str = "e2e-rg";
 

@@ -12,9 +12,9 @@ use super::random;
 use super::retry::{is_retryable_status, RetryPolicy};
 use super::transport::{Sent, Transport, TransportError};
 use crate::auth::{AuthSetup, TokenProvider};
-use crate::error::{Error, Result};
-use crate::http::{self, HttpError, Method, Request, Response, Url};
-use crate::runtime;
+use task_plugin_sdk::http::{self, HttpError, Method, Request, Response, Url};
+use task_plugin_sdk::runtime;
+use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one ARM request.
 pub const ARM_TIMEOUT_MS: u64 = 60_000;
@@ -101,6 +101,25 @@ impl ArmClient {
             http::encode_component(&self.subscription_id),
             http::encode_component(resource_group)
         )
+    }
+
+    /// POSTs action `action` (`listKeys`, `listCredentials`, ...) of resource `name` of type
+    /// `provider` in `resource_group`, and parses the JSON answer.
+    pub fn post_action<T: serde::de::DeserializeOwned>(
+        &self,
+        resource_group: &str,
+        provider: &str,
+        name: &str,
+        action: &str,
+        api_version: &str,
+    ) -> Result<T> {
+        let path = format!(
+            "{}/{}/{action}",
+            self.provider_path(resource_group, provider),
+            http::encode_component(name)
+        );
+        let url = self.url(&path, api_version, &[]);
+        self.send_json(Method::Post, &url, None)
     }
 
     /// The absolute URL of `path` under the ARM endpoint with `api-version` and `query`.

@@ -1,8 +1,8 @@
 //! Mapping ARM error answers to [`Error::Remote`] with ARM's own code and message (pure).
 
 use super::models::CloudError;
-use crate::error::Error;
-use crate::http::Response;
+use task_plugin_sdk::http::Response;
+use task_plugin_sdk::Error;
 
 /// Longest message kept from a non-ARM error body.
 const MAX_TEXT: usize = 300;

@@ -8,9 +8,9 @@ use super::client::{parse_json, ArmClient};
 use super::errors::remote_error;
 use super::models::{is_terminal_state, ContainerGroup, OperationStatus};
 use super::retry::retry_after_ms;
-use crate::error::{Error, Result};
-use crate::http::{Method, Response};
-use crate::runtime;
+use task_plugin_sdk::http::{Method, Response};
+use task_plugin_sdk::{clock, runtime};
+use task_plugin_sdk::{Error, Result};
 
 /// Bounds and pacing of LRO polling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,8 +156,8 @@ pub fn wait(
     policy: PollPolicy,
     what: &str,
 ) -> Result<()> {
-    let start = runtime::now_ms();
-    let mut hint = retry_after_ms(|n| initial.header(n).map(String::from), runtime::unix_now());
+    let start = clock::now_ms();
+    let mut hint = retry_after_ms(|n| initial.header(n).map(String::from), clock::unix_now());
     let target = poll_target(initial);
     if let PollTarget::AsyncOperation(u) | PollTarget::Location(u) = &target {
         client.check_followable(u)?;
@@ -165,7 +165,7 @@ pub fn wait(
     // Bounded by `policy.max_wait_ms` (and each sleep is cancellable).
     for n in 0u32.. {
         let interval = policy.interval_ms(n, hint);
-        if runtime::now_ms()
+        if clock::now_ms()
             .saturating_sub(start)
             .saturating_add(interval)
             > policy.max_wait_ms
@@ -193,17 +193,15 @@ pub fn wait(
                 if is_terminal_state(&status.status) {
                     return Err(operation_error(&status, resp.status));
                 }
-                hint = retry_after_ms(|h| resp.header(h).map(String::from), runtime::unix_now());
+                hint = retry_after_ms(|h| resp.header(h).map(String::from), clock::unix_now());
             }
             PollTarget::Location(url) => {
                 let sent = client.send_raw(Method::Get, url, None)?;
                 let resp = sent.response;
                 match resp.status {
                     202 => {
-                        hint = retry_after_ms(
-                            |h| resp.header(h).map(String::from),
-                            runtime::unix_now(),
-                        )
+                        hint =
+                            retry_after_ms(|h| resp.header(h).map(String::from), clock::unix_now())
                     }
                     200 | 201 | 204 => return Ok(()),
                     404 if gone_is_done => return Ok(()),

@@ -12,9 +12,9 @@ use std::rc::Rc;
 
 use super::random;
 use super::retry::{retry_after_ms, Decision, GiveUpReason, RetryPolicy};
-use crate::error::Error;
-use crate::http::{self, HttpError, Request, Response};
-use crate::runtime;
+use task_plugin_sdk::http::{self, HttpError, Request, Response};
+use task_plugin_sdk::Error;
+use task_plugin_sdk::{clock, runtime};
 
 /// A response that came back, and how it was obtained.
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl Transport {
         retry_response: &dyn Fn(&Response) -> Option<String>,
         retry_connection: bool,
     ) -> Result<Sent, TransportError> {
-        let start = runtime::now_ms();
+        let start = clock::now_ms();
         let mut attempt: u32 = 0;
         // Bounded: `decide` gives up after `policy.max_attempts` attempts or the time budget.
         loop {
@@ -130,7 +130,7 @@ impl Transport {
             let request = make().map_err(TransportError::Fatal)?;
             self.counter.set(self.counter.get() + 1);
             let outcome = http::send(&request);
-            let elapsed = runtime::now_ms().saturating_sub(start);
+            let elapsed = clock::now_ms().saturating_sub(start);
             let (hint, why, last) = match outcome {
                 Ok(resp) => match retry_response(&resp) {
                     None => {
@@ -142,10 +142,8 @@ impl Transport {
                         })
                     }
                     Some(why) => {
-                        let hint = retry_after_ms(
-                            |n| resp.header(n).map(String::from),
-                            runtime::unix_now(),
-                        );
+                        let hint =
+                            retry_after_ms(|n| resp.header(n).map(String::from), clock::unix_now());
                         (hint, why, Ok(resp))
                     }
                 },
@@ -174,7 +172,7 @@ impl Transport {
                     }
                 }
                 Decision::GiveUp(reason) => {
-                    let elapsed = runtime::now_ms().saturating_sub(start);
+                    let elapsed = clock::now_ms().saturating_sub(start);
                     return match last {
                         Ok(resp) => Ok(Sent {
                             response: resp,

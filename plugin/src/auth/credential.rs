@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use super::keyfile::{self, KeyFile};
 use crate::arm::cloud::{self, extra_str, Endpoints};
 use crate::arm::models::Secret;
-use crate::runtime::Connection;
+use task_plugin_sdk::Connection;
 
 /// Where a certificate PEM comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,46 +126,11 @@ pub fn select(
     let id = conn.conn_id.as_str();
     let (mut endpoints, warning) = cloud::resolve(extras);
     let mut warnings: Vec<String> = warning.into_iter().collect();
-    let mut notes = Vec::new();
     let subscription = extra_any(extras, &["subscriptionId", "subscription_id"]).map(String::from);
 
     // 1–2: auth file.
-    let key_file: Option<(KeyFile, &'static str)> = if let Some(path) =
-        extra_str(extras, "key_path")
-    {
-        if !path.to_ascii_lowercase().ends_with(".json") {
-            return Err(connection_error(id, "Unrecognised extension for key file."));
-        }
-        notes.push("Getting connection using a JSON key file.".to_string());
-        let bytes = read_file(path)
-            .map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            connection_error(id, format!("key_path `{path}` is not valid JSON ({e})"))
-        })?;
-        let kf = keyfile::parse(&value)
-            .map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
-        Some((kf, "key_path"))
-    } else if let Some(v) = extras
-        .get("key_json")
-        .filter(|v| !v.is_null() && v.as_str() != Some(""))
-    {
-        notes.push("Getting connection using a JSON config.".to_string());
-        let kf = keyfile::parse(v).map_err(|e| connection_error(id, format!("key_json {e}")))?;
-        Some((kf, "key_json"))
-    } else {
-        None
-    };
-    if let Some((kf, source)) = key_file {
-        if let (Some(a), None) = (&kf.authority, extra_str(extras, "authority_host")) {
-            endpoints.authority = cloud::normalize_base(a);
-        }
-        if let Some(rm) = &kf.resource_manager {
-            let rm = cloud::normalize_base(rm);
-            endpoints.scope = format!("{rm}/.default");
-            if extra_str(extras, "resource_manager_url").is_none() {
-                endpoints.resource_manager = rm;
-            }
-        }
+    if let Some((kf, source, note)) = key_file(id, extras, read_file)? {
+        apply_key_file_endpoints(&kf, extras, &mut endpoints);
         return Ok(AuthSetup {
             credential: Credential::ClientSecret {
                 tenant_id: kf.tenant_id,
@@ -175,7 +140,7 @@ pub fn select(
             },
             endpoints,
             subscription_id: kf.subscription_id.or(subscription),
-            notes,
+            notes: vec![note.to_string()],
             warnings,
         });
     }
@@ -184,68 +149,112 @@ pub fn select(
     let login = non_empty(&conn.login);
     let password = non_empty(&conn.password);
 
-    // 3: client secret.
-    if let (Some(client_id), Some(secret), Some(tenant_id)) = (login, password, tenant) {
-        notes
-            .push("Getting connection using specific credentials and subscription_id.".to_string());
-        return Ok(AuthSetup {
-            credential: Credential::ClientSecret {
-                tenant_id: tenant_id.to_string(),
-                client_id: client_id.to_string(),
-                secret: Secret::new(secret),
-                source: "login/password",
-            },
-            endpoints,
-            subscription_id: subscription,
-            notes,
-            warnings,
-        });
-    }
-
-    // 4: client certificate.
-    let cert = extra_str(extras, "client_certificate")
-        .map(|p| CertificateSource::Inline(Secret::new(p)))
-        .or_else(|| {
-            extra_str(extras, "client_certificate_path")
-                .map(|p| CertificateSource::Path(p.to_string()))
-        });
-    if let Some(certificate) = cert {
+    let (credential, note) = if let (Some(client_id), Some(secret), Some(tenant_id)) =
+        (login, password, tenant)
+    {
+        // 3: client secret.
+        let credential = Credential::ClientSecret {
+            tenant_id: tenant_id.to_string(),
+            client_id: client_id.to_string(),
+            secret: Secret::new(secret),
+            source: "login/password",
+        };
+        let note = "Getting connection using specific credentials and subscription_id.";
+        (credential, note.to_string())
+    } else if let Some(certificate) = certificate_source(extras) {
+        // 4: client certificate.
         let (Some(client_id), Some(tenant_id)) = (login, tenant) else {
             return Err(connection_error(
                 id,
                 "a client certificate needs the client id in `login` and the `tenantId` extra",
             ));
         };
-        notes.push("Getting connection using a client certificate.".to_string());
-        return Ok(AuthSetup {
-            credential: Credential::ClientCertificate {
-                tenant_id: tenant_id.to_string(),
-                client_id: client_id.to_string(),
-                certificate,
-            },
-            endpoints,
-            subscription_id: subscription,
-            notes,
-            warnings,
-        });
-    }
-
-    if login.is_some() && password.is_some() {
-        warnings.push(format!(
-            "connection `{id}` has login and password but no tenantId extra; they are ignored (as in Airflow) and DefaultAzureCredential is used"
-        ));
-    }
-
-    // 5–6: DefaultAzureCredential.
-    let (credential, note) = default_credential(extras, env, &mut endpoints, tenant)?;
-    notes.push(note);
+        let credential = Credential::ClientCertificate {
+            tenant_id: tenant_id.to_string(),
+            client_id: client_id.to_string(),
+            certificate,
+        };
+        let note = "Getting connection using a client certificate.";
+        (credential, note.to_string())
+    } else {
+        if login.is_some() && password.is_some() {
+            warnings.push(format!(
+                    "connection `{id}` has login and password but no tenantId extra; they are ignored (as in Airflow) and DefaultAzureCredential is used"
+                ));
+        }
+        // 5–6: DefaultAzureCredential.
+        default_credential(extras, env, &mut endpoints, tenant)?
+    };
     Ok(AuthSetup {
         credential,
         endpoints,
         subscription_id: subscription,
-        notes,
+        notes: vec![note],
         warnings,
     })
+}
+
+/// Steps 1–2: the auth file named by extra `key_path` (read through the host) or
+/// given inline as extra `key_json`, with where it came from and the note to log.
+fn key_file(
+    id: &str,
+    extras: &Map<String, Value>,
+    read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Option<(KeyFile, &'static str, &'static str)>, String> {
+    if let Some(path) = extra_str(extras, "key_path") {
+        if !path.to_ascii_lowercase().ends_with(".json") {
+            return Err(connection_error(id, "Unrecognised extension for key file."));
+        }
+        let bytes = read_file(path)
+            .map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
+        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            connection_error(id, format!("key_path `{path}` is not valid JSON ({e})"))
+        })?;
+        let kf = keyfile::parse(&value)
+            .map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
+        Ok(Some((
+            kf,
+            "key_path",
+            "Getting connection using a JSON key file.",
+        )))
+    } else if let Some(v) = extras
+        .get("key_json")
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+    {
+        let kf = keyfile::parse(v).map_err(|e| connection_error(id, format!("key_json {e}")))?;
+        Ok(Some((
+            kf,
+            "key_json",
+            "Getting connection using a JSON config.",
+        )))
+    } else {
+        Ok(None)
+    }
+}
+
+/// The auth file's authority and resource manager, unless extras override them.
+fn apply_key_file_endpoints(kf: &KeyFile, extras: &Map<String, Value>, endpoints: &mut Endpoints) {
+    if let (Some(a), None) = (&kf.authority, extra_str(extras, "authority_host")) {
+        endpoints.authority = cloud::normalize_base(a);
+    }
+    if let Some(rm) = &kf.resource_manager {
+        let rm = cloud::normalize_base(rm);
+        endpoints.scope = format!("{rm}/.default");
+        if extra_str(extras, "resource_manager_url").is_none() {
+            endpoints.resource_manager = rm;
+        }
+    }
+}
+
+/// Step 4's certificate: extra `client_certificate` (PEM text), else extra
+/// `client_certificate_path`.
+fn certificate_source(extras: &Map<String, Value>) -> Option<CertificateSource> {
+    extra_str(extras, "client_certificate")
+        .map(|p| CertificateSource::Inline(Secret::new(p)))
+        .or_else(|| {
+            extra_str(extras, "client_certificate_path")
+                .map(|p| CertificateSource::Path(p.to_string()))
+        })
 }
 
 /// Airflow's `DefaultAzureCredential` fallback, as far as a sandboxed component can go:

@@ -22,9 +22,9 @@ use crate::arm::cloud::Endpoints;
 use crate::arm::models::Secret;
 use crate::arm::random;
 use crate::arm::transport::{Transport, TransportError};
-use crate::error::{Error, Result};
-use crate::http::{self, Method, Request, Url};
-use crate::runtime;
+use task_plugin_sdk::http::{self, Method, Request, Url};
+use task_plugin_sdk::{clock, runtime};
+use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one Entra ID token request.
 const TOKEN_TIMEOUT_MS: u64 = 30_000;
@@ -103,7 +103,7 @@ impl TokenProvider {
 
     /// A valid bearer token (cached, or fetched now).
     pub fn token(&self) -> Result<Secret> {
-        let now = runtime::unix_now();
+        let now = clock::unix_now();
         if let Some(t) = self.cache.borrow().as_ref() {
             if !t.needs_refresh(now) {
                 return Ok(t.token.clone());
@@ -156,13 +156,7 @@ impl TokenProvider {
                         let pem = match certificate {
                             CertificateSource::Inline(p) => p.expose().to_string(),
                             CertificateSource::Path(path) => {
-                                let bytes =
-                                    runtime::read_granted_file(path).map_err(|e| match e {
-                                        Error::Denied(m) => Error::Denied(m),
-                                        other => self.fail(format!(
-                                            "cannot read client_certificate_path `{path}`: {other}"
-                                        )),
-                                    })?;
+                                let bytes = self.read_file(path, "client_certificate_path")?;
                                 String::from_utf8(bytes).map_err(|_| {
                                     self.fail(format!("`{path}` is not a PEM text file"))
                                 })?
@@ -172,17 +166,10 @@ impl TokenProvider {
                             Some(ClientCertificate::from_pem(&pem).map_err(|e| self.fail(e))?);
                     }
                     let cert = cached.as_ref().expect("set above");
-                    cert.assertion(client_id, &url, runtime::unix_now(), &random::uuid_v4())
+                    cert.assertion(client_id, &url, clock::unix_now(), &random::uuid_v4())
                         .map_err(|e| self.fail(e))?
                 };
-                let form = [
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id.as_str()),
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", assertion.as_str()),
-                    ("scope", self.scope.as_str()),
-                ];
-                self.entra_request(tenant_id, &http::form_encode(&form))
+                self.assertion_request(tenant_id, client_id, &assertion)
             }
             Credential::WorkloadIdentity {
                 tenant_id,
@@ -190,12 +177,7 @@ impl TokenProvider {
                 token_file,
             } => {
                 // Re-read on every request: the projected token is rotated by the kubelet.
-                let bytes = runtime::read_granted_file(token_file).map_err(|e| match e {
-                    Error::Denied(m) => Error::Denied(m),
-                    other => self.fail(format!(
-                        "cannot read the federated token file `{token_file}`: {other}"
-                    )),
-                })?;
+                let bytes = self.read_file(token_file, "the federated token file")?;
                 let assertion = String::from_utf8(bytes)
                     .map_err(|_| self.fail("the federated token file is not UTF-8"))?;
                 let assertion = assertion.trim();
@@ -204,17 +186,35 @@ impl TokenProvider {
                         self.fail(format!("the federated token file `{token_file}` is empty"))
                     );
                 }
-                let form = [
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id.as_str()),
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", assertion),
-                    ("scope", self.scope.as_str()),
-                ];
-                self.entra_request(tenant_id, &http::form_encode(&form))
+                self.assertion_request(tenant_id, client_id, assertion)
             }
             Credential::ManagedIdentity { client_id } => self.imds_request(client_id.as_deref()),
         }
+    }
+
+    /// Reads a host-granted file (`what` names it in messages); a denial stays a denial.
+    fn read_file(&self, path: &str, what: &str) -> Result<Vec<u8>> {
+        runtime::read_granted_file(path).map_err(|e| match e {
+            Error::Denied(m) => Error::Denied(m),
+            other => self.fail(format!("cannot read {what} `{path}`: {other}")),
+        })
+    }
+
+    /// A client-credentials token request authenticated by a JWT `assertion`.
+    fn assertion_request(
+        &self,
+        tenant_id: &str,
+        client_id: &str,
+        assertion: &str,
+    ) -> Result<AccessToken> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion),
+            ("scope", self.scope.as_str()),
+        ];
+        self.entra_request(tenant_id, &http::form_encode(&form))
     }
 
     fn entra_request(&self, tenant_id: &str, form: &str) -> Result<AccessToken> {
@@ -310,7 +310,7 @@ impl TokenProvider {
         let body: Value = resp
             .json()
             .map_err(|_| self.fail("the token response is not JSON"))?;
-        token::parse_token_response(&body, runtime::unix_now()).map_err(|e| self.fail(e))
+        token::parse_token_response(&body, clock::unix_now()).map_err(|e| self.fail(e))
     }
 }
 

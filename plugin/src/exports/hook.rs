@@ -7,10 +7,9 @@ use crate::arm::models::ContainerGroup;
 use crate::bindings::exports::aci::container_instance::container_instance_hook::{
     GroupRef, Guest, StateExitDetails,
 };
-use crate::bindings::orchestrator::task::types::TaskError;
-use crate::error::Error;
 use crate::hook::{self, state, AciHook};
-use crate::runtime;
+use task_plugin_sdk::wit::TaskError;
+use task_plugin_sdk::{runtime, Error};
 
 fn hook_for(conn_id: &str) -> Result<AciHook, Error> {
     AciHook::new(conn_id)

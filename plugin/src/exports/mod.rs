@@ -1,10 +1,11 @@
 //! The component's exports: thin adapters from the WIT interfaces to the
-//! operator (`operator.rs`) and the hook (`hook.rs`).
+//! operator (`operator.rs`, through the guest SDK) and the hook (`hook.rs`,
+//! through the plugin's own bindings).
 
 mod hook;
 mod operator;
 
-/// The type the component's exports are implemented on.
+/// The type the hook export is implemented on.
 pub(crate) struct Component;
 
 // Only the wasm build exports symbols: the export names contain `:`, which
@@ -12,3 +13,5 @@ pub(crate) struct Component;
 // run unit tests).
 #[cfg(target_arch = "wasm32")]
 crate::bindings::export!(Component with_types_in crate::bindings);
+
+task_plugin_sdk::export_operator!(operator::AciOperator);

@@ -1,14 +1,14 @@
-//! `orchestrator:task/task-operator` export: thin adapters from the WIT to
-//! [`crate::params`] and [`crate::operator`].
+//! `orchestrator:task/task-operator` export, through the guest SDK's
+//! [`Operator`]: thin adapters to [`crate::params`] and [`crate::operator`].
 
-use super::Component;
-use crate::bindings::exports::orchestrator::task::task_operator::Guest;
-use crate::bindings::orchestrator::task::types::{
-    OperatorInfo, TaskContext, TaskError, TaskOutcome,
-};
+use task_plugin_sdk::{runtime, Operator, OperatorInfo, Result, TaskContext, TaskOutcome};
+
 use crate::operator::build::TaskInstance;
 use crate::operator::live::{HookCloud, WasiHost};
-use crate::{operator, params, runtime};
+use crate::{operator, params};
+
+/// `AzureContainerInstancesOperator`.
+pub(crate) struct AciOperator;
 
 fn task_instance(c: TaskContext) -> TaskInstance {
     TaskInstance {
@@ -20,7 +20,7 @@ fn task_instance(c: TaskContext) -> TaskInstance {
     }
 }
 
-impl Guest for Component {
+impl Operator for AciOperator {
     fn describe() -> OperatorInfo {
         OperatorInfo {
             name: "AzureContainerInstancesOperator".into(),
@@ -33,12 +33,12 @@ impl Guest for Component {
         }
     }
 
-    fn validate(params: String) -> Result<(), TaskError> {
-        params::parse(&params).map(|_| ()).map_err(Into::into)
+    fn validate(params: &str) -> Result<()> {
+        params::parse(params).map(|_| ())
     }
 
-    fn execute(context: TaskContext, params: String) -> Result<TaskOutcome, TaskError> {
-        let p = params::parse(&params)?;
+    fn execute(context: TaskContext, params: &str) -> Result<TaskOutcome> {
+        let p = params::parse(params)?;
         let cloud = HookCloud::new(&p.ci_conn_id)?;
         let result = operator::execute(&cloud, &WasiHost, &task_instance(context), &p);
         runtime::debug(format!(
@@ -52,9 +52,9 @@ impl Guest for Component {
         })
     }
 
-    fn on_kill(_context: TaskContext, params: String) -> Result<(), TaskError> {
-        let p = params::parse(&params)?;
+    fn on_kill(_context: TaskContext, params: &str) -> Result<()> {
+        let p = params::parse(params)?;
         let cloud = HookCloud::new(&p.ci_conn_id)?;
-        operator::on_kill(&cloud, &WasiHost, &p).map_err(Into::into)
+        operator::on_kill(&cloud, &WasiHost, &p)
     }
 }

@@ -23,9 +23,9 @@ use crate::arm::lro::{self, PollPolicy};
 use crate::arm::models::{is_terminal_state, ContainerGroup, ContainerGroupListResult, Logs};
 use crate::arm::ArmClient;
 use crate::auth::credential;
-use crate::error::{Error, Result};
-use crate::http::{self, Method, Response};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::http::{self, Method, Response};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// ARM provider path of container groups.
 pub const CONTAINER_GROUPS: &str = "Microsoft.ContainerInstance/containerGroups";

@@ -9,9 +9,8 @@
 use super::setup;
 use crate::arm::models::{ImageRegistryCredential, RegistryCredentials, Secret};
 use crate::auth::credential::extra_any;
-use crate::error::{Error, Result};
-use crate::http::{self, Method};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// `api-version` of `Registries_ListCredentials`.
 pub const ACR_API_VERSION: &str = "2023-07-01";
@@ -64,13 +63,13 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
         ))
     })?;
     let client = setup::default_client(conn, &extras, None)?;
-    let path = format!(
-        "{}/{}/listCredentials",
-        client.provider_path(rg, "Microsoft.ContainerRegistry/registries"),
-        http::encode_component(&login)
-    );
-    let url = client.url(&path, ACR_API_VERSION, &[]);
-    let creds: RegistryCredentials = client.send_json(Method::Post, &url, None)?;
+    let creds: RegistryCredentials = client.post_action(
+        rg,
+        "Microsoft.ContainerRegistry/registries",
+        &login,
+        "listCredentials",
+        ACR_API_VERSION,
+    )?;
     let password = creds
         .passwords
         .into_iter()

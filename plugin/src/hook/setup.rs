@@ -7,8 +7,8 @@ use std::rc::Rc;
 use crate::arm::retry::RetryPolicy;
 use crate::arm::ArmClient;
 use crate::auth::AuthSetup;
-use crate::error::{Error, Result};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// Environment variables the credential chain reads. The host exposes only the workload
 /// identity ones to the component; nothing else is read.

@@ -8,9 +8,8 @@
 use super::setup;
 use crate::arm::models::{AzureFileVolume, Secret, StorageAccountKeys, Volume};
 use crate::auth::credential::extra_any;
-use crate::error::{Error, Result};
-use crate::http::{self, Method};
-use crate::runtime::{self, Connection};
+use task_plugin_sdk::{runtime, Connection};
+use task_plugin_sdk::{Error, Result};
 
 /// `api-version` of `StorageAccounts_ListKeys`.
 pub const STORAGE_API_VERSION: &str = "2023-05-01";
@@ -135,13 +134,13 @@ fn storage_key(conn: &Connection, account: &str) -> Result<Secret> {
         } => (subscription_id, resource_group),
     };
     let client = setup::default_client(conn, &extras, Some(&subscription))?;
-    let path = format!(
-        "{}/{}/listKeys",
-        client.provider_path(&rg, "Microsoft.Storage/storageAccounts"),
-        http::encode_component(account)
-    );
-    let url = client.url(&path, STORAGE_API_VERSION, &[]);
-    let keys: StorageAccountKeys = client.send_json(Method::Post, &url, None)?;
+    let keys: StorageAccountKeys = client.post_action(
+        &rg,
+        "Microsoft.Storage/storageAccounts",
+        account,
+        "listKeys",
+        STORAGE_API_VERSION,
+    )?;
     keys.keys
         .into_iter()
         .map(|k| k.value)

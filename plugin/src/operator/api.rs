@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::error::Result;
+use task_plugin_sdk::Result;
 
 /// Log severity of an operator message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

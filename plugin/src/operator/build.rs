@@ -9,7 +9,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::params::{IpAddressSpec, Params, PortSpec};
+use crate::params::{
+    DiagnosticsSpec, DnsConfigSpec, IdentitySpec, IpAddressSpec, Params, PortSpec, SubnetSpec,
+};
 
 /// Tag: the DAG id.
 pub const TAG_DAG: &str = "aci-runner-dag";
@@ -126,7 +128,69 @@ fn ip_address_json(ip: &IpAddressSpec, container_ports: &[PortSpec]) -> Value {
 
 /// The ARM `ContainerGroup` body for `p`.
 pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Value {
-    // Environment variables, in order; secured ones as secureValue.
+    let container_ports: Vec<PortSpec> = if uses_default_port(p) {
+        vec![PortSpec {
+            port: DEFAULT_PORT,
+            protocol: None,
+        }]
+    } else {
+        p.ports.clone()
+    };
+
+    let mut group = Map::new();
+    group.insert("location".into(), json!(p.region));
+    group.insert("tags".into(), tags_json(p, ti));
+    if let Some(id) = &p.identity {
+        group.insert("identity".into(), identity_json(id));
+    }
+    group.insert(
+        "properties".into(),
+        Value::Object(group_properties(p, resolved, &container_ports)),
+    );
+    Value::Object(group)
+}
+
+/// The group's `properties`: its one container and every group setting.
+fn group_properties(
+    p: &Params,
+    resolved: &Resolved,
+    container_ports: &[PortSpec],
+) -> Map<String, Value> {
+    let mut props = Map::new();
+    props.insert(
+        "containers".into(),
+        json!([{"name": p.name, "properties": container_properties(p, container_ports)}]),
+    );
+    if let Some(cred) = &resolved.registry_credential {
+        props.insert("imageRegistryCredentials".into(), json!([cred]));
+    }
+    props.insert("restartPolicy".into(), json!(p.restart_policy));
+    props.insert("osType".into(), json!(p.os_type));
+    if let Some(ip) = &p.ip_address {
+        props.insert("ipAddress".into(), ip_address_json(ip, container_ports));
+    }
+    if !resolved.volumes.is_empty() {
+        props.insert("volumes".into(), Value::Array(resolved.volumes.clone()));
+    }
+    if !p.subnet_ids.is_empty() {
+        props.insert("subnetIds".into(), subnets_json(&p.subnet_ids));
+    }
+    if let Some(d) = &p.dns_config {
+        props.insert("dnsConfig".into(), dns_config_json(d));
+    }
+    if let Some(d) = &p.diagnostics {
+        props.insert(
+            "diagnostics".into(),
+            json!({"logAnalytics": log_analytics_json(d)}),
+        );
+    }
+    props.insert("priority".into(), json!(p.priority));
+    props
+}
+
+/// The container's `properties`: image, command, ports, environment
+/// variables (in order; secured ones as `secureValue`), resources and mounts.
+fn container_properties(p: &Params, container_ports: &[PortSpec]) -> Map<String, Value> {
     let env: Vec<Value> = p
         .environment_variables
         .iter()
@@ -152,22 +216,13 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
         requests.insert("gpu".into(), json!({"count": g.count, "sku": g.sku}));
     }
 
-    let container_ports: Vec<PortSpec> = if uses_default_port(p) {
-        vec![PortSpec {
-            port: DEFAULT_PORT,
-            protocol: None,
-        }]
-    } else {
-        p.ports.clone()
-    };
-
     let mut cprops = Map::new();
     cprops.insert("image".into(), json!(p.image));
     if let Some(cmd) = p.command.as_ref().filter(|c| !c.is_empty()) {
         cprops.insert("command".into(), json!(cmd));
     }
     if !container_ports.is_empty() {
-        cprops.insert("ports".into(), ports_json(&container_ports));
+        cprops.insert("ports".into(), ports_json(container_ports));
     }
     if !env.is_empty() {
         cprops.insert("environmentVariables".into(), Value::Array(env));
@@ -176,70 +231,59 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
     if !mounts.is_empty() {
         cprops.insert("volumeMounts".into(), Value::Array(mounts));
     }
+    cprops
+}
 
-    let mut props = Map::new();
-    props.insert(
-        "containers".into(),
-        json!([{"name": p.name, "properties": cprops}]),
-    );
-    if let Some(cred) = &resolved.registry_credential {
-        props.insert("imageRegistryCredentials".into(), json!([cred]));
-    }
-    props.insert("restartPolicy".into(), json!(p.restart_policy));
-    props.insert("osType".into(), json!(p.os_type));
-    if let Some(ip) = &p.ip_address {
-        props.insert("ipAddress".into(), ip_address_json(ip, &container_ports));
-    }
-    if !resolved.volumes.is_empty() {
-        props.insert("volumes".into(), Value::Array(resolved.volumes.clone()));
-    }
-    if !p.subnet_ids.is_empty() {
-        let subnets: Vec<Value> = p
-            .subnet_ids
+fn subnets_json(subnets: &[SubnetSpec]) -> Value {
+    Value::Array(
+        subnets
             .iter()
             .map(|s| match &s.name {
                 Some(n) => json!({"id": s.id, "name": n}),
                 None => json!({"id": s.id}),
             })
-            .collect();
-        props.insert("subnetIds".into(), Value::Array(subnets));
-    }
-    if let Some(d) = &p.dns_config {
-        let mut m = Map::new();
-        m.insert("nameServers".into(), json!(d.name_servers));
-        if let Some(s) = &d.search_domains {
-            m.insert("searchDomains".into(), json!(s));
-        }
-        if let Some(o) = &d.options {
-            m.insert("options".into(), json!(o));
-        }
-        props.insert("dnsConfig".into(), Value::Object(m));
-    }
-    if let Some(d) = &p.diagnostics {
-        let mut la = Map::new();
-        la.insert("workspaceId".into(), json!(d.workspace_id));
-        la.insert("workspaceKey".into(), json!(d.workspace_key.expose()));
-        if let Some(t) = &d.log_type {
-            la.insert("logType".into(), json!(t));
-        }
-        if !d.metadata.is_empty() {
-            la.insert(
-                "metadata".into(),
-                Value::Object(
-                    d.metadata
-                        .iter()
-                        .map(|(k, v)| (k.clone(), json!(v)))
-                        .collect(),
-                ),
-            );
-        }
-        if let Some(r) = &d.workspace_resource_id {
-            la.insert("workspaceResourceId".into(), json!(r.expose()));
-        }
-        props.insert("diagnostics".into(), json!({"logAnalytics": la}));
-    }
-    props.insert("priority".into(), json!(p.priority));
+            .collect(),
+    )
+}
 
+fn dns_config_json(d: &DnsConfigSpec) -> Value {
+    let mut m = Map::new();
+    m.insert("nameServers".into(), json!(d.name_servers));
+    if let Some(s) = &d.search_domains {
+        m.insert("searchDomains".into(), json!(s));
+    }
+    if let Some(o) = &d.options {
+        m.insert("options".into(), json!(o));
+    }
+    Value::Object(m)
+}
+
+fn log_analytics_json(d: &DiagnosticsSpec) -> Value {
+    let mut la = Map::new();
+    la.insert("workspaceId".into(), json!(d.workspace_id));
+    la.insert("workspaceKey".into(), json!(d.workspace_key.expose()));
+    if let Some(t) = &d.log_type {
+        la.insert("logType".into(), json!(t));
+    }
+    if !d.metadata.is_empty() {
+        la.insert(
+            "metadata".into(),
+            Value::Object(
+                d.metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(v)))
+                    .collect(),
+            ),
+        );
+    }
+    if let Some(r) = &d.workspace_resource_id {
+        la.insert("workspaceResourceId".into(), json!(r.expose()));
+    }
+    Value::Object(la)
+}
+
+/// The user's tags with the task instance's tags merged over them.
+fn tags_json(p: &Params, ti: &TaskInstance) -> Value {
     let mut tags = Map::new();
     for (k, v) in p.tags.iter().flatten() {
         tags.insert(k.clone(), json!(v));
@@ -247,28 +291,24 @@ pub fn container_group(p: &Params, ti: &TaskInstance, resolved: &Resolved) -> Va
     for (k, v) in task_tags(ti) {
         tags.insert(k, json!(v));
     }
+    Value::Object(tags)
+}
 
-    let mut group = Map::new();
-    group.insert("location".into(), json!(p.region));
-    group.insert("tags".into(), Value::Object(tags));
-    if let Some(id) = &p.identity {
-        let mut m = Map::new();
-        m.insert("type".into(), json!(id.identity_type));
-        if !id.user_assigned_identities.is_empty() {
-            m.insert(
-                "userAssignedIdentities".into(),
-                Value::Object(
-                    id.user_assigned_identities
-                        .iter()
-                        .map(|r| (r.clone(), json!({})))
-                        .collect(),
-                ),
-            );
-        }
-        group.insert("identity".into(), Value::Object(m));
+fn identity_json(id: &IdentitySpec) -> Value {
+    let mut m = Map::new();
+    m.insert("type".into(), json!(id.identity_type));
+    if !id.user_assigned_identities.is_empty() {
+        m.insert(
+            "userAssignedIdentities".into(),
+            Value::Object(
+                id.user_assigned_identities
+                    .iter()
+                    .map(|r| (r.clone(), json!({})))
+                    .collect(),
+            ),
+        );
     }
-    group.insert("properties".into(), Value::Object(props));
-    Value::Object(group)
+    Value::Object(m)
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 //! | `already-exists` | `fail_if_exists` found the group |
 
 use super::observe::EventObs;
-use crate::error::Error;
+use task_plugin_sdk::Error;
 
 /// Image could not be pulled.
 pub const IMAGE_PULL: &str = "image-pull";

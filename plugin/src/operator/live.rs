@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use super::api::{Cloud, Host, Level};
 use crate::arm::models::ContainerGroup;
-use crate::error::{Error, Result};
 use crate::hook::{self, AciHook};
-use crate::runtime;
+use task_plugin_sdk::{clock, runtime};
+use task_plugin_sdk::{Error, Result};
 
 fn to_json<T: Serialize>(what: &str, v: &T) -> Result<Value> {
     serde_json::to_value(v)
@@ -118,7 +118,7 @@ impl Host for WasiHost {
     }
 
     fn now_ms(&self) -> u64 {
-        runtime::now_ms()
+        clock::now_ms()
     }
 }
 

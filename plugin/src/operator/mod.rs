@@ -29,12 +29,12 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::error::{Error, Result};
 use crate::params::{validate::check_name, Params};
 use api::{Cloud, Host};
 use build::{Resolved, TaskInstance};
 use monitor::{Exit, WaitSpec};
 use schedule::Schedule;
+use task_plugin_sdk::{Error, Result};
 
 /// Lines of the log pushed to XCom with `xcom_all = true` (Airflow's hook tail).
 pub const XCOM_TAIL_LINES: usize = 1000;
@@ -94,93 +94,121 @@ pub fn execute<C: Cloud, H: Host>(
                 "Container group {rg}/{name} is already running for this task instance; waiting on it instead of creating it again"
             ));
         }
-        other => {
-            // Registry credentials and volumes (before anything is created).
-            let registry_credential = match &p.registry_conn_id {
-                Some(conn) => Some(cloud.registry_credential(conn)?),
-                None => None,
-            };
-            let volumes = p
-                .volumes
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    cloud.file_volume(
-                        &v.conn_id,
-                        &build::mount_name(i),
-                        &v.share_name,
-                        &v.account_name,
-                        v.read_only,
-                    )
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if !p.secured_variables.is_empty() {
-                for s in &p.secured_variables {
-                    if !p.environment_variables.iter().any(|e| &e.name == s) {
-                        host.warn(&format!(
-                            "secured_variables names `{s}`, which is not in environment_variables"
-                        ));
-                    }
-                }
-            }
-            if let Existing::Replace = other {
-                host.info(&format!("Container group {rg}/{name} exists and has finished; deleting it before creating it again"));
-                cloud.delete(rg, name, true)?;
-            } else if let Existing::Update = other {
-                host.warn(&format!(
-                    "Container group {rg}/{name} exists and was not created for this task instance; updating it (fail_if_exists=false)"
-                ));
-            }
-            host.info(&format!(
-                "Starting container group with {:.1} cpu {:.1} mem",
-                p.cpu, p.memory_in_gb
-            ));
-            if let Some(g) = &p.gpu {
-                host.info(&format!(
-                    "GPU count: {:.1}, GPU SKU: {}",
-                    f64::from(g.count),
-                    g.sku
-                ));
-            }
-            if build::uses_default_port(p) {
-                host.info("Default port set. Container will listen on port 80");
-            }
-            let body = build::container_group(
-                p,
-                ti,
-                &Resolved {
-                    registry_credential,
-                    volumes,
-                },
-            );
-            if let Err(e) = cloud.create(rg, name, &body) {
-                host.error(&format!("Could not start container group: {e}"));
-                let e = classify::classify_create_error(e);
-                // The PUT may have created the group before failing (Airflow's
-                // `finally` deletes on any error): clean up when asked to.
-                if p.remove_on_error {
-                    remove(cloud, host, rg, name);
-                }
-                return Err(e);
-            }
-            host.info(&format!("Container group started {rg}/{name}"));
-        }
+        other => create(cloud, host, ti, p, other)?,
     }
 
+    let result = wait_for_exit(cloud, host, p).and_then(|exit| finish(host, p, exit));
+    clean_up(cloud, host, p, &result);
+    result
+}
+
+/// Resolves what the group needs from other connections (registry
+/// credentials, volumes) before anything is created, and warns about
+/// secured variables that name no variable.
+fn resolve<C: Cloud, H: Host>(cloud: &C, host: &H, p: &Params) -> Result<Resolved> {
+    let registry_credential = match &p.registry_conn_id {
+        Some(conn) => Some(cloud.registry_credential(conn)?),
+        None => None,
+    };
+    let volumes = p
+        .volumes
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            cloud.file_volume(
+                &v.conn_id,
+                &build::mount_name(i),
+                &v.share_name,
+                &v.account_name,
+                v.read_only,
+            )
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if !p.secured_variables.is_empty() {
+        for s in &p.secured_variables {
+            if !p.environment_variables.iter().any(|e| &e.name == s) {
+                host.warn(&format!(
+                    "secured_variables names `{s}`, which is not in environment_variables"
+                ));
+            }
+        }
+    }
+    Ok(Resolved {
+        registry_credential,
+        volumes,
+    })
+}
+
+/// Creates (or replaces, or updates) the group: one PUT. When the PUT fails
+/// the group is removed if `remove_on_error` asks for it.
+fn create<C: Cloud, H: Host>(
+    cloud: &C,
+    host: &H,
+    ti: &TaskInstance,
+    p: &Params,
+    existing: Existing,
+) -> Result<()> {
+    let (rg, name) = (p.resource_group.as_str(), p.name.as_str());
+    let resolved = resolve(cloud, host, p)?;
+    if let Existing::Replace = existing {
+        host.info(&format!("Container group {rg}/{name} exists and has finished; deleting it before creating it again"));
+        cloud.delete(rg, name, true)?;
+    } else if let Existing::Update = existing {
+        host.warn(&format!(
+            "Container group {rg}/{name} exists and was not created for this task instance; updating it (fail_if_exists=false)"
+        ));
+    }
+    host.info(&format!(
+        "Starting container group with {:.1} cpu {:.1} mem",
+        p.cpu, p.memory_in_gb
+    ));
+    if let Some(g) = &p.gpu {
+        host.info(&format!(
+            "GPU count: {:.1}, GPU SKU: {}",
+            f64::from(g.count),
+            g.sku
+        ));
+    }
+    if build::uses_default_port(p) {
+        host.info("Default port set. Container will listen on port 80");
+    }
+    let body = build::container_group(p, ti, &resolved);
+    if let Err(e) = cloud.create(rg, name, &body) {
+        host.error(&format!("Could not start container group: {e}"));
+        let e = classify::classify_create_error(e);
+        // The PUT may have created the group before failing (Airflow's
+        // `finally` deletes on any error): clean up when asked to.
+        if p.remove_on_error {
+            remove(cloud, host, rg, name);
+        }
+        return Err(e);
+    }
+    host.info(&format!("Container group started {rg}/{name}"));
+    Ok(())
+}
+
+/// Waits for the container to exit, within `container_timeout`.
+fn wait_for_exit<C: Cloud, H: Host>(cloud: &C, host: &H, p: &Params) -> Result<Exit> {
     let deadline_ms = p
         .container_timeout
         .map(|t| host.now_ms().saturating_add(t.as_millis() as u64));
     let spec = WaitSpec {
-        resource_group: rg,
-        name,
+        resource_group: &p.resource_group,
+        name: &p.name,
         deadline_ms,
         timeout_label: p.container_timeout.map(human).unwrap_or_default(),
         stream_logs: !p.deferrable,
         spot: p.priority == "Spot",
         schedule: Schedule::new(p.polling_interval),
     };
-    let result = monitor::wait(cloud, host, &spec).and_then(|exit| finish(host, p, exit));
-    match &result {
+    monitor::wait(cloud, host, &spec)
+}
+
+/// Deletes the group after the wait unless the user asked to keep it; a
+/// timeout or a cancellation always deletes it.
+fn clean_up<C: Cloud, H: Host>(cloud: &C, host: &H, p: &Params, result: &Result<Outcome>) {
+    let (rg, name) = (p.resource_group.as_str(), p.name.as_str());
+    match result {
         Ok(_) if p.remove_on_success => remove(cloud, host, rg, name),
         Ok(_) => host.info(&format!(
             "Keeping container group {rg}/{name} (remove_on_success=false)"
@@ -192,7 +220,6 @@ pub fn execute<C: Cloud, H: Host>(
             "Keeping container group {rg}/{name} (remove_on_error=false)"
         )),
     }
-    result
 }
 
 /// Looks at a group of the same name (`fail_if_exists = false`): one GET.

@@ -18,7 +18,7 @@ use super::classify;
 use super::logs::{Fetched, LogCursor};
 use super::observe::{observe, EventLog, Observation, Status};
 use super::schedule::{Phase, Schedule};
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 /// Consecutive failed reads of the group before the wait gives up.
 pub const MAX_READ_FAILURES: u32 = 8;
@@ -84,6 +84,14 @@ struct Waiter<'a, C: Cloud, H: Host> {
     spec: &'a WaitSpec<'a>,
     cursor: LogCursor,
     events: EventLog,
+    /// The state label last logged.
+    last_state: Option<String>,
+    /// The group has been read at least once.
+    seen: bool,
+    /// `404`s before the group was ever seen.
+    early_not_found: u32,
+    /// Consecutive failed reads.
+    failures: u32,
 }
 
 impl<C: Cloud, H: Host> Waiter<'_, C, H> {
@@ -168,13 +176,8 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
 
     fn run(&mut self) -> Result<Exit> {
         let spec = self.spec;
-        let (rg, name) = (spec.resource_group, spec.name);
         let mut phase = Phase::Starting;
         let mut phase_start = self.host.now_ms();
-        let mut last_state: Option<String> = None;
-        let mut seen = false;
-        let mut early_not_found = 0;
-        let mut failures = 0;
         loop {
             if self.host.cancelled() {
                 return Err(cancelled());
@@ -185,87 +188,24 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
             let normal = spec
                 .schedule
                 .interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
-            let group = match self.cloud.get_group(rg, name) {
-                Ok(g) => {
-                    seen = true;
-                    failures = 0;
-                    g
-                }
-                Err(e) if e.is_not_found() && (seen || early_not_found >= MAX_EARLY_NOT_FOUND) => {
-                    self.host
-                        .warn("ResourceNotFound, container is probably removed by another process (make sure that the name is unique).");
-                    return Err(Error::Failed {
-                        exit_code: None,
-                        reason: classify::DELETED_EXTERNALLY.into(),
-                        message: format!(
-                            "Container group {rg}/{name} was deleted by another process while the task was waiting on it (make sure that the name is unique)"
-                        ),
-                    });
-                }
-                Err(e) if e.is_not_found() => {
-                    early_not_found += 1;
-                    self.pause(1_000)?;
-                    continue;
-                }
-                Err(e) if transient(&e) && failures < MAX_READ_FAILURES => {
-                    failures += 1;
-                    self.host.warn(&format!("Exception while getting container groups, retrying ({failures}/{MAX_READ_FAILURES}): {e}"));
-                    self.pause(spec.schedule.error_backoff_ms(normal, failures))?;
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let Some(group) = self.read_group(normal)? else {
+                continue;
             };
-            let obs = observe(&group, name);
+            let obs = observe(&group, spec.name);
             self.log_events(&obs);
             let label = obs.state_label();
-            if last_state.as_deref() != Some(label.as_str()) {
+            if self.last_state.as_deref() != Some(label.as_str()) {
                 self.host
                     .info(&format!("Container group state changed to {label}"));
-                last_state = Some(label);
+                self.last_state = Some(label);
             }
             match obs.status() {
                 Status::Done {
                     exit_code,
                     detail_status,
-                } => {
-                    self.host.info(&format!(
-                        "Container exited with detail_status {}",
-                        detail_status.as_deref().unwrap_or("None")
-                    ));
-                    let final_log = self.read_logs(true);
-                    return Ok(Exit {
-                        exit_code,
-                        detail_status,
-                        final_log,
-                    });
-                }
-                Status::ProvisioningFailed => {
-                    self.host.error("Azure provision failure");
-                    let reason = classify::provisioning_reason(&obs.events);
-                    return Err(Error::Failed {
-                        exit_code: None,
-                        reason: reason.into(),
-                        message: with_events(
-                            &format!("Provisioning of container group {rg}/{name} failed"),
-                            &obs,
-                        ),
-                    });
-                }
-                Status::Unhealthy => {
-                    self.host.error("Azure provision unhealthy");
-                    let reason = classify::unhealthy_reason(&obs.events, spec.spot);
-                    return Err(Error::Failed {
-                        exit_code: None,
-                        reason: reason.into(),
-                        message: with_events(
-                            &format!(
-                                "Container group {rg}/{name} became {} (node failure or Spot eviction); its container was stopped",
-                                obs.provisioning_state.as_deref().unwrap_or("Unhealthy")
-                            ),
-                            &obs,
-                        ),
-                    });
-                }
+                } => return Ok(self.exited(exit_code, detail_status)),
+                Status::ProvisioningFailed => return Err(self.provisioning_failed(&obs)),
+                Status::Unhealthy => return Err(self.unhealthy(&obs)),
                 Status::Running => {
                     if phase == Phase::Starting {
                         phase = Phase::Running;
@@ -281,6 +221,92 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                 .schedule
                 .interval_ms(phase, self.host.now_ms().saturating_sub(phase_start));
             self.pause(interval)?;
+        }
+    }
+
+    /// One GET of the group. `None` when there is nothing to look at this
+    /// round (an early `404` or a transient failure, already paused for);
+    /// `Err` ends the wait. `normal` is the current poll interval.
+    fn read_group(&mut self, normal: u64) -> Result<Option<serde_json::Value>> {
+        let (rg, name) = (self.spec.resource_group, self.spec.name);
+        match self.cloud.get_group(rg, name) {
+            Ok(g) => {
+                self.seen = true;
+                self.failures = 0;
+                Ok(Some(g))
+            }
+            Err(e)
+                if e.is_not_found()
+                    && (self.seen || self.early_not_found >= MAX_EARLY_NOT_FOUND) =>
+            {
+                self.host
+                    .warn("ResourceNotFound, container is probably removed by another process (make sure that the name is unique).");
+                Err(Error::Failed {
+                    exit_code: None,
+                    reason: classify::DELETED_EXTERNALLY.into(),
+                    message: format!(
+                        "Container group {rg}/{name} was deleted by another process while the task was waiting on it (make sure that the name is unique)"
+                    ),
+                })
+            }
+            Err(e) if e.is_not_found() => {
+                self.early_not_found += 1;
+                self.pause(1_000)?;
+                Ok(None)
+            }
+            Err(e) if transient(&e) && self.failures < MAX_READ_FAILURES => {
+                self.failures += 1;
+                let failures = self.failures;
+                self.host.warn(&format!("Exception while getting container groups, retrying ({failures}/{MAX_READ_FAILURES}): {e}"));
+                self.pause(self.spec.schedule.error_backoff_ms(normal, failures))?;
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The container exited: one full log fetch, then its exit.
+    fn exited(&mut self, exit_code: Option<i32>, detail_status: Option<String>) -> Exit {
+        self.host.info(&format!(
+            "Container exited with detail_status {}",
+            detail_status.as_deref().unwrap_or("None")
+        ));
+        let final_log = self.read_logs(true);
+        Exit {
+            exit_code,
+            detail_status,
+            final_log,
+        }
+    }
+
+    fn provisioning_failed(&self, obs: &Observation) -> Error {
+        let (rg, name) = (self.spec.resource_group, self.spec.name);
+        self.host.error("Azure provision failure");
+        let reason = classify::provisioning_reason(&obs.events);
+        Error::Failed {
+            exit_code: None,
+            reason: reason.into(),
+            message: with_events(
+                &format!("Provisioning of container group {rg}/{name} failed"),
+                obs,
+            ),
+        }
+    }
+
+    fn unhealthy(&self, obs: &Observation) -> Error {
+        let (rg, name) = (self.spec.resource_group, self.spec.name);
+        self.host.error("Azure provision unhealthy");
+        let reason = classify::unhealthy_reason(&obs.events, self.spec.spot);
+        Error::Failed {
+            exit_code: None,
+            reason: reason.into(),
+            message: with_events(
+                &format!(
+                    "Container group {rg}/{name} became {} (node failure or Spot eviction); its container was stopped",
+                    obs.provisioning_state.as_deref().unwrap_or("Unhealthy")
+                ),
+                obs,
+            ),
         }
     }
 }
@@ -306,6 +332,10 @@ pub fn wait<C: Cloud, H: Host>(cloud: &C, host: &H, spec: &WaitSpec<'_>) -> Resu
         spec,
         cursor: LogCursor::new(),
         events: EventLog::default(),
+        last_state: None,
+        seen: false,
+        early_not_found: 0,
+        failures: 0,
     }
     .run()
 }

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use serde_json::{json, Value};
 
 use super::api::{Cloud, Host, Level};
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 /// A virtual monotonic clock in milliseconds.
 pub type Clock = Rc<Cell<u64>>;

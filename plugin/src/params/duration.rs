@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::value::describe;
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 const MAX_SECS: f64 = 365.0 * 86_400.0;
 

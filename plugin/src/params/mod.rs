@@ -9,6 +9,7 @@
 //! the type and range of every other parameter, and finally Airflow's name
 //! check (which Airflow runs at the start of `execute`, after templating).
 
+mod args;
 mod duration;
 pub mod nested;
 pub mod schema;
@@ -20,12 +21,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, Result};
+use args::Args;
 pub use nested::{
     DiagnosticsSpec, DnsConfigSpec, GpuSpec, IdentitySpec, IpAddressSpec, PortSpec, SubnetSpec,
     VolumeSpec,
 };
-use value::{boolean, non_empty_string, number, string, truthy, type_error};
+use task_plugin_sdk::{Error, Result};
+use value::{boolean, string, truthy, type_error};
 
 /// Every parameter the operator accepts, in Airflow's signature order
 /// followed by the additions (`network_profile`, `container_timeout`).
@@ -199,128 +201,43 @@ pub fn from_value(v: &Value) -> Result<Params> {
         other => return Err(type_error("params", "a table/object", other)),
     };
     check_unknown_keys(map)?;
-    let get = |k: &str| map.get(k);
-    let present = |k: &str| map.get(k).filter(|v| !v.is_null());
-
-    // Required parameters.
-    let mut required = Vec::with_capacity(REQUIRED.len());
-    for key in REQUIRED {
-        match present(key) {
-            Some(v) => required.push(non_empty_string(key, v).or_else(|e| match (key, v) {
-                // An empty name fails Airflow's name check, reported below.
-                ("name", Value::String(_)) => Ok(String::new()),
-                _ => Err(e),
-            })?),
-            None => {
-                return Err(Error::InvalidParams(format!(
-                    "missing required parameter `{key}`"
-                )))
-            }
-        }
-    }
-    let [ci_conn_id, resource_group, name, image, region]: [String; 5] = required
-        .try_into()
-        .map_err(|_| Error::Internal("required params".into()))?;
+    let args = Args(map);
+    let [ci_conn_id, resource_group, name, image, region] = args.required()?;
 
     // Airflow's constructor checks, in its order.
-    let os_type = validate::check_os_type(get("os_type"))?;
-    let restart_policy = validate::check_restart_policy(get("restart_policy"))?;
-    let identity = match present("identity") {
-        Some(v) => Some(nested::parse_identity(v)?),
-        None => None,
-    };
-    let priority = validate::check_priority(get("priority"))?;
+    let os_type = validate::check_os_type(args.get("os_type"))?;
+    let restart_policy = validate::check_restart_policy(args.get("restart_policy"))?;
+    let identity = args.opt("identity", nested::parse_identity)?;
+    let priority = validate::check_priority(args.get("priority"))?;
 
     validate::check_resource_group(&resource_group)?;
 
-    let registry_conn_id = match present("registry_conn_id") {
-        Some(v) => Some(string("registry_conn_id", v)?).filter(|s| !s.is_empty()),
-        None => None,
-    };
-    let environment_variables = match present("environment_variables") {
-        Some(v) => value::string_map("environment_variables", v)?
-            .into_iter()
-            .map(|(name, value)| {
-                if name.is_empty() {
-                    Err(Error::InvalidParams(
-                        "environment_variables: a variable name must not be empty".into(),
-                    ))
-                } else {
-                    Ok(EnvVar { name, value })
-                }
-            })
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    let secured_variables = match present("secured_variables") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(v) => value::string_list("secured_variables", v)?,
-        None => Vec::new(),
-    };
-    let volumes = match present("volumes") {
-        Some(v) => value::array("volumes", v)?
-            .iter()
-            .enumerate()
-            .map(|(i, e)| nested::parse_volume(&format!("volumes[{i}]"), e))
-            .collect::<Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    let memory_in_gb = or_number("memory_in_gb", get("memory_in_gb"), DEFAULT_MEMORY_IN_GB)?;
-    let cpu = or_number("cpu", get("cpu"), DEFAULT_CPU)?;
-    let gpu = match get("gpu") {
+    let registry_conn_id = args
+        .opt("registry_conn_id", |v| string("registry_conn_id", v))?
+        .filter(|s| !s.is_empty());
+    let environment_variables = args.list("environment_variables", args::environment_variables)?;
+    let secured_variables = args.list("secured_variables", args::secured_variables)?;
+    let volumes = args.list("volumes", args::volumes)?;
+    let memory_in_gb = args.or_number("memory_in_gb", DEFAULT_MEMORY_IN_GB)?;
+    let cpu = args.or_number("cpu", DEFAULT_CPU)?;
+    let gpu = match args.get("gpu") {
         Some(v) if truthy(v) => Some(nested::parse_gpu(v)?),
         _ => None,
     };
-    let command = match present("command") {
-        Some(v) => Some(value::string_list("command", v)?),
-        None => None,
-    };
-    let remove_on_error = flag("remove_on_error", get("remove_on_error"), true)?;
-    let remove_on_success = flag("remove_on_success", get("remove_on_success"), true)?;
-    let fail_if_exists = flag("fail_if_exists", get("fail_if_exists"), true)?;
-    let tags = match present("tags") {
-        Some(v) => Some(parse_tags(v)?),
-        None => None,
-    };
-    let xcom_all = match present("xcom_all") {
-        Some(v) => Some(boolean("xcom_all", v)?),
-        None => None,
-    };
-    let ip_address = match present("ip_address") {
-        Some(v) => Some(nested::parse_ip_address(v)?),
-        None => None,
-    };
-    let ports = match present("ports") {
-        Some(v) => nested::parse_ports("ports", v)?,
-        None => Vec::new(),
-    };
-    let mut subnet_ids = match present("subnet_ids") {
-        Some(v) => nested::parse_subnets(v)?,
-        None => Vec::new(),
-    };
-    let dns_config = match present("dns_config") {
-        Some(v) => Some(nested::parse_dns_config(v)?),
-        None => None,
-    };
-    let diagnostics = match present("diagnostics") {
-        Some(v) => Some(nested::parse_diagnostics(v)?),
-        None => None,
-    };
-    let deferrable = flag("deferrable", get("deferrable"), false)?;
-    let polling_interval = match get("polling_interval") {
-        Some(v) => {
-            let p = number("polling_interval", v)?;
-            if p <= 0.0 {
-                return Err(Error::InvalidParams(format!(
-                    "polling_interval must be greater than 0, found {p}"
-                )));
-            }
-            p
-        }
-        None => DEFAULT_POLLING_INTERVAL,
-    };
-    if let Some(v) = present("network_profile") {
-        let subnet = nested::parse_network_profile(v)?;
+    let command = args.opt("command", |v| value::string_list("command", v))?;
+    let remove_on_error = args.flag("remove_on_error", true)?;
+    let remove_on_success = args.flag("remove_on_success", true)?;
+    let fail_if_exists = args.flag("fail_if_exists", true)?;
+    let tags = args.opt("tags", parse_tags)?;
+    let xcom_all = args.opt("xcom_all", |v| boolean("xcom_all", v))?;
+    let ip_address = args.opt("ip_address", nested::parse_ip_address)?;
+    let ports = args.list("ports", |v| nested::parse_ports("ports", v))?;
+    let mut subnet_ids = args.list("subnet_ids", nested::parse_subnets)?;
+    let dns_config = args.opt("dns_config", nested::parse_dns_config)?;
+    let diagnostics = args.opt("diagnostics", nested::parse_diagnostics)?;
+    let deferrable = args.flag("deferrable", false)?;
+    let polling_interval = args.polling_interval()?;
+    if let Some(subnet) = args.opt("network_profile", nested::parse_network_profile)? {
         if !subnet_ids
             .iter()
             .any(|s| s.id.eq_ignore_ascii_case(&subnet.id))
@@ -328,7 +245,7 @@ pub fn from_value(v: &Value) -> Result<Params> {
             subnet_ids.push(subnet);
         }
     }
-    let container_timeout = match get("container_timeout") {
+    let container_timeout = match args.get("container_timeout") {
         Some(v) => duration::parse_timeout(v)?,
         None => None,
     };
@@ -383,30 +300,6 @@ fn check_unknown_keys(map: &Map<String, Value>) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Python's `value or default` for a number: falsy gives the default.
-fn or_number(key: &str, v: Option<&Value>, default: f64) -> Result<f64> {
-    match v {
-        Some(v) if truthy(v) => {
-            let n = number(key, v)?;
-            if n < 0.0 {
-                return Err(Error::InvalidParams(format!(
-                    "{key} must be greater than 0, found {n}"
-                )));
-            }
-            Ok(n)
-        }
-        _ => Ok(default),
-    }
-}
-
-/// A boolean with a default when absent.
-fn flag(key: &str, v: Option<&Value>, default: bool) -> Result<bool> {
-    match v {
-        Some(v) => boolean(key, v),
-        None => Ok(default),
-    }
 }
 
 /// User tags: string values (numbers converted), Azure's key rules, and the

@@ -16,7 +16,7 @@ use super::value::{
     type_error, Obj,
 };
 use super::Secret;
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 fn invalid(msg: impl Into<String>) -> Error {
     Error::InvalidParams(msg.into())

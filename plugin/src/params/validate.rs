@@ -9,7 +9,7 @@
 use serde_json::Value;
 
 use super::value::python_str;
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 /// Values Airflow accepts for `os_type`.
 pub const OS_TYPES: [&str; 2] = ["Linux", "Windows"];

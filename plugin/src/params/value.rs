@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::validate::did_you_mean;
-use crate::error::{Error, Result};
+use task_plugin_sdk::{Error, Result};
 
 /// How a JSON value is described in an error message: its JSON type, and for
 /// scalars the value itself (strings truncated to 60 characters).

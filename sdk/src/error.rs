@@ -1,11 +1,11 @@
-//! The plugin's error type. Every failure inside the plugin is one of these;
-//! at the WIT boundary it becomes the `task-error` variant.
+//! The SDK's error type. Every failure inside a plugin is one of these; at the
+//! WIT boundary it becomes the `task-error` variant (through `From`, inside the SDK).
 
 use std::fmt;
 
-use crate::bindings::orchestrator::task::types::{Failure, RemoteError, TaskError};
+use crate::wit::{Failure, RemoteError, TaskError};
 
-/// A failure inside the plugin. Messages never contain secrets or tokens.
+/// A failure inside a plugin. Messages must never contain secrets or tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Error {
     /// The parameters are invalid; nothing was created remotely.
@@ -40,7 +40,7 @@ pub enum Error {
     Internal(String),
 }
 
-/// The plugin's result type.
+/// The SDK's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

@@ -1,11 +1,12 @@
 //! Rust-shaped access to the host's runtime services (`orchestrator:task/runtime`):
 //! connections, logging, XCom, cancellation and granted files.
+//!
+//! Every function here calls the host; outside a component (in native unit
+//! tests) they panic, so code under test reaches them through a trait of its own.
 
 use crate::bindings::orchestrator::task::runtime as host;
-use crate::bindings::orchestrator::task::types::LogLevel;
 use crate::error::{Error, Result};
-
-pub use crate::bindings::orchestrator::task::types::Connection;
+use crate::wit::{Connection, LogLevel};
 
 /// Resolves a connection through the host.
 pub fn connection(conn_id: &str) -> Result<Connection> {
@@ -29,27 +30,37 @@ pub fn extras(conn: &Connection) -> serde_json::Map<String, serde_json::Value> {
     }
 }
 
-/// Logs at info level.
-pub fn info(msg: impl AsRef<str>) {
-    host::log(LogLevel::Info, msg.as_ref());
+/// Writes one line to the task's log at `level` (the host masks known secrets).
+pub fn log(level: LogLevel, msg: impl AsRef<str>) {
+    host::log(level, msg.as_ref());
 }
 
-/// Logs at warning level.
-pub fn warn(msg: impl AsRef<str>) {
-    host::log(LogLevel::Warning, msg.as_ref());
-}
-
-/// Logs at error level.
-pub fn error(msg: impl AsRef<str>) {
-    host::log(LogLevel::Error, msg.as_ref());
+/// Logs at trace level.
+pub fn trace(msg: impl AsRef<str>) {
+    log(LogLevel::Trace, msg);
 }
 
 /// Logs at debug level.
 pub fn debug(msg: impl AsRef<str>) {
-    host::log(LogLevel::Debug, msg.as_ref());
+    log(LogLevel::Debug, msg);
 }
 
-/// Pushes an XCom value (serialised to JSON).
+/// Logs at info level.
+pub fn info(msg: impl AsRef<str>) {
+    log(LogLevel::Info, msg);
+}
+
+/// Logs at warning level.
+pub fn warn(msg: impl AsRef<str>) {
+    log(LogLevel::Warning, msg);
+}
+
+/// Logs at error level.
+pub fn error(msg: impl AsRef<str>) {
+    log(LogLevel::Error, msg);
+}
+
+/// Pushes an XCom value (serialised to JSON) under `key` for this task instance.
 pub fn xcom_push(key: &str, value: &serde_json::Value) -> Result<()> {
     host::xcom_push(key, &value.to_string())
         .map_err(|e| Error::Internal(format!("xcom push of `{key}` failed: {e:?}")))
@@ -72,24 +83,4 @@ pub fn read_granted_file(path: &str) -> Result<Vec<u8>> {
         host::HostError::NotFound(m) => Error::Connection(format!("file `{path}` not found: {m}")),
         other => Error::Connection(format!("file `{path}` could not be read: {other:?}")),
     })
-}
-
-/// Sleeps without watching for cancellation (monotonic clock).
-pub fn sleep_ms(millis: u64) {
-    let pollable =
-        wasi::clocks::monotonic_clock::subscribe_duration(millis.saturating_mul(1_000_000));
-    pollable.block();
-}
-
-/// Monotonic time in milliseconds (arbitrary origin).
-pub fn now_ms() -> u64 {
-    wasi::clocks::monotonic_clock::now() / 1_000_000
-}
-
-/// Wall-clock time as seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
