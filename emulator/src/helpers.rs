@@ -49,7 +49,7 @@ pub(crate) fn storage_keys(inner: &Inner, rg: &str, account: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::EmulatorConfig;
+    use crate::config::EmulatorConfig;
 
     #[test]
     fn stable_secrets_and_resource_groups() {

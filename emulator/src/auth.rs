@@ -462,7 +462,7 @@ pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{EmulatorConfig, Faults};
+    use crate::config::{EmulatorConfig, Faults};
     use bytes::Bytes;
     use hyper::{HeaderMap, Method};
 
