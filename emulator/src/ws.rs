@@ -1,4 +1,5 @@
-//! Local WebSockets for `attach` and `exec` (RFC 6455, server side, no extensions).
+//! Local WebSockets for `attach` and `exec`: hyper answers the upgrade, `tokio-tungstenite`
+//! speaks RFC 6455 (server side, no extensions) on the upgraded connection.
 //!
 //! * attach: connect to the `webSocketUri` with the password as the `Authorization` header
 //!   value (`Bearer <password>` is accepted too); the server sends the container's log so far
@@ -16,155 +17,53 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
 use hyper::body::Incoming;
+use hyper::upgrade::Upgraded;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
 
 use super::containers::{StreamKind, StreamSession, SESSION_TTL};
 use super::http::{arm_error, Resp};
 use super::lifecycle::{container_env, container_workdir};
-use super::logs::{LogBuffer, LogLine};
+use super::logs::{LogBuffer, LogLine, LogSink};
 use super::process::{spawn_with_stdin, ProcHandle, SpawnSpec};
 use super::state::Inner;
 
 const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// Largest accepted client frame.
-const MAX_FRAME: u64 = 1024 * 1024;
+const MAX_FRAME: usize = 1024 * 1024;
 /// How long exec waits for the password frame.
 const PASSWORD_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// WebSocket opcodes used here.
-pub(crate) const OP_CONT: u8 = 0x0;
-/// Text frame.
-pub(crate) const OP_TEXT: u8 = 0x1;
-/// Binary frame.
-#[cfg(test)]
-pub(crate) const OP_BINARY: u8 = 0x2;
-/// Close frame.
-pub(crate) const OP_CLOSE: u8 = 0x8;
-/// Ping frame.
-pub(crate) const OP_PING: u8 = 0x9;
-/// Pong frame.
-pub(crate) const OP_PONG: u8 = 0xA;
-
-/// `Sec-WebSocket-Accept` for a key.
-pub(crate) fn accept_key(key: &str) -> String {
+/// `Sec-WebSocket-Accept` for a key (RFC 6455, section 4.2.2).
+fn accept_key(key: &str) -> String {
     let mut h = Sha1::new();
     h.update(key.trim().as_bytes());
     h.update(WS_GUID.as_bytes());
     STANDARD.encode(h.finalize())
 }
 
-/// Encodes one unmasked (server) frame with FIN set.
-pub(crate) fn encode_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + 10);
-    out.push(0x80 | opcode);
-    let n = payload.len();
-    if n < 126 {
-        out.push(n as u8);
-    } else if n <= u16::MAX as usize {
-        out.push(126);
-        out.extend_from_slice(&(n as u16).to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(n as u64).to_be_bytes());
-    }
-    out.extend_from_slice(payload);
-    out
-}
+/// A server-side WebSocket on hyper's upgraded connection.
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Reads one frame: `(fin, opcode, payload)` (unmasked).
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
-    r: &mut R,
-) -> std::io::Result<(bool, u8, Vec<u8>)> {
-    let mut h = [0u8; 2];
-    r.read_exact(&mut h).await?;
-    let fin = h[0] & 0x80 != 0;
-    let opcode = h[0] & 0x0f;
-    let masked = h[1] & 0x80 != 0;
-    let mut len = (h[1] & 0x7f) as u64;
-    if len == 126 {
-        let mut b = [0u8; 2];
-        r.read_exact(&mut b).await?;
-        len = u16::from_be_bytes(b) as u64;
-    } else if len == 127 {
-        let mut b = [0u8; 8];
-        r.read_exact(&mut b).await?;
-        len = u64::from_be_bytes(b);
-    }
-    if len > MAX_FRAME {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "frame too large",
-        ));
-    }
-    let mut mask = [0u8; 4];
-    if masked {
-        r.read_exact(&mut mask).await?;
-    }
-    let mut payload = vec![0u8; len as usize];
-    r.read_exact(&mut payload).await?;
-    if masked {
-        for (i, b) in payload.iter_mut().enumerate() {
-            *b ^= mask[i % 4];
+/// The next text or binary message from the client (fragments reassembled; pings are
+/// answered by the protocol layer); `None` once the client closed or the connection failed.
+async fn next_data(ws: &mut Ws) -> Option<Vec<u8>> {
+    loop {
+        match ws.next().await? {
+            Ok(Message::Text(t)) => return Some(t.as_bytes().to_vec()),
+            Ok(Message::Binary(b)) => return Some(b.to_vec()),
+            Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+            Ok(Message::Close(_)) | Err(_) => return None,
         }
     }
-    Ok((fin, opcode, payload))
-}
-
-/// A complete client message.
-#[derive(Debug)]
-enum Msg {
-    Data(Vec<u8>),
-    Ping(Vec<u8>),
-    Close,
-}
-
-/// Reads client frames, reassembling fragments, until close or error.
-fn spawn_reader<R: AsyncRead + Unpin + Send + 'static>(mut rd: R) -> mpsc::Receiver<Msg> {
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let mut partial: Option<(u8, Vec<u8>)> = None;
-        loop {
-            let Ok((fin, op, payload)) = read_frame(&mut rd).await else {
-                let _ = tx.send(Msg::Close).await;
-                return;
-            };
-            let msg = match op {
-                OP_CLOSE => {
-                    let _ = tx.send(Msg::Close).await;
-                    return;
-                }
-                OP_PING => Some(Msg::Ping(payload)),
-                OP_PONG => None,
-                OP_CONT => match partial.as_mut() {
-                    Some((_, buf)) => {
-                        buf.extend_from_slice(&payload);
-                        if fin {
-                            partial.take().map(|(_, b)| Msg::Data(b))
-                        } else {
-                            None
-                        }
-                    }
-                    None => None,
-                },
-                _ if fin => Some(Msg::Data(payload)),
-                o => {
-                    partial = Some((o, payload));
-                    None
-                }
-            };
-            if let Some(m) = msg {
-                if tx.send(m).await.is_err() {
-                    return;
-                }
-            }
-        }
-    });
-    rx
 }
 
 /// Answers the upgrade request of a stream session.
@@ -212,10 +111,16 @@ pub(crate) fn upgrade(
         let Ok(upgraded) = on_upgrade.await else {
             return;
         };
-        let io = TokioIo::new(upgraded);
+        // Lenient like the hand-written server it replaced: unmasked client frames are accepted.
+        let config = WebSocketConfig::default()
+            .max_frame_size(Some(MAX_FRAME))
+            .accept_unmasked_frames(true);
+        let ws =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config))
+                .await;
         match session.kind.clone() {
-            StreamKind::Attach => attach(inner, io, session, shutdown).await,
-            StreamKind::Exec { command } => exec(inner, io, session, command, shutdown).await,
+            StreamKind::Attach => attach(inner, ws, session, shutdown).await,
+            StreamKind::Exec { command } => exec(inner, ws, session, command, shutdown).await,
         }
     });
     Resp::empty(101)
@@ -224,13 +129,18 @@ pub(crate) fn upgrade(
         .with_header("sec-websocket-accept", accept_key(&key))
 }
 
-async fn send<W: AsyncWrite + Unpin>(w: &mut W, op: u8, payload: &[u8]) -> bool {
-    w.write_all(&encode_frame(op, payload)).await.is_ok() && w.flush().await.is_ok()
+/// Sends one text message; false once the client is gone.
+async fn send_text(ws: &mut Ws, text: String) -> bool {
+    ws.send(Message::text(text)).await.is_ok()
 }
 
-async fn close<W: AsyncWrite + Unpin>(w: &mut W, code: u16) {
-    let _ = send(w, OP_CLOSE, &code.to_be_bytes()).await;
-    let _ = w.shutdown().await;
+/// Sends a close frame with `code` and drops the connection without waiting for the reply.
+async fn close(mut ws: Ws, code: u16) {
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: "".into(),
+    };
+    let _ = ws.close(Some(frame)).await;
 }
 
 async fn exited(p: &Option<ProcHandle>) {
@@ -243,46 +153,40 @@ async fn exited(p: &Option<ProcHandle>) {
 }
 
 /// Forwards live log lines until the process ends, the client leaves or the emulator stops.
-async fn pump<W: AsyncWrite + Unpin>(
-    wr: &mut W,
+async fn pump(
+    ws: &mut Ws,
     rx: &mut broadcast::Receiver<LogLine>,
-    msgs: &mut mpsc::Receiver<Msg>,
     proc: &Option<ProcHandle>,
     shutdown: &mut watch::Receiver<bool>,
     mut on_input: impl FnMut(Vec<u8>),
 ) {
     enum Ev {
         Line(Result<LogLine, broadcast::error::RecvError>),
-        Input(Option<Msg>),
+        Input(Option<Vec<u8>>),
         Exited,
         Stop,
     }
     loop {
         let ev = tokio::select! {
             l = rx.recv() => Ev::Line(l),
-            m = msgs.recv() => Ev::Input(m),
+            m = next_data(ws) => Ev::Input(m),
             _ = exited(proc) => Ev::Exited,
             _ = shutdown.wait_for(|s| *s) => Ev::Stop,
         };
         match ev {
             Ev::Line(Ok(l)) => {
-                if !send(wr, OP_TEXT, format!("{}\n", l.text).as_bytes()).await {
+                if !send_text(ws, format!("{}\n", l.text)).await {
                     return;
                 }
             }
             Ev::Line(Err(broadcast::error::RecvError::Lagged(_))) => continue,
             Ev::Line(Err(broadcast::error::RecvError::Closed)) => return,
-            Ev::Input(Some(Msg::Data(data))) => on_input(data),
-            Ev::Input(Some(Msg::Ping(p))) => {
-                if !send(wr, OP_PONG, &p).await {
-                    return;
-                }
-            }
-            Ev::Input(Some(Msg::Close) | None) | Ev::Stop => return,
+            Ev::Input(Some(data)) => on_input(data),
+            Ev::Input(None) | Ev::Stop => return,
             Ev::Exited => {
                 // The output was drained before the exit was published: flush what is queued.
                 while let Ok(l) = rx.try_recv() {
-                    if !send(wr, OP_TEXT, format!("{}\n", l.text).as_bytes()).await {
+                    if !send_text(ws, format!("{}\n", l.text)).await {
                         return;
                     }
                 }
@@ -292,14 +196,12 @@ async fn pump<W: AsyncWrite + Unpin>(
     }
 }
 
-async fn attach<S: AsyncRead + AsyncWrite + Send + 'static>(
+async fn attach(
     inner: Arc<Inner>,
-    io: S,
+    mut ws: Ws,
     s: StreamSession,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (rd, mut wr) = tokio::io::split(io);
-    let mut msgs = spawn_reader(rd);
     let found = {
         let w = inner.world();
         w.groups
@@ -311,69 +213,74 @@ async fn attach<S: AsyncRead + AsyncWrite + Send + 'static>(
             })
     };
     let Some((backlog, mut rx, proc)) = found else {
-        close(&mut wr, 1011).await;
+        close(ws, 1011).await;
         return;
     };
-    if !backlog.is_empty() && !send(&mut wr, OP_TEXT, backlog.as_bytes()).await {
+    if !backlog.is_empty() && !send_text(&mut ws, backlog).await {
         return;
     }
     if proc.is_some() {
-        pump(&mut wr, &mut rx, &mut msgs, &proc, &mut shutdown, |_| {}).await;
+        pump(&mut ws, &mut rx, &proc, &mut shutdown, |_| {}).await;
     }
-    close(&mut wr, 1000).await;
+    close(ws, 1000).await;
 }
 
-async fn exec<S: AsyncRead + AsyncWrite + Send + 'static>(
+/// Starts `command` in the container's directory and environment; the process and its stdin.
+fn start_exec(
+    inner: &Inner,
+    s: &StreamSession,
+    command: &str,
+    sink: &LogSink,
+) -> Result<(ProcHandle, std::process::ChildStdin), String> {
+    let mut w = inner.world();
+    let spec = w.groups.get(&s.key).and_then(|g| {
+        let idx = g
+            .containers
+            .iter()
+            .position(|c| c.spec.name == s.container)?;
+        let workdir = container_workdir(g, false, idx);
+        let env = container_env(g, &g.containers[idx], &workdir);
+        Some(SpawnSpec {
+            argv: command.split_whitespace().map(String::from).collect(),
+            env,
+            workdir,
+        })
+    });
+    match spec {
+        _ if w.shutting_down => Err("the emulator is shutting down".to_string()),
+        None => Err("the container no longer exists".to_string()),
+        Some(spec) => match spawn_with_stdin(&spec, sink.clone()) {
+            Ok((h, stdin)) => {
+                w.register(h.clone());
+                Ok((h, stdin))
+            }
+            Err(e) => Err(format!("cannot start {command:?}: {e}")),
+        },
+    }
+}
+
+async fn exec(
     inner: Arc<Inner>,
-    io: S,
+    mut ws: Ws,
     s: StreamSession,
     command: String,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let (rd, mut wr) = tokio::io::split(io);
-    let mut msgs = spawn_reader(rd);
-    let password_ok = match tokio::time::timeout(PASSWORD_TIMEOUT, msgs.recv()).await {
-        Ok(Some(Msg::Data(p))) => p == s.password.as_bytes(),
+    let password_ok = match tokio::time::timeout(PASSWORD_TIMEOUT, next_data(&mut ws)).await {
+        Ok(Some(p)) => p == s.password.as_bytes(),
         _ => false,
     };
     if !password_ok {
-        close(&mut wr, 1008).await;
+        close(ws, 1008).await;
         return;
     }
     let sink = LogBuffer::sink(inner.config.max_log_lines);
     let mut rx = sink.lock().unwrap_or_else(|e| e.into_inner()).subscribe();
-    let started = {
-        let mut w = inner.world();
-        let spec = w.groups.get(&s.key).and_then(|g| {
-            let idx = g
-                .containers
-                .iter()
-                .position(|c| c.spec.name == s.container)?;
-            let workdir = container_workdir(g, false, idx);
-            let env = container_env(g, &g.containers[idx], &workdir);
-            Some(SpawnSpec {
-                argv: command.split_whitespace().map(String::from).collect(),
-                env,
-                workdir,
-            })
-        });
-        match spec {
-            _ if w.shutting_down => Err("the emulator is shutting down".to_string()),
-            None => Err("the container no longer exists".to_string()),
-            Some(spec) => match spawn_with_stdin(&spec, sink.clone()) {
-                Ok((h, stdin)) => {
-                    w.register(h.clone());
-                    Ok((h, stdin))
-                }
-                Err(e) => Err(format!("cannot start {command:?}: {e}")),
-            },
-        }
-    };
-    let (proc, stdin) = match started {
+    let (proc, stdin) = match start_exec(&inner, &s, &command, &sink) {
         Ok(x) => x,
         Err(msg) => {
-            let _ = send(&mut wr, OP_TEXT, format!("emulator: {msg}\n").as_bytes()).await;
-            close(&mut wr, 1011).await;
+            let _ = send_text(&mut ws, format!("emulator: {msg}\n")).await;
+            close(ws, 1011).await;
             return;
         }
     };
@@ -390,20 +297,13 @@ async fn exec<S: AsyncRead + AsyncWrite + Send + 'static>(
             }
         });
     let handle = Some(proc.clone());
-    pump(
-        &mut wr,
-        &mut rx,
-        &mut msgs,
-        &handle,
-        &mut shutdown,
-        |data| {
-            let _ = in_tx.send(data);
-        },
-    )
+    pump(&mut ws, &mut rx, &handle, &mut shutdown, |data| {
+        let _ = in_tx.send(data);
+    })
     .await;
     drop(in_tx);
     proc.terminate(inner.config.kill_grace).await;
-    close(&mut wr, 1000).await;
+    close(ws, 1000).await;
 }
 
 #[cfg(test)]
@@ -416,25 +316,5 @@ mod tests {
             accept_key("dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
-    }
-
-    #[tokio::test]
-    async fn frames_round_trip() {
-        for n in [0usize, 5, 125, 126, 70_000] {
-            let payload: Vec<u8> = (0..n).map(|i| i as u8).collect();
-            let enc = encode_frame(OP_BINARY, &payload);
-            let (fin, op, got) = read_frame(&mut enc.as_slice()).await.unwrap();
-            assert!(fin);
-            assert_eq!(op, OP_BINARY);
-            assert_eq!(got, payload);
-        }
-        // A masked client frame.
-        let mask = [1u8, 2, 3, 4];
-        let data = b"hello";
-        let mut f = vec![0x81, 0x80 | data.len() as u8];
-        f.extend_from_slice(&mask);
-        f.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-        let (_, op, got) = read_frame(&mut f.as_slice()).await.unwrap();
-        assert_eq!((op, got.as_slice()), (OP_TEXT, &data[..]));
     }
 }

@@ -35,8 +35,13 @@ async fn ws_connect(uri: &str, auth: Option<&str>) -> TcpStream {
 }
 
 async fn ws_send(s: &mut TcpStream, opcode: u8, payload: &[u8]) {
+    ws_send_frame(s, true, opcode, payload).await;
+}
+
+/// Sends one masked client frame (`fin` false starts or continues a fragmented message).
+async fn ws_send_frame(s: &mut TcpStream, fin: bool, opcode: u8, payload: &[u8]) {
     let mask = [7u8, 1, 9, 3];
-    let mut f = vec![0x80 | opcode];
+    let mut f = vec![if fin { 0x80 } else { 0 } | opcode];
     assert!(payload.len() < 126);
     f.push(0x80 | payload.len() as u8);
     f.extend_from_slice(&mask);
@@ -44,28 +49,31 @@ async fn ws_send(s: &mut TcpStream, opcode: u8, payload: &[u8]) {
     s.write_all(&f).await.unwrap();
 }
 
+/// Reads one server frame: `(opcode, payload)`, `None` at end of stream.
+async fn ws_read_frame(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).await.ok()?;
+    let op = h[0] & 0x0f;
+    let mut len = (h[1] & 0x7f) as usize;
+    if len == 126 {
+        let mut b = [0u8; 2];
+        s.read_exact(&mut b).await.unwrap();
+        len = u16::from_be_bytes(b) as usize;
+    } else if len == 127 {
+        let mut b = [0u8; 8];
+        s.read_exact(&mut b).await.unwrap();
+        len = u64::from_be_bytes(b) as usize;
+    }
+    let mut p = vec![0u8; len];
+    s.read_exact(&mut p).await.unwrap();
+    Some((op, p))
+}
+
 /// Reads text frames until close; returns the text.
 async fn ws_read_all(s: &mut TcpStream) -> String {
     let mut text = String::new();
     let read = async {
-        loop {
-            let mut h = [0u8; 2];
-            if s.read_exact(&mut h).await.is_err() {
-                return;
-            }
-            let op = h[0] & 0x0f;
-            let mut len = (h[1] & 0x7f) as usize;
-            if len == 126 {
-                let mut b = [0u8; 2];
-                s.read_exact(&mut b).await.unwrap();
-                len = u16::from_be_bytes(b) as usize;
-            } else if len == 127 {
-                let mut b = [0u8; 8];
-                s.read_exact(&mut b).await.unwrap();
-                len = u64::from_be_bytes(b) as usize;
-            }
-            let mut p = vec![0u8; len];
-            s.read_exact(&mut p).await.unwrap();
+        while let Some((op, p)) = ws_read_frame(s).await {
             match op {
                 0x1 | 0x2 => text.push_str(&String::from_utf8_lossy(&p)),
                 0x8 => return,
@@ -142,5 +150,39 @@ async fn attach_and_exec_over_websocket() {
             .code(),
         "ContainerNotRunning"
     );
+    emu.shutdown().await;
+}
+
+/// Exec: a password sent in fragments, a ping answered with a pong, binary frames to stdin.
+#[tokio::test]
+async fn exec_reassembles_fragments_answers_pings_and_feeds_stdin() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
+    let path = cg("rg", "ws-stdin");
+    let body = job(&["sh", "-c", "echo ready; exec sleep 300"], "Never");
+    assert_eq!(arm.put(&path, &body).await.status, 201);
+    wait_log_line(&arm, &path, "ready").await;
+    let e = arm
+        .call(
+            "POST",
+            &format!("{path}/containers/job/exec"),
+            Some(&json!({"command": "head -n 1", "terminalSize": {"rows": 24, "cols": 80}})),
+        )
+        .await;
+    assert_eq!(e.status, 200, "{}", e.text());
+    let e = e.json();
+    let password = e["password"].as_str().unwrap().as_bytes();
+    let mut exec = ws_connect(e["webSocketUri"].as_str().unwrap(), None).await;
+    let (first, rest) = password.split_at(password.len() / 2);
+    ws_send_frame(&mut exec, false, 0x1, first).await;
+    ws_send_frame(&mut exec, true, 0x0, rest).await;
+    ws_send(&mut exec, 0x9, b"are you there").await;
+    let pong = tokio::time::timeout(Duration::from_secs(20), ws_read_frame(&mut exec))
+        .await
+        .expect("a pong in time");
+    assert_eq!(pong, Some((0xA, b"are you there".to_vec())));
+    ws_send(&mut exec, 0x2, b"hello-stdin\n").await;
+    let out = ws_read_all(&mut exec).await;
+    assert_eq!(out, "hello-stdin\n");
     emu.shutdown().await;
 }
