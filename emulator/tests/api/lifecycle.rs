@@ -39,12 +39,68 @@ async fn job_runs_to_success_with_logs_and_events() {
     );
     assert!(location_url.contains("/operationResults/"));
 
-    // The status resource walks Pending -> Creating -> Succeeded (polled, so some may be skipped).
+    assert_operation_succeeds(&arm, &async_url, &path).await;
+
+    let done = arm
+        .wait_for(&path, "job Succeeded", |v| state(v) == "Succeeded")
+        .await;
+    assert_eq!(prov(&done), "Succeeded");
+    let cur = current(&done);
+    assert_eq!(cur["state"], "Terminated");
+    assert_eq!(cur["exitCode"], 0);
+    assert_eq!(cur["detailStatus"], "Completed");
+    assert!(cur["startTime"].is_string() && cur["finishTime"].is_string());
+    assert_eq!(container_view(&done)["restartCount"], 0);
+    let names = event_names(container_view(&done));
+    for n in ["Pulling", "Pulled", "Created", "Started"] {
+        assert!(names.contains(n), "{n} missing in {names:?}");
+    }
+    assert!(!serde_json::to_string(&done)
+        .unwrap()
+        .contains("s3cr3t-value"));
+    assert!(
+        done["properties"]["containers"][0]["properties"]["environmentVariables"][1]
+            .get("secureValue")
+            .is_none()
+    );
+
+    assert_logs(&arm, &path).await;
+
+    // The Location header resolves to the final group.
+    let res = arm.get(&location_url).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["name"], "job-ok");
+
+    let del = arm.delete(&path).await;
+    assert_eq!(del.status, 200);
+    assert_eq!(del.json()["name"], "job-ok");
+    assert!(!del.text().contains("s3cr3t-value"));
+    assert_eq!(
+        (
+            arm.get(&path).await.status,
+            arm.get(&path).await.code().as_str()
+        ),
+        (404, "ResourceNotFound")
+    );
+    assert_eq!(arm.delete(&path).await.status, 204);
+
+    let stats = emu.stats();
+    assert_eq!(stats.count("ContainerGroups_CreateOrUpdate", 201), 1);
+    assert_eq!(stats.count("ContainerGroups_Delete", 200), 1);
+    assert_eq!(stats.count("ContainerGroups_Delete", 204), 1);
+    assert!(stats.count("ContainerGroups_Get", 200) >= 1);
+    assert!(stats.count("AsyncOperation_Get", 200) >= 1);
+    assert!(stats.live_groups.is_empty());
+    emu.shutdown().await;
+}
+
+/// The status resource walks Pending -> Creating -> Succeeded (polled, so some may be skipped).
+async fn assert_operation_succeeds(arm: &Arm, async_url: &str, path: &str) {
     let order = ["Pending", "Creating", "Succeeded"];
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let s = arm.get(&async_url).await;
+        let s = arm.get(async_url).await;
         assert_eq!(s.status, 200);
         let b = s.json();
         assert_eq!(b["id"], path);
@@ -74,30 +130,10 @@ async fn job_runs_to_success_with_logs_and_events() {
         assert!(Instant::now() < deadline, "operation never finished");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
 
-    let done = arm
-        .wait_for(&path, "job Succeeded", |v| state(v) == "Succeeded")
-        .await;
-    assert_eq!(prov(&done), "Succeeded");
-    let cur = current(&done);
-    assert_eq!(cur["state"], "Terminated");
-    assert_eq!(cur["exitCode"], 0);
-    assert_eq!(cur["detailStatus"], "Completed");
-    assert!(cur["startTime"].is_string() && cur["finishTime"].is_string());
-    assert_eq!(container_view(&done)["restartCount"], 0);
-    let names = event_names(container_view(&done));
-    for n in ["Pulling", "Pulled", "Created", "Started"] {
-        assert!(names.contains(n), "{n} missing in {names:?}");
-    }
-    assert!(!serde_json::to_string(&done)
-        .unwrap()
-        .contains("s3cr3t-value"));
-    assert!(
-        done["properties"]["containers"][0]["properties"]["environmentVariables"][1]
-            .get("secureValue")
-            .is_none()
-    );
-
+/// The job's logs: every line, `tail`, nanosecond timestamps, unknown container, bad tail.
+async fn assert_logs(arm: &Arm, path: &str) {
     let logs = arm.get(&format!("{path}/containers/job/logs")).await;
     assert_eq!(logs.status, 200);
     let content = logs.json()["content"].as_str().unwrap().to_string();
@@ -138,33 +174,6 @@ async fn job_runs_to_success_with_logs_and_events() {
             .status,
         400
     );
-
-    // The Location header resolves to the final group.
-    let res = arm.get(&location_url).await;
-    assert_eq!(res.status, 200);
-    assert_eq!(res.json()["name"], "job-ok");
-
-    let del = arm.delete(&path).await;
-    assert_eq!(del.status, 200);
-    assert_eq!(del.json()["name"], "job-ok");
-    assert!(!del.text().contains("s3cr3t-value"));
-    assert_eq!(
-        (
-            arm.get(&path).await.status,
-            arm.get(&path).await.code().as_str()
-        ),
-        (404, "ResourceNotFound")
-    );
-    assert_eq!(arm.delete(&path).await.status, 204);
-
-    let stats = emu.stats();
-    assert_eq!(stats.count("ContainerGroups_CreateOrUpdate", 201), 1);
-    assert_eq!(stats.count("ContainerGroups_Delete", 200), 1);
-    assert_eq!(stats.count("ContainerGroups_Delete", 204), 1);
-    assert!(stats.count("ContainerGroups_Get", 200) >= 1);
-    assert!(stats.count("AsyncOperation_Get", 200) >= 1);
-    assert!(stats.live_groups.is_empty());
-    emu.shutdown().await;
 }
 
 #[tokio::test]
@@ -306,26 +315,7 @@ async fn stop_start_restart_and_transitions() {
         created.header("retry-after").is_none(),
         "ACI sends no Retry-After on PUT"
     );
-    // The Location resource answers 202 (with Location and Retry-After) while provisioning.
-    let pending = arm.get(created.header("location").unwrap()).await;
-    assert_eq!(pending.status, 202);
-    assert!(pending
-        .header("location")
-        .unwrap()
-        .contains("/operationResults/"));
-    assert_eq!(pending.header("retry-after"), Some("1"));
-    // Mid-provisioning: writes are refused, logs are not available yet.
-    let r = arm.put(&path, &body).await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (409, "ContainerGroupTransitioning")
-    );
-    assert_eq!(arm.delete(&path).await.status, 409);
-    assert_eq!(arm.post(&format!("{path}/stop")).await.status, 409);
-    assert_eq!(
-        arm.get(&format!("{path}/containers/job/logs")).await.status,
-        409
-    );
+    assert_refused_while_provisioning(&arm, &path, &body, &created).await;
     let creating = arm
         .wait_for(&path, "Creating", |v| {
             prov(v) == "Creating" || prov(v) == "Succeeded"
@@ -376,26 +366,7 @@ async fn stop_start_restart_and_transitions() {
     let pid3: i32 = wait_log_line(&arm, &path, "pid ").await.parse().unwrap();
     assert!(pid3 != pid2 && pid_exists(pid3));
 
-    // Update in place: a new command is fine (200), a new restart policy is not.
-    let mut updated = body.clone();
-    updated["properties"]["containers"][0]["properties"]["command"] =
-        json!(["sh", "-c", "echo pid $$ v2; exec sleep 300"]);
-    let r = arm.put_when_ready(&path, &updated).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(prov(&r.json()), "Pending");
-    wait_pid_gone(pid3).await;
-    arm.wait_for(&path, "Running after update", |v| state(v) == "Running")
-        .await;
-    let mut bad = updated.clone();
-    bad["properties"]["restartPolicy"] = json!("Never");
-    let r = arm.put_when_ready(&path, &bad).await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (400, "InvalidContainerGroupUpdate")
-    );
-    let mut bad = updated.clone();
-    bad["properties"]["containers"][0]["properties"]["resources"]["requests"]["cpu"] = json!(2.0);
-    assert_eq!(arm.put_when_ready(&path, &bad).await.status, 400);
+    update_in_place(&arm, &path, &body, pid3).await;
 
     // Delete kills the process.
     let pid4: i32 = wait_log_line(&arm, &path, "pid ")
@@ -407,4 +378,57 @@ async fn stop_start_restart_and_transitions() {
     assert_eq!(r.status, 200);
     assert!(!pid_exists(pid4), "delete answers once the process is gone");
     emu.shutdown().await;
+}
+
+/// While provisioning: the Location resource answers 202 (with Location and Retry-After),
+/// writes are refused and logs are not available yet.
+async fn assert_refused_while_provisioning(
+    arm: &Arm,
+    path: &str,
+    body: &Value,
+    created: &Response,
+) {
+    let pending = arm.get(created.header("location").unwrap()).await;
+    assert_eq!(pending.status, 202);
+    assert!(pending
+        .header("location")
+        .unwrap()
+        .contains("/operationResults/"));
+    assert_eq!(pending.header("retry-after"), Some("1"));
+    // Mid-provisioning: writes are refused, logs are not available yet.
+    let r = arm.put(path, body).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (409, "ContainerGroupTransitioning")
+    );
+    assert_eq!(arm.delete(&path).await.status, 409);
+    assert_eq!(arm.post(&format!("{path}/stop")).await.status, 409);
+    assert_eq!(
+        arm.get(&format!("{path}/containers/job/logs")).await.status,
+        409
+    );
+}
+
+/// Updates a running group (process `pid`): a new command is fine (200, the process is
+/// replaced), a new restart policy or CPU request is not.
+async fn update_in_place(arm: &Arm, path: &str, body: &Value, pid: i32) {
+    let mut updated = body.clone();
+    updated["properties"]["containers"][0]["properties"]["command"] =
+        json!(["sh", "-c", "echo pid $$ v2; exec sleep 300"]);
+    let r = arm.put_when_ready(path, &updated).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(prov(&r.json()), "Pending");
+    wait_pid_gone(pid).await;
+    arm.wait_for(path, "Running after update", |v| state(v) == "Running")
+        .await;
+    let mut bad = updated.clone();
+    bad["properties"]["restartPolicy"] = json!("Never");
+    let r = arm.put_when_ready(path, &bad).await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "InvalidContainerGroupUpdate")
+    );
+    let mut bad = updated.clone();
+    bad["properties"]["containers"][0]["properties"]["resources"]["requests"]["cpu"] = json!(2.0);
+    assert_eq!(arm.put_when_ready(path, &bad).await.status, 400);
 }

@@ -71,6 +71,23 @@ async fn arm_requires_token_and_api_version() {
         );
     }
 
+    // Unknown route / method.
+    assert_eq!(
+        arm.get("/subscriptions/s/providers/Nope/things")
+            .await
+            .status,
+        404
+    );
+    assert_eq!(arm.post(&path).await.status, 405);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn arm_answers_carry_request_ids_and_rate_limits() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let base = emu.base_url();
+    let path = cg("rg", "x");
+    let arm = Arm::new(&emu).await;
     let r = request(
         &format!("{base}{path}?api-version={API}"),
         "GET",
@@ -110,14 +127,6 @@ async fn arm_requires_token_and_api_version() {
         .header("x-ms-ratelimit-remaining-subscription-deletes")
         .is_some());
 
-    // Unknown route / method.
-    assert_eq!(
-        arm.get("/subscriptions/s/providers/Nope/things")
-            .await
-            .status,
-        404
-    );
-    assert_eq!(arm.post(&path).await.status, 405);
     emu.shutdown().await;
 }
 

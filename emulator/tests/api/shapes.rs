@@ -110,8 +110,9 @@ fn example_group_body(image: &str) -> Value {
     })
 }
 
+/// GET, lists, PATCH, usage, capabilities, logs and DELETE of a running group.
 #[tokio::test]
-async fn responses_have_the_shape_of_the_recorded_examples() {
+async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
@@ -173,6 +174,27 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
         .await
         .json();
     assert_shape(&ok("ContainerListLogs"), &logs, "Logs");
+
+    let del = arm
+        .put_when_ready(&path, &example_group_body("nginx"))
+        .await;
+    assert_eq!(del.status, 200);
+    arm.wait_for(&path, "Succeeded again", |v| prov(v) == "Succeeded")
+        .await;
+    let deleted = arm.delete(&path).await;
+    assert_eq!(deleted.status, 200);
+    assert_shape(&ok("ContainerGroupsDelete"), &deleted.json(), "DELETE");
+    assert!(!deleted.text().contains("pw-secret"));
+    emu.shutdown().await;
+}
+
+/// Exec and attach answers (they need a running container).
+#[tokio::test]
+async fn exec_and_attach_have_the_recorded_shapes() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
+    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
+
     // Exec and attach need a running container.
     let svc = cg("demo", "demo5");
     let mut body = example_group_body("nginx");
@@ -195,17 +217,15 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     assert_eq!(attach.status, 200, "{}", attach.text());
     assert_shape(&ok("ContainerAttach"), &attach.json(), "Attach");
     assert_eq!(arm.delete(&svc).await.status, 200);
+    emu.shutdown().await;
+}
 
-    let del = arm
-        .put_when_ready(&path, &example_group_body("nginx"))
-        .await;
-    assert_eq!(del.status, 200);
-    arm.wait_for(&path, "Succeeded again", |v| prov(v) == "Succeeded")
-        .await;
-    let deleted = arm.delete(&path).await;
-    assert_eq!(deleted.status, 200);
-    assert_shape(&ok("ContainerGroupsDelete"), &deleted.json(), "DELETE");
-    assert!(!deleted.text().contains("pw-secret"));
+/// GET of a group whose provisioning failed.
+#[tokio::test]
+async fn a_failed_group_has_the_recorded_shape() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
+    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
 
     // Get failed (a provisioning failure).
     let failed_path = cg("demo", "demo2");
@@ -221,6 +241,14 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     let mut failed_example = ok("ContainerGroupsGet_Failed");
     failed_example["name"] = json!("demo2");
     assert_shape(&failed_example, &failed, "GET failed");
+    emu.shutdown().await;
+}
+
+/// PUT 201 and 200 with the full example body.
+#[tokio::test]
+async fn create_or_update_has_the_recorded_shapes() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
 
     // Create or update (the full example body, with zones in the body).
     let create = example("ContainerGroupsCreateOrUpdate");
@@ -240,6 +268,15 @@ async fn responses_have_the_shape_of_the_recorded_examples() {
     let r = arm.put_when_ready(&cg("demo", "demo3"), &body).await;
     assert_eq!(r.status, 200);
     assert_shape(&create["responses"]["200"]["body"], &r.json(), "PUT 200");
+    emu.shutdown().await;
+}
+
+/// PUT and GET of a finished Spot job.
+#[tokio::test]
+async fn a_priority_group_has_the_recorded_shapes() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
+    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
 
     // Get with priority: a finished Spot job.
     let prio = example("ContainerGroupsCreatePriority");
