@@ -7,7 +7,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::http::{arm_error, Req, Resp};
+use super::http::{arm_error, invalid_content, json_body, Req, Resp};
 use super::lifecycle::{
     failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group,
     spawn_deploy, stop_group, store_operation, terminate_all,
@@ -211,22 +211,16 @@ fn get(inner: &Inner, r: &GroupRef) -> Resp {
 }
 
 fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
-    let body: Value = match serde_json::from_slice(&req.body) {
+    let body = match json_body(&req.body) {
         Ok(v) => v,
-        Err(e) => {
-            return arm_error(
-                400,
-                "InvalidRequestContent",
-                format!("The request content was invalid and could not be deserialized: '{e}'."),
-            )
-        }
+        Err(e) => return e,
     };
     let tags = match body.get("tags") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(t)) if t.values().all(Value::is_string) => Some(Value::Object(t.clone())),
-        Some(_) => {
-            return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'Error converting value to type 'String'. Path 'tags''.")
+        Some(Value::Object(t)) if t.values().all(Value::is_string) => {
+            Some(Value::Object(t.clone()))
         }
+        Some(_) => return invalid_content("Error converting value to type 'String'. Path 'tags'"),
     };
     let mut w = inner.world();
     let Some(g) = w.groups.get_mut(&group_key(&r.sub, &r.rg, &r.name)) else {

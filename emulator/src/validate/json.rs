@@ -3,21 +3,11 @@
 
 use serde_json::{Map, Value};
 
-use crate::http::{arm_error, Resp};
+pub(super) use crate::http::invalid_content as content_error;
+use crate::http::Resp;
 
 /// A validation result: the error is the answer to send.
 pub(super) type VResult<T> = Result<T, Resp>;
-
-pub(super) fn content_error(detail: impl AsRef<str>) -> Resp {
-    arm_error(
-        400,
-        "InvalidRequestContent",
-        format!(
-            "The request content was invalid and could not be deserialized: '{}'.",
-            detail.as_ref()
-        ),
-    )
-}
 
 pub(super) fn required(path: &str, prop: &str) -> Resp {
     content_error(format!(

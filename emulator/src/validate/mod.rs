@@ -24,7 +24,7 @@ use json::{
 pub(crate) use names::normalize_location;
 use names::{valid_dns_label, valid_group_name, valid_volume_name};
 
-use super::http::arm_error;
+use super::http::{arm_error, json_body};
 
 /// Restart policy of a group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,8 +116,7 @@ pub(crate) fn validate_group(name: &str, body: &[u8]) -> VResult<Accepted> {
             ),
         ));
     }
-    let mut root: Value =
-        serde_json::from_slice(body).map_err(|e| content_error(format!("{e}")))?;
+    let mut root = json_body(body)?;
     let top = root
         .as_object_mut()
         .ok_or_else(|| content_error("Unexpected JSON token: the body must be a JSON object"))?;
