@@ -37,16 +37,12 @@ async fn processes_are_reaped_on_shutdown_drop_and_reset() {
     assert!(s.live_groups.is_empty() && s.requests.is_empty() && s.live_processes == 0);
 
     // The HTTP control routes do the same.
+    let control = |method: &'static str, route: &str| {
+        let url = format!("{}/_emulator/{route}", emu.base_url());
+        async move { request(&url, method, &[], None).await.unwrap() }
+    };
     let pid = start_sleeper(&emu, "d").await;
-    let stats = request(
-        &format!("{}/_emulator/stats", emu.base_url()),
-        "GET",
-        &[],
-        None,
-    )
-    .await
-    .unwrap()
-    .json();
+    let stats = control("GET", "stats").await.json();
     assert_eq!(stats["live_processes"], 1);
     assert_eq!(stats["live_groups"].as_array().unwrap().len(), 1);
     assert!(
@@ -56,25 +52,9 @@ async fn processes_are_reaped_on_shutdown_drop_and_reset() {
             >= 1
     );
     assert!(stats["total_requests"].as_u64().unwrap() >= 2);
-    let r = request(
-        &format!("{}/_emulator/reset", emu.base_url()),
-        "POST",
-        &[],
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 200);
+    assert_eq!(control("POST", "reset").await.status, 200);
     assert!(!pid_exists(pid), "HTTP reset reaps");
-    let stats = request(
-        &format!("{}/_emulator/stats", emu.base_url()),
-        "GET",
-        &[],
-        None,
-    )
-    .await
-    .unwrap()
-    .json();
+    let stats = control("GET", "stats").await.json();
     assert_eq!(stats["total_requests"], 0);
     emu.shutdown().await;
 }

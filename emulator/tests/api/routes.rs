@@ -29,14 +29,16 @@ async fn arm_requires_token_and_api_version() {
     );
 
     let arm = Arm::new(&emu).await;
-    let r = request(
-        &format!("{base}{path}"),
-        "GET",
-        &[("authorization", &arm.auth)],
-        None,
-    )
-    .await
-    .unwrap();
+    // GET {CG}{query} with a valid token.
+    let get = |query: String| {
+        let (url, auth) = (format!("{base}{path}{query}"), arm.auth.clone());
+        async move {
+            request(&url, "GET", &[("authorization", &auth)], None)
+                .await
+                .unwrap()
+        }
+    };
+    let r = get(String::new()).await;
     assert_eq!(
         (r.status, r.code().as_str()),
         (400, "MissingApiVersionParameter")
@@ -45,25 +47,10 @@ async fn arm_requires_token_and_api_version() {
         r.json()["error"]["message"],
         "The api-version query parameter (?api-version=) is required for all requests."
     );
-    let r = request(
-        &format!("{base}{path}?api-version=latest"),
-        "GET",
-        &[("authorization", &arm.auth)],
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 400);
+    assert_eq!(get("?api-version=latest".into()).await.status, 400);
 
     for v in ["2026-07-01", "2024-11-01-preview", "2018-10-01"] {
-        let r = request(
-            &format!("{base}{path}?api-version={v}"),
-            "GET",
-            &[("authorization", &arm.auth)],
-            None,
-        )
-        .await
-        .unwrap();
+        let r = get(format!("?api-version={v}")).await;
         assert_eq!(
             (r.status, r.code().as_str()),
             (404, "ResourceNotFound"),
