@@ -401,7 +401,7 @@ async fn assert_refused_while_provisioning(
         (r.status, r.code().as_str()),
         (409, "ContainerGroupTransitioning")
     );
-    assert_eq!(arm.delete(&path).await.status, 409);
+    assert_eq!(arm.delete(path).await.status, 409);
     assert_eq!(arm.post(&format!("{path}/stop")).await.status, 409);
     assert_eq!(
         arm.get(&format!("{path}/containers/job/logs")).await.status,

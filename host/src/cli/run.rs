@@ -125,6 +125,7 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     // container processes, which would outlive us, and removes its directories).
     let emulator = Arc::new(std::sync::Mutex::new(emulator));
     let slot = emulator.clone();
+    #[cfg_attr(not(feature = "local"), allow(clippy::drop_non_drop))]
     let on_exit = Box::new(move || drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take()));
     spawn_signal_handler(
         cancel.clone(),
