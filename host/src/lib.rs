@@ -1,6 +1,7 @@
 //! `aci-host`: a small wasmtime host for `orchestrator:task` operator plugins,
-//! with the Azure Container Instances component built in and a local ARM
-//! emulator so the whole job runs offline.
+//! with the Azure Container Instances component built in and (default feature
+//! `local`) the local ARM emulator of the `aci-emulator` crate, so the whole job
+//! runs offline.
 //!
 //! The host owns the sandbox (engine, WASI, outbound policy), connections,
 //! templates, XCom and the user interface; the plugin owns Azure semantics.
@@ -22,16 +23,17 @@
 //! 4. Read the [`runner::TaskReport`] (`to_json()` is the CLI's `--json`).
 //!
 //! The [`runner`] module has a runnable example against the built-in
-//! emulator ([`emulator::Emulator`], [`local::LocalConnections`]).
+//! emulator (`aci_emulator::Emulator` and `local::LocalConnections`, feature
+//! `local`).
 
 #![deny(missing_docs)]
 
 pub mod bindings;
 pub mod cli;
 pub mod connections;
-pub mod emulator;
 pub mod engine;
 pub mod http_hooks;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod mask;
 pub mod policy;

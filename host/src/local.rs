@@ -5,10 +5,9 @@
 //! defined or not, so a local run can never reach a real subscription.
 //! Connections used only in templates are resolved by the host as usual.
 
+use aci_emulator::{LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID};
+
 use crate::connections::Connection;
-use crate::emulator::{
-    LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
-};
 use crate::runtime_impl::ConnectionProvider;
 
 /// Answers every plugin connection request with the emulator.

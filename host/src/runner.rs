@@ -15,10 +15,11 @@
 //! This example runs a task against the built-in ARM emulator (the container's
 //! command runs as a local process), so it needs no Azure account:
 //!
-//! ```
+#![cfg_attr(feature = "local", doc = "```")]
+#![cfg_attr(not(feature = "local"), doc = "```ignore")]
 //! use std::sync::{Arc, Mutex};
+//! use aci_emulator::{Emulator, EmulatorConfig};
 //! use aci_host::bindings::LogLevel;
-//! use aci_host::emulator::{Emulator, EmulatorConfig};
 //! use aci_host::local::LocalConnections;
 //! use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskSpec, TaskState};
 //! use aci_host::runtime_impl::{CancelToken, LogSink};

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+pub use aci_emulator::{Emulator, EmulatorConfig, Faults, Stats};
 pub use aci_host::bindings::{LogLevel, TaskError};
 pub use aci_host::connections::Connection;
-pub use aci_host::emulator::{Emulator, EmulatorConfig, Faults, Stats};
 use aci_host::engine::EngineOptions;
 use aci_host::local::LocalConnections;
 pub use aci_host::runner::{
@@ -296,11 +296,11 @@ pub mod cli {
     pub fn emulator_conn(base: &str) -> String {
         serde_json::json!({
             "conn_type": "azure_container_instance",
-            "login": aci_host::emulator::LOCAL_CLIENT_ID,
-            "password": aci_host::emulator::LOCAL_CLIENT_SECRET,
+            "login": aci_emulator::LOCAL_CLIENT_ID,
+            "password": aci_emulator::LOCAL_CLIENT_SECRET,
             "extra": {
-                "tenantId": aci_host::emulator::LOCAL_TENANT_ID,
-                "subscriptionId": aci_host::emulator::LOCAL_SUBSCRIPTION_ID,
+                "tenantId": aci_emulator::LOCAL_TENANT_ID,
+                "subscriptionId": aci_emulator::LOCAL_SUBSCRIPTION_ID,
                 "resource_manager_url": base,
                 "authority_host": base,
             }

@@ -1,8 +1,8 @@
 //! The `aci-host` binary end to end: describe, validate, run (with `--local`
 //! and against an emulator named by an `AIRFLOW_CONN_*` connection), exit
 //! statuses 0 / N / 124 / 125 / 130, the `--json` shape of every outcome,
-//! SIGINT cleanup and a second SIGINT, `--quiet` / `-v` / `RUST_LOG`, and the
-//! live status line on a terminal.
+//! SIGINT cleanup and a second SIGINT, `--quiet` / `-v` / `RUST_LOG`, the
+//! live status line on a terminal, and `aci-host emulator` on its own.
 
 use aci_e2e::cli::{aci_host, emulator_conn, text};
 use std::io::{BufRead, Read};
@@ -12,7 +12,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aci_e2e::{wait_until, Emulator, EmulatorConfig, Faults};
+use aci_e2e::{runner, wait_until, Emulator, EmulatorConfig, Faults, GroupRef, HookCall, TaskEnv};
+use aci_host::local::LocalConnections;
 
 fn run(args: &[&str], state: &Path) -> Output {
     aci_host(args, state).output().expect("run aci-host")
@@ -717,4 +718,111 @@ command = ["sleep", "300"]
     );
     emulator.set_faults(Faults::default());
     emulator.shutdown().await;
+}
+
+/// Reads a child's first stdout line (bounded wait).
+async fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .map(|_| line)
+    });
+    tokio::time::timeout(Duration::from_secs(30), line)
+        .await
+        .expect("first line in time")
+        .unwrap()
+        .unwrap()
+}
+
+fn pid_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// `aci-host emulator`: the first stdout line is the base URL; SIGTERM stops it,
+/// kills the container processes it started and closes the port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
+    let state = tempfile::tempdir().unwrap();
+    let mut child = aci_host(&["emulator", "--provision-delay", "0.1"], state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("aci-host emulator starts");
+    let first = first_line(&mut child).await;
+    let base = first.trim().to_string();
+    assert!(
+        base.starts_with("http://127.0.0.1:") && base.len() > "http://127.0.0.1:".len(),
+        "{first:?}"
+    );
+
+    // A container through the hook: it prints its pid, then sleeps.
+    let hook = |call| {
+        let mut env = TaskEnv::new(Arc::new(LocalConnections::new(base.clone())));
+        env.guest_env.clear();
+        async move { runner().hook(call, env).await.expect("no trap") }
+    };
+    let group = GroupRef {
+        conn_id: "azure_default".into(),
+        resource_group: "rg".into(),
+        name: "cli".into(),
+    };
+    let body = serde_json::json!({"location": "westeurope", "properties": {
+        "osType": "Linux", "restartPolicy": "Never",
+        "containers": [{"name": "cli", "properties": {
+            "image": "busybox", "command": ["sh", "-c", "echo pid $$; exec sleep 300"],
+            "resources": {"requests": {"cpu": 1, "memoryInGB": 1.5}}}}]}});
+    hook(HookCall::CreateOrUpdate(
+        group.clone(),
+        body.to_string(),
+        false,
+    ))
+    .await
+    .expect("create");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pid: i32 = loop {
+        let logs = hook(HookCall::GetLogs(group.clone(), None)).await;
+        let line = logs.ok().and_then(|l| {
+            l.as_array()?.iter().find_map(|l| {
+                l.as_str()?
+                    .strip_prefix("pid ")
+                    .map(|p| p.trim().to_string())
+            })
+        });
+        if let Some(pid) = line {
+            break pid.parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no pid line in the logs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(pid_exists(pid));
+
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let (status, mut child) = tokio::task::spawn_blocking(move || {
+        (wait_bounded(&mut child, Duration::from_secs(30)), child)
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, Some(0), "the emulator exits cleanly after SIGTERM");
+    assert!(!pid_exists(pid), "container process killed on exit");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(err.contains("oauth2/v2.0/token"), "help on stderr: {err}");
+    let addr = base.trim_start_matches("http://");
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "no longer listening"
+    );
 }

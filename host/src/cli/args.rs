@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::emulator::EmulatorArgs;
+#[cfg(feature = "local")]
+use aci_emulator::EmulatorArgs;
 
 /// `aci-host`: run Azure Container Instances tasks from a WebAssembly plugin.
 #[derive(Parser, Debug)]
@@ -43,6 +44,7 @@ pub enum Command {
     /// Call one of the hook's methods.
     Hook(HookArgs),
     /// Run the local ARM emulator alone; its first stdout line is its base URL.
+    #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
     /// Inspect the local XCom store.
     Xcom(XcomArgs),

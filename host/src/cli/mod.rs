@@ -92,8 +92,9 @@ fn init_tracing(console: &Arc<Console>, verbose: u8, quiet: bool) {
 
 async fn run_cli(cli: Cli, ui: Ui) -> i32 {
     match cli.command {
+        #[cfg(feature = "local")]
         Command::Emulator(args) => {
-            return match crate::emulator::serve_cli(args).await {
+            return match aci_emulator::serve_cli(args).await {
                 Ok(()) => 0,
                 Err(e) => ui.fail(&format!("emulator: {e}")),
             }
@@ -142,6 +143,8 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         Command::Validate(args) => validate::validate_command(&runner, args, &ui).await,
         Command::Run(args) => run::run_command(runner, args, &ui).await,
         Command::Hook(args) => hook::hook_command(&runner, args, &ui).await,
-        Command::Emulator(_) | Command::Xcom(_) => unreachable!("handled above"),
+        #[cfg(feature = "local")]
+        Command::Emulator(_) => unreachable!("handled above"),
+        Command::Xcom(_) => unreachable!("handled above"),
     }
 }

@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::LogLevel;
 use crate::connections::ConnectionResolver;
-use crate::emulator::{Emulator, EmulatorConfig};
+#[cfg(feature = "local")]
 use crate::local::LocalConnections;
 use crate::policy::AllowRule;
 use crate::runner::{ErrorKind, Runner, TaskEnv, TaskReport, TaskState};
 use crate::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
 use crate::xcom_store::{XcomStore, RETURN_VALUE_KEY};
+#[cfg(feature = "local")]
+use aci_emulator::{Emulator, EmulatorConfig};
 
 use super::args::RunArgs;
 use super::inputs::{allow_rules, expand_tasks, open_xcom, parse_logical_date, resolver};
@@ -27,6 +29,15 @@ use super::Ui;
 
 /// How often the status line is redrawn (spinner, elapsed times).
 const TICK: Duration = Duration::from_millis(200);
+
+/// The answer to `run --local` in a build without the emulator.
+#[cfg(not(feature = "local"))]
+const NO_LOCAL_FEATURE: &str = "--local needs the built-in ARM emulator, but this aci-host was \
+     built without the `local` feature (rebuild it with default features)";
+
+/// Stands for the emulator in a build without it: no value exists.
+#[cfg(not(feature = "local"))]
+enum NoEmulator {}
 
 /// What every task of one `run` shares.
 struct Shared {
@@ -74,6 +85,12 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     };
 
     // Local mode: one in-process emulator for every task of this invocation.
+    #[cfg(not(feature = "local"))]
+    let emulator: Option<NoEmulator> = match args.local {
+        true => return ui.fail(NO_LOCAL_FEATURE),
+        false => None,
+    };
+    #[cfg(feature = "local")]
     let emulator = if args.local {
         let config = EmulatorConfig {
             provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)),
@@ -90,7 +107,10 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         None
     };
     let plugin_connections: Arc<dyn ConnectionProvider> = match &emulator {
+        #[cfg(feature = "local")]
         Some(e) => Arc::new(LocalConnections::new(e.base_url())),
+        #[cfg(not(feature = "local"))]
+        Some(never) => match *never {},
         None => connections.clone(),
     };
 
@@ -105,6 +125,7 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     // container processes, which would outlive us, and removes its directories).
     let emulator = Arc::new(std::sync::Mutex::new(emulator));
     let slot = emulator.clone();
+    #[cfg_attr(not(feature = "local"), allow(clippy::drop_non_drop))]
     let on_exit = Box::new(move || drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take()));
     spawn_signal_handler(
         cancel.clone(),
@@ -193,7 +214,9 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         t.abort();
     }
     ui.console.clear_status();
+    #[cfg(feature = "local")]
     let local = emulator.lock().unwrap_or_else(|e| e.into_inner()).take();
+    #[cfg(feature = "local")]
     if let Some(e) = local {
         e.shutdown().await;
     }

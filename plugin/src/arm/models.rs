@@ -828,14 +828,20 @@ mod tests {
 
     fn example(name: &str) -> Value {
         let text = match name {
-            "create" => include_str!("../../tests/data/arm/ContainerGroupsCreateOrUpdate.json"),
+            "create" => {
+                include_str!("../../../testdata/arm-examples/ContainerGroupsCreateOrUpdate.json")
+            }
             "secretref" => include_str!(
-                "../../tests/data/arm/ContainerGroupsCreateOrUpdateSecretReference.json"
+                "../../../testdata/arm-examples/ContainerGroupsCreateOrUpdateSecretReference.json"
             ),
-            "get_ok" => include_str!("../../tests/data/arm/ContainerGroupsGet_Succeeded.json"),
-            "get_failed" => include_str!("../../tests/data/arm/ContainerGroupsGet_Failed.json"),
-            "list" => include_str!("../../tests/data/arm/ContainerGroupsList.json"),
-            "logs" => include_str!("../../tests/data/arm/ContainerListLogs.json"),
+            "get_ok" => {
+                include_str!("../../../testdata/arm-examples/ContainerGroupsGet_Succeeded.json")
+            }
+            "get_failed" => {
+                include_str!("../../../testdata/arm-examples/ContainerGroupsGet_Failed.json")
+            }
+            "list" => include_str!("../../../testdata/arm-examples/ContainerGroupsList.json"),
+            "logs" => include_str!("../../../testdata/arm-examples/ContainerListLogs.json"),
             _ => unreachable!(),
         };
         serde_json::from_str(text).unwrap()

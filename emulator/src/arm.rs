@@ -7,7 +7,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
-use super::http::{arm_error, Req, Resp};
+use super::http::{arm_error, invalid_content, json_body, Req, Resp};
 use super::lifecycle::{
     failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group,
     spawn_deploy, stop_group, store_operation, terminate_all,
@@ -15,8 +15,8 @@ use super::lifecycle::{
 use super::model::{group_key, ContainerRt, Group, GroupKey, View, CG_TYPE};
 use super::process::ProcHandle;
 use super::routes::{Action, GroupRef};
-use super::state::Inner;
-use super::validate::validate_group;
+use super::state::{Inner, World};
+use super::validate::{validate_group, Accepted};
 
 /// The service's own api-version in async-operation URLs.
 const OPERATION_API_VERSION: &str = "2018-06-01";
@@ -89,89 +89,14 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
         let (status, code, message) = failure_error(f, &r.name, &accepted.location, &accepted.spec);
         return arm_error(status, &code, message);
     }
-    let max_lines = inner.config.max_log_lines;
     let mut w = inner.world();
-    let (status, gen, kill, op_id) = if let Some(existing) = w.groups.get(&key) {
-        if existing.transitioning {
-            return transitioning(&existing.name);
+    let (status, gen, kill, op_id) = if w.groups.contains_key(&key) {
+        match update(inner, &mut w, &key, r, accepted) {
+            Ok((gen, kill, op_id)) => (200, gen, kill, op_id),
+            Err(resp) => return resp,
         }
-        if !existing.is_terminal() {
-            if let Some(what) = existing.spec.update_conflict(&accepted.spec) {
-                return arm_error(
-                    400,
-                    "InvalidContainerGroupUpdate",
-                    format!(
-                        "The updates on container group '{}' are invalid. If you are going to update the os type, restart policy, network profile, CPU, memory or GPU resources for a container group, you must delete it first and then create a new one (changed: {what}).",
-                        existing.name
-                    ),
-                );
-            }
-        }
-        if existing.location != accepted.location {
-            return arm_error(
-                400,
-                "InvalidResourceLocation",
-                format!(
-                    "The resource '{}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{}'. Please select a new resource name.",
-                    existing.name, existing.location, existing.rg, accepted.location
-                ),
-            );
-        }
-        let Some((gen, kill, op_id)) = prepare_redeploy(
-            &mut w,
-            &key,
-            Some((accepted.public, accepted.spec)),
-            max_lines,
-        ) else {
-            return not_found(&r.rg, &r.name);
-        };
-        (200, gen, kill, op_id)
     } else {
-        let (gen_tx, _) = watch::channel(1);
-        let workdir = inner.root_dir.join(format!(
-            "{}-{}",
-            r.name.to_ascii_lowercase(),
-            uuid::Uuid::new_v4().simple()
-        ));
-        let g = Group {
-            sub: r.sub.clone(),
-            rg: r.rg.clone(),
-            name: r.name.clone(),
-            location: accepted.location,
-            public: accepted.public,
-            containers: accepted
-                .spec
-                .containers
-                .iter()
-                .cloned()
-                .map(|s| ContainerRt::new(s, max_lines))
-                .collect(),
-            init_containers: accepted
-                .spec
-                .init_containers
-                .iter()
-                .cloned()
-                .map(|s| ContainerRt::new(s, max_lines))
-                .collect(),
-            spec: accepted.spec,
-            provisioning: "Pending".into(),
-            state: "Pending".into(),
-            events: Vec::new(),
-            generation: 1,
-            gen_tx,
-            transitioning: true,
-            op_id: None,
-            workdir,
-            running_since: None,
-            dying: Vec::new(),
-            principal_id: uuid::Uuid::new_v4().to_string(),
-        };
-        let op = operation_for(&g);
-        let op_id = store_operation(&mut w, op);
-        let mut g = g;
-        g.op_id = Some(op_id.clone());
-        w.groups.insert(key.clone(), g);
-        (201, 1, Vec::new(), op_id)
+        (201, 1, Vec::new(), create(inner, &mut w, &key, r, accepted))
     };
     let Some(g) = w.groups.get(&key) else {
         return not_found(&r.rg, &r.name);
@@ -191,6 +116,92 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
         )
 }
 
+/// A PUT on an existing group: refused while it transitions, for a running group's
+/// unchangeable settings or another location; else a redeployment (generation, processes to
+/// kill, operation id).
+fn update(
+    inner: &Inner,
+    w: &mut World,
+    key: &GroupKey,
+    r: &GroupRef,
+    accepted: Accepted,
+) -> Result<(u64, Vec<ProcHandle>, String), Resp> {
+    let Some(existing) = w.groups.get(key) else {
+        return Err(not_found(&r.rg, &r.name));
+    };
+    if existing.transitioning {
+        return Err(transitioning(&existing.name));
+    }
+    if !existing.is_terminal() {
+        if let Some(what) = existing.spec.update_conflict(&accepted.spec) {
+            return Err(arm_error(
+                400,
+                "InvalidContainerGroupUpdate",
+                format!(
+                    "The updates on container group '{}' are invalid. If you are going to update the os type, restart policy, network profile, CPU, memory or GPU resources for a container group, you must delete it first and then create a new one (changed: {what}).",
+                    existing.name
+                ),
+            ));
+        }
+    }
+    if existing.location != accepted.location {
+        return Err(arm_error(
+            400,
+            "InvalidResourceLocation",
+            format!(
+                "The resource '{}' already exists in location '{}' in resource group '{}'. A resource with the same name cannot be created in location '{}'. Please select a new resource name.",
+                existing.name, existing.location, existing.rg, accepted.location
+            ),
+        ));
+    }
+    let new = Some((accepted.public, accepted.spec));
+    prepare_redeploy(w, key, new, inner.config.max_log_lines)
+        .ok_or_else(|| not_found(&r.rg, &r.name))
+}
+
+/// A PUT creating a group: stores it (generation 1, `Pending`) and its operation; the
+/// operation id.
+fn create(
+    inner: &Inner,
+    w: &mut World,
+    key: &GroupKey,
+    r: &GroupRef,
+    accepted: Accepted,
+) -> String {
+    let max_lines = inner.config.max_log_lines;
+    let (gen_tx, _) = watch::channel(1);
+    let workdir = inner.root_dir.join(format!(
+        "{}-{}",
+        r.name.to_ascii_lowercase(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let mut g = Group {
+        sub: r.sub.clone(),
+        rg: r.rg.clone(),
+        name: r.name.clone(),
+        location: accepted.location,
+        public: accepted.public,
+        containers: ContainerRt::all(&accepted.spec.containers, max_lines),
+        init_containers: ContainerRt::all(&accepted.spec.init_containers, max_lines),
+        spec: accepted.spec,
+        provisioning: "Pending".into(),
+        state: "Pending".into(),
+        events: Vec::new(),
+        generation: 1,
+        gen_tx,
+        transitioning: true,
+        op_id: None,
+        workdir,
+        running_since: None,
+        dying: Vec::new(),
+        principal_id: uuid::Uuid::new_v4().to_string(),
+    };
+    let op_id = store_operation(w, operation_for(&g));
+    g.op_id = Some(op_id.clone());
+    w.groups.insert(key.clone(), g);
+    op_id
+}
+
 fn get(inner: &Inner, r: &GroupRef) -> Resp {
     let w = inner.world();
     match w.groups.get(&group_key(&r.sub, &r.rg, &r.name)) {
@@ -200,22 +211,16 @@ fn get(inner: &Inner, r: &GroupRef) -> Resp {
 }
 
 fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
-    let body: Value = match serde_json::from_slice(&req.body) {
+    let body = match json_body(&req.body) {
         Ok(v) => v,
-        Err(e) => {
-            return arm_error(
-                400,
-                "InvalidRequestContent",
-                format!("The request content was invalid and could not be deserialized: '{e}'."),
-            )
-        }
+        Err(e) => return e,
     };
     let tags = match body.get("tags") {
         None | Some(Value::Null) => None,
-        Some(Value::Object(t)) if t.values().all(Value::is_string) => Some(Value::Object(t.clone())),
-        Some(_) => {
-            return arm_error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: 'Error converting value to type 'String'. Path 'tags''.")
+        Some(Value::Object(t)) if t.values().all(Value::is_string) => {
+            Some(Value::Object(t.clone()))
         }
+        Some(_) => return invalid_content("Error converting value to type 'String'. Path 'tags'"),
     };
     let mut w = inner.world();
     let Some(g) = w.groups.get_mut(&group_key(&r.sub, &r.rg, &r.name)) else {

@@ -119,6 +119,23 @@ pub(crate) fn arm_error(status: u16, code: &str, message: impl Into<String>) -> 
     )
 }
 
+/// `400 InvalidRequestContent`: what ARM's deserializer answers for a body it cannot read.
+pub(crate) fn invalid_content(detail: impl AsRef<str>) -> Resp {
+    arm_error(
+        400,
+        "InvalidRequestContent",
+        format!(
+            "The request content was invalid and could not be deserialized: '{}'.",
+            detail.as_ref()
+        ),
+    )
+}
+
+/// The request body as JSON, or `400 InvalidRequestContent`.
+pub(crate) fn json_body(body: &[u8]) -> Result<serde_json::Value, Resp> {
+    serde_json::from_slice(body).map_err(|e| invalid_content(e.to_string()))
+}
+
 /// An Entra ID (AAD) style error body.
 pub(crate) fn aad_error(status: u16, error: &str, code: u32, description: &str) -> Resp {
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%SZ").to_string();

@@ -1,17 +1,18 @@
-//! The local ARM emulator: Azure Resource Manager for Container Instances, Entra ID, IMDS and
-//! the ACR / Storage key helpers, served on one loopback base URL, so the whole job runs
-//! offline. Containers run for real as local processes.
+//! `aci-emulator`: a local emulator of Azure Resource Manager for Container Instances, Entra
+//! ID, IMDS and the ACR / Storage key helpers, served on one loopback base URL, so the whole
+//! job runs offline. Containers run for real as local processes. `aci-host run --local` and
+//! `aci-host emulator` use it; tests start it in-process.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use aci_host::emulator::{Emulator, EmulatorConfig};
+//! use aci_emulator::{Emulator, EmulatorConfig};
 //! let emu = Emulator::start(EmulatorConfig::default()).await?;
 //! println!("ARM, Entra ID and IMDS at {}", emu.base_url());
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```
 //!
-//! Behaviour worth knowing (the full list is in `README.md` next to this file):
+//! Behaviour worth knowing (the full list is in this crate's `README.md`):
 //! * Routes: every ARM route needs `Authorization: Bearer <token issued here>` (else `401`)
 //!   and an `api-version` of the form `YYYY-MM-DD[-preview]` (else `400`).
 //! * A container's `command` runs as a process (exec form, no shell) in a fresh directory
@@ -22,6 +23,8 @@
 //!   or `Faults::fail_provisioning` are accepted PUTs whose operation ends `Failed`
 //!   (`provisioningState: Failed`), or synchronous 4xx answers with
 //!   `Faults::sync_provisioning_errors`.
+
+#![deny(missing_docs)]
 
 mod arm;
 mod auth;

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::arm::{not_found, transitioning};
 use super::auth::random_b64;
-use super::http::{arm_error, Req, Resp};
+use super::http::{arm_error, invalid_content, json_body, Req, Resp};
 use super::model::{group_key, GroupKey};
 use super::routes::{ContainerOp, GroupRef};
 use super::state::Inner;
@@ -114,28 +114,16 @@ fn logs(inner: &Inner, req: &Req, g: &GroupRef, container: &str) -> Resp {
 
 fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: ContainerOp) -> Resp {
     let kind = if op == ContainerOp::Exec {
-        let body: Value = match serde_json::from_slice(&req.body) {
+        let body = match json_body(&req.body) {
             Ok(v) => v,
-            Err(e) => {
-                return arm_error(
-                    400,
-                    "InvalidRequestContent",
-                    format!(
-                        "The request content was invalid and could not be deserialized: '{e}'."
-                    ),
-                )
-            }
+            Err(e) => return e,
         };
         let Some(command) = body
             .get("command")
             .and_then(Value::as_str)
             .filter(|c| !c.trim().is_empty())
         else {
-            return arm_error(
-                400,
-                "InvalidRequestContent",
-                "The request content was invalid and could not be deserialized: 'Required property 'command' not found in JSON.'.",
-            );
+            return invalid_content("Required property 'command' not found in JSON.");
         };
         if let Some(ts) = body.get("terminalSize") {
             let ok = ts.is_object()
@@ -143,11 +131,7 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
                     .iter()
                     .all(|k| ts.get(*k).is_none_or(|v| v.is_i64()));
             if !ok {
-                return arm_error(
-                    400,
-                    "InvalidRequestContent",
-                    "The request content was invalid and could not be deserialized: 'terminalSize'.",
-                );
+                return invalid_content("terminalSize");
             }
         }
         StreamKind::Exec {

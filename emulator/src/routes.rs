@@ -108,97 +108,104 @@ fn capture(segs: &[String], pattern: &[&str]) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// The path of a container group (`{CG}`), its three captures being `sub`, `rg` and `name`.
+const CG_PATH: [&str; 8] = [
+    "subscriptions",
+    "*",
+    "resourceGroups",
+    "*",
+    "providers",
+    ACI,
+    CG,
+    "*",
+];
+
+fn group(c: &[String]) -> GroupRef {
+    GroupRef {
+        sub: c[0].clone(),
+        rg: c[1].clone(),
+        name: c[2].clone(),
+    }
+}
+
 impl Route {
     /// Finds the route of a path.
     pub fn parse(segs: &[String]) -> Route {
-        let group = |c: &[String]| GroupRef {
-            sub: c[0].clone(),
-            rg: c[1].clone(),
-            name: c[2].clone(),
-        };
-        let cg = [
-            "subscriptions",
-            "*",
-            "resourceGroups",
-            "*",
-            "providers",
-            ACI,
-            CG,
-            "*",
-        ];
+        Route::service(segs)
+            .or_else(|| Route::container_groups(segs))
+            .or_else(|| Route::location_scoped(segs))
+            .or_else(|| Route::key_helpers(segs))
+            .unwrap_or(Route::Unknown)
+    }
+
+    /// Entra ID, IMDS, the emulator's own routes and the operations list.
+    fn service(segs: &[String]) -> Option<Route> {
         if let Some(c) = capture(segs, &["*", "oauth2", "v2.0", "token"]) {
-            return Route::Token {
+            return Some(Route::Token {
                 tenant: c[0].clone(),
-            };
+            });
         }
         if capture(segs, &["metadata", "identity", "oauth2", "token"]).is_some() {
-            return Route::Imds;
+            return Some(Route::Imds);
         }
         if capture(segs, &["_emulator", "stats"]).is_some() {
-            return Route::EmuStats;
+            return Some(Route::EmuStats);
         }
         if capture(segs, &["_emulator", "reset"]).is_some() {
-            return Route::EmuReset;
+            return Some(Route::EmuReset);
         }
         if let Some(c) = capture(segs, &["_emulator", "stream", "*"]) {
-            return Route::EmuStream {
+            return Some(Route::EmuStream {
                 session: c[0].clone(),
-            };
+            });
         }
         if capture(segs, &["providers", ACI, "operations"]).is_some() {
-            return Route::OperationsList;
+            return Some(Route::OperationsList);
         }
+        None
+    }
+
+    /// Lists, a group, its actions and its containers' operations (`Unknown` for an unknown
+    /// action or operation under a group).
+    fn container_groups(segs: &[String]) -> Option<Route> {
         if let Some(c) = capture(segs, &["subscriptions", "*", "providers", ACI, CG]) {
-            return Route::ListAll { sub: c[0].clone() };
+            return Some(Route::ListAll { sub: c[0].clone() });
         }
-        if let Some(c) = capture(
-            segs,
-            &[
-                "subscriptions",
-                "*",
-                "resourceGroups",
-                "*",
-                "providers",
-                ACI,
-                CG,
-            ],
-        ) {
-            return Route::ListByRg {
+        if let Some(c) = capture(segs, &CG_PATH[..7]) {
+            return Some(Route::ListByRg {
                 sub: c[0].clone(),
                 rg: c[1].clone(),
-            };
+            });
         }
-        if let Some(c) = capture(segs, &cg) {
-            return Route::Group(group(&c));
+        if let Some(c) = capture(segs, &CG_PATH) {
+            return Some(Route::Group(group(&c)));
         }
-        if segs.len() == 9 {
-            if let Some(c) = capture(&segs[..8], &cg) {
-                let last = segs[8].to_ascii_lowercase();
-                return match last.as_str() {
-                    "stop" => Route::GroupAction(group(&c), Action::Stop),
-                    "start" => Route::GroupAction(group(&c), Action::Start),
-                    "restart" => Route::GroupAction(group(&c), Action::Restart),
-                    "outboundnetworkdependenciesendpoints" => Route::OutboundDeps(group(&c)),
-                    _ => Route::Unknown,
-                };
-            }
-        }
-        if segs.len() == 11 && segs[8].eq_ignore_ascii_case("containers") {
-            if let Some(c) = capture(&segs[..8], &cg) {
+        let c = capture(segs.get(..8)?, &CG_PATH)?;
+        match segs.len() {
+            9 => Some(match segs[8].to_ascii_lowercase().as_str() {
+                "stop" => Route::GroupAction(group(&c), Action::Stop),
+                "start" => Route::GroupAction(group(&c), Action::Start),
+                "restart" => Route::GroupAction(group(&c), Action::Restart),
+                "outboundnetworkdependenciesendpoints" => Route::OutboundDeps(group(&c)),
+                _ => Route::Unknown,
+            }),
+            11 if segs[8].eq_ignore_ascii_case("containers") => {
                 let op = match segs[10].to_ascii_lowercase().as_str() {
                     "logs" => ContainerOp::Logs,
                     "exec" => ContainerOp::Exec,
                     "attach" => ContainerOp::Attach,
-                    _ => return Route::Unknown,
+                    _ => return Some(Route::Unknown),
                 };
-                return Route::Container(group(&c), segs[9].clone(), op);
+                Some(Route::Container(group(&c), segs[9].clone(), op))
             }
+            _ => None,
         }
-        // Location-scoped routes, with or without a resource group in front of `providers`.
-        let (sub, rest) = match capture(segs.get(..2).unwrap_or(&[]), &["subscriptions", "*"]) {
-            Some(c) => (c[0].clone(), &segs[2..]),
-            None => return Route::Unknown,
-        };
+    }
+
+    /// Location-scoped routes, with or without a resource group in front of `providers`.
+    fn location_scoped(segs: &[String]) -> Option<Route> {
+        let sub = capture(segs.get(..2)?, &["subscriptions", "*"])?.remove(0);
+        let rest = &segs[2..];
         let rest = if rest.len() >= 2 && rest[0].eq_ignore_ascii_case("resourceGroups") {
             &rest[2..]
         } else {
@@ -209,73 +216,57 @@ impl Route {
                 "usages" => LocationList::Usages,
                 "capabilities" => LocationList::Capabilities,
                 "cachedimages" => LocationList::CachedImages,
-                _ => return Route::Unknown,
+                _ => return Some(Route::Unknown),
             };
-            return Route::Location {
+            return Some(Route::Location {
                 sub,
                 location: c[0].clone(),
                 list,
-            };
+            });
         }
-        if let Some(c) = capture(
-            rest,
-            &["providers", ACI, "locations", "*", "operations", "*"],
-        ) {
-            return Route::OperationStatus {
+        let operation = ["providers", ACI, "locations", "*", "operations", "*"];
+        if let Some(c) = capture(rest, &operation) {
+            return Some(Route::OperationStatus {
                 sub,
                 id: c[1].clone(),
-            };
+            });
         }
-        if let Some(c) = capture(
-            rest,
-            &["providers", ACI, "locations", "*", "operationResults", "*"],
-        ) {
-            return Route::OperationResult {
+        let result = ["providers", ACI, "locations", "*", "operationResults", "*"];
+        if let Some(c) = capture(rest, &result) {
+            return Some(Route::OperationResult {
                 sub,
                 id: c[1].clone(),
-            };
+            });
         }
-        if let Some(c) = capture(
-            segs,
-            &[
-                "subscriptions",
-                "*",
-                "resourceGroups",
-                "*",
-                "providers",
-                "Microsoft.ContainerRegistry",
-                "registries",
-                "*",
-                "listCredentials",
-            ],
+        None
+    }
+
+    /// The ACR credentials and Storage keys helpers.
+    fn key_helpers(segs: &[String]) -> Option<Route> {
+        let resource = |provider: &str, kind: &str, action: &str| {
+            let mut pattern = CG_PATH[..5].to_vec();
+            pattern.extend([provider, kind, "*", action]);
+            capture(segs, &pattern)
+        };
+        if let Some(c) = resource(
+            "Microsoft.ContainerRegistry",
+            "registries",
+            "listCredentials",
         ) {
-            return Route::AcrCredentials {
+            return Some(Route::AcrCredentials {
                 sub: c[0].clone(),
                 rg: c[1].clone(),
                 registry: c[2].clone(),
-            };
+            });
         }
-        if let Some(c) = capture(
-            segs,
-            &[
-                "subscriptions",
-                "*",
-                "resourceGroups",
-                "*",
-                "providers",
-                "Microsoft.Storage",
-                "storageAccounts",
-                "*",
-                "listKeys",
-            ],
-        ) {
-            return Route::StorageKeys {
+        if let Some(c) = resource("Microsoft.Storage", "storageAccounts", "listKeys") {
+            return Some(Route::StorageKeys {
                 sub: c[0].clone(),
                 rg: c[1].clone(),
                 account: c[2].clone(),
-            };
+            });
         }
-        Route::Unknown
+        None
     }
 
     /// True for routes that need a bearer token and an `api-version` (the ARM surface).
@@ -402,7 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_every_route() {
+    fn parses_service_and_group_routes() {
         let g = GroupRef {
             sub: "s".into(),
             rg: "rg".into(),
@@ -461,6 +452,12 @@ mod tests {
             Route::Container(g.clone(), "c1".into(), ContainerOp::Attach)
         );
         assert_eq!(p(&format!("{base}/bogus")), Route::Unknown);
+        assert_eq!(p(&format!("{base}/containers/c1/bogus")), Route::Unknown);
+        assert_eq!(p(&format!("{base}/containers/c1")), Route::Unknown);
+    }
+
+    #[test]
+    fn parses_list_location_and_helper_routes() {
         assert_eq!(
             p("/subscriptions/s/providers/Microsoft.ContainerInstance/containerGroups"),
             Route::ListAll { sub: "s".into() }
@@ -500,6 +497,10 @@ mod tests {
         assert_eq!(
             p("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/a/listKeys"),
             Route::StorageKeys { sub: "s".into(), rg: "rg".into(), account: "a".into() }
+        );
+        assert_eq!(
+            p("/subscriptions/s/providers/Microsoft.ContainerInstance/locations/eastus/bogus"),
+            Route::Unknown
         );
         assert_eq!(p("/nothing/here"), Route::Unknown);
         assert_eq!(p("/"), Route::Unknown);

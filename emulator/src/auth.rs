@@ -259,6 +259,29 @@ fn basic_auth(req: &Req) -> Option<(String, String)> {
     Some((dec(id)?, dec(secret)?))
 }
 
+/// The token request's form fields.
+struct TokenForm(Vec<(String, String)>);
+
+impl TokenForm {
+    /// A non-empty field.
+    fn field(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn missing_parameter(p: &str) -> Resp {
+    aad_error(
+        400,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{p}'."),
+    )
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
     if let Some(list) = &inner.config.tenants {
@@ -266,51 +289,65 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
             return aad_error(400, "invalid_request", 90002, &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."));
         }
     }
-    let form = req.form();
-    let field = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+    let form = TokenForm(req.form());
+    let basic = basic_auth(req);
+    let (client_id, audience) = match client_and_audience(inner, &form, &basic, tenant) {
+        Ok(found) => found,
+        Err(resp) => return resp,
     };
-    let missing = |p: &str| {
-        aad_error(
-            400,
-            "invalid_request",
-            900144,
-            &format!("The request body must contain the following parameter: '{p}'."),
-        )
-    };
-    let Some(grant) = field("grant_type") else {
-        return missing("grant_type");
-    };
+    let secret = form
+        .field("client_secret")
+        .map(String::from)
+        .or_else(|| basic.map(|b| b.1));
+    if let Err(resp) = check_credential(inner, &form, secret, &client_id, tenant) {
+        return resp;
+    }
+    let (valid, announced) = token_lifetimes(inner);
+    let token = inner
+        .tokens()
+        .issue(&audience, &client_id, tenant, valid, announced);
+    let secs = announced.as_secs().saturating_sub(1);
+    Resp::json(
+        200,
+        &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}),
+    )
+}
+
+/// The grant type, a known client id (form or HTTP Basic) and one `/.default` scope: the
+/// client id and the token's audience.
+fn client_and_audience(
+    inner: &Inner,
+    form: &TokenForm,
+    basic: &Option<(String, String)>,
+    tenant: &str,
+) -> Result<(String, String), Resp> {
+    let grant = form
+        .field("grant_type")
+        .ok_or_else(|| missing_parameter("grant_type"))?;
     if grant != "client_credentials" {
-        return aad_error(
+        return Err(aad_error(
             400,
             "unsupported_grant_type",
             70003,
             &format!("The app requested an unsupported grant type '{grant}'."),
-        );
+        ));
     }
-    let basic = basic_auth(req);
-    let client_id = match field("client_id")
+    let client_id = form
+        .field("client_id")
         .map(String::from)
         .or_else(|| basic.as_ref().map(|b| b.0.clone()))
-    {
-        Some(c) => c,
-        None => return missing("client_id"),
-    };
-    let Some(scope) = field("scope") else {
-        return missing("scope");
-    };
+        .ok_or_else(|| missing_parameter("client_id"))?;
+    let scope = form
+        .field("scope")
+        .ok_or_else(|| missing_parameter("scope"))?;
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     if scopes.len() != 1 || !scopes[0].ends_with("/.default") {
-        return aad_error(
+        return Err(aad_error(
             400,
             "invalid_scope",
             1002012,
             &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
-        );
+        ));
     }
     let known = inner
         .config
@@ -320,74 +357,73 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
         || inner.config.certificate_clients.contains(&client_id)
         || inner.config.federated_clients.contains(&client_id);
     if !known {
-        return aad_error(
+        return Err(aad_error(
             400,
             "unauthorized_client",
             700016,
             &format!("Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."),
-        );
+        ));
     }
-    let secret = field("client_secret")
-        .map(String::from)
-        .or_else(|| basic.map(|b| b.1));
-    let accepted = if let Some(secret) = secret {
+    let audience = scopes[0].trim_end_matches("/.default").to_string();
+    Ok((client_id, audience))
+}
+
+/// The client's proof: its secret, or a certificate / federated client assertion.
+fn check_credential(
+    inner: &Inner,
+    form: &TokenForm,
+    secret: Option<String>,
+    client_id: &str,
+    tenant: &str,
+) -> Result<(), Resp> {
+    if let Some(secret) = secret {
         if !inner
             .config
             .credentials
             .iter()
-            .any(|(c, s)| *c == client_id && *s == secret)
+            .any(|(c, s)| c == client_id && *s == secret)
         {
-            return aad_error(
+            return Err(aad_error(
                 401,
                 "invalid_client",
                 7000215,
                 &format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
-            );
+            ));
         }
-        true
-    } else if let Some(assertion) = field("client_assertion") {
-        if field("client_assertion_type") != Some(JWT_BEARER) {
-            return aad_error(
-                400,
-                "invalid_request",
-                700010,
-                &format!("Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."),
-            );
-        }
-        let certificate = is_certificate_assertion(assertion, &client_id, tenant)
-            && inner.config.certificate_clients.contains(&client_id);
-        let federated = inner.config.federated_clients.contains(&client_id);
-        if certificate || federated {
-            true
-        } else {
-            return aad_error(
-                401,
-                "invalid_client",
-                700027,
-                "Client assertion failed signature validation, or no matching federated identity record found for the presented assertion.",
-            );
-        }
-    } else {
-        false
-    };
-    if !accepted {
-        return aad_error(
+        return Ok(());
+    }
+    let Some(assertion) = form.field("client_assertion") else {
+        return Err(aad_error(
             401,
             "invalid_client",
             7000218,
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
+        ));
+    };
+    if form.field("client_assertion_type") != Some(JWT_BEARER) {
+        return Err(aad_error(
+            400,
+            "invalid_request",
+            700010,
+            &format!(
+                "Invalid client assertion type. The client_assertion_type must be '{JWT_BEARER}'."
+            ),
+        ));
     }
-    let audience = scopes[0].trim_end_matches("/.default");
-    let (valid, announced) = token_lifetimes(inner);
-    let token = inner
-        .tokens()
-        .issue(audience, &client_id, tenant, valid, announced);
-    let secs = announced.as_secs().saturating_sub(1);
-    Resp::json(
-        200,
-        &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}),
-    )
+    let listed = |clients: &[String]| clients.iter().any(|c| c == client_id);
+    let certificate = is_certificate_assertion(assertion, client_id, tenant)
+        && listed(&inner.config.certificate_clients);
+    let federated = listed(&inner.config.federated_clients);
+    if certificate || federated {
+        Ok(())
+    } else {
+        Err(aad_error(
+            401,
+            "invalid_client",
+            700027,
+            "Client assertion failed signature validation, or no matching federated identity record found for the presented assertion.",
+        ))
+    }
 }
 
 fn imds_error(status: u16, error: &str, description: &str) -> Resp {
@@ -462,7 +498,7 @@ pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::{EmulatorConfig, Faults};
+    use crate::config::{EmulatorConfig, Faults};
     use bytes::Bytes;
     use hyper::{HeaderMap, Method};
 

@@ -298,15 +298,48 @@ async fn deploy(
     let Some(mut rx) = gen_rx(&inner, &key) else {
         return;
     };
+    if !provision(&inner, &key, gen, &mut rx, repair).await {
+        return;
+    }
+    if let Some(f) = failure {
+        fail(&inner, &key, gen, f);
+        return;
+    }
+    let Some(n_init) = images_pulled(&inner, &key, gen, repair) else {
+        return;
+    };
+    for idx in 0..n_init {
+        if !run_init_container(&inner, &key, gen, &mut rx, idx).await {
+            return;
+        }
+    }
+    let Some(outcomes) = start_main_containers(&inner, &key, gen) else {
+        return;
+    };
+    for (idx, outcome) in outcomes {
+        tokio::spawn(supervise(inner.clone(), key.clone(), gen, idx, outcome));
+    }
+    tokio::spawn(chaos(inner, key, gen));
+}
+
+/// Walks `Pending` → `Creating` (or `Unhealthy` → `Repairing`) over the provisioning delay,
+/// with `Pulling` events; false when a newer generation took over.
+async fn provision(
+    inner: &Inner,
+    key: &GroupKey,
+    gen: u64,
+    rx: &mut watch::Receiver<u64>,
+    repair: bool,
+) -> bool {
     let delay = inner.config.provision_delay;
     let half = delay / 2;
-    if !pause(&mut rx, gen, half).await {
-        return;
+    if !pause(rx, gen, half).await {
+        return false;
     }
     {
         let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else {
-            return;
+        let Some(g) = current(&mut w, key, gen) else {
+            return false;
         };
         g.dying.retain(|p| p.exit().is_none());
         g.provisioning = if repair { "Repairing" } else { "Creating" }.into();
@@ -320,101 +353,100 @@ async fn deploy(
         let op = g.op_id.clone();
         set_op(&mut w, &op, "Creating", None);
     }
-    if !pause(&mut rx, gen, delay - half).await {
-        return;
-    }
-    if let Some(f) = failure {
-        fail(&inner, &key, gen, f);
-        return;
-    }
-    let n_init = {
-        let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else {
-            return;
-        };
-        if !repair {
-            for c in g.init_containers.iter_mut().chain(g.containers.iter_mut()) {
-                let msg = format!("Successfully pulled image \"{}\"", c.spec.image);
-                add_event(&mut c.events, "Pulled", msg, "Normal");
-            }
+    pause(rx, gen, delay - half).await
+}
+
+/// `Pulled` events (not on a repair); the number of init containers, `None` when a newer
+/// generation took over.
+fn images_pulled(inner: &Inner, key: &GroupKey, gen: u64, repair: bool) -> Option<usize> {
+    let mut w = inner.world();
+    let g = current(&mut w, key, gen)?;
+    if !repair {
+        for c in g.init_containers.iter_mut().chain(g.containers.iter_mut()) {
+            let msg = format!("Successfully pulled image \"{}\"", c.spec.image);
+            add_event(&mut c.events, "Pulled", msg, "Normal");
         }
-        g.init_containers.len()
+    }
+    Some(g.init_containers.len())
+}
+
+/// Runs init container `idx` to its end; false when the deployment stops here (a newer
+/// generation, or a non-zero exit, which fails the group without starting the containers).
+async fn run_init_container(
+    inner: &Inner,
+    key: &GroupKey,
+    gen: u64,
+    rx: &mut watch::Receiver<u64>,
+    idx: usize,
+) -> bool {
+    let outcome = {
+        let mut w = inner.world();
+        if current(&mut w, key, gen).is_none() {
+            return false;
+        }
+        match start_container(&mut w, key, true, idx) {
+            Some(o) => o,
+            None => return false,
+        }
     };
-    for idx in 0..n_init {
-        let outcome = {
-            let mut w = inner.world();
-            if current(&mut w, &key, gen).is_none() {
-                return;
-            }
-            match start_container(&mut w, &key, true, idx) {
-                Some(o) => o,
-                None => return,
-            }
-        };
-        let (run_id, exit) = match outcome {
-            Outcome::Exited(r, e) => (r, e),
-            Outcome::Started(r, h) => {
-                tokio::select! {
-                    e = h.wait() => (r, e),
-                    _ = rx.wait_for(|g| *g != gen) => return,
-                }
-            }
-        };
-        let mut w = inner.world();
-        let Some(g) = current(&mut w, &key, gen) else {
-            return;
-        };
-        let Some(c) = g
-            .init_containers
-            .get_mut(idx)
-            .filter(|c| c.run_id == run_id)
-        else {
-            return;
-        };
-        c.proc = None;
-        let start = c.current.as_ref().and_then(|s| s.start);
-        c.current = Some(CState::terminated(start, exit.code));
-        if exit.code != 0 {
-            // The deployment ends here: the main containers never start.
-            for c in g.containers.iter_mut() {
-                c.current = Some(CState::waiting("Init container failed"));
-            }
-            g.state = "Failed".into();
-            g.provisioning = "Succeeded".into();
-            g.transitioning = false;
-            let op = g.op_id.clone();
-            set_op(&mut w, &op, "Succeeded", None);
-            return;
-        }
-    }
-    let outcomes = {
-        let mut w = inner.world();
-        let n = match current(&mut w, &key, gen) {
-            Some(g) => g.containers.len(),
-            None => return,
-        };
-        let mut outcomes = Vec::with_capacity(n);
-        for idx in 0..n {
-            match start_container(&mut w, &key, false, idx) {
-                Some(o) => outcomes.push((idx, o)),
-                None => break,
+    let (run_id, exit) = match outcome {
+        Outcome::Exited(r, e) => (r, e),
+        Outcome::Started(r, h) => {
+            tokio::select! {
+                e = h.wait() => (r, e),
+                _ = rx.wait_for(|g| *g != gen) => return false,
             }
         }
-        let Some(g) = current(&mut w, &key, gen) else {
-            return;
-        };
+    };
+    let mut w = inner.world();
+    let Some(g) = current(&mut w, key, gen) else {
+        return false;
+    };
+    let Some(c) = g
+        .init_containers
+        .get_mut(idx)
+        .filter(|c| c.run_id == run_id)
+    else {
+        return false;
+    };
+    c.proc = None;
+    let start = c.current.as_ref().and_then(|s| s.start);
+    c.current = Some(CState::terminated(start, exit.code));
+    if exit.code != 0 {
+        // The deployment ends here: the main containers never start.
+        for c in g.containers.iter_mut() {
+            c.current = Some(CState::waiting("Init container failed"));
+        }
+        g.state = "Failed".into();
         g.provisioning = "Succeeded".into();
-        g.state = "Running".into();
         g.transitioning = false;
-        g.running_since = Some(Instant::now());
         let op = g.op_id.clone();
         set_op(&mut w, &op, "Succeeded", None);
-        outcomes
-    };
-    for (idx, outcome) in outcomes {
-        tokio::spawn(supervise(inner.clone(), key.clone(), gen, idx, outcome));
+        return false;
     }
-    tokio::spawn(chaos(inner, key, gen));
+    true
+}
+
+/// Starts the main containers; the group is then `Running` and its operation `Succeeded`.
+/// `None` when a newer generation took over.
+fn start_main_containers(inner: &Inner, key: &GroupKey, gen: u64) -> Option<Vec<(usize, Outcome)>> {
+    let mut w = inner.world();
+    let n = current(&mut w, key, gen)?.containers.len();
+    let mut outcomes = Vec::with_capacity(n);
+    for idx in 0..n {
+        match start_container(&mut w, key, false, idx) {
+            Some(o) => outcomes.push((idx, o)),
+            None => break,
+        }
+    }
+    let g = current(&mut w, key, gen)?;
+    g.provisioning = "Succeeded".into();
+    g.state = "Running".into();
+    g.transitioning = false;
+    g.running_since = Some(Instant::now());
+    let op = g.op_id.clone();
+    set_op(&mut w, &op, "Succeeded", None);
+    Some(outcomes)
 }
 
 fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
@@ -680,20 +712,8 @@ pub(crate) fn prepare_redeploy(
         g.public = public;
         g.spec = spec;
     }
-    g.containers = g
-        .spec
-        .containers
-        .iter()
-        .cloned()
-        .map(|s| ContainerRt::new(s, max_log_lines))
-        .collect();
-    g.init_containers = g
-        .spec
-        .init_containers
-        .iter()
-        .cloned()
-        .map(|s| ContainerRt::new(s, max_log_lines))
-        .collect();
+    g.containers = ContainerRt::all(&g.spec.containers, max_log_lines);
+    g.init_containers = ContainerRt::all(&g.spec.init_containers, max_log_lines);
     g.events.clear();
     let gen = g.bump_generation();
     g.provisioning = "Pending".into();

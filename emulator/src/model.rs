@@ -177,6 +177,15 @@ pub(crate) struct ContainerRt {
 }
 
 impl ContainerRt {
+    /// Containers not started yet, one per spec.
+    pub fn all(specs: &[ContainerSpec], max_log_lines: usize) -> Vec<ContainerRt> {
+        specs
+            .iter()
+            .cloned()
+            .map(|s| ContainerRt::new(s, max_log_lines))
+            .collect()
+    }
+
     /// A container not started yet.
     pub fn new(spec: ContainerSpec, max_log_lines: usize) -> ContainerRt {
         ContainerRt {

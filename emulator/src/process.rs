@@ -330,7 +330,7 @@ pub(crate) fn pid_exists(pid: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::logs::LogBuffer;
+    use crate::logs::LogBuffer;
 
     fn spec(argv: &[&str]) -> SpawnSpec {
         SpawnSpec {

@@ -2,23 +2,33 @@
 //! Every registry and account exists (in an existing resource group); its secrets are random
 //! but stable for the emulator's lifetime (until a reset).
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use super::auth::random_b64;
 use super::http::Resp;
 use super::state::Inner;
 
+/// The two secrets (random base64 of `bytes` bytes) of `name` (case-insensitive), made on
+/// first use.
+fn stable_pair(
+    secrets: &mut HashMap<String, [String; 2]>,
+    name: &str,
+    bytes: usize,
+) -> [String; 2] {
+    secrets
+        .entry(name.to_ascii_lowercase())
+        .or_insert_with(|| [random_b64(bytes), random_b64(bytes)])
+        .clone()
+}
+
 /// `POST …/Microsoft.ContainerRegistry/registries/{name}/listCredentials`.
 pub(crate) fn acr_credentials(inner: &Inner, rg: &str, registry: &str) -> Resp {
     if let Some(r) = inner.check_resource_group(rg) {
         return r;
     }
-    let [p1, p2] = inner
-        .world()
-        .registries
-        .entry(registry.to_ascii_lowercase())
-        .or_insert_with(|| [random_b64(24), random_b64(24)])
-        .clone();
+    let [p1, p2] = stable_pair(&mut inner.world().registries, registry, 24);
     Resp::json(
         200,
         &json!({"username": registry, "passwords": [{"name": "password", "value": p1}, {"name": "password2", "value": p2}]}),
@@ -30,12 +40,7 @@ pub(crate) fn storage_keys(inner: &Inner, rg: &str, account: &str) -> Resp {
     if let Some(r) = inner.check_resource_group(rg) {
         return r;
     }
-    let [k1, k2] = inner
-        .world()
-        .storage
-        .entry(account.to_ascii_lowercase())
-        .or_insert_with(|| [random_b64(64), random_b64(64)])
-        .clone();
+    let [k1, k2] = stable_pair(&mut inner.world().storage, account, 64);
     let created = "2025-06-15T20:30:20.8900000Z";
     Resp::json(
         200,
@@ -49,7 +54,7 @@ pub(crate) fn storage_keys(inner: &Inner, rg: &str, account: &str) -> Resp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::config::EmulatorConfig;
+    use crate::config::EmulatorConfig;
 
     #[test]
     fn stable_secrets_and_resource_groups() {
