@@ -15,7 +15,7 @@ use crate::connections::ConnectionResolver;
 use crate::local::LocalConnections;
 use crate::policy::AllowRule;
 use crate::runner::{ErrorKind, Runner, TaskEnv, TaskReport, TaskState};
-use crate::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
+use crate::runtime::{CancelToken, ConnectionProvider, LogSink};
 use crate::xcom_store::{XcomStore, RETURN_VALUE_KEY};
 #[cfg(feature = "local")]
 use aci_emulator::{Emulator, EmulatorConfig};

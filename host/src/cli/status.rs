@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::LogLevel;
 use crate::runner::TaskReport;
-use crate::runtime_impl::LogSink;
+use crate::runtime::LogSink;
 
 use super::console::Console;
 
