@@ -19,6 +19,9 @@ use super::console::Console;
 /// The log line prefix the plugin uses for container group state changes.
 pub const STATE_CHANGE_PREFIX: &str = "Container group state changed to ";
 
+/// How often the status line is redrawn (spinner, elapsed times).
+const TICK: Duration = Duration::from_millis(200);
+
 /// Spinner frames of the status line.
 const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -122,6 +125,17 @@ impl Board {
         self.cancelling
             .store(true, std::sync::atomic::Ordering::Relaxed);
         self.redraw();
+    }
+
+    /// Redraws the status line every [`TICK`] (spinner, elapsed times) until
+    /// the returned task is aborted.
+    pub fn spawn_ticker(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(TICK).await;
+                self.tick();
+            }
+        })
     }
 
     /// Advances the spinner and draws the status line again (elapsed times move).
