@@ -195,7 +195,6 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         Some(board.clone()),
         on_exit,
     );
-    let ticker = live.then(|| board.clone().spawn_ticker());
     let files = inputs.files.clone();
     let shared = Arc::new(Shared {
         runner,
@@ -217,9 +216,6 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
     let (dispatcher, receivers) = dispatch(shared.clone(), files.clone(), args.max_parallel);
     let reports = collect(&shared, &files, receivers, args.json).await;
     dispatcher.abort();
-    if let Some(t) = ticker {
-        t.abort();
-    }
     ui.console.clear_status();
     local::shutdown(&emulator).await;
     print_summary(ui, &reports);

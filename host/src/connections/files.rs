@@ -94,15 +94,16 @@ fn parse_json(text: &str) -> Result<Vec<(String, Value)>, String> {
 }
 
 fn parse_yaml(text: &str) -> Result<Vec<(String, Value)>, String> {
-    let doc: serde_norway::Value = serde_norway::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => format!(
-            "line {} column {}: not valid YAML ({})",
-            loc.line(),
-            loc.column(),
-            yaml_message(&e)
-        ),
-        None => format!("not valid YAML ({})", yaml_message(&e)),
-    })?;
+    let doc: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| match e.location() {
+            Some(loc) => format!(
+                "line {} column {}: not valid YAML ({})",
+                loc.line(),
+                loc.column(),
+                yaml_message(&e)
+            ),
+            None => format!("not valid YAML ({})", yaml_message(&e)),
+        })?;
     match doc {
         serde_norway::Value::Mapping(_) => match yaml_to_json(doc, 0)? {
             Value::Object(map) => Ok(map.into_iter().collect()),
