@@ -80,6 +80,11 @@ async fn call_with(
     call_in(h, env, method, args).await
 }
 
+/// `exists` on a group of the default resource group, with these connections.
+async fn exists_with(h: &Harness, conns: Vec<Connection>, name: &str) -> Result<Value, TaskError> {
+    call_with(h, conns, "exists", json!({"target": Harness::group(name)})).await
+}
+
 fn gref(conn_id: &str, rg: &str, name: &str) -> Value {
     json!({"conn_id": conn_id, "resource_group": rg, "name": name})
 }
@@ -355,14 +360,9 @@ async fn exists_unexpected_error_propagates() {
         error_status: 500,
         ..Faults::default()
     });
-    let e = call_with(
-        &h,
-        vec![conn],
-        "exists",
-        json!({"target": Harness::group("test1")}),
-    )
-    .await
-    .expect_err("exists must fail");
+    let e = exists_with(&h, vec![conn], "test1")
+        .await
+        .expect_err("exists must fail");
     let (status, code, _) = remote(&e);
     assert_eq!((status, code.as_str()), (500, "InternalServerError"));
 }
@@ -426,14 +426,7 @@ async fn fallback_to_default_azure_credential() {
     let h = Harness::start().await;
     let base = h.base_url();
     let conn = bare_conn(&h, "azure_default", json!({"imds_endpoint": base}));
-    let r = call_with(
-        &h,
-        vec![conn],
-        "exists",
-        json!({"target": Harness::group("x")}),
-    )
-    .await
-    .expect("exists");
+    let r = exists_with(&h, vec![conn], "x").await.expect("exists");
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "Imds_Token", 200), 1);
     assert_eq!(count_all(&h, "Token_Issue"), 0);
@@ -775,14 +768,9 @@ async fn retries_give_up_after_the_bound() {
         error_status: 500,
         ..Faults::default()
     });
-    let e = call_with(
-        &h,
-        vec![conn],
-        "exists",
-        json!({"target": Harness::group("x")}),
-    )
-    .await
-    .expect_err("must give up");
+    let e = exists_with(&h, vec![conn], "x")
+        .await
+        .expect_err("must give up");
     let (status, code, message) = remote(&e);
     assert_eq!((status, code.as_str()), (500, "InternalServerError"));
     assert!(message.contains("gave up after 3 attempts"), "{message}");
@@ -933,14 +921,9 @@ async fn auth_key_path() {
         .any(|m| m == "Getting connection using a JSON key file."));
     // A key file without the .json extension is refused before anything is read.
     let conn = bare_conn(&h, "azure_default", json!({"key_path": "/keys/key.txt"}));
-    let e = call_with(
-        &h,
-        vec![conn],
-        "exists",
-        json!({"target": Harness::group("x")}),
-    )
-    .await
-    .expect_err("bad extension");
+    let e = exists_with(&h, vec![conn], "x")
+        .await
+        .expect_err("bad extension");
     match e {
         TaskError::Connection(m) => {
             assert!(m.contains("Unrecognised extension for key file."), "{m}")
