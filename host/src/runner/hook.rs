@@ -240,7 +240,7 @@ impl Runner {
         let (mut store, _) = self.store("hook", &env, env.cancel.clone());
         let instance = self.plugin.pre.instantiate_async(&mut store).await?;
         let func = instance
-            .get_func(&mut store, &m.index)
+            .get_func(&mut store, m.index)
             .ok_or_else(|| wasmtime::format_err!("hook method `{method}` is not a function"))?;
         let mut results = vec![Val::Bool(false); usize::from(m.result.is_some())];
         func.call_async(&mut store, &params, &mut results).await?;
