@@ -145,15 +145,18 @@ mod local {
     use super::RunArgs;
 
     /// No emulator can run.
-    pub(super) type Slot = ();
+    #[derive(Clone)]
+    pub(super) struct Slot;
 
     /// Refuses `--local`.
     pub(super) async fn start(args: &RunArgs) -> Result<Slot, String> {
         match args.local {
-            true => Err("--local needs the built-in ARM emulator, but this aci-host was \
+            true => Err(
+                "--local needs the built-in ARM emulator, but this aci-host was \
                  built without the `local` feature (rebuild it with default features)"
-                .into()),
-            false => Ok(()),
+                    .into(),
+            ),
+            false => Ok(Slot),
         }
     }
 
