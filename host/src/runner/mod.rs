@@ -61,9 +61,11 @@
 //!
 //! assert_eq!(report.state, TaskState::Success, "{:?}", report.error);
 //! assert_eq!(report.exit_status, 0);
-//! let lines = lines.0.lock().unwrap();
-//! assert!(lines.iter().any(|l| l == "hi"));
-//! assert!(lines.iter().any(|l| l == "***"));
+//! {
+//!     let lines = lines.0.lock().unwrap();
+//!     assert!(lines.iter().any(|l| l == "hi"));
+//!     assert!(lines.iter().any(|l| l == "***"));
+//! }
 //! println!("{}", report.to_json());
 //!
 //! // 4. Call a hook method: JSON arguments in, JSON out.
