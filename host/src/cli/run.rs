@@ -169,10 +169,14 @@ mod local {
     }
 
     /// Nothing to stop.
-    pub(super) fn stop_now(_: &Slot) {}
+    pub(super) fn stop_now(_: &Slot) {
+        // No emulator was started.
+    }
 
     /// Nothing to shut down.
-    pub(super) async fn shutdown(_: &Slot) {}
+    pub(super) async fn shutdown(_: &Slot) {
+        // No emulator was started.
+    }
 }
 
 /// Runs the tasks; returns the exit status of the first task (in the given
