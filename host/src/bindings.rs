@@ -1,11 +1,13 @@
 //! Host-side bindings generated from `wit/`, in one place.
 //!
-//! Two worlds are bound: the generic `orchestrator:task/operator-plugin` (any
-//! operator plugin: `task-operator` export, `runtime` import) and the ACI
-//! `aci:container-instance/operator` world, which reuses the generic types and
-//! adds the `container-instance-hook` export. Imported host functions are
-//! async and trappable: they return `wasmtime::Result<T>`, where an outer
-//! error is a trap and a WIT `result` inside `T` is an error the guest handles.
+//! One world is bound: the generic `orchestrator:task/operator-plugin` (any
+//! operator plugin: `task-operator` export, `runtime` import). A plugin's
+//! other exports, such as the ACI `container-instance-hook`, are called
+//! dynamically from their types (see [`crate::runner::HookInterface`]). Imported host functions are
+//! async and trappable: those without a WIT `result` return
+//! `wasmtime::Result<T>` (an error is a trap); those returning
+//! `result<T, host-error>` return `Result<T, RuntimeError>`, which is either
+//! the guest-visible `host-error` or a trap (see [`crate::runtime`]).
 
 /// Bindings of the generic `orchestrator:task/operator-plugin` world.
 pub mod task {
@@ -15,22 +17,8 @@ pub mod task {
         path: "../wit",
         imports: { default: async | trappable },
         exports: { default: async },
-    });
-}
-
-/// Bindings of the ACI `aci:container-instance/operator` world.
-pub mod aci {
-    #![allow(missing_docs)] // generated code; the WIT's `///` docs flow into it
-    wasmtime::component::bindgen!({
-        world: "aci:container-instance/operator",
-        path: "../wit",
-        imports: { default: async | trappable },
-        exports: { default: async },
-        with: {
-            "orchestrator:task": crate::bindings::task::orchestrator::task,
-            "wasi:http": wasmtime_wasi_http::p2::bindings::http,
-            "wasi:io": wasmtime_wasi::p2::bindings::io,
-            "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+        trappable_error_type: {
+            "orchestrator:task/runtime.host-error" => crate::runtime::RuntimeError,
         },
     });
 }

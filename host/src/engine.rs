@@ -1,5 +1,5 @@
 //! The shared wasmtime `Engine`, the precompiled-component cache, and plugin
-//! loading (`Component` + `InstancePre` for both worlds).
+//! loading (`Component` + `InstancePre`, and the hook interface it exports).
 //!
 //! One `Engine` serves every task in the process: pooling allocator, epoch
 //! interruption (a ticker thread advances the epoch every 10 ms and stores
@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings;
+use crate::runner::HookInterface;
 use crate::state::HostState;
 
 /// The wasmtime version this host is built against (part of the cache key).
@@ -188,11 +189,12 @@ impl PluginEngine {
         let linker = self.linker()?;
         let pre = linker.instantiate_pre(&component)?;
         let task = bindings::task::OperatorPluginPre::new(pre.clone())?;
-        let aci = bindings::aci::OperatorPre::new(pre).ok();
+        let hook = HookInterface::discover(&self.engine, &component);
         Ok(Plugin {
             component,
+            pre,
             task,
-            aci,
+            hook,
             info,
         })
     }
@@ -202,10 +204,7 @@ impl PluginEngine {
         let mut linker = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        bindings::task::OperatorPlugin::add_to_linker::<HostState, HasSelf<HostState>>(
-            &mut linker,
-            |s| s,
-        )?;
+        crate::runtime::add_to_linker(&mut linker)?;
         Ok(linker)
     }
 }
@@ -252,10 +251,12 @@ pub struct LoadInfo {
 pub struct Plugin {
     /// The compiled component.
     pub component: Component,
+    /// Pre-instantiated (linked, type-checked), for dynamic calls.
+    pub pre: InstancePre<HostState>,
     /// Pre-instantiated for the generic `operator-plugin` world.
     pub task: bindings::task::OperatorPluginPre<HostState>,
-    /// Pre-instantiated for the ACI world, when the component exports the hook.
-    pub aci: Option<bindings::aci::OperatorPre<HostState>>,
+    /// The exported hook interface, when there is one.
+    pub hook: Option<HookInterface>,
     /// How it was loaded.
     pub info: LoadInfo,
 }

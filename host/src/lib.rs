@@ -18,8 +18,8 @@
 //!    [`xcom_store::XcomStore`]), adding [`templates::secured_values`] to the
 //!    task's [`mask::Masker`].
 //! 3. [`runner::Runner::run`] with a [`runner::TaskSpec`] and a
-//!    [`runner::TaskEnv`]: your [`runtime_impl::ConnectionProvider`],
-//!    [`runtime_impl::LogSink`] and [`runtime_impl::CancelToken`].
+//!    [`runner::TaskEnv`]: your [`runtime::ConnectionProvider`],
+//!    [`runtime::LogSink`] and [`runtime::CancelToken`].
 //! 4. Read the [`runner::TaskReport`] (`to_json()` is the CLI's `--json`).
 //!
 //! The [`runner`] module has a runnable example against the built-in
@@ -38,7 +38,7 @@ pub mod local;
 pub mod mask;
 pub mod policy;
 pub mod runner;
-pub mod runtime_impl;
+pub mod runtime;
 pub mod state;
 pub mod task;
 pub mod templates;

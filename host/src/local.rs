@@ -8,7 +8,7 @@
 use aci_emulator::{LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID};
 
 use crate::connections::Connection;
-use crate::runtime_impl::ConnectionProvider;
+use crate::runtime::{ConnectionLookupError, ConnectionProvider};
 
 /// Answers every plugin connection request with the emulator.
 #[derive(Clone, Debug)]
@@ -47,7 +47,7 @@ impl LocalConnections {
 }
 
 impl ConnectionProvider for LocalConnections {
-    fn connection(&self, conn_id: &str) -> Result<Connection, String> {
+    fn connection(&self, conn_id: &str) -> Result<Connection, ConnectionLookupError> {
         Ok(self.connection_for(conn_id))
     }
 }

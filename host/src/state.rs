@@ -7,7 +7,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::http_hooks::PolicyHooks;
-use crate::runtime_impl::TaskRuntime;
+use crate::runtime::{TaskRuntime, TaskRuntimeView};
 
 /// Everything a plugin instance's `Store` holds.
 pub struct HostState {
@@ -77,5 +77,11 @@ impl WasiHttpView for HostState {
             table: &mut self.table,
             hooks: &mut self.hooks,
         }
+    }
+}
+
+impl TaskRuntimeView for HostState {
+    fn task_runtime(&mut self) -> &mut TaskRuntime {
+        &mut self.runtime
     }
 }

@@ -135,7 +135,7 @@ impl TaskFile {
                         message: missing_task_id().into(),
                     });
                 }
-                serde_yaml::from_str(text).map_err(|e| {
+                serde_norway::from_str(text).map_err(|e| {
                     let position = e.location().map(|l| (l.line(), l.column()));
                     parse_err(strip_serde_position(&e.to_string()), position)
                 })?
@@ -396,7 +396,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, before[line_start..].chars().count() + 1)
 }
 
-/// serde_json and serde_yaml append " at line L column C"; we print the
+/// serde_json and serde_norway append " at line L column C"; we print the
 /// position ourselves.
 fn strip_serde_position(message: &str) -> String {
     match message.rfind(" at line ") {

@@ -29,7 +29,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use aci_e2e::{Faults, Harness, HookCall, Stats, TaskError};
+use aci_e2e::{Faults, Harness, Stats, TaskError};
 use common::{env_usize, fail, fmt_opt, Summary, Table};
 use serde_json::json;
 
@@ -79,11 +79,11 @@ fn flat(stats: &Stats) -> BTreeMap<String, u64> {
     m
 }
 
-/// Calls `call` once and measures it.
-async fn measure(h: &Harness, call: HookCall) -> Sample {
+/// Calls `method` once with `args` and measures it.
+async fn measure(h: &Harness, method: &str, args: serde_json::Value) -> Sample {
     let before = flat(&h.stats());
     let t0 = Instant::now();
-    let result = h.hook(call).await;
+    let result = h.hook(method, args).await;
     let wall_ms = t0.elapsed().as_secs_f64() * 1e3;
     let after = flat(&h.stats());
     let requests = after
@@ -175,7 +175,10 @@ impl Book {
 async fn wait_terminated(h: &Harness, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
-        if let Ok(g) = h.hook(HookCall::GetState(Harness::group(name))).await {
+        if let Ok(g) = h
+            .hook("get-state", json!({"target": Harness::group(name)}))
+            .await
+        {
             if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]
                 ["state"]
                 == "Terminated"
@@ -210,7 +213,9 @@ async fn main() {
     println!("load average at start: {}", common::load_average());
     let h = Harness::start().await;
     // Warm-up (component load, first connection): not measured.
-    let _ = h.hook(HookCall::Exists(Harness::group("warm-up"))).await;
+    let _ = h
+        .hook("exists", json!({"target": Harness::group("warm-up")}))
+        .await;
 
     let mut book = Book::default();
     for i in 0..reps {
@@ -219,51 +224,52 @@ async fn main() {
             "create-or-update (no wait)",
             measure(
                 &h,
-                HookCall::CreateOrUpdate(g.clone(), job(&g.name, "echo hi"), false),
+                "create-or-update", json!({"target": g.clone(), "container_group": job(g["name"].as_str().unwrap(), "echo hi"), "wait": false}),
             )
             .await,
         );
         book.add(
             "exists (true)",
-            measure(&h, HookCall::Exists(g.clone())).await,
+            measure(&h, "exists", json!({"target": g.clone()})).await,
         );
         book.add(
             "exists (false)",
             measure(
                 &h,
-                HookCall::Exists(Harness::group(&format!("missing-{i}"))),
+                "exists",
+                json!({"target": Harness::group(&format!("missing-{i}"))}),
             )
             .await,
         );
         book.add(
             "get-state",
-            measure(&h, HookCall::GetState(g.clone())).await,
+            measure(&h, "get-state", json!({"target": g.clone()})).await,
         );
-        wait_terminated(&h, &g.name).await;
+        wait_terminated(&h, g["name"].as_str().unwrap()).await;
         book.add(
             "get-logs",
-            measure(&h, HookCall::GetLogs(g.clone(), None)).await,
+            measure(&h, "get-logs", json!({"target": g.clone(), "tail": null})).await,
         );
         book.add(
             "test-connection",
-            measure(&h, HookCall::TestConnection("azure_default".into())).await,
+            measure(&h, "test-connection", json!({"conn_id": "azure_default"})).await,
         );
         book.add(
             "delete (no wait)",
-            measure(&h, HookCall::Delete(g.clone(), false)).await,
+            measure(&h, "delete", json!({"target": g.clone(), "wait": false})).await,
         );
         let w = Harness::group(&format!("hookw-{i}"));
         book.add(
             "create-or-update (wait)",
             measure(
                 &h,
-                HookCall::CreateOrUpdate(w.clone(), job(&w.name, "sleep 30"), true),
+                "create-or-update", json!({"target": w.clone(), "container_group": job(w["name"].as_str().unwrap(), "sleep 30"), "wait": true}),
             )
             .await,
         );
         book.add(
             "delete (wait)",
-            measure(&h, HookCall::Delete(w.clone(), true)).await,
+            measure(&h, "delete", json!({"target": w.clone(), "wait": true})).await,
         );
     }
 
@@ -330,11 +336,7 @@ async fn main() {
     // The storm.
     let target = Harness::group("storm-target");
     if let Err(e) = h
-        .hook(HookCall::CreateOrUpdate(
-            target.clone(),
-            job(&target.name, "sleep 600"),
-            false,
-        ))
+        .hook("create-or-update", json!({"target": target.clone(), "container_group": job(target["name"].as_str().unwrap(), "sleep 600"), "wait": false}))
         .await
     {
         fail(&format!("creating the storm target failed: {e:?}"));
@@ -349,7 +351,7 @@ async fn main() {
             });
             storm.add(
                 &format!("get-state|{b}"),
-                measure(&h, HookCall::GetState(target.clone())).await,
+                measure(&h, "get-state", json!({"target": target.clone()})).await,
             );
             let g = Harness::group(&format!("storm-{b}-{r}"));
             h.emulator.set_faults(Faults {
@@ -361,7 +363,7 @@ async fn main() {
                 &format!("create-or-update (no wait)|{b}"),
                 measure(
                     &h,
-                    HookCall::CreateOrUpdate(g.clone(), job(&g.name, "exit 0"), false),
+                    "create-or-update", json!({"target": g.clone(), "container_group": job(g["name"].as_str().unwrap(), "exit 0"), "wait": false}),
                 )
                 .await,
             );

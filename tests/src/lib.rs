@@ -19,10 +19,8 @@ pub use aci_host::bindings::{LogLevel, TaskError};
 pub use aci_host::connections::Connection;
 use aci_host::engine::EngineOptions;
 use aci_host::local::LocalConnections;
-pub use aci_host::runner::{
-    GroupRef, HookCall, Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState,
-};
-pub use aci_host::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
+pub use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState};
+pub use aci_host::runtime::{CancelToken, ConnectionLookupError, ConnectionProvider, LogSink};
 
 /// The test-guest component: a task-operator that makes one HTTP request.
 pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
@@ -92,11 +90,12 @@ impl LogSink for CaptureSink {
 pub struct StaticConnections(pub HashMap<String, Connection>);
 
 impl ConnectionProvider for StaticConnections {
-    fn connection(&self, conn_id: &str) -> Result<Connection, String> {
-        self.0
-            .get(conn_id)
-            .cloned()
-            .ok_or_else(|| format!("`{conn_id}` is not one of the test connections"))
+    fn connection(&self, conn_id: &str) -> Result<Connection, ConnectionLookupError> {
+        self.0.get(conn_id).cloned().ok_or_else(|| {
+            ConnectionLookupError::NotFound(format!(
+                "`{conn_id}` is not one of the test connections"
+            ))
+        })
     }
 }
 
@@ -207,22 +206,27 @@ impl Harness {
         TaskRun { report, logs }
     }
 
-    /// Calls a hook method with every connection resolving to the emulator.
-    pub async fn hook(&self, call: HookCall) -> Result<serde_json::Value, TaskError> {
+    /// Calls hook method `method` with `args` (JSON keyed by parameter
+    /// name), every connection resolving to the emulator.
+    pub async fn hook(
+        &self,
+        method: &str,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, TaskError> {
         let (env, _) = self.env();
         self.runner
-            .hook(call, env)
+            .hook(method, args, env)
             .await
             .expect("the plugin trapped")
     }
 
-    /// A group reference in the default resource group.
-    pub fn group(name: &str) -> GroupRef {
-        GroupRef {
-            conn_id: "azure_default".into(),
-            resource_group: RESOURCE_GROUP.into(),
-            name: name.into(),
-        }
+    /// A hook `group-ref` (JSON) in the default resource group.
+    pub fn group(name: &str) -> serde_json::Value {
+        serde_json::json!({
+            "conn_id": "azure_default",
+            "resource_group": RESOURCE_GROUP,
+            "name": name,
+        })
     }
 
     /// The emulator's request statistics.

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aci_e2e::{runner, wait_until, Emulator, EmulatorConfig, Faults, GroupRef, HookCall, TaskEnv};
+use aci_e2e::{runner, wait_until, Emulator, EmulatorConfig, Faults, TaskEnv};
 use aci_host::local::LocalConnections;
 
 fn run(args: &[&str], state: &Path) -> Output {
@@ -760,31 +760,28 @@ async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
     );
 
     // A container through the hook: it prints its pid, then sleeps.
-    let hook = |call| {
+    let hook = |method: &'static str, args: serde_json::Value| {
         let mut env = TaskEnv::new(Arc::new(LocalConnections::new(base.clone())));
         env.guest_env.clear();
-        async move { runner().hook(call, env).await.expect("no trap") }
+        async move { runner().hook(method, args, env).await.expect("no trap") }
     };
-    let group = GroupRef {
-        conn_id: "azure_default".into(),
-        resource_group: "rg".into(),
-        name: "cli".into(),
-    };
+    let group =
+        serde_json::json!({"conn_id": "azure_default", "resource_group": "rg", "name": "cli"});
     let body = serde_json::json!({"location": "westeurope", "properties": {
         "osType": "Linux", "restartPolicy": "Never",
         "containers": [{"name": "cli", "properties": {
             "image": "busybox", "command": ["sh", "-c", "echo pid $$; exec sleep 300"],
             "resources": {"requests": {"cpu": 1, "memoryInGB": 1.5}}}}]}});
-    hook(HookCall::CreateOrUpdate(
-        group.clone(),
-        body.to_string(),
-        false,
-    ))
+    hook("create-or-update", serde_json::json!({"target": group.clone(), "container_group": body.to_string(), "wait": false}))
     .await
     .expect("create");
     let deadline = Instant::now() + Duration::from_secs(30);
     let pid: i32 = loop {
-        let logs = hook(HookCall::GetLogs(group.clone(), None)).await;
+        let logs = hook(
+            "get-logs",
+            serde_json::json!({"target": group.clone(), "tail": null}),
+        )
+        .await;
         let line = logs.ok().and_then(|l| {
             l.as_array()?.iter().find_map(|l| {
                 l.as_str()?

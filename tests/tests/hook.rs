@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aci_e2e::{
-    CaptureSink, Connection, EmulatorConfig, Faults, GroupRef, Harness, HookCall,
-    StaticConnections, TaskEnv, TaskError, TaskSpec, TaskState,
+    CaptureSink, Connection, EmulatorConfig, Faults, Harness, StaticConnections, TaskEnv,
+    TaskError, TaskSpec, TaskState,
 };
 use serde_json::{json, Value};
 
@@ -63,25 +63,30 @@ fn env_for(h: &Harness, conns: Vec<Connection>) -> (TaskEnv, Arc<CaptureSink>) {
     h.env_with(Arc::new(StaticConnections(map)))
 }
 
-async fn call_in(h: &Harness, env: TaskEnv, call: HookCall) -> Result<Value, TaskError> {
-    h.runner.hook(call, env).await.expect("the plugin trapped")
+async fn call_in(h: &Harness, env: TaskEnv, method: &str, args: Value) -> Result<Value, TaskError> {
+    h.runner
+        .hook(method, args, env)
+        .await
+        .expect("the plugin trapped")
 }
 
 async fn call_with(
     h: &Harness,
     conns: Vec<Connection>,
-    call: HookCall,
+    method: &str,
+    args: Value,
 ) -> Result<Value, TaskError> {
     let (env, _) = env_for(h, conns);
-    call_in(h, env, call).await
+    call_in(h, env, method, args).await
 }
 
-fn gref(conn_id: &str, rg: &str, name: &str) -> GroupRef {
-    GroupRef {
-        conn_id: conn_id.into(),
-        resource_group: rg.into(),
-        name: name.into(),
-    }
+/// `exists` on a group of the default resource group, with these connections.
+async fn exists_with(h: &Harness, conns: Vec<Connection>, name: &str) -> Result<Value, TaskError> {
+    call_with(h, conns, "exists", json!({"target": Harness::group(name)})).await
+}
+
+fn gref(conn_id: &str, rg: &str, name: &str) -> Value {
+    json!({"conn_id": conn_id, "resource_group": rg, "name": name})
 }
 
 /// A minimal job group whose container runs `command`.
@@ -128,11 +133,7 @@ fn remote(e: &TaskError) -> (u16, String, String) {
 /// Creates `name` (no wait) with the default emulator connection.
 async fn create(h: &Harness, name: &str, command: Value) {
     let r = h
-        .hook(HookCall::CreateOrUpdate(
-            Harness::group(name),
-            job(name, command),
-            false,
-        ))
+        .hook("create-or-update", json!({"target": Harness::group(name), "container_group": job(name, command), "wait": false}))
         .await;
     assert!(r.is_ok(), "create failed: {r:?}");
 }
@@ -141,7 +142,7 @@ async fn create(h: &Harness, name: &str, command: Value) {
 async fn wait_terminated(h: &Harness, name: &str) -> Value {
     for _ in 0..200 {
         let g = h
-            .hook(HookCall::GetState(Harness::group(name)))
+            .hook("get-state", json!({"target": Harness::group(name)}))
             .await
             .expect("get-state");
         if g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]["state"]
@@ -167,15 +168,12 @@ async fn create_or_update_puts_once() {
     let g = call_with(
         &h,
         vec![conn],
-        HookCall::CreateOrUpdate(
-            gref(
+        "create-or-update",
+        json!({"target": gref(
                 "azure_container_instance_test",
                 "resource_group",
                 "aci-test",
-            ),
-            body,
-            false,
-        ),
+            ), "container_group": body, "wait": false}),
     )
     .await
     .expect("create_or_update");
@@ -198,7 +196,7 @@ async fn get_state_gets_once() {
     create(&h, "aci-test", json!(["true"])).await;
     let before = count_all(&h, "ContainerGroups_Get");
     let g = h
-        .hook(HookCall::GetState(Harness::group("aci-test")))
+        .hook("get-state", json!({"target": Harness::group("aci-test")}))
         .await
         .expect("get_state");
     assert_eq!(count_all(&h, "ContainerGroups_Get") - before, 1);
@@ -222,7 +220,10 @@ async fn get_logs_keeps_line_endings() {
     .await;
     wait_terminated(&h, "logs").await;
     let lines = h
-        .hook(HookCall::GetLogs(Harness::group("logs"), None))
+        .hook(
+            "get-logs",
+            json!({"target": Harness::group("logs"), "tail": null}),
+        )
         .await
         .expect("get_logs");
     assert_eq!(
@@ -230,7 +231,10 @@ async fn get_logs_keeps_line_endings() {
         json!(["log line 1\n", "log line 2\n", "log line 3\n"])
     );
     let tail = h
-        .hook(HookCall::GetLogs(Harness::group("logs"), Some(2)))
+        .hook(
+            "get-logs",
+            json!({"target": Harness::group("logs"), "tail": Some(2)}),
+        )
         .await
         .expect("get_logs tail");
     assert_eq!(tail, json!(["log line 2\n", "log line 3\n"]));
@@ -244,7 +248,10 @@ async fn get_logs_without_content_is_empty() {
     create(&h, "quiet", json!(["true"])).await;
     wait_terminated(&h, "quiet").await;
     let lines = h
-        .hook(HookCall::GetLogs(Harness::group("quiet"), None))
+        .hook(
+            "get-logs",
+            json!({"target": Harness::group("quiet"), "tail": null}),
+        )
         .await
         .expect("get_logs");
     assert_eq!(lines, json!([]));
@@ -261,7 +268,10 @@ async fn get_logs_while_provisioning_fails_fast() {
     .await;
     create(&h, "early", json!(["true"])).await;
     let e = h
-        .hook(HookCall::GetLogs(Harness::group("early"), None))
+        .hook(
+            "get-logs",
+            json!({"target": Harness::group("early"), "tail": null}),
+        )
         .await
         .expect_err("logs before the container started");
     let (status, code, _) = remote(&e);
@@ -270,9 +280,12 @@ async fn get_logs_while_provisioning_fails_fast() {
         (409, "ContainerGroupTransitioning")
     );
     assert_eq!(count_all(&h, "Containers_ListLogs"), 1);
-    h.hook(HookCall::Delete(Harness::group("early"), false))
-        .await
-        .ok();
+    h.hook(
+        "delete",
+        json!({"target": Harness::group("early"), "wait": false}),
+    )
+    .await
+    .ok();
 }
 
 /// `test_delete`: one DELETE; `true` when it existed, `false` afterwards.
@@ -282,13 +295,19 @@ async fn delete_deletes_once() {
     create(&h, "aci-test", json!(["true"])).await;
     wait_terminated(&h, "aci-test").await;
     let deleted = h
-        .hook(HookCall::Delete(Harness::group("aci-test"), false))
+        .hook(
+            "delete",
+            json!({"target": Harness::group("aci-test"), "wait": false}),
+        )
         .await
         .expect("delete");
     assert_eq!(deleted, json!(true));
     assert_eq!(count_all(&h, "ContainerGroups_Delete"), 1);
     let again = h
-        .hook(HookCall::Delete(Harness::group("aci-test"), false))
+        .hook(
+            "delete",
+            json!({"target": Harness::group("aci-test"), "wait": false}),
+        )
         .await
         .expect("delete again");
     assert_eq!(again, json!(false));
@@ -300,16 +319,15 @@ async fn delete_deletes_once() {
 async fn exists_with_existing() {
     let h = Harness::start().await;
     let body = job("test1", json!(["true"]));
-    h.hook(HookCall::CreateOrUpdate(
-        gref("azure_default", "test", "test1"),
-        body,
-        false,
-    ))
+    h.hook("create-or-update", json!({"target": gref("azure_default", "test", "test1"), "container_group": body, "wait": false}))
     .await
     .expect("create");
     let before = count_all(&h, "ContainerGroups_Get");
     let r = h
-        .hook(HookCall::Exists(gref("azure_default", "test", "test1")))
+        .hook(
+            "exists",
+            json!({"target": gref("azure_default", "test", "test1")}),
+        )
         .await
         .expect("exists");
     assert_eq!(r, json!(true));
@@ -321,7 +339,10 @@ async fn exists_with_existing() {
 async fn exists_with_not_existing() {
     let h = Harness::start().await;
     let r = h
-        .hook(HookCall::Exists(gref("azure_default", "test", "not-found")))
+        .hook(
+            "exists",
+            json!({"target": gref("azure_default", "test", "not-found")}),
+        )
         .await
         .expect("exists");
     assert_eq!(r, json!(false));
@@ -339,7 +360,7 @@ async fn exists_unexpected_error_propagates() {
         error_status: 500,
         ..Faults::default()
     });
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("test1")))
+    let e = exists_with(&h, vec![conn], "test1")
         .await
         .expect_err("exists must fail");
     let (status, code, _) = remote(&e);
@@ -351,7 +372,7 @@ async fn exists_unexpected_error_propagates() {
 async fn test_connection_success() {
     let h = Harness::start().await;
     let r = h
-        .hook(HookCall::TestConnection("azure_default".into()))
+        .hook("test-connection", json!({"conn_id": "azure_default"}))
         .await
         .expect("test_connection");
     assert_eq!(
@@ -371,7 +392,8 @@ async fn test_connection_failure() {
     let r = call_with(
         &h,
         vec![conn],
-        HookCall::TestConnection("azure_default".into()),
+        "test-connection",
+        json!({"conn_id": "azure_default"}),
     )
     .await
     .expect("test_connection");
@@ -390,7 +412,7 @@ async fn test_connection_failure() {
 #[tokio::test]
 async fn test_connection_unknown_connection() {
     let h = Harness::start().await;
-    let r = call_with(&h, vec![], HookCall::TestConnection("nope".into()))
+    let r = call_with(&h, vec![], "test-connection", json!({"conn_id": "nope"}))
         .await
         .expect("test_connection");
     assert_eq!(r[0], json!(false));
@@ -404,9 +426,7 @@ async fn fallback_to_default_azure_credential() {
     let h = Harness::start().await;
     let base = h.base_url();
     let conn = bare_conn(&h, "azure_default", json!({"imds_endpoint": base}));
-    let r = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
-        .await
-        .expect("exists");
+    let r = exists_with(&h, vec![conn], "x").await.expect("exists");
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "Imds_Token", 200), 1);
     assert_eq!(count_all(&h, "Token_Issue"), 0);
@@ -426,7 +446,8 @@ async fn cloud_environment_with_overrides() {
         let r = call_with(
             &h,
             vec![conn],
-            HookCall::TestConnection("azure_default".into()),
+            "test-connection",
+            json!({"conn_id": "azure_default"}),
         )
         .await
         .expect("test_connection");
@@ -441,12 +462,15 @@ async fn deprecated_state_methods() {
     create(&h, "old", json!(["sh", "-c", "exit 3"])).await;
     wait_terminated(&h, "old").await;
     let d = h
-        .hook(HookCall::GetStateExitcodeDetails(Harness::group("old")))
+        .hook(
+            "get-state-exitcode-details",
+            json!({"target": Harness::group("old")}),
+        )
         .await
         .expect("details");
     assert_eq!(d, json!(["Terminated", 3, "Error"]));
     let m = h
-        .hook(HookCall::GetMessages(Harness::group("old")))
+        .hook("get-messages", json!({"target": Harness::group("old")}))
         .await
         .expect("messages");
     let msgs: Vec<&str> = m
@@ -469,11 +493,7 @@ async fn deprecated_state_methods() {
 async fn create_or_update_wait_follows_the_operation() {
     let h = Harness::start().await;
     let g = h
-        .hook(HookCall::CreateOrUpdate(
-            Harness::group("waited"),
-            job("waited", json!(["sleep", "5"])),
-            true,
-        ))
+        .hook("create-or-update", json!({"target": Harness::group("waited"), "container_group": job("waited", json!(["sleep", "5"])), "wait": true}))
         .await
         .expect("create with wait");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded", "{g}");
@@ -488,7 +508,10 @@ async fn create_or_update_wait_reports_provisioning_failure() {
     let body =
         job("bad", json!(["true"])).replace("busybox:latest", "myreg.azurecr.io/inaccessible:1");
     let e = h
-        .hook(HookCall::CreateOrUpdate(Harness::group("bad"), body, true))
+        .hook(
+            "create-or-update",
+            json!({"target": Harness::group("bad"), "container_group": body, "wait": true}),
+        )
         .await
         .expect_err("must fail");
     let (_, code, message) = remote(&e);
@@ -499,20 +522,19 @@ async fn create_or_update_wait_reports_provisioning_failure() {
 async fn delete_wait_returns_once_gone() {
     let h = Harness::start().await;
     create(&h, "gone", json!(["sleep", "30"])).await;
-    h.hook(HookCall::CreateOrUpdate(
-        Harness::group("gone"),
-        job("gone", json!(["sleep", "30"])),
-        true,
-    ))
+    h.hook("create-or-update", json!({"target": Harness::group("gone"), "container_group": job("gone", json!(["sleep", "30"])), "wait": true}))
     .await
     .ok();
     let r = h
-        .hook(HookCall::Delete(Harness::group("gone"), true))
+        .hook(
+            "delete",
+            json!({"target": Harness::group("gone"), "wait": true}),
+        )
         .await
         .expect("delete");
     assert_eq!(r, json!(true));
     let e = h
-        .hook(HookCall::Exists(Harness::group("gone")))
+        .hook("exists", json!({"target": Harness::group("gone")}))
         .await
         .expect("exists");
     assert_eq!(e, json!(false));
@@ -522,22 +544,29 @@ async fn delete_wait_returns_once_gone() {
 async fn stop_start_restart() {
     let h = Harness::start().await;
     let g = Harness::group("svc");
-    h.hook(HookCall::CreateOrUpdate(
-        g.clone(),
-        job("svc", json!(["sleep", "30"])),
-        true,
-    ))
+    h.hook("create-or-update", json!({"target": g.clone(), "container_group": job("svc", json!(["sleep", "30"])), "wait": true}))
     .await
     .expect("create");
-    h.hook(HookCall::Stop(g.clone())).await.expect("stop");
-    let s = h.hook(HookCall::GetState(g.clone())).await.expect("state");
+    h.hook("stop", json!({"target": g.clone()}))
+        .await
+        .expect("stop");
+    let s = h
+        .hook("get-state", json!({"target": g.clone()}))
+        .await
+        .expect("state");
     assert_eq!(s["properties"]["instanceView"]["state"], "Stopped");
-    h.hook(HookCall::Start(g.clone())).await.expect("start");
+    h.hook("start", json!({"target": g.clone()}))
+        .await
+        .expect("start");
     assert_eq!(count_all(&h, "ContainerGroups_Start"), 1);
     // Restart needs the group running again; 409 ContainerGroupTransitioning is retried.
-    h.hook(HookCall::Restart(g.clone())).await.expect("restart");
+    h.hook("restart", json!({"target": g.clone()}))
+        .await
+        .expect("restart");
     assert_eq!(count(&h, "ContainerGroups_Restart", 204), 1);
-    h.hook(HookCall::Delete(g, true)).await.expect("cleanup");
+    h.hook("delete", json!({"target": g, "wait": true}))
+        .await
+        .expect("cleanup");
 }
 
 #[tokio::test]
@@ -551,18 +580,14 @@ async fn list_follows_next_link() {
     for n in ["l1", "l2", "l3"] {
         create(&h, n, json!(["true"])).await;
     }
-    h.hook(HookCall::CreateOrUpdate(
-        gref("azure_default", "other-rg", "l4"),
-        job("l4", json!(["true"])),
-        false,
-    ))
+    h.hook("create-or-update", json!({"target": gref("azure_default", "other-rg", "l4"), "container_group": job("l4", json!(["true"])), "wait": false}))
     .await
     .expect("create");
     let rg = h
-        .hook(HookCall::List(
-            "azure_default".into(),
-            Some(aci_e2e::RESOURCE_GROUP.into()),
-        ))
+        .hook(
+            "list",
+            json!({"conn_id": "azure_default", "resource_group": aci_e2e::RESOURCE_GROUP}),
+        )
         .await
         .expect("list");
     let mut names: Vec<&str> = rg
@@ -579,7 +604,10 @@ async fn list_follows_next_link() {
         "two pages"
     );
     let all = h
-        .hook(HookCall::List("azure_default".into(), None))
+        .hook(
+            "list",
+            json!({"conn_id": "azure_default", "resource_group": null}),
+        )
         .await
         .expect("list all");
     assert_eq!(all.as_array().unwrap().len(), 4);
@@ -598,34 +626,44 @@ async fn requests_per_hook_call() {
     let g = Harness::group("counted");
     let total = |h: &Harness| h.stats().total_requests;
     let mut costs = Vec::new();
-    let calls: Vec<(&str, HookCall)> = vec![
+    let calls: Vec<(&str, &str, Value)> = vec![
         (
             "create_or_update",
-            HookCall::CreateOrUpdate(
-                g.clone(),
-                job("counted", json!(["sh", "-c", "echo hi"])),
-                false,
-            ),
+            "create-or-update",
+            json!({"target": g.clone(), "container_group": job("counted", json!(["sh", "-c", "echo hi"])), "wait": false}),
         ),
-        ("exists", HookCall::Exists(g.clone())),
-        ("get_state", HookCall::GetState(g.clone())),
+        ("exists", "exists", json!({"target": g.clone()})),
+        ("get_state", "get-state", json!({"target": g.clone()})),
         (
             "test_connection",
-            HookCall::TestConnection("azure_default".into()),
+            "test-connection",
+            json!({"conn_id": "azure_default"}),
         ),
     ];
-    for (name, c) in calls {
+    for (name, method, args) in calls {
         let before = total(&h);
-        h.hook(c).await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        h.hook(method, args)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         costs.push((name, total(&h) - before));
     }
     wait_terminated(&h, "counted").await;
-    for (name, c) in [
-        ("get_logs", HookCall::GetLogs(g.clone(), None)),
-        ("delete", HookCall::Delete(g.clone(), false)),
+    for (name, method, args) in [
+        (
+            "get_logs",
+            "get-logs",
+            json!({"target": g.clone(), "tail": null}),
+        ),
+        (
+            "delete",
+            "delete",
+            json!({"target": g.clone(), "wait": false}),
+        ),
     ] {
         let before = total(&h);
-        h.hook(c).await.unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        h.hook(method, args)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         costs.push((name, total(&h) - before));
     }
     eprintln!("requests per hook call (token + ARM): {costs:?}");
@@ -649,7 +687,7 @@ async fn throttling_honours_retry_after() {
     });
     let t0 = Instant::now();
     let r = h
-        .hook(HookCall::Exists(Harness::group("x")))
+        .hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists");
     let waited = t0.elapsed();
@@ -674,7 +712,7 @@ async fn throttle_storm_honours_every_retry_after() {
         ..Faults::default()
     });
     let t0 = Instant::now();
-    h.hook(HookCall::Exists(Harness::group("x")))
+    h.hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists survives 5 throttles");
     let waited = t0.elapsed();
@@ -695,7 +733,7 @@ async fn server_error_burst_is_survived() {
         ..Faults::default()
     });
     let r = h
-        .hook(HookCall::Exists(Harness::group("x")))
+        .hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists survives the burst");
     assert_eq!(r, json!(false));
@@ -711,7 +749,7 @@ async fn connection_resets_are_retried() {
         ..Faults::default()
     });
     let r = h
-        .hook(HookCall::Exists(Harness::group("x")))
+        .hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists survives resets");
     assert_eq!(r, json!(false));
@@ -730,7 +768,7 @@ async fn retries_give_up_after_the_bound() {
         error_status: 500,
         ..Faults::default()
     });
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
+    let e = exists_with(&h, vec![conn], "x")
         .await
         .expect_err("must give up");
     let (status, code, message) = remote(&e);
@@ -752,9 +790,14 @@ async fn default_retry_bound_is_six_attempts() {
         error_status: 502,
         ..Faults::default()
     });
-    let e = call_with(&h, vec![conn], HookCall::GetState(Harness::group("x")))
-        .await
-        .expect_err("must give up");
+    let e = call_with(
+        &h,
+        vec![conn],
+        "get-state",
+        json!({"target": Harness::group("x")}),
+    )
+    .await
+    .expect_err("must give up");
     let (status, code, message) = remote(&e);
     assert_eq!((status, code.as_str()), (502, "BadGateway"));
     assert!(message.contains("gave up after 6 attempts"), "{message}");
@@ -774,11 +817,7 @@ async fn expired_token_is_refreshed_on_401() {
         ..Faults::default()
     });
     let g = h
-        .hook(HookCall::CreateOrUpdate(
-            Harness::group("refresh"),
-            job("refresh", json!(["sleep", "5"])),
-            true,
-        ))
+        .hook("create-or-update", json!({"target": Harness::group("refresh"), "container_group": job("refresh", json!(["sleep", "5"])), "wait": true}))
         .await
         .expect("create with wait survives token expiry");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
@@ -803,11 +842,7 @@ async fn token_is_refreshed_before_expiry() {
     })
     .await;
     let g = h
-        .hook(HookCall::CreateOrUpdate(
-            Harness::group("proactive"),
-            job("proactive", json!(["sleep", "5"])),
-            true,
-        ))
+        .hook("create-or-update", json!({"target": Harness::group("proactive"), "container_group": job("proactive", json!(["sleep", "5"])), "wait": true}))
         .await
         .expect("create with wait");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
@@ -821,9 +856,14 @@ async fn token_is_refreshed_before_expiry() {
 
 async fn assert_auth_works(h: &Harness, env: TaskEnv, token_op: &str) {
     let before = count(h, token_op, 200);
-    let r = call_in(h, env, HookCall::TestConnection("azure_default".into()))
-        .await
-        .expect("test_connection");
+    let r = call_in(
+        h,
+        env,
+        "test-connection",
+        json!({"conn_id": "azure_default"}),
+    )
+    .await
+    .expect("test_connection");
     assert_eq!(
         r,
         json!([true, "Successfully connected to Azure Container Instance."])
@@ -881,7 +921,7 @@ async fn auth_key_path() {
         .any(|m| m == "Getting connection using a JSON key file."));
     // A key file without the .json extension is refused before anything is read.
     let conn = bare_conn(&h, "azure_default", json!({"key_path": "/keys/key.txt"}));
-    let e = call_with(&h, vec![conn], HookCall::Exists(Harness::group("x")))
+    let e = exists_with(&h, vec![conn], "x")
         .await
         .expect_err("bad extension");
     match e {
@@ -981,7 +1021,7 @@ async fn request_to_unnamed_host_is_denied() {
         ),
     ];
     env.granted_files.push(token_file);
-    let e = call_in(&h, env, HookCall::Exists(Harness::group("x")))
+    let e = call_in(&h, env, "exists", json!({"target": Harness::group("x")}))
         .await
         .expect_err("must be denied");
     assert!(matches!(e, TaskError::Denied(_)), "{e:?}");
@@ -1072,7 +1112,7 @@ async fn volume_keys() {
             "{name}"
         );
         let g = h
-            .hook(HookCall::GetState(Harness::group(name)))
+            .hook("get-state", json!({"target": Harness::group(name)}))
             .await
             .expect("state");
         let vol = &g["properties"]["volumes"][0];
@@ -1126,7 +1166,7 @@ async fn registry_credentials() {
             "{name}"
         );
         let g = h
-            .hook(HookCall::GetState(Harness::group(name)))
+            .hook("get-state", json!({"target": Harness::group(name)}))
             .await
             .expect("state");
         let cred = &g["properties"]["imageRegistryCredentials"][0];

@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use aci_e2e::{wait_until, Faults, Harness, HookCall, TaskRun, TaskSpec, TaskState};
+use aci_e2e::{wait_until, Faults, Harness, TaskRun, TaskSpec, TaskState};
 use aci_host::runner::{ErrorKind, TaskReport};
 use serde_json::{json, Value};
 
@@ -58,7 +58,9 @@ fn reads(h: &Harness) -> u64 {
 
 /// The group as ARM returns it, if it exists.
 async fn group(h: &Harness, name: &str) -> Option<Value> {
-    h.hook(HookCall::GetState(Harness::group(name))).await.ok()
+    h.hook("get-state", json!({"target": Harness::group(name)}))
+        .await
+        .ok()
 }
 
 fn alive(h: &Harness, name: &str) -> bool {

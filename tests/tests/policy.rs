@@ -201,6 +201,6 @@ async fn spinning_guest_is_interrupted_after_the_grace_period() {
 fn task_error_variants_are_distinct() {
     // The WIT keeps "denied" distinct from other failures.
     let denied = TaskError::Denied("x".into());
-    let (kind, _, status, _, _) = aci_host::runner::classify_error(&denied);
-    assert_eq!((kind, status), (ErrorKind::Denied, 125));
+    let c = aci_host::runner::classify_error(&denied);
+    assert_eq!((c.kind, c.exit_status), (ErrorKind::Denied, 125));
 }

@@ -41,7 +41,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the operator's info (name, version, template fields, params schema) as JSON.
     Describe,
-    /// Call one of the hook's methods.
+    /// Call one of the hook's methods (`aci-host hook --help` lists them).
+    #[command(disable_help_flag = true)]
     Hook(HookArgs),
     /// Run the local ARM emulator alone; its first stdout line is its base URL.
     #[cfg(feature = "local")]
@@ -116,34 +117,18 @@ pub struct ValidateArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-/// `hook` options.
+/// `hook` arguments: `METHOD [FLAGS]`. The methods and their flags are
+/// derived from the component's hook interface once it is loaded (see
+/// `aci-host hook --help` and [`crate::cli`]'s `hook` module).
 #[derive(Args, Debug)]
 pub struct HookArgs {
-    /// The method: exists, get-state, get-logs, delete, create-or-update, test-connection,
-    /// get-state-exitcode-details, get-messages, stop, start, restart, list.
-    #[arg(value_name = "METHOD")]
-    pub method: String,
-    /// The ACI connection id.
-    #[arg(long, default_value = "azure_default")]
-    pub conn_id: String,
-    /// Resource group.
-    #[arg(long)]
-    pub resource_group: Option<String>,
-    /// Container group name.
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Lines for get-logs.
-    #[arg(long)]
-    pub tail: Option<u32>,
-    /// ARM JSON body for create-or-update.
-    #[arg(long, value_name = "FILE.json")]
-    pub container_group: Option<PathBuf>,
-    /// Wait for create-or-update / delete to finish.
-    #[arg(long)]
-    pub wait: bool,
-    /// Connections.
-    #[command(flatten)]
-    pub conn: ConnArgs,
+    /// The method and its flags.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "METHOD [FLAGS]"
+    )]
+    pub args: Vec<String>,
 }
 
 /// `xcom` options.

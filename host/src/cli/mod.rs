@@ -55,7 +55,8 @@ impl Ui {
 
 /// Entry point: parses arguments, runs, returns the exit status.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = hook::globals::hoist(Cli::parse_from(&argv), &argv);
     let console = Arc::new(Console::stdio());
     init_tracing(&console, cli.verbose, cli.quiet);
     let ui = Ui {

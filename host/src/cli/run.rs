@@ -5,20 +5,16 @@
 //! a time (rendering included). Results come out in the order the files were
 //! given, whatever order the tasks finish in.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bindings::LogLevel;
 use crate::connections::ConnectionResolver;
-#[cfg(feature = "local")]
-use crate::local::LocalConnections;
 use crate::policy::AllowRule;
 use crate::runner::{ErrorKind, Runner, TaskEnv, TaskReport, TaskState};
-use crate::runtime_impl::{CancelToken, ConnectionProvider, LogSink};
+use crate::runtime::{CancelToken, ConnectionProvider, LogSink};
 use crate::xcom_store::{XcomStore, RETURN_VALUE_KEY};
-#[cfg(feature = "local")]
-use aci_emulator::{Emulator, EmulatorConfig};
 
 use super::args::RunArgs;
 use super::inputs::{allow_rules, expand_tasks, open_xcom, parse_logical_date, resolver};
@@ -26,18 +22,6 @@ use super::prepare::{prepare, Overrides};
 use super::signals::spawn_signal_handler;
 use super::status::{human_duration, summary_table, Board, TaskSink, Verbosity};
 use super::Ui;
-
-/// How often the status line is redrawn (spinner, elapsed times).
-const TICK: Duration = Duration::from_millis(200);
-
-/// The answer to `run --local` in a build without the emulator.
-#[cfg(not(feature = "local"))]
-const NO_LOCAL_FEATURE: &str = "--local needs the built-in ARM emulator, but this aci-host was \
-     built without the `local` feature (rebuild it with default features)";
-
-/// Stands for the emulator in a build without it: no value exists.
-#[cfg(not(feature = "local"))]
-enum NoEmulator {}
 
 /// What every task of one `run` shares.
 struct Shared {
@@ -62,166 +46,257 @@ fn label_of(path: &Path) -> String {
         .to_string()
 }
 
+/// What `run` reads before any task starts.
+struct Inputs {
+    files: Vec<PathBuf>,
+    connections: Arc<ConnectionResolver>,
+    allow: Vec<AllowRule>,
+    xcom: Arc<XcomStore>,
+    logical_date: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn inputs(args: &RunArgs) -> Result<Inputs, String> {
+    if args.max_parallel == 0 {
+        return Err("--max-parallel must be at least 1".into());
+    }
+    let files = expand_tasks(&args.tasks)?;
+    if files.is_empty() {
+        return Err("no task files given".to_string());
+    }
+    Ok(Inputs {
+        files,
+        connections: Arc::new(resolver(&args.conn)?),
+        allow: allow_rules(&args.conn)?,
+        xcom: open_xcom(args.state_dir.as_deref())?,
+        logical_date: parse_logical_date(args.logical_date.as_deref())?,
+    })
+}
+
+/// Local mode (`--local`): one in-process ARM emulator for every task of this
+/// invocation, and the connections that point the plugin at it.
+#[cfg(feature = "local")]
+mod local {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use aci_emulator::{Emulator, EmulatorConfig};
+
+    use crate::local::LocalConnections;
+    use crate::runtime::ConnectionProvider;
+
+    use super::RunArgs;
+
+    /// The running emulator, if any; shared with the second-signal exit path.
+    pub(super) type Slot = Arc<Mutex<Option<Emulator>>>;
+
+    /// Starts the emulator when `--local` asks for it.
+    pub(super) async fn start(args: &RunArgs) -> Result<Slot, String> {
+        let emulator = if args.local {
+            let config = EmulatorConfig {
+                provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)),
+                ..EmulatorConfig::default()
+            };
+            let e = Emulator::start(config)
+                .await
+                .map_err(|e| format!("starting the local emulator: {e}"))?;
+            tracing::info!("local mode: ARM emulator at {}", e.base_url());
+            Some(e)
+        } else {
+            None
+        };
+        Ok(Arc::new(Mutex::new(emulator)))
+    }
+
+    /// The emulator's connections in local mode, else `otherwise`.
+    pub(super) fn connections(
+        slot: &Slot,
+        otherwise: Arc<dyn ConnectionProvider>,
+    ) -> Arc<dyn ConnectionProvider> {
+        match slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(e) => Arc::new(LocalConnections::new(e.base_url())),
+            None => otherwise,
+        }
+    }
+
+    /// Stops the emulator: now (second signal: this kills its container
+    /// processes, which would outlive us, and removes its directories) or
+    /// cleanly at the end.
+    pub(super) fn stop_now(slot: &Slot) {
+        drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take());
+    }
+
+    /// Shuts the emulator down at the end of the run.
+    pub(super) async fn shutdown(slot: &Slot) {
+        let emulator = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(e) = emulator {
+            e.shutdown().await;
+        }
+    }
+}
+
+/// Local mode in a build without the emulator (no `local` feature): `--local`
+/// is refused, everything else runs as usual.
+#[cfg(not(feature = "local"))]
+mod local {
+    use std::sync::Arc;
+
+    use crate::runtime::ConnectionProvider;
+
+    use super::RunArgs;
+
+    /// No emulator can run.
+    #[derive(Clone)]
+    pub(super) struct Slot;
+
+    /// Refuses `--local`.
+    pub(super) async fn start(args: &RunArgs) -> Result<Slot, String> {
+        match args.local {
+            true => Err(
+                "--local needs the built-in ARM emulator, but this aci-host was \
+                 built without the `local` feature (rebuild it with default features)"
+                    .into(),
+            ),
+            false => Ok(Slot),
+        }
+    }
+
+    /// Always `otherwise`.
+    pub(super) fn connections(
+        _: &Slot,
+        otherwise: Arc<dyn ConnectionProvider>,
+    ) -> Arc<dyn ConnectionProvider> {
+        otherwise
+    }
+
+    /// Nothing to stop.
+    pub(super) fn stop_now(_: &Slot) {
+        // No emulator was started.
+    }
+
+    /// Nothing to shut down.
+    pub(super) async fn shutdown(_: &Slot) {
+        // No emulator was started.
+    }
+}
+
 /// Runs the tasks; returns the exit status of the first task (in the given
 /// order) that did not succeed, or `0`.
 pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
-    if args.max_parallel == 0 {
-        return ui.fail("--max-parallel must be at least 1");
-    }
-    let inputs = (|| {
-        let files = expand_tasks(&args.tasks)?;
-        if files.is_empty() {
-            return Err("no task files given".to_string());
-        }
-        let connections = Arc::new(resolver(&args.conn)?);
-        let allow = allow_rules(&args.conn)?;
-        let xcom = open_xcom(args.state_dir.as_deref())?;
-        let logical_date = parse_logical_date(args.logical_date.as_deref())?;
-        Ok((files, connections, allow, xcom, logical_date))
-    })();
-    let (files, connections, allow, xcom, logical_date) = match inputs {
+    let inputs = match inputs(&args) {
         Ok(i) => i,
         Err(e) => return ui.fail(&e),
     };
-
-    // Local mode: one in-process emulator for every task of this invocation.
-    #[cfg(not(feature = "local"))]
-    let emulator: Option<NoEmulator> = match args.local {
-        true => return ui.fail(NO_LOCAL_FEATURE),
-        false => None,
+    let emulator = match local::start(&args).await {
+        Ok(e) => e,
+        Err(e) => return ui.fail(&e),
     };
-    #[cfg(feature = "local")]
-    let emulator = if args.local {
-        let config = EmulatorConfig {
-            provision_delay: Duration::from_secs_f64(args.local_provision_delay.max(0.0)),
-            ..EmulatorConfig::default()
-        };
-        match Emulator::start(config).await {
-            Ok(e) => {
-                tracing::info!("local mode: ARM emulator at {}", e.base_url());
-                Some(e)
-            }
-            Err(e) => return ui.fail(&format!("starting the local emulator: {e}")),
-        }
-    } else {
-        None
-    };
-    let plugin_connections: Arc<dyn ConnectionProvider> = match &emulator {
-        #[cfg(feature = "local")]
-        Some(e) => Arc::new(LocalConnections::new(e.base_url())),
-        #[cfg(not(feature = "local"))]
-        Some(never) => match *never {},
-        None => connections.clone(),
-    };
-
     let live = ui.console.is_live() && ui.verbosity != Verbosity::Quiet;
-    let board = Arc::new(Board::new(
-        ui.console.clone(),
-        files.iter().map(|f| label_of(f)).collect(),
-        live,
-    ));
+    let labels = inputs.files.iter().map(|f| label_of(f)).collect();
+    let board = Arc::new(Board::new(ui.console.clone(), labels, live));
     let cancel = CancelToken::new();
-    // A second signal exits at once: drop the emulator first (that kills its
-    // container processes, which would outlive us, and removes its directories).
-    let emulator = Arc::new(std::sync::Mutex::new(emulator));
     let slot = emulator.clone();
-    #[cfg_attr(not(feature = "local"), allow(clippy::drop_non_drop))]
-    let on_exit = Box::new(move || drop(slot.lock().unwrap_or_else(|e| e.into_inner()).take()));
+    let on_exit = Box::new(move || local::stop_now(&slot));
     spawn_signal_handler(
         cancel.clone(),
         ui.console.clone(),
         Some(board.clone()),
         on_exit,
     );
-    let ticker = live.then(|| {
-        let board = board.clone();
-        tokio::spawn(async move {
-            // Ends when aborted after the last task (below).
-            loop {
-                tokio::time::sleep(TICK).await;
-                board.tick();
-            }
-        })
-    });
-
+    let files = inputs.files.clone();
     let shared = Arc::new(Shared {
         runner,
-        connections,
-        plugin_connections,
-        xcom,
-        allow,
+        plugin_connections: local::connections(&emulator, inputs.connections.clone()),
+        connections: inputs.connections,
+        xcom: inputs.xcom,
+        allow: inputs.allow,
         overrides: Overrides {
             run_id: args.run_id.clone(),
-            logical_date,
+            logical_date: inputs.logical_date,
             try_number: args.try_number,
         },
         cancel,
         cancel_grace: Duration::from_secs(args.cancel_grace),
-        board: board.clone(),
+        board,
         ui: ui.clone(),
         prefix: files.len() > 1,
     });
-    // Tasks start in the order given, at most `--max-parallel` at a time; each
-    // reports back on its own channel so results can be read in that order.
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(args.max_parallel));
+    let (dispatcher, receivers) = dispatch(shared.clone(), files.clone(), args.max_parallel);
+    let reports = collect(&shared, &files, receivers, args.json).await;
+    dispatcher.abort();
+    ui.console.clear_status();
+    local::shutdown(&emulator).await;
+    print_summary(ui, &reports);
+    reports
+        .iter()
+        .map(|(r, _)| r.exit_status)
+        .find(|s| *s != 0)
+        .unwrap_or(0)
+}
+
+/// What one task sends back: its report and how long it took.
+type Finished = (TaskReport, Duration);
+
+/// Starts the tasks in the order given, at most `max_parallel` at a time;
+/// each reports back on its own channel so results can be read in that order.
+fn dispatch(
+    shared: Arc<Shared>,
+    files: Vec<PathBuf>,
+    max_parallel: usize,
+) -> (
+    tokio::task::JoinHandle<()>,
+    Vec<tokio::sync::oneshot::Receiver<Finished>>,
+) {
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(max_parallel));
     let (senders, receivers): (Vec<_>, Vec<_>) = files
         .iter()
         .map(|_| tokio::sync::oneshot::channel())
         .unzip();
-    let dispatcher = {
-        let (shared, files) = (shared.clone(), files.clone());
-        tokio::spawn(async move {
-            for ((index, path), tx) in files.into_iter().enumerate().zip(senders) {
-                // The semaphore is never closed, so this only waits for a slot.
-                let Ok(permit) = semaphore.clone().acquire_owned().await else {
-                    break;
-                };
-                let shared = shared.clone();
-                tokio::spawn(async move {
-                    let result = run_one(&shared, index, &path).await;
-                    drop(permit);
-                    let _ = tx.send(result);
-                });
-            }
-        })
-    };
+    let dispatcher = tokio::spawn(async move {
+        for ((index, path), tx) in files.into_iter().enumerate().zip(senders) {
+            // The semaphore is never closed, so this only waits for a slot.
+            let Ok(permit) = semaphore.clone().acquire_owned().await else {
+                break;
+            };
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                let result = run_one(&shared, index, &path).await;
+                drop(permit);
+                let _ = tx.send(result);
+            });
+        }
+    });
+    (dispatcher, receivers)
+}
 
-    // Results in the given order, each printed as soon as it and all before it are known.
+/// The results in the given order, each printed (with `--json`) as soon as it
+/// and all before it are known.
+async fn collect(
+    shared: &Shared,
+    files: &[PathBuf],
+    receivers: Vec<tokio::sync::oneshot::Receiver<Finished>>,
+    json: bool,
+) -> Vec<Finished> {
     let mut reports = Vec::with_capacity(receivers.len());
     for (index, rx) in receivers.into_iter().enumerate() {
-        let (report, took) = match rx.await {
-            Ok(r) => r,
-            Err(_) => {
-                // The task's future was dropped without an answer: it panicked.
-                board.done(index, false);
-                (
-                    TaskReport::not_started(
-                        &label_of(&files[index]),
-                        ErrorKind::Internal,
-                        "the task panicked".into(),
-                    ),
-                    Duration::ZERO,
-                )
-            }
-        };
-        if args.json {
-            ui.console.out_line(&report.to_json().to_string());
+        let (report, took) = rx.await.unwrap_or_else(|_| {
+            // The task's future was dropped without an answer: it panicked.
+            shared.board.done(index, false);
+            let label = label_of(&files[index]);
+            let report =
+                TaskReport::not_started(&label, ErrorKind::Internal, "the task panicked".into());
+            (report, Duration::ZERO)
+        });
+        if json {
+            shared.ui.console.out_line(&report.to_json().to_string());
         }
         reports.push((report, took));
     }
-    dispatcher.abort();
-    if let Some(t) = ticker {
-        t.abort();
-    }
-    ui.console.clear_status();
-    #[cfg(feature = "local")]
-    let local = emulator.lock().unwrap_or_else(|e| e.into_inner()).take();
-    #[cfg(feature = "local")]
-    if let Some(e) = local {
-        e.shutdown().await;
-    }
+    reports
+}
 
-    if let [(r, took)] = reports.as_slice() {
+/// One task: its outcome line; several: the summary table.
+fn print_summary(ui: &Ui, reports: &[Finished]) {
+    if let [(r, took)] = reports {
         let prefix = if r.state == TaskState::Success {
             ""
         } else {
@@ -230,13 +305,8 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         ui.console
             .line(&format!("{prefix}{} {}", r.task_id, outcome(r, *took)));
     } else {
-        ui.console.line(&summary_table(&reports));
+        ui.console.line(&summary_table(reports));
     }
-    reports
-        .iter()
-        .map(|(r, _)| r.exit_status)
-        .find(|s| *s != 0)
-        .unwrap_or(0)
 }
 
 /// `succeeded in 1.0s` / `failed after 1.0s (exit status 3): <error>`.
@@ -255,7 +325,7 @@ fn outcome(r: &TaskReport, took: Duration) -> String {
 }
 
 /// Renders and runs one task file, stores its XComs, and reports.
-async fn run_one(shared: &Shared, index: usize, path: &Path) -> (TaskReport, Duration) {
+async fn run_one(shared: &Shared, index: usize, path: &Path) -> Finished {
     let started = Instant::now();
     let board = &shared.board;
     let label = label_of(path);
@@ -325,7 +395,7 @@ fn finish(
     sink: &TaskSink,
     report: TaskReport,
     started: Instant,
-) -> (TaskReport, Duration) {
+) -> Finished {
     let took = started.elapsed();
     shared.board.done(index, report.state == TaskState::Success);
     if shared.prefix {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::runner::EXIT_CANCELLED;
-use crate::runtime_impl::CancelToken;
+use crate::runtime::CancelToken;
 
 use super::console::Console;
 use super::status::Board;

@@ -12,15 +12,12 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::LogLevel;
 use crate::runner::TaskReport;
-use crate::runtime_impl::LogSink;
+use crate::runtime::LogSink;
 
 use super::console::Console;
 
 /// The log line prefix the plugin uses for container group state changes.
 pub const STATE_CHANGE_PREFIX: &str = "Container group state changed to ";
-
-/// Spinner frames of the status line.
-const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// Where a task is in its life.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,11 +48,26 @@ pub struct Entry {
 /// The state of every task of one `run`, rendered as the status line.
 pub struct Board {
     console: Arc<Console>,
-    enabled: bool,
+    view: Arc<View>,
+}
+
+/// What the status line shows; the console asks for it at every draw.
+struct View {
     started: Instant,
     entries: Mutex<Vec<Entry>>,
     cancelling: std::sync::atomic::AtomicBool,
-    frame: std::sync::atomic::AtomicUsize,
+}
+
+impl View {
+    fn line(&self) -> String {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        status_line(
+            &entries,
+            self.started.elapsed(),
+            Instant::now(),
+            self.cancelling.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
 }
 
 impl Board {
@@ -71,24 +83,26 @@ impl Board {
                 container_state: None,
             })
             .collect();
-        Board {
-            console,
-            enabled,
+        let view = Arc::new(View {
             started: Instant::now(),
             entries: Mutex::new(entries),
             cancelling: Default::default(),
-            frame: Default::default(),
+        });
+        if enabled {
+            let shown = view.clone();
+            console.show_status(move || shown.line());
         }
+        Board { console, view }
     }
 
     fn update(&self, index: usize, f: impl FnOnce(&mut Entry)) {
         {
-            let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut entries = self.view.entries.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = entries.get_mut(index) {
                 f(e);
             }
         }
-        self.redraw();
+        self.console.refresh_status();
     }
 
     /// The task left the queue and is being rendered.
@@ -119,50 +133,19 @@ impl Board {
 
     /// The run is being cancelled.
     pub fn cancelling(&self) {
-        self.cancelling
+        self.view
+            .cancelling
             .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.redraw();
-    }
-
-    /// Advances the spinner and draws the status line again (elapsed times move).
-    pub fn tick(&self) {
-        self.frame
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.redraw();
-    }
-
-    /// Draws the status line (a no-op when stderr is not a terminal).
-    pub fn redraw(&self) {
-        if !self.enabled || !self.console.is_live() {
-            return;
-        }
-        let line = {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            let frame =
-                SPINNER[self.frame.load(std::sync::atomic::Ordering::Relaxed) % SPINNER.len()];
-            status_line(
-                &entries,
-                frame,
-                self.started.elapsed(),
-                Instant::now(),
-                self.cancelling.load(std::sync::atomic::Ordering::Relaxed),
-            )
-        };
-        self.console.set_status(&line);
+        self.console.refresh_status();
     }
 }
 
-/// The status line for these tasks: one task's own state, or a summary of many.
+/// The status line for these tasks (the console puts a spinner before it):
+/// one task's own state, or a summary of many.
 ///
-/// - one task: `⠋ hello · Running · 12.3s`
-/// - many: `⠋ 3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`
-pub fn status_line(
-    entries: &[Entry],
-    spinner: char,
-    elapsed: Duration,
-    now: Instant,
-    cancelling: bool,
-) -> String {
+/// - one task: `hello · Running · 12.3s`
+/// - many: `3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`
+pub fn status_line(entries: &[Entry], elapsed: Duration, now: Instant, cancelling: bool) -> String {
     let suffix = if cancelling {
         " · cancelling (Ctrl-C again to exit now)"
     } else {
@@ -181,11 +164,7 @@ pub fn status_line(
             .started
             .map(|s| now.saturating_duration_since(s))
             .unwrap_or(elapsed);
-        return format!(
-            "{spinner} {} · {what} · {}{suffix}",
-            e.label,
-            human_duration(took)
-        );
+        return format!("{} · {what} · {}{suffix}", e.label, human_duration(took));
     }
     let total = entries.len();
     let done = entries
@@ -214,7 +193,7 @@ pub fn status_line(
             None => states.push((s.to_string(), 1)),
         }
     }
-    let mut line = format!("{spinner} {done}/{total} done");
+    let mut line = format!("{done}/{total} done");
     if failed > 0 {
         line.push_str(&format!(" ({failed} failed)"));
     }
@@ -402,20 +381,20 @@ mod tests {
         let mut e = entry("hello", Phase::Running, Some("Running"));
         e.started = now.checked_sub(Duration::from_millis(2500));
         assert_eq!(
-            status_line(&[e.clone()], '⠋', Duration::from_secs(9), now, false),
-            "⠋ hello · Running · 2.5s"
+            status_line(&[e.clone()], Duration::from_secs(9), now, false),
+            "hello · Running · 2.5s"
         );
         e.container_state = None;
         assert_eq!(
-            status_line(&[e.clone()], '⠋', Duration::ZERO, now, false),
-            "⠋ hello · starting · 2.5s"
+            status_line(&[e.clone()], Duration::ZERO, now, false),
+            "hello · starting · 2.5s"
         );
-        assert!(status_line(&[e], '⠋', Duration::ZERO, now, true)
+        assert!(status_line(&[e], Duration::ZERO, now, true)
             .ends_with("cancelling (Ctrl-C again to exit now)"));
         let q = entry("q", Phase::Queued, None);
         assert_eq!(
-            status_line(&[q], '⠙', Duration::from_secs(75), now, false),
-            "⠙ q · queued · 1m15s"
+            status_line(&[q], Duration::from_secs(75), now, false),
+            "q · queued · 1m15s"
         );
     }
 
@@ -434,16 +413,16 @@ mod tests {
             entry("i", Phase::Queued, None),
         ];
         assert_eq!(
-            status_line(&entries, '⠋', Duration::from_secs(3700), now, false),
-            "⠋ 2/9 done (1 failed) · 5 running (Running 2, Pending 1, rendering 1, starting 1) · 2 queued · 1h01m"
+            status_line(&entries, Duration::from_secs(3700), now, false),
+            "2/9 done (1 failed) · 5 running (Running 2, Pending 1, rendering 1, starting 1) · 2 queued · 1h01m"
         );
         let all_done = vec![
             entry("a", Phase::Done(true), None),
             entry("b", Phase::Done(true), None),
         ];
         assert_eq!(
-            status_line(&all_done, '⠋', Duration::from_millis(1234), now, false),
-            "⠋ 2/2 done · 0 running · 1.2s"
+            status_line(&all_done, Duration::from_millis(1234), now, false),
+            "2/2 done · 0 running · 1.2s"
         );
     }
 
@@ -495,7 +474,9 @@ mod tests {
             "Container group state changed to Pending",
         );
         assert_eq!(
-            board.entries.lock().unwrap()[0].container_state.as_deref(),
+            board.view.entries.lock().unwrap()[0]
+                .container_state
+                .as_deref(),
             Some("Pending")
         );
         sink.log("task-one", LogLevel::Info, "container says hi");

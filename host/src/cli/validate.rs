@@ -29,7 +29,7 @@ pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui)
             Err(e) => Err(e.message),
             Ok(p) => match runner.validate(&p.spec.params).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(p.masker.mask(&classify_error(&e).1)),
+                Ok(Err(e)) => Err(p.masker.mask(&classify_error(&e).message)),
                 Err(trap) => Err(p.masker.mask(&format!("plugin trapped: {trap:#}"))),
             },
         };

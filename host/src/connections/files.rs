@@ -94,21 +94,22 @@ fn parse_json(text: &str) -> Result<Vec<(String, Value)>, String> {
 }
 
 fn parse_yaml(text: &str) -> Result<Vec<(String, Value)>, String> {
-    let doc: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| match e.location() {
-        Some(loc) => format!(
-            "line {} column {}: not valid YAML ({})",
-            loc.line(),
-            loc.column(),
-            yaml_message(&e)
-        ),
-        None => format!("not valid YAML ({})", yaml_message(&e)),
-    })?;
+    let doc: serde_norway::Value =
+        serde_norway::from_str(text).map_err(|e| match e.location() {
+            Some(loc) => format!(
+                "line {} column {}: not valid YAML ({})",
+                loc.line(),
+                loc.column(),
+                yaml_message(&e)
+            ),
+            None => format!("not valid YAML ({})", yaml_message(&e)),
+        })?;
     match doc {
-        serde_yaml::Value::Mapping(_) => match yaml_to_json(doc, 0)? {
+        serde_norway::Value::Mapping(_) => match yaml_to_json(doc, 0)? {
             Value::Object(map) => Ok(map.into_iter().collect()),
             _ => unreachable!("a mapping converts to an object"),
         },
-        serde_yaml::Value::Null => Ok(Vec::new()),
+        serde_norway::Value::Null => Ok(Vec::new()),
         other => Err(format!(
             "expected a YAML mapping of connections by id, found {}",
             yaml_kind(&other)
@@ -116,8 +117,8 @@ fn parse_yaml(text: &str) -> Result<Vec<(String, Value)>, String> {
     }
 }
 
-/// serde_yaml's message without its trailing location.
-fn yaml_message(e: &serde_yaml::Error) -> String {
+/// serde_norway's message without its trailing location.
+fn yaml_message(e: &serde_norway::Error) -> String {
     let msg = e.to_string();
     match msg.find(" at line ") {
         Some(i) => msg[..i].to_string(),
@@ -125,27 +126,27 @@ fn yaml_message(e: &serde_yaml::Error) -> String {
     }
 }
 
-fn yaml_kind(v: &serde_yaml::Value) -> &'static str {
+fn yaml_kind(v: &serde_norway::Value) -> &'static str {
     match v {
-        serde_yaml::Value::Null => "null",
-        serde_yaml::Value::Bool(_) => "a boolean",
-        serde_yaml::Value::Number(_) => "a number",
-        serde_yaml::Value::String(_) => "a string",
-        serde_yaml::Value::Sequence(_) => "a list",
-        serde_yaml::Value::Mapping(_) => "a mapping",
-        serde_yaml::Value::Tagged(_) => "a tagged value",
+        serde_norway::Value::Null => "null",
+        serde_norway::Value::Bool(_) => "a boolean",
+        serde_norway::Value::Number(_) => "a number",
+        serde_norway::Value::String(_) => "a string",
+        serde_norway::Value::Sequence(_) => "a list",
+        serde_norway::Value::Mapping(_) => "a mapping",
+        serde_norway::Value::Tagged(_) => "a tagged value",
     }
 }
 
 /// Converts YAML to JSON: scalar keys become strings; tags are refused.
-pub(crate) fn yaml_to_json(v: serde_yaml::Value, depth: usize) -> Result<Value, String> {
+pub(crate) fn yaml_to_json(v: serde_norway::Value, depth: usize) -> Result<Value, String> {
     if depth > 128 {
         return Err("the YAML document is nested too deeply".into());
     }
     Ok(match v {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(b) => Value::Bool(b),
-        serde_yaml::Value::Number(n) => {
+        serde_norway::Value::Null => Value::Null,
+        serde_norway::Value::Bool(b) => Value::Bool(b),
+        serde_norway::Value::Number(n) => {
             if let Some(i) = n.as_i64() {
                 Value::from(i)
             } else if let Some(u) = n.as_u64() {
@@ -157,20 +158,20 @@ pub(crate) fn yaml_to_json(v: serde_yaml::Value, depth: usize) -> Result<Value, 
                     .ok_or("a YAML number is not finite (.inf or .nan)")?
             }
         }
-        serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(items) => Value::Array(
+        serde_norway::Value::String(s) => Value::String(s),
+        serde_norway::Value::Sequence(items) => Value::Array(
             items
                 .into_iter()
                 .map(|i| yaml_to_json(i, depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
-        serde_yaml::Value::Mapping(m) => {
+        serde_norway::Value::Mapping(m) => {
             let mut out = Map::new();
             for (k, v) in m {
                 let key = match k {
-                    serde_yaml::Value::String(s) => s,
-                    serde_yaml::Value::Number(n) => n.to_string(),
-                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    serde_norway::Value::String(s) => s,
+                    serde_norway::Value::Number(n) => n.to_string(),
+                    serde_norway::Value::Bool(b) => b.to_string(),
                     other => {
                         return Err(format!(
                             "a YAML mapping key is {}; keys must be strings",
@@ -182,7 +183,7 @@ pub(crate) fn yaml_to_json(v: serde_yaml::Value, depth: usize) -> Result<Value, 
             }
             Value::Object(out)
         }
-        serde_yaml::Value::Tagged(t) => {
+        serde_norway::Value::Tagged(t) => {
             return Err(format!("YAML tags (`{}`) are not supported", t.tag));
         }
     })

@@ -11,7 +11,7 @@ use minijinja::value::{Object, ObjectRepr, Rest, Value};
 use minijinja::Error;
 
 use super::datetime::{self, method, DateTimeClass, PyDateTime};
-use super::pyargs::{bind, fail, required, string};
+use super::pyargs::{bind, fail, required_string, string};
 use super::TemplateContext;
 use crate::connections::{Connection, ConnectionResolver};
 use crate::mask::{is_sensitive_key, secrets_in_json, Masker};
@@ -232,7 +232,7 @@ impl Object for VariableAccessor {
         if name == "get" {
             return Some(method(self.clone(), |this, args| {
                 let a = bind("get", args, &["key", "default_var"])?;
-                let name = string("get", &required("get", &a[0], "key")?, "key")?;
+                let name = required_string("get", &a[0], "key")?;
                 match this.lookup(&name).map_err(fail)? {
                     Some(v) => Ok(v),
                     None => match &a[1] {
@@ -272,7 +272,7 @@ impl Object for Connections {
         if id == "get" {
             return Some(method(self.clone(), |this, args| {
                 let a = bind("get", args, &["conn_id", "default_conn"])?;
-                let id = string("get", &required("get", &a[0], "conn_id")?, "conn_id")?;
+                let id = required_string("get", &a[0], "conn_id")?;
                 match (this.0.connection(&id), &a[1]) {
                     (Ok(c), _) => Ok(ConnectionValue::value(c)),
                     (Err(_), Some(default)) => Ok(default.clone()),
@@ -354,11 +354,7 @@ impl Object for Macros {
             "ds_format" => Value::from_function(datetime::ds_format),
             "connection" => method(self.clone(), |this, args| {
                 let a = bind("connection", args, &["conn_id"])?;
-                let id = string(
-                    "connection",
-                    &required("connection", &a[0], "conn_id")?,
-                    "conn_id",
-                )?;
+                let id = required_string("connection", &a[0], "conn_id")?;
                 this.0
                     .connection(&id)
                     .map(ConnectionValue::value)
@@ -396,7 +392,7 @@ impl Object for JsonModule {
             }),
             "loads" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("loads", &args, &["s"])?;
-                let s = string("loads", &required("loads", &a[0], "s")?, "s")?;
+                let s = required_string("loads", &a[0], "s")?;
                 serde_json::from_str::<serde_json::Value>(&s)
                     .map(|v| Value::from_serialize(&v))
                     .map_err(|e| {

@@ -20,7 +20,7 @@ use chrono::{
 use minijinja::value::{DynObject, Object, ObjectRepr, Rest, Value};
 use minijinja::Error;
 
-use super::pyargs::{bind, fail, int, number, required, string};
+use super::pyargs::{bind, fail, int, number, required, required_string, string};
 
 /// How a date-time renders as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -336,11 +336,7 @@ impl Object for PyDateTime {
         Some(match name {
             "strftime" => method(this, |d, a| {
                 let a = bind("strftime", a, &["format"])?;
-                let fmt = string(
-                    "strftime",
-                    &required("strftime", &a[0], "format")?,
-                    "format",
-                )?;
+                let fmt = required_string("strftime", &a[0], "format")?;
                 d.strftime(&fmt).map(Value::from)
             }),
             "isoformat" => method(this, |d, a| {
@@ -578,16 +574,8 @@ impl Object for DateTimeClass {
             }),
             "strptime" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("strptime", &args, &["date_string", "format"])?;
-                let s = string(
-                    "strptime",
-                    &required("strptime", &a[0], "date_string")?,
-                    "date_string",
-                )?;
-                let fmt = string(
-                    "strptime",
-                    &required("strptime", &a[1], "format")?,
-                    "format",
-                )?;
+                let s = required_string("strptime", &a[0], "date_string")?;
+                let fmt = required_string("strptime", &a[1], "format")?;
                 strptime(&s, &fmt).map(|d| {
                     PyDateTime {
                         style: Style::DateTime,
@@ -598,11 +586,7 @@ impl Object for DateTimeClass {
             }),
             "fromisoformat" => Value::from_function(|args: Rest<Value>| {
                 let a = bind("fromisoformat", &args, &["date_string"])?;
-                let s = string(
-                    "fromisoformat",
-                    &required("fromisoformat", &a[0], "date_string")?,
-                    "date_string",
-                )?;
+                let s = required_string("fromisoformat", &a[0], "date_string")?;
                 fromisoformat(&s).map(PyDateTime::value)
             }),
             "fromtimestamp" => Value::from_function(|args: Rest<Value>| {
@@ -729,7 +713,7 @@ fn fromisoformat(s: &str) -> Result<PyDateTime, Error> {
 /// Airflow's `macros.ds_add(ds, days)`: `ds` (`YYYY-MM-DD`) plus `days`.
 pub(super) fn ds_add(args: Rest<Value>) -> Result<Value, Error> {
     let a = bind("ds_add", &args, &["ds", "days"])?;
-    let ds = string("ds_add", &required("ds_add", &a[0], "ds")?, "ds")?;
+    let ds = required_string("ds_add", &a[0], "ds")?;
     let days = int("ds_add", &required("ds_add", &a[1], "days")?, "days")?;
     let date = NaiveDate::parse_from_str(&ds, "%Y-%m-%d")
         .map_err(|_| fail(format!("ds_add(): `{ds}` is not a YYYY-MM-DD date")))?;
@@ -742,17 +726,9 @@ pub(super) fn ds_add(args: Rest<Value>) -> Result<Value, Error> {
 /// Airflow's `macros.ds_format(ds, input_format, output_format)`.
 pub(super) fn ds_format(args: Rest<Value>) -> Result<Value, Error> {
     let a = bind("ds_format", &args, &["ds", "input_format", "output_format"])?;
-    let ds = string("ds_format", &required("ds_format", &a[0], "ds")?, "ds")?;
-    let input = string(
-        "ds_format",
-        &required("ds_format", &a[1], "input_format")?,
-        "input_format",
-    )?;
-    let output = string(
-        "ds_format",
-        &required("ds_format", &a[2], "output_format")?,
-        "output_format",
-    )?;
+    let ds = required_string("ds_format", &a[0], "ds")?;
+    let input = required_string("ds_format", &a[1], "input_format")?;
+    let output = required_string("ds_format", &a[2], "output_format")?;
     strptime(&ds, &input)?.strftime(&output).map(Value::from)
 }
 

@@ -71,6 +71,15 @@ pub(super) fn string(func: &str, value: &Value, name: &str) -> Result<String, Er
     })
 }
 
+/// A required argument that must be a string.
+pub(super) fn required_string(
+    func: &str,
+    arg: &Option<Value>,
+    name: &str,
+) -> Result<String, Error> {
+    string(func, &required(func, arg, name)?, name)
+}
+
 /// An argument that must be an integer.
 pub(super) fn int(func: &str, value: &Value, name: &str) -> Result<i64, Error> {
     i64::try_from(value.clone()).map_err(|_| {

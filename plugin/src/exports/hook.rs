@@ -4,9 +4,7 @@
 
 use super::Component;
 use crate::arm::models::ContainerGroup;
-use crate::bindings::exports::aci::container_instance::container_instance_hook::{
-    GroupRef, Guest, StateExitDetails,
-};
+use crate::bindings::exports::aci::container_instance::container_instance_hook::{GroupRef, Guest};
 use crate::hook::{self, state, AciHook};
 use task_plugin_sdk::wit::TaskError;
 use task_plugin_sdk::{runtime, Error};
@@ -61,18 +59,13 @@ impl Guest for Component {
         hook::test_connection(&conn_id)
     }
 
-    fn get_state_exitcode_details(t: GroupRef) -> Result<StateExitDetails, TaskError> {
+    fn get_state_exitcode_details(t: GroupRef) -> Result<(String, Option<i32>, String), TaskError> {
         run(|| {
             runtime::warn(
                 "get_state_exitcode_details() is deprecated. Related method is get_state()",
             );
             let group = hook_for(&t.conn_id)?.get_state(&t.resource_group, &t.name)?;
-            let (state, exit_code, detail_status) = state::exitcode_details(&group);
-            Ok(StateExitDetails {
-                state,
-                exit_code,
-                detail_status,
-            })
+            Ok(state::exitcode_details(&group))
         })
     }
 

@@ -1,0 +1,359 @@
+//! The library API: load the component once, run tasks and hook calls.
+//!
+//! A [`Runner`] holds the engine and the compiled component; it is `Send +
+//! Sync`, so one `Arc<Runner>` serves every task of a process, each on a fresh
+//! (pooled) instance. A run takes a [`TaskSpec`] (the task context and the
+//! *rendered* parameters) and a [`TaskEnv`] (where connections come from,
+//! where logs go, secrets to mask, a cancel token, extra outbound grants) and
+//! returns a [`TaskReport`] (the contract's `--json` object via
+//! [`TaskReport::to_json`], plus the exit status the CLI would use).
+//! [`Runner::hook`] calls the plugin's hook methods (see [`HookInterface`]).
+//!
+//! Rendering templates is a separate step (see [`crate::templates`]); the
+//! CLI (`crate::cli`) is a thin layer that renders task files, runs them
+//! through this API and prints the reports.
+//!
+//! This example runs a task against the built-in ARM emulator (the container's
+//! command runs as a local process), so it needs no Azure account:
+//!
+#![cfg_attr(feature = "local", doc = "```")]
+#![cfg_attr(not(feature = "local"), doc = "```ignore")]
+//! use std::sync::{Arc, Mutex};
+//! use aci_emulator::{Emulator, EmulatorConfig};
+//! use aci_host::bindings::LogLevel;
+//! use aci_host::local::LocalConnections;
+//! use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskSpec, TaskState};
+//! use aci_host::runtime::{CancelToken, LogSink};
+//!
+//! /// Keeps the task's log lines (already masked by the host).
+//! #[derive(Default)]
+//! struct Lines(Mutex<Vec<String>>);
+//! impl LogSink for Lines {
+//!     fn log(&self, _task_id: &str, _level: LogLevel, message: &str) {
+//!         self.0.lock().unwrap().push(message.to_string());
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> wasmtime::Result<()> {
+//! // 1. Load the built-in ACI component (compiled once, then cached as .cwasm).
+//! let runner = Arc::new(Runner::new(RunnerOptions::default())?);
+//!
+//! // 2. Say where connections come from and where logs go. Against Azure use
+//! //    `ConnectionResolver::new().with_env(std::env::vars())` (Airflow's
+//! //    `AIRFLOW_CONN_*`) or your own `ConnectionProvider`.
+//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! let mut env = TaskEnv::new(Arc::new(LocalConnections::new(emulator.base_url())));
+//! let lines = Arc::new(Lines::default());
+//! env.log = lines.clone();
+//! env.masker.add("hunter2-secret"); // never shown in logs or results
+//! let cancel = CancelToken::new(); // `cancel.cancel()` stops the task cleanly
+//! env.cancel = cancel.clone();
+//!
+//! // 3. Run a task with its (already rendered) parameters.
+//! let params = serde_json::json!({
+//!     "ci_conn_id": "azure_default", "resource_group": "rg", "name": "hello",
+//!     "image": "busybox", "region": "westeurope",
+//!     "command": ["sh", "-c", "echo hi; echo hunter2-secret"],
+//! });
+//! let spec = TaskSpec::new("hello", params.as_object().unwrap().clone());
+//! let report = runner.run(spec, env.clone()).await;
+//!
+//! assert_eq!(report.state, TaskState::Success, "{:?}", report.error);
+//! assert_eq!(report.exit_status, 0);
+//! {
+//!     let lines = lines.0.lock().unwrap();
+//!     assert!(lines.iter().any(|l| l == "hi"));
+//!     assert!(lines.iter().any(|l| l == "***"));
+//! }
+//! println!("{}", report.to_json());
+//!
+//! // 4. Call a hook method: JSON arguments in, JSON out.
+//! let target = serde_json::json!({"conn_id": "azure_default", "resource_group": "rg", "name": "hello"});
+//! let exists = runner.hook("exists", serde_json::json!({"target": target}), env).await?;
+//! assert_eq!(exists.unwrap(), serde_json::json!(false)); // removed after success
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod exit;
+mod hook;
+mod report;
+mod spec;
+pub mod values;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::Store;
+
+use crate::bindings::{LogLevel, OperatorInfo, TaskError, TaskOutcome};
+use crate::connections::Connection;
+use crate::engine::{EngineOptions, Plugin, PluginEngine};
+use crate::http_hooks::{HookStats, PolicyHooks, SharedPolicy};
+use crate::policy::OutboundPolicy;
+use crate::runtime::{CancelToken, ConnectionLookupError, ConnectionProvider, TaskRuntime};
+use crate::state::HostState;
+
+pub use exit::{exit_status_of_workload, EXIT_CANCELLED, EXIT_OTHER, EXIT_TIMED_OUT};
+pub use hook::{HookInterface, HookMethod};
+pub use report::{classify_error, Classification, ErrorKind, TaskReport, TaskState};
+pub use spec::{TaskEnv, TaskSpec};
+
+/// The ACI component built together with this host.
+pub static BUILTIN_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aci_plugin.wasm"));
+
+/// How to build a [`Runner`].
+#[derive(Clone, Debug, Default)]
+pub struct RunnerOptions {
+    /// Engine settings (pooling, cache directory).
+    pub engine: EngineOptions,
+    /// A component to load instead of the built-in one.
+    pub plugin: Option<PathBuf>,
+}
+
+/// Loads a component once and runs tasks and hook calls on fresh instances.
+pub struct Runner {
+    engine: PluginEngine,
+    plugin: Plugin,
+    info: tokio::sync::OnceCell<OperatorInfo>,
+}
+
+/// How `execute` ended: its answer, a trap, or no answer within the grace period.
+enum Execution {
+    Answered(Result<TaskOutcome, TaskError>),
+    Trapped(wasmtime::Error),
+    Interrupted,
+}
+
+impl Runner {
+    /// Builds the engine and loads the plugin (the built-in ACI component
+    /// unless `options.plugin` names another).
+    pub fn new(options: RunnerOptions) -> wasmtime::Result<Runner> {
+        let engine = PluginEngine::new(options.engine.clone())?;
+        let bytes;
+        let wasm: &[u8] = match &options.plugin {
+            Some(path) => {
+                bytes = std::fs::read(path)
+                    .map_err(|e| wasmtime::format_err!("reading plugin {}: {e}", path.display()))?;
+                &bytes
+            }
+            None => BUILTIN_PLUGIN,
+        };
+        let plugin = engine.load_plugin(wasm)?;
+        Ok(Runner {
+            engine,
+            plugin,
+            info: tokio::sync::OnceCell::new(),
+        })
+    }
+
+    /// The loaded plugin (component, pre-instances, load info).
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &PluginEngine {
+        &self.engine
+    }
+
+    fn store(
+        &self,
+        task_id: &str,
+        env: &TaskEnv,
+        cancel: CancelToken,
+    ) -> (Store<HostState>, HookStats) {
+        let policy = SharedPolicy::new(OutboundPolicy::deny_all());
+        policy.allow_all(env.allow_hosts.iter().cloned());
+        let stats = HookStats::default();
+        let mut runtime = TaskRuntime::new(
+            task_id,
+            env.connections.clone(),
+            env.log.clone(),
+            env.masker.clone(),
+            policy.clone(),
+            cancel,
+        );
+        for f in &env.granted_files {
+            runtime.grant_file(f.clone());
+        }
+        let hooks = PolicyHooks::new(policy, stats.clone(), task_id);
+        let state = HostState::new(
+            runtime,
+            hooks,
+            &env.guest_env,
+            self.engine.options().max_memory_bytes,
+        );
+        let mut store = Store::new(self.engine.engine(), state);
+        store.limiter(|s| s.limits());
+        // Yield to the executor on every epoch tick: a spinning guest stays
+        // cancellable by dropping its future.
+        store.epoch_deadline_async_yield_and_update(1);
+        (store, stats)
+    }
+
+    /// The operator's description (cached after the first call).
+    pub async fn describe(&self) -> wasmtime::Result<OperatorInfo> {
+        self.info
+            .get_or_try_init(|| async {
+                let env = TaskEnv::new(Arc::new(NoConnections));
+                let (mut store, _) = self.store("describe", &env, CancelToken::new());
+                let instance = self.plugin.task.instantiate_async(&mut store).await?;
+                instance
+                    .orchestrator_task_task_operator()
+                    .call_describe(&mut store)
+                    .await
+            })
+            .await
+            .cloned()
+    }
+
+    /// Validates rendered parameters (no network: the store allows nothing).
+    pub async fn validate(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> wasmtime::Result<Result<(), TaskError>> {
+        let env = TaskEnv::new(Arc::new(NoConnections));
+        let (mut store, _) = self.store("validate", &env, CancelToken::new());
+        let instance = self.plugin.task.instantiate_async(&mut store).await?;
+        let json = serde_json::Value::Object(params.clone()).to_string();
+        instance
+            .orchestrator_task_task_operator()
+            .call_validate(&mut store, &json)
+            .await
+    }
+
+    /// Runs one task: validate, execute; on cancellation the plugin gets
+    /// `env.cancel_grace` to clean up, after which it is interrupted and
+    /// `on-kill` runs in a fresh instance.
+    pub async fn run(&self, spec: TaskSpec, env: TaskEnv) -> TaskReport {
+        let task_id = spec.context.task_id.clone();
+        let (mut store, stats) = self.store(&task_id, &env, env.cancel.clone());
+        let execution = match self.execute(&spec, &env, &mut store).await {
+            Ok(e) => e,
+            Err(report) => return *report,
+        };
+        match execution {
+            Execution::Answered(result) => TaskReport::from_result(
+                &task_id,
+                result,
+                store.data().runtime.xcom(),
+                stats.get(),
+                &env.masker,
+            ),
+            Execution::Trapped(trap) => {
+                let msg = env.masker.mask(&format!("plugin trapped: {trap:#}"));
+                let mut report = TaskReport::failed(&task_id, ErrorKind::Internal, msg, EXIT_OTHER);
+                self.run_on_kill(&spec, &env).await;
+                report.xcom = store.data().runtime.xcom();
+                report
+            }
+            Execution::Interrupted => {
+                // The plugin did not return within the grace period: drop its
+                // instance and release what it created from a fresh one.
+                drop(store);
+                env.log.log(
+                    &task_id,
+                    LogLevel::Warning,
+                    "plugin did not stop within the grace period; interrupted, running on-kill",
+                );
+                self.run_on_kill(&spec, &env).await;
+                TaskReport::failed(
+                    &task_id,
+                    ErrorKind::Cancelled,
+                    "cancelled: interrupted after the grace period; on-kill ran".into(),
+                    EXIT_CANCELLED,
+                )
+            }
+        }
+    }
+
+    /// Instantiates, validates and executes, giving the plugin
+    /// `env.cancel_grace` after a cancellation. An `Err` is the final report
+    /// of a task that could not start (instantiation, trap or error in validate).
+    async fn execute(
+        &self,
+        spec: &TaskSpec,
+        env: &TaskEnv,
+        store: &mut Store<HostState>,
+    ) -> Result<Execution, Box<TaskReport>> {
+        let task_id = &spec.context.task_id;
+        let internal = |msg: String| {
+            Box::new(TaskReport::failed(
+                task_id,
+                ErrorKind::Internal,
+                msg,
+                EXIT_OTHER,
+            ))
+        };
+        let instance = self
+            .plugin
+            .task
+            .instantiate_async(&mut *store)
+            .await
+            .map_err(|e| internal(format!("instantiating the plugin failed: {e:#}")))?;
+        let op = instance.orchestrator_task_task_operator();
+        let params_json = spec.params_json();
+        match op.call_validate(&mut *store, &params_json).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Ok(Execution::Answered(Err(e))),
+            Err(trap) => return Err(internal(format!("plugin trapped in validate: {trap:#}"))),
+        }
+        let exec = op.call_execute(&mut *store, &spec.context, &params_json);
+        tokio::pin!(exec);
+        let answer = tokio::select! {
+            r = &mut exec => Some(r),
+            _ = env.cancel.cancelled() => {
+                env.log.log(task_id, LogLevel::Warning, "cancellation requested; waiting for the plugin to clean up");
+                tokio::time::timeout(env.cancel_grace, &mut exec).await.ok()
+            }
+        };
+        Ok(match answer {
+            Some(Ok(result)) => Execution::Answered(result),
+            Some(Err(trap)) => Execution::Trapped(trap),
+            None => Execution::Interrupted,
+        })
+    }
+
+    /// Runs `on-kill` in a fresh instance with a fresh (uncancelled) token,
+    /// bounded by `env.on_kill_timeout`. Failures are logged.
+    pub async fn run_on_kill(&self, spec: &TaskSpec, env: &TaskEnv) {
+        let task_id = spec.context.task_id.clone();
+        let params_json = spec.params_json();
+        let (mut store, _) = self.store(&task_id, env, CancelToken::new());
+        let fut = async {
+            let instance = self.plugin.task.instantiate_async(&mut store).await?;
+            instance
+                .orchestrator_task_task_operator()
+                .call_on_kill(&mut store, &spec.context, &params_json)
+                .await
+        };
+        let failure = match tokio::time::timeout(env.on_kill_timeout, fut).await {
+            Ok(Ok(Ok(()))) => return,
+            Ok(Ok(Err(e))) => format!("on-kill failed: {}", classify_error(&e).message),
+            Ok(Err(trap)) => format!("on-kill trapped: {trap:#}"),
+            Err(_) => "on-kill did not finish in time".to_string(),
+        };
+        env.log
+            .log(&task_id, LogLevel::Error, &env.masker.mask(&failure));
+    }
+
+    /// A store with no connections and an empty policy (benchmarks, tests).
+    #[doc(hidden)]
+    pub fn bench_store(&self) -> Store<HostState> {
+        let env = TaskEnv::new(Arc::new(NoConnections));
+        self.store("bench", &env, CancelToken::new()).0
+    }
+}
+
+/// A provider with no connections (describe/validate never resolve any).
+struct NoConnections;
+
+impl ConnectionProvider for NoConnections {
+    fn connection(&self, conn_id: &str) -> Result<Connection, ConnectionLookupError> {
+        Err(ConnectionLookupError::NotFound(format!(
+            "no connections are available here (asked for `{conn_id}`)"
+        )))
+    }
+}

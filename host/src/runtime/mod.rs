@@ -1,0 +1,199 @@
+//! The host side of `orchestrator:task/runtime` (connections, logs, XCom,
+//! cancellation, granted files), embeddable in any wasmtime host.
+//!
+//! Shaped like `wasmtime-wasi-http`: the embedder's store data implements
+//! [`TaskRuntimeView`] (it holds one [`TaskRuntime`] per task instance) and
+//! [`add_to_linker`] links `orchestrator:task/runtime` and `types` into its
+//! `Linker<T>`, next to `wasmtime_wasi::p2::add_to_linker_async` and
+//! `wasmtime_wasi_http::p2::add_only_http_to_linker_async`:
+//!
+//! ```no_run
+//! # use wasmtime::component::Linker;
+//! # use aci_host::runtime::{TaskRuntime, TaskRuntimeView};
+//! # struct MyState { runtime: TaskRuntime }
+//! impl TaskRuntimeView for MyState {
+//!     fn task_runtime(&mut self) -> &mut TaskRuntime {
+//!         &mut self.runtime
+//!     }
+//! }
+//! # fn link(linker: &mut Linker<MyState>) -> wasmtime::Result<()> {
+//! aci_host::runtime::add_to_linker(linker)?;
+//! # Ok(()) }
+//! ```
+//!
+//! `host/examples/embed.rs` is a whole embedding (its own store data,
+//! connections and linker) that runs a task against the local emulator.
+//!
+//! # Errors: trap or `host-error`, one rule
+//!
+//! Host functions return [`RuntimeResult`]. An error is **guest-visible**
+//! (`host-error`, which the plugin handles) when the guest asked for something
+//! the host declines: a connection that is missing (`not-found`), malformed
+//! (`invalid`, e.g. an `AIRFLOW_CONN_X` URI that does not parse) or refused
+//! (`denied`); a file that was not granted (`denied`) or cannot be read
+//! (`not-found`); a malformed request (`invalid`). The per-call bounds of this
+//! interface are guest-visible too, because the plugin can react to them:
+//! an XCom value over [`RuntimeLimits::max_xcom_bytes`], an XCom key beyond
+//! [`RuntimeLimits::max_xcom_keys`] and a file over
+//! [`RuntimeLimits::max_file_bytes`] are `invalid`; a log line over
+//! [`RuntimeLimits::max_log_line`] is truncated, not refused; a
+//! `wait-cancelled` longer than a day waits a day.
+//!
+//! An error **traps** (ends the instance; [`RuntimeError::trap`]) when it is a
+//! host bug or when a limit of the *store* is exhausted: linear memory,
+//! instances and tables (wasmtime's `StoreLimits`) and the epoch deadline.
+//! No function of this interface traps on guest input.
+
+mod cancel;
+mod connections;
+mod error;
+mod files;
+mod log;
+mod xcom;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+
+use crate::bindings::task::orchestrator::task::{runtime, types};
+use crate::bindings::{LogLevel, WitConnection};
+use crate::http_hooks::SharedPolicy;
+use crate::mask::Masker;
+
+pub use cancel::CancelToken;
+pub use connections::{ConnectionLookupError, ConnectionProvider};
+pub use error::{RuntimeError, RuntimeResult};
+pub use log::{LogSink, TracingLogSink};
+
+/// Store data that holds a [`TaskRuntime`]: what [`add_to_linker`] needs.
+pub trait TaskRuntimeView: Send {
+    /// The runtime services of the task this store runs.
+    fn task_runtime(&mut self) -> &mut TaskRuntime;
+}
+
+/// Links `orchestrator:task/runtime` (and its `types`) into `linker` for any
+/// store data `T` that implements [`TaskRuntimeView`].
+pub fn add_to_linker<T: TaskRuntimeView + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    crate::bindings::task::OperatorPlugin::add_to_linker::<T, HasSelf<TaskRuntime>>(
+        linker,
+        T::task_runtime,
+    )
+}
+
+/// Bounds on what a plugin may push through the runtime interface (see the
+/// module docs for what happens at each bound).
+#[derive(Clone, Debug)]
+pub struct RuntimeLimits {
+    /// Largest XCom value, in bytes of JSON.
+    pub max_xcom_bytes: usize,
+    /// Most XCom keys per task.
+    pub max_xcom_keys: usize,
+    /// Largest log line, in bytes (longer lines are truncated, not dropped).
+    pub max_log_line: usize,
+    /// Largest file `read-granted-file` returns.
+    pub max_file_bytes: u64,
+}
+
+impl Default for RuntimeLimits {
+    fn default() -> Self {
+        RuntimeLimits {
+            max_xcom_bytes: 48 * 1024 * 1024,
+            max_xcom_keys: 1024,
+            max_log_line: 64 * 1024,
+            max_file_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// One task instance's runtime services.
+pub struct TaskRuntime {
+    task_id: String,
+    connections: Arc<dyn ConnectionProvider>,
+    log: Arc<dyn LogSink>,
+    masker: Masker,
+    policy: SharedPolicy,
+    cancel: CancelToken,
+    granted_files: Vec<PathBuf>,
+    xcom: xcom::XcomValues,
+    limits: RuntimeLimits,
+}
+
+impl TaskRuntime {
+    /// Runtime services for `task_id`: connections come from `connections`,
+    /// log lines (masked with `masker`) go to `log`, each resolved
+    /// connection's endpoints are granted in `policy`, and `cancel` stops the
+    /// task.
+    pub fn new(
+        task_id: impl Into<String>,
+        connections: Arc<dyn ConnectionProvider>,
+        log: Arc<dyn LogSink>,
+        masker: Masker,
+        policy: SharedPolicy,
+        cancel: CancelToken,
+    ) -> Self {
+        TaskRuntime {
+            task_id: task_id.into(),
+            connections,
+            log,
+            masker,
+            policy,
+            cancel,
+            granted_files: Vec::new(),
+            xcom: Default::default(),
+            limits: RuntimeLimits::default(),
+        }
+    }
+
+    /// Overrides the limits.
+    pub fn with_limits(mut self, limits: RuntimeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The masker applied to every log line.
+    pub fn masker(&self) -> &Masker {
+        &self.masker
+    }
+
+    /// The cancellation token.
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+}
+
+impl types::Host for TaskRuntime {}
+
+impl runtime::Host for TaskRuntime {
+    fn convert_host_error(&mut self, err: RuntimeError) -> wasmtime::Result<runtime::HostError> {
+        err.downcast()
+    }
+
+    async fn get_connection(&mut self, conn_id: String) -> RuntimeResult<WitConnection> {
+        self.resolve_connection(&conn_id)
+    }
+
+    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
+        self.emit(level, &message);
+        Ok(())
+    }
+
+    async fn xcom_push(&mut self, key: String, value: String) -> RuntimeResult<()> {
+        self.push_xcom(key, &value)
+    }
+
+    async fn cancelled(&mut self) -> wasmtime::Result<bool> {
+        Ok(self.cancel.is_cancelled())
+    }
+
+    async fn wait_cancelled(&mut self, millis: u64) -> wasmtime::Result<bool> {
+        Ok(self.cancel.wait(millis).await)
+    }
+
+    async fn read_granted_file(&mut self, path: String) -> RuntimeResult<Vec<u8>> {
+        self.read_file(&path).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

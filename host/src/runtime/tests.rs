@@ -1,0 +1,208 @@
+//! The runtime interface without a guest: host functions called directly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::*;
+use crate::bindings::HostError;
+use crate::connections::{Connection, ConnectionResolver};
+use crate::policy::{Decision, RequestFacts};
+use runtime::Host;
+
+struct OneConnection(Connection);
+
+impl ConnectionProvider for OneConnection {
+    fn connection(&self, conn_id: &str) -> Result<Connection, ConnectionLookupError> {
+        if conn_id == self.0.conn_id {
+            Ok(self.0.clone())
+        } else {
+            Err(ConnectionLookupError::NotFound(format!(
+                "`{conn_id}` not found in: test"
+            )))
+        }
+    }
+}
+
+struct Sink(Mutex<Vec<String>>);
+
+impl LogSink for Sink {
+    fn log(&self, _task: &str, _level: LogLevel, message: &str) {
+        self.0.lock().unwrap().push(message.to_string());
+    }
+}
+
+fn runtime_with(
+    connections: Arc<dyn ConnectionProvider>,
+) -> (TaskRuntime, SharedPolicy, Arc<Sink>, CancelToken) {
+    let policy = SharedPolicy::default();
+    let sink = Arc::new(Sink(Mutex::new(Vec::new())));
+    let cancel = CancelToken::new();
+    let rt = TaskRuntime::new(
+        "t",
+        connections,
+        sink.clone(),
+        Masker::default(),
+        policy.clone(),
+        cancel.clone(),
+    );
+    (rt, policy, sink, cancel)
+}
+
+fn state(conn: Connection) -> (TaskRuntime, SharedPolicy, Arc<Sink>, CancelToken) {
+    runtime_with(Arc::new(OneConnection(conn)))
+}
+
+fn azure_conn() -> Connection {
+    let mut c = Connection::new("azure_default", "azure_container_instance");
+    c.login = Some("client".into());
+    c.password = Some("super-secret-value".into());
+    c.extra = serde_json::json!({"tenantId": "t", "key_path": "/keys/k.json"})
+        .as_object()
+        .unwrap()
+        .clone();
+    c
+}
+
+/// The guest-visible error of a result (panics on success or on a trap).
+fn guest_error<T: std::fmt::Debug>(r: RuntimeResult<T>) -> HostError {
+    r.expect_err("an error").downcast().expect("not a trap")
+}
+
+#[tokio::test]
+async fn get_connection_grants_its_endpoints_and_masks_its_secrets() {
+    let (mut s, policy, sink, _) = state(azure_conn());
+    fn https(host: &str) -> RequestFacts<'_> {
+        RequestFacts {
+            scheme: "https",
+            authority: host,
+            has_credentials: true,
+        }
+    }
+    assert!(matches!(
+        policy.check(&https("management.azure.com")),
+        Decision::Deny(_)
+    ));
+    let c = s.get_connection("azure_default".into()).await.unwrap();
+    assert_eq!(c.login.as_deref(), Some("client"));
+    assert_eq!(
+        policy.check(&https("management.azure.com")),
+        Decision::Allow
+    );
+    assert_eq!(
+        policy.check(&https("login.microsoftonline.com")),
+        Decision::Allow
+    );
+    assert!(matches!(
+        policy.check(&https("evil.example")),
+        Decision::Deny(_)
+    ));
+    s.log(LogLevel::Info, "password is super-secret-value".into())
+        .await
+        .unwrap();
+    assert_eq!(sink.0.lock().unwrap().last().unwrap(), "password is ***");
+}
+
+#[tokio::test]
+async fn missing_connection_is_not_found_not_a_trap() {
+    let (mut s, _, _, _) = state(azure_conn());
+    let e = guest_error(s.get_connection("nope".into()).await);
+    assert!(matches!(e, HostError::NotFound(m) if m.contains("nope")));
+}
+
+#[tokio::test]
+async fn a_malformed_connection_is_invalid_not_missing() {
+    let resolver = ConnectionResolver::new().with_env([(
+        "AIRFLOW_CONN_BROKEN".to_string(),
+        "azure://user:pw@host:notaport".to_string(),
+    )]);
+    let (mut s, _, _, _) = runtime_with(Arc::new(resolver));
+    let e = guest_error(s.get_connection("broken".into()).await);
+    assert!(
+        matches!(&e, HostError::Invalid(m) if m.contains("AIRFLOW_CONN_BROKEN") && !m.contains("pw")),
+        "{e:?}"
+    );
+    let e = guest_error(s.get_connection("absent".into()).await);
+    assert!(matches!(e, HostError::NotFound(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn only_granted_files_can_be_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let granted = dir.path().join("token");
+    let other = dir.path().join("other");
+    std::fs::write(&granted, b"tok").unwrap();
+    std::fs::write(&other, b"no").unwrap();
+    let (mut s, _, _, _) = state(azure_conn());
+    s.grant_file(&granted);
+    assert_eq!(
+        s.read_granted_file(granted.display().to_string())
+            .await
+            .unwrap(),
+        b"tok"
+    );
+    assert!(matches!(
+        guest_error(s.read_granted_file(other.display().to_string()).await),
+        HostError::Denied(_)
+    ));
+    // The key file named by a resolved connection becomes readable (it does not exist here).
+    s.get_connection("azure_default".into()).await.unwrap();
+    assert!(matches!(
+        guest_error(s.read_granted_file("/keys/k.json".into()).await),
+        HostError::NotFound(_)
+    ));
+    s.limits.max_file_bytes = 2;
+    assert!(matches!(
+        guest_error(s.read_granted_file(granted.display().to_string()).await),
+        HostError::Invalid(_)
+    ));
+}
+
+#[tokio::test]
+async fn xcom_values_must_be_json_and_bounded() {
+    let (mut s, _, _, _) = state(azure_conn());
+    assert!(matches!(
+        guest_error(s.xcom_push("k".into(), "not json".into()).await),
+        HostError::Invalid(_)
+    ));
+    s.xcom_push("logs".into(), "[\"a\\n\"]".into())
+        .await
+        .unwrap();
+    assert_eq!(s.xcom()["logs"], serde_json::json!(["a\n"]));
+    s.limits.max_xcom_bytes = 4;
+    assert!(matches!(
+        guest_error(s.xcom_push("big".into(), "\"12345\"".into()).await),
+        HostError::Invalid(_)
+    ));
+    s.limits.max_xcom_keys = 1;
+    assert!(matches!(
+        guest_error(s.xcom_push("second".into(), "1".into()).await),
+        HostError::Invalid(_)
+    ));
+}
+
+#[tokio::test]
+async fn a_trap_is_not_a_guest_error() {
+    let (mut s, _, _, _) = state(azure_conn());
+    let trap = RuntimeError::trap(wasmtime::format_err!("host bug"));
+    assert!(trap.host_error().is_none());
+    assert!(s.convert_host_error(trap).is_err());
+    let invalid = RuntimeError::invalid("bad");
+    assert!(matches!(invalid.host_error(), Some(HostError::Invalid(_))));
+    assert!(matches!(
+        s.convert_host_error(invalid),
+        Ok(HostError::Invalid(m)) if m == "bad"
+    ));
+}
+
+#[tokio::test]
+async fn wait_cancelled_returns_early_on_cancel() {
+    let (mut s, _, _, cancel) = state(azure_conn());
+    assert!(!s.wait_cancelled(1).await.unwrap());
+    assert!(!s.cancelled().await.unwrap());
+    let c = cancel.clone();
+    tokio::spawn(async move { c.cancel() });
+    // A one-hour wait ends as soon as the token is cancelled.
+    let r = tokio::time::timeout(Duration::from_secs(30), s.wait_cancelled(3_600_000)).await;
+    assert!(r.expect("returned early").unwrap());
+    assert!(s.cancelled().await.unwrap());
+}
