@@ -27,6 +27,9 @@ pub use aci_host::runtime::{CancelToken, ConnectionLookupError, ConnectionProvid
 /// The test-guest component: a task-operator that makes one HTTP request.
 pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
 
+/// The hostile test guest: an operator that tries to escape its declared grant.
+pub const HOSTILE_COMPONENT: &str = env!("HOSTILE_COMPONENT");
+
 /// The guest SDK's example operator (`sdk/examples/echo_operator.rs`) as a component.
 pub const ECHO_OPERATOR_COMPONENT: &str = env!("ECHO_OPERATOR_COMPONENT");
 
