@@ -133,9 +133,7 @@ pub async fn run() -> wasmtime::Result<TaskOutcome> {
         .map_err(|e| wasmtime::format_err!("the task cannot be granted: {e:?}"))?;
     store.data_mut().runtime.apply_grant(&grant);
     store.data_mut().hooks.set_policy(grant.policy());
-    let outcome = operator
-        .call_execute(&mut store, &context, &params)
-        .await?;
+    let outcome = operator.call_execute(&mut store, &context, &params).await?;
     emulator.shutdown().await;
     outcome.map_err(|e| wasmtime::format_err!("the task failed: {e:?}"))
 }

@@ -17,7 +17,7 @@
 //! brackets):
 //!
 //! ```json
-//! {"connections": ["azure_default"],
+//! {"connections": ["my_conn"],
 //!  "origins": ["https://login.example.com:443", "https://api.example.com:443"],
 //!  "allow_hosts": [],
 //!  "files": [],
@@ -84,7 +84,11 @@ impl Grant {
         };
         missing(
             "connection",
-            other.connections.difference(&self.connections).cloned().collect(),
+            other
+                .connections
+                .difference(&self.connections)
+                .cloned()
+                .collect(),
             &mut out,
         );
         let reviewed: BTreeSet<&AllowRule> = self.origins.iter().chain(&self.allow_hosts).collect();
@@ -105,7 +109,11 @@ impl Grant {
         );
         missing(
             "environment variable",
-            other.environment.difference(&self.environment).cloned().collect(),
+            other
+                .environment
+                .difference(&self.environment)
+                .cloned()
+                .collect(),
             &mut out,
         );
         out
@@ -147,7 +155,7 @@ impl Grant {
     /// The text form, one line per item, for people:
     ///
     /// ```text
-    /// connections: azure_default
+    /// connections: my_conn
     /// origin:      https://login.example.com:443
     /// origin:      http://127.0.0.1:8080 (--allow-host)
     /// files:       none
@@ -300,7 +308,10 @@ mod tests {
                 ..Grant::default()
             })
             .unwrap();
-        assert!(refusal.contains("connection `pg`") && refusal.contains("--grant"), "{refusal}");
+        assert!(
+            refusal.contains("connection `pg`") && refusal.contains("--grant"),
+            "{refusal}"
+        );
         assert_eq!(reviewed.refusal(&reviewed), None);
     }
 

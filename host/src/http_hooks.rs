@@ -145,8 +145,9 @@ mod tests {
             Some(Some(bytes)) => Full::new(bytes::Bytes::from_static(bytes))
                 .map_err(|never| match never {})
                 .boxed_unsync(),
-            Some(None) => Unsized(Some(bytes::Bytes::from_static(b"client_secret=s")))
-                .boxed_unsync(),
+            Some(None) => {
+                Unsized(Some(bytes::Bytes::from_static(b"client_secret=s"))).boxed_unsync()
+            }
         };
         b.body(body).unwrap()
     }

@@ -110,7 +110,7 @@ impl AllowRule {
         }
         if entry == "*" || entry.contains('*') {
             return Err(PolicyError::InvalidRule(format!(
-                "`{entry}`: wildcards are not supported; name each host, e.g. `management.azure.com` or `http://127.0.0.1:8080`"
+                "`{entry}`: wildcards are not supported; name each host, e.g. `api.example.com` or `http://127.0.0.1:8080`"
             )));
         }
         let (scheme, rest) = match entry.split_once("://") {
@@ -467,13 +467,13 @@ mod tests {
             ("http", "127.0.0.1:8081", false),            // other loopback port
             ("http", "127.0.0.2:8080", false),            // other loopback ip
             ("https", "[::1]:9001", false),
-            ("https", "::1:9000", false),                // unbracketed v6
-            ("ftp", "api.example.com", false),           // scheme
-            ("https", "", false),                        // no host
-            ("https", "api.example.com:0", false),       // port 0
-            ("https", "api.example.com:99999", false),   // bad port
-            ("https", "2130706433", false),              // decimal IP literal of 127.0.0.1
-            ("http", "[::ffff:127.0.0.1]:8080", false),  // mapped loopback is another origin
+            ("https", "::1:9000", false),               // unbracketed v6
+            ("ftp", "api.example.com", false),          // scheme
+            ("https", "", false),                       // no host
+            ("https", "api.example.com:0", false),      // port 0
+            ("https", "api.example.com:99999", false),  // bad port
+            ("https", "2130706433", false),             // decimal IP literal of 127.0.0.1
+            ("http", "[::ffff:127.0.0.1]:8080", false), // mapped loopback is another origin
         ];
         for (s, a, c) in deny {
             assert!(
@@ -524,8 +524,18 @@ mod tests {
             "http://[::1]:8080",
             "http://127.9.9.9:8080",
         ]);
-        for a in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST.:8080", "[::1]:8080", "127.9.9.9:8080"] {
-            assert_eq!(check_with(&p, "http", a, true, true), Decision::Allow, "{a}");
+        for a in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST.:8080",
+            "[::1]:8080",
+            "127.9.9.9:8080",
+        ] {
+            assert_eq!(
+                check_with(&p, "http", a, true, true),
+                Decision::Allow,
+                "{a}"
+            );
         }
         // Not granted: the credential rule still speaks first over plain http.
         assert!(matches!(
@@ -568,7 +578,9 @@ mod tests {
         let r = AllowRule::from_parts("HTTPS", "Login.Example.", 443).unwrap();
         assert_eq!(r.to_string(), "https://login.example:443");
         assert_eq!(
-            AllowRule::from_parts("http", "::1", 8080).unwrap().to_string(),
+            AllowRule::from_parts("http", "::1", 8080)
+                .unwrap()
+                .to_string(),
             "http://[::1]:8080"
         );
         assert_eq!(

@@ -83,7 +83,11 @@ fn add_aci(plan: &mut TaskPlan, conn: &Connection, env: Env<'_>) -> Result<()> {
             path, endpoints, ..
         } => {
             plan.add_file(&path);
-            add_urls(plan, conn, &[&endpoints.resource_manager, &endpoints.authority])
+            add_urls(
+                plan,
+                conn,
+                &[&endpoints.resource_manager, &endpoints.authority],
+            )
         }
     }
 }

@@ -51,7 +51,11 @@ fn grant_json(out: &Output) -> Value {
 fn hello_is_granted_exactly_its_connection_and_the_public_cloud() {
     let state = tempfile::tempdir().unwrap();
     let args = ["validate", "examples/hello.toml", "--explain", "--json"];
-    let out = output(&mut cmd(&args, state.path(), &[("azure_default", CLIENT_SECRET)]));
+    let out = output(&mut cmd(
+        &args,
+        state.path(),
+        &[("azure_default", CLIENT_SECRET)],
+    ));
     assert_eq!(
         grant_json(&out),
         json!({
@@ -64,7 +68,11 @@ fn hello_is_granted_exactly_its_connection_and_the_public_cloud() {
     );
     assert!(!text(&out.stdout).contains("client-secret-value"));
     // The text form, for people.
-    let out = output(&mut cmd(&args[..3], state.path(), &[("azure_default", CLIENT_SECRET)]));
+    let out = output(&mut cmd(
+        &args[..3],
+        state.path(),
+        &[("azure_default", CLIENT_SECRET)],
+    ));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     for line in [
@@ -93,7 +101,10 @@ fn a_managed_identity_connection_adds_imds() {
     ));
     assert_eq!(
         grant_json(&out)["origins"],
-        json!(["http://169.254.169.254:80", "https://management.usgovcloudapi.net:443"])
+        json!([
+            "http://169.254.169.254:80",
+            "https://management.usgovcloudapi.net:443"
+        ])
     );
 }
 
@@ -106,26 +117,46 @@ fn custom_env_is_granted_its_three_connections_only() {
     let registry = r#"{"host": "myreg.azurecr.io", "login": "myreg", "password": "registry-pw-1"}"#;
     let volume = r#"{"login": "acct", "extra": {"connection_string": "AccountName=acct;AccountKey=vol-key-1"}}"#;
     let out = output(&mut cmd(
-        &["validate", "examples/custom_env.toml", "--explain", "--json"],
+        &[
+            "validate",
+            "examples/custom_env.toml",
+            "--explain",
+            "--json",
+        ],
         state.path(),
         &[
             ("azure_default", CLIENT_SECRET),
             ("azure_registry_default", registry),
             ("azure_container_volume_default", volume),
-            ("postgres_default", "postgres://user:pg-secret-1@db:5432/app"),
+            (
+                "postgres_default",
+                "postgres://user:pg-secret-1@db:5432/app",
+            ),
         ],
     ));
     let grant = grant_json(&out);
     assert_eq!(
         grant["connections"],
-        json!(["azure_container_volume_default", "azure_default", "azure_registry_default"])
+        json!([
+            "azure_container_volume_default",
+            "azure_default",
+            "azure_registry_default"
+        ])
     );
     assert_eq!(
         grant["origins"],
-        json!(["https://login.microsoftonline.com:443", "https://management.azure.com:443"])
+        json!([
+            "https://login.microsoftonline.com:443",
+            "https://management.azure.com:443"
+        ])
     );
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    for secret in ["pg-secret-1", "registry-pw-1", "vol-key-1", "client-secret-value"] {
+    for secret in [
+        "pg-secret-1",
+        "registry-pw-1",
+        "vol-key-1",
+        "client-secret-value",
+    ] {
         assert!(!all.contains(secret), "{secret} leaked: {all}");
     }
 }
@@ -173,7 +204,10 @@ fn a_narrower_pinned_grant_refuses_the_task() {
     assert_eq!(out.status.code(), Some(125), "{}", text(&out.stderr));
     let result: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     let error = result["error"].as_str().unwrap();
-    assert!(error.contains("origin `https://login.microsoftonline.com:443`"), "{error}");
+    assert!(
+        error.contains("origin `https://login.microsoftonline.com:443`"),
+        "{error}"
+    );
     // A file that is not a grant is a clear error.
     std::fs::write(&file, "[]").unwrap();
     let out = output(&mut cmd(
@@ -182,7 +216,11 @@ fn a_narrower_pinned_grant_refuses_the_task() {
         &conns,
     ));
     assert_eq!(out.status.code(), Some(125));
-    assert!(text(&out.stderr).contains("not a grant"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a grant"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 /// `run -v` prints the grant before the task contacts anything; in local mode
@@ -198,7 +236,9 @@ fn run_verbose_shows_the_grant() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let granted = stderr.find("granted to this task:").expect(&stderr);
-    let origin = stderr.find("origin:      http://127.0.0.1:").expect(&stderr);
+    let origin = stderr
+        .find("origin:      http://127.0.0.1:")
+        .expect(&stderr);
     let first_request = stderr.find("Container group").unwrap_or(stderr.len());
     assert!(granted < origin && origin < first_request, "{stderr}");
     assert!(stderr.contains("connections: azure_default"), "{stderr}");

@@ -1026,7 +1026,10 @@ async fn a_wider_reach_than_the_pinned_grant_is_refused() {
         .expect_err("must be refused");
     match e {
         TaskError::Denied(m) => {
-            assert!(m.contains(&format!("origin `http://127.0.0.2:{port}`")), "{m}")
+            assert!(
+                m.contains(&format!("origin `http://127.0.0.2:{port}`")),
+                "{m}"
+            )
         }
         other => panic!("{other:?}"),
     }

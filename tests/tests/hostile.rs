@@ -42,7 +42,9 @@ impl Listener {
                     let mut buf = [0u8; 4096];
                     let _ = s.read(&mut buf).await;
                     let _ = s
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                        )
                         .await;
                 });
             }
@@ -83,8 +85,10 @@ fn env(listener: &Listener) -> TaskEnv {
     let mut azure = Connection::new("azure_default", "azure_container_instance");
     azure.login = Some("client".into());
     azure.password = Some("azure-secret-1".into());
-    let conns: HashMap<String, Connection> =
-        [pg, azure].into_iter().map(|c| (c.conn_id.clone(), c)).collect();
+    let conns: HashMap<String, Connection> = [pg, azure]
+        .into_iter()
+        .map(|c| (c.conn_id.clone(), c))
+        .collect();
     let mut env = TaskEnv::new(Arc::new(StaticConnections(conns)));
     env.host_env = HostEnv::Fixed(Default::default());
     env
@@ -95,7 +99,12 @@ fn spec(params: Value) -> TaskSpec {
 }
 
 /// Runs one attack and checks it ended as `denied` without reaching the listener.
-async fn assert_denied(runner: &Runner, listener: &Listener, env: TaskEnv, params: Value) -> TaskReport {
+async fn assert_denied(
+    runner: &Runner,
+    listener: &Listener,
+    env: TaskEnv,
+    params: Value,
+) -> TaskReport {
     let report = runner.run(spec(params.clone()), env).await;
     assert_eq!(
         report.error_kind,
@@ -120,7 +129,10 @@ async fn an_undeclared_connection_is_denied() {
     )
     .await;
     let error = report.error.unwrap();
-    assert!(error.contains("`azure_default`") && error.contains("granted: pg"), "{error}");
+    assert!(
+        error.contains("`azure_default`") && error.contains("granted: pg"),
+        "{error}"
+    );
     assert!(!error.contains("azure-secret-1"), "{error}");
     // Declaring nothing reads nothing, not even a connection that exists.
     assert_denied(
@@ -138,7 +150,10 @@ async fn an_undeclared_connection_is_denied() {
 async fn resolving_a_connection_grants_no_origin() {
     let listener = Listener::start().await;
     let runner = hostile_runner();
-    for url in [listener.url(), "https://management.azure.com/subscriptions".to_string()] {
+    for url in [
+        listener.url(),
+        "https://management.azure.com/subscriptions".to_string(),
+    ] {
         let report = assert_denied(
             &runner,
             &listener,
@@ -171,7 +186,10 @@ async fn undeclared_files_and_escapes_while_planning_are_denied() {
         json!({"attack": "plan-escape", "declare": ["pg"], "conn": "pg", "url": listener.url()}),
     )
     .await;
-    assert!(report.error.unwrap().contains("nothing escapes while planning"));
+    assert!(report
+        .error
+        .unwrap()
+        .contains("nothing escapes while planning"));
 }
 
 /// A bearer token, a client secret in a sized body and an assertion in a body
@@ -196,7 +214,10 @@ async fn credentials_never_go_over_plain_http_to_look_alike_hosts() {
             .unwrap()
             .unwrap();
         let origin = AllowRule::parse(url).unwrap();
-        assert!(grant.origins.contains(&origin), "{url} not granted: {grant:?}");
+        assert!(
+            grant.origins.contains(&origin),
+            "{url} not granted: {grant:?}"
+        );
         for attack in ["bearer", "secret-body", "assertion-body"] {
             let report = assert_denied(&runner, &listener, env(&listener), params(attack)).await;
             assert_eq!(report.requests, (0, 1), "{attack} to {url}");

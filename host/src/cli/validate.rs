@@ -101,8 +101,7 @@ fn print_grant(ui: &Ui, path: &Path, grant: &Grant, json: bool) {
         ui.console.out_line(&grant.to_json().to_string());
         return;
     }
-    ui.console
-        .out_line(&format!("{}: granted", path.display()));
+    ui.console.out_line(&format!("{}: granted", path.display()));
     for line in grant.lines() {
         ui.console.out_line(&format!("  {line}"));
     }

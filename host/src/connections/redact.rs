@@ -119,9 +119,13 @@ mod tests {
     use serde_json::json;
 
     fn declared() -> Vec<String> {
-        ["client_certificate", "connection_string", "key_json.clientSecret"]
-            .map(String::from)
-            .to_vec()
+        [
+            "client_certificate",
+            "connection_string",
+            "key_json.clientSecret",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn conn(extra: Value) -> Connection {
@@ -143,11 +147,17 @@ mod tests {
         }));
         let r = c.redacted(&declared());
         assert_eq!(r.password.as_deref(), Some("***"));
-        assert_eq!((r.login.as_deref(), r.host.as_deref()), (Some("user"), Some("db.example")));
+        assert_eq!(
+            (r.login.as_deref(), r.host.as_deref()),
+            (Some("user"), Some("db.example"))
+        );
         assert_eq!(r.extra["client_certificate"], "***");
         assert_eq!(r.extra["key_json"]["clientSecret"], "***");
         assert_eq!(r.extra["key_json"]["clientId"], "cid");
-        assert_eq!(r.extra["key_json"]["resourceManagerEndpointUrl"], "https://arm.example/");
+        assert_eq!(
+            r.extra["key_json"]["resourceManagerEndpointUrl"],
+            "https://arm.example/"
+        );
         assert_eq!(r.extra["region"], "north");
         assert_eq!(r.extra["unrelated_pem"], "");
         let text = format!("{:?} {}", r.password, Value::Object(r.extra.clone()));
@@ -165,13 +175,18 @@ mod tests {
     #[test]
     fn a_field_holding_json_text_is_redacted_inside() {
         let kj = json!({"clientId": "cid", "clientSecret": "kj-secret-2"}).to_string();
-        let c = conn(json!({"key_json": kj, "connection_string": "AccountName=a;AccountKey=k3y-value"}));
+        let c = conn(
+            json!({"key_json": kj, "connection_string": "AccountName=a;AccountKey=k3y-value"}),
+        );
         let r = c.redacted(&declared());
         let inner: Value = serde_json::from_str(r.extra["key_json"].as_str().unwrap()).unwrap();
         assert_eq!(inner, json!({"clientId": "cid", "clientSecret": "***"}));
         assert_eq!(r.extra["connection_string"], "***");
         let mut secrets = c.declared_secrets(&declared());
         secrets.sort();
-        assert_eq!(secrets, ["AccountName=a;AccountKey=k3y-value", "kj-secret-2"]);
+        assert_eq!(
+            secrets,
+            ["AccountName=a;AccountKey=k3y-value", "kj-secret-2"]
+        );
     }
 }

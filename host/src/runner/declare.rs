@@ -78,7 +78,9 @@ pub async fn plan_grant<T: Send + 'static>(
     let mut shown = Vec::new();
     for id in &ids {
         match resolve(decl, id) {
-            Ok(conn) => shown.push(WitConnection::from(&conn.redacted(&decl.info.secret_extras))),
+            Ok(conn) => shown.push(WitConnection::from(
+                &conn.redacted(&decl.info.secret_extras),
+            )),
             Err(e) if strictness == Strictness::Task => return Ok(Err(e)),
             Err(e) => tracing::debug!("connection `{id}` not planned: {e:?}"),
         }
@@ -124,7 +126,9 @@ fn grant_of(info: &OperatorInfo, ids: Vec<String>, plan: TaskPlan) -> Result<Gra
     let origins = plan
         .origins
         .iter()
-        .map(|o| AllowRule::from_parts(&o.scheme, &o.host, o.port).map_err(|e| invalid(e.to_string())))
+        .map(|o| {
+            AllowRule::from_parts(&o.scheme, &o.host, o.port).map_err(|e| invalid(e.to_string()))
+        })
         .collect::<Result<_, _>>()?;
     if let Some(bad) = plan.files.iter().find(|f| f.trim().is_empty()) {
         return Err(invalid(format!("file `{bad}` is not a path")));
@@ -140,15 +144,14 @@ fn grant_of(info: &OperatorInfo, ids: Vec<String>, plan: TaskPlan) -> Result<Gra
 
 /// The connection ids of a hook call: every argument named `conn-id` and every
 /// record field of that name, at any depth, that holds a string.
-pub fn conn_ids_in_args(params: &[(String, wasmtime::component::Type)], args: &[wasmtime::component::Val]) -> Vec<String> {
+pub fn conn_ids_in_args(
+    params: &[(String, wasmtime::component::Type)],
+    args: &[wasmtime::component::Val],
+) -> Vec<String> {
     use wasmtime::component::Val;
     fn walk(name: Option<&str>, v: &Val, out: &mut Vec<String>) {
         match v {
-            Val::String(s) if name == Some("conn-id") => {
-                if !out.contains(s) {
-                    out.push(s.clone());
-                }
-            }
+            Val::String(s) if name == Some("conn-id") && !out.contains(s) => out.push(s.clone()),
             Val::Record(fields) => fields.iter().for_each(|(n, v)| walk(Some(n), v, out)),
             Val::List(items) | Val::Tuple(items) => items.iter().for_each(|v| walk(None, v, out)),
             Val::Option(Some(v)) => walk(name, v, out),
@@ -237,14 +240,25 @@ mod tests {
         let record = Val::Record(vec![
             ("conn-id".into(), Val::String("a".into())),
             ("resource-group".into(), Val::String("rg".into())),
-            ("nested".into(), Val::Option(Some(Box::new(Val::Record(vec![(
-                "conn-id".into(),
-                Val::String("c".into()),
-            )]))))),
+            (
+                "nested".into(),
+                Val::Option(Some(Box::new(Val::Record(vec![(
+                    "conn-id".into(),
+                    Val::String("c".into()),
+                )])))),
+            ),
         ]);
-        let args = vec![record, Val::String("b".into()), Val::String("not-an-id".into())];
+        let args = vec![
+            record,
+            Val::String("b".into()),
+            Val::String("not-an-id".into()),
+        ];
         assert_eq!(conn_ids_in_args(&params, &args), ["a", "c", "b"]);
-        let args = vec![Val::Bool(true), Val::String("a".into()), Val::String("a".into())];
+        let args = vec![
+            Val::Bool(true),
+            Val::String("a".into()),
+            Val::String("a".into()),
+        ];
         assert_eq!(conn_ids_in_args(&params, &args), ["a"]);
     }
 }

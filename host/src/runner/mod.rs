@@ -284,11 +284,13 @@ impl Runner {
     /// `on-kill` runs in a fresh instance.
     pub async fn run(&self, spec: TaskSpec, env: TaskEnv) -> TaskReport {
         let task_id = spec.context.task_id.clone();
-        let internal = |msg: String| TaskReport::failed(&task_id, ErrorKind::Internal, msg, EXIT_OTHER);
-        let (info, mut store, stats) = match self.call_store(&task_id, &env, env.cancel.clone()).await {
-            Ok(s) => s,
-            Err(e) => return internal(format!("describing the plugin failed: {e:#}")),
-        };
+        let internal =
+            |msg: String| TaskReport::failed(&task_id, ErrorKind::Internal, msg, EXIT_OTHER);
+        let (info, mut store, stats) =
+            match self.call_store(&task_id, &env, env.cancel.clone()).await {
+                Ok(s) => s,
+                Err(e) => return internal(format!("describing the plugin failed: {e:#}")),
+            };
         let execution = match self.execute(&spec, &env, &info, &mut store).await {
             Ok(e) => e,
             Err(report) => return *report,
@@ -441,7 +443,8 @@ fn finish_grant(mut grant: Grant, env: &TaskEnv) -> Result<Grant, TaskError> {
 
 /// Writes the grant to the task's log at debug level (`run -v` shows it).
 fn log_grant(env: &TaskEnv, task_id: &str, grant: &Grant) {
-    env.log.log(task_id, LogLevel::Debug, "granted to this task:");
+    env.log
+        .log(task_id, LogLevel::Debug, "granted to this task:");
     for line in grant.lines() {
         env.log.log(task_id, LogLevel::Debug, &format!("  {line}"));
     }

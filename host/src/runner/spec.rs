@@ -61,7 +61,11 @@ pub enum HostEnv {
 impl HostEnv {
     /// A fixed environment of these variables.
     pub fn fixed<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
-        HostEnv::Fixed(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        HostEnv::Fixed(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// The value of `name`, if set.
@@ -86,7 +90,10 @@ impl fmt::Debug for HostEnv {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HostEnv::Process => f.write_str("HostEnv::Process"),
-            HostEnv::Fixed(vars) => f.debug_tuple("HostEnv::Fixed").field(&vars.keys().collect::<Vec<_>>()).finish(),
+            HostEnv::Fixed(vars) => f
+                .debug_tuple("HostEnv::Fixed")
+                .field(&vars.keys().collect::<Vec<_>>())
+                .finish(),
         }
     }
 }

@@ -92,7 +92,11 @@ impl TaskRuntime {
     /// then on its secrets are masked. Grants nothing else.
     pub(super) fn resolve_connection(&mut self, conn_id: &str) -> RuntimeResult<WitConnection> {
         if !self.granted_connections.contains(conn_id) {
-            let granted: Vec<&str> = self.granted_connections.iter().map(String::as_str).collect();
+            let granted: Vec<&str> = self
+                .granted_connections
+                .iter()
+                .map(String::as_str)
+                .collect();
             let granted = match granted.is_empty() {
                 true => "none".to_string(),
                 false => granted.join(", "),

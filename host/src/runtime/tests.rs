@@ -114,7 +114,10 @@ async fn an_undeclared_connection_is_denied() {
         CancelToken::new(),
     );
     let e = guest_error(fresh.get_connection("azure_default".into()).await);
-    assert!(matches!(&e, HostError::Denied(m) if m.contains("granted: none")), "{e:?}");
+    assert!(
+        matches!(&e, HostError::Denied(m) if m.contains("granted: none")),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +152,11 @@ async fn only_granted_files_can_be_read() {
     std::fs::write(&other, b"no").unwrap();
     let (mut s, _, _) = state(azure_conn());
     s.apply_grant(&Grant {
-        files: [granted.display().to_string(), "/keys/absent.json".to_string()].into(),
+        files: [
+            granted.display().to_string(),
+            "/keys/absent.json".to_string(),
+        ]
+        .into(),
         ..Grant::default()
     });
     assert_eq!(

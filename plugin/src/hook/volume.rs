@@ -126,7 +126,9 @@ pub fn key_source(
 /// both: the only way a volume connection makes a request (used by [`key_source`] and by
 /// the task's plan, which grants the request's origins whenever this is `Some`, even if a
 /// `connection_string` holds a key: the plan sees it redacted).
-pub fn list_keys_target(extras: &serde_json::Map<String, serde_json::Value>) -> Option<(&str, &str)> {
+pub fn list_keys_target(
+    extras: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(&str, &str)> {
     let sub = extra_any(extras, &["subscription_id", "subscriptionId"]);
     let rg = extra_any(extras, &["resource_group", "resourceGroup"]);
     sub.zip(rg)

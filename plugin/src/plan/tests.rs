@@ -286,7 +286,12 @@ fn registry_and_volume_roles() {
                "cloud_environment": "AzureUSGovernment"}),
     );
     let ci = secret_conn("azure_default", json!({}));
-    let all = [ci.clone(), registry.clone(), key_volume.clone(), list_volume];
+    let all = [
+        ci.clone(),
+        registry.clone(),
+        key_volume.clone(),
+        list_volume,
+    ];
     let plan = task_plan(&p, &all, &no_env).unwrap();
     // The registry's password and the first volume's key need nothing; listKeys
     // needs the US Government ARM and IMDS (managed identity).
@@ -321,11 +326,27 @@ fn a_connection_the_host_did_not_pass_is_an_internal_error() {
 fn the_plan_covers_the_credential_really_selected() {
     let pem = include_str!("../../tests/data/test-client-cert.pem");
     let shapes = [
-        (Some("client"), Some("secret-value"), json!({"tenantId": "t"})),
-        (Some("client"), None, json!({"tenantId": "t", "client_certificate": pem})),
-        (Some("client"), None, json!({"tenantId": "t", "client_certificate_path": "/c.pem"})),
-        (None, None, json!({"key_json": {"clientId": "c", "clientSecret": "kj-secret", "tenantId": "t",
-            "resourceManagerEndpointUrl": "https://management.usgovcloudapi.net/"}})),
+        (
+            Some("client"),
+            Some("secret-value"),
+            json!({"tenantId": "t"}),
+        ),
+        (
+            Some("client"),
+            None,
+            json!({"tenantId": "t", "client_certificate": pem}),
+        ),
+        (
+            Some("client"),
+            None,
+            json!({"tenantId": "t", "client_certificate_path": "/c.pem"}),
+        ),
+        (
+            None,
+            None,
+            json!({"key_json": {"clientId": "c", "clientSecret": "kj-secret", "tenantId": "t",
+            "resourceManagerEndpointUrl": "https://management.usgovcloudapi.net/"}}),
+        ),
         (None, None, json!({"cloud_environment": "AzureChinaCloud"})),
         (None, None, json!({"imds_endpoint": "http://127.0.0.1:1"})),
         (Some("l"), Some("p"), json!({})),
@@ -353,7 +374,10 @@ fn the_plan_covers_the_credential_really_selected() {
                 assert!(origins(&plan).contains(&o), "{extra}: {o} not granted");
             }
             for f in real.credential.files() {
-                assert!(plan.files.iter().any(|g| g == f), "{extra}: {f} not granted");
+                assert!(
+                    plan.files.iter().any(|g| g == f),
+                    "{extra}: {f} not granted"
+                );
             }
         }
     }

@@ -343,16 +343,27 @@ mod tests {
                 (bearer(url).credential_free(), "`authorization` header"),
             ] {
                 let e = check_credentials(&req, &u).unwrap_err();
-                assert!(matches!(&e, HttpError::Denied(m) if m.contains(what)), "{url}: {e}");
+                assert!(
+                    matches!(&e, HttpError::Denied(m) if m.contains(what)),
+                    "{url}: {e}"
+                );
                 let text = e.to_string();
                 assert!(!text.contains("Bearer T") && !text.contains("=S"), "{text}");
             }
             // What IMDS needs: a GET with neither, or a body vouched for.
             let get = Request::new(Method::Get, url).header("metadata", "true");
             assert_eq!(check_credentials(&get, &u), Ok(()), "{url}");
-            assert_eq!(check_credentials(&secret(url).credential_free(), &u), Ok(()));
+            assert_eq!(
+                check_credentials(&secret(url).credential_free(), &u),
+                Ok(())
+            );
         }
-        for url in ["https://login.example/t", "http://127.0.0.1:9/t", "http://[::1]/t", "http://localhost/t"] {
+        for url in [
+            "https://login.example/t",
+            "http://127.0.0.1:9/t",
+            "http://[::1]/t",
+            "http://localhost/t",
+        ] {
             let u = Url::parse(url).unwrap();
             assert_eq!(check_credentials(&bearer(url), &u), Ok(()), "{url}");
             assert_eq!(check_credentials(&secret(url), &u), Ok(()), "{url}");

@@ -310,9 +310,18 @@ mod tests {
         ];
         for (url, host, port) in cases {
             let u = Url::parse(url).unwrap();
-            assert_eq!((u.host_name().as_str(), u.port().unwrap()), (host, port), "{url}");
+            assert_eq!(
+                (u.host_name().as_str(), u.port().unwrap()),
+                (host, port),
+                "{url}"
+            );
         }
-        for bad in ["http://h:0/", "http://h:99999/", "http://h:x/", "http://[::1]x/"] {
+        for bad in [
+            "http://h:0/",
+            "http://h:99999/",
+            "http://h:x/",
+            "http://[::1]x/",
+        ] {
             assert!(Url::parse(bad).unwrap().port().is_err(), "{bad}");
         }
     }

@@ -46,7 +46,11 @@ fn field<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
 fn strings(v: &Value, key: &str) -> Vec<String> {
     v.get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -57,26 +61,41 @@ fn escaped(what: String) -> Error {
 
 /// One request through the raw `wasi:http` API: `body` with or without a
 /// `content-length`. `Ok(status)` when it went out.
-fn raw(method: Method, url: &str, headers: &[(&str, &str)], body: Option<(&[u8], bool)>) -> Result<u16> {
+fn raw(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&[u8], bool)>,
+) -> Result<u16> {
     let u = Url::parse(url).map_err(|e| Error::InvalidParams(e.to_string()))?;
     let mut entries: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
         .collect();
     if let Some((bytes, true)) = body {
-        entries.push(("content-length".into(), bytes.len().to_string().into_bytes()));
+        entries.push((
+            "content-length".into(),
+            bytes.len().to_string().into_bytes(),
+        ));
     }
     let fields = Fields::from_list(&entries).map_err(|e| Error::Internal(format!("{e:?}")))?;
     let req = OutgoingRequest::new(fields);
     let bad = |_| Error::Internal("the host rejected the request head".into());
     req.set_method(&method).map_err(bad)?;
-    req.set_scheme(Some(if u.https { &Scheme::Https } else { &Scheme::Http }))
-        .map_err(bad)?;
+    req.set_scheme(Some(if u.https {
+        &Scheme::Https
+    } else {
+        &Scheme::Http
+    }))
+    .map_err(bad)?;
     req.set_authority(Some(&u.authority)).map_err(bad)?;
-    req.set_path_with_query(Some(&u.path_with_query)).map_err(bad)?;
+    req.set_path_with_query(Some(&u.path_with_query))
+        .map_err(bad)?;
     if let Some((bytes, _)) = body {
         let out = req.body().map_err(|_| Error::Internal("no body".into()))?;
-        let stream = out.write().map_err(|_| Error::Internal("no stream".into()))?;
+        let stream = out
+            .write()
+            .map_err(|_| Error::Internal("no stream".into()))?;
         stream
             .blocking_write_and_flush(bytes)
             .map_err(|e| Error::Internal(format!("write: {e:?}")))?;
@@ -116,10 +135,20 @@ fn attack(v: &Value) -> Result<u16> {
             runtime::info(format!("resolved `{}`", conn.conn_id));
             raw(Method::Get, url()?, &[], None)
         }
-        "bearer" => raw(Method::Get, url()?, &[("authorization", "Bearer stolen-token")], None),
+        "bearer" => raw(
+            Method::Get,
+            url()?,
+            &[("authorization", "Bearer stolen-token")],
+            None,
+        ),
         "secret-body" => {
             let form = b"grant_type=client_credentials&client_id=c&client_secret=stolen-secret";
-            raw(Method::Post, url()?, &[("content-type", "application/x-www-form-urlencoded")], Some((form, true)))
+            raw(
+                Method::Post,
+                url()?,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some((form, true)),
+            )
         }
         "assertion-body" => {
             let form = b"client_assertion_type=jwt-bearer&client_assertion=eyJ.stolen.assertion";
@@ -160,12 +189,17 @@ impl Operator for Hostile {
                 (Err(Error::Denied(_)), Err(Error::Denied(_))) => {
                     Err(Error::Denied("nothing escapes while planning".into()))
                 }
-                (c, r) => Err(escaped(format!("while planning: {:?} / {:?}", c.map(|_| ()), r))),
+                (c, r) => Err(escaped(format!(
+                    "while planning: {:?} / {:?}",
+                    c.map(|_| ()),
+                    r
+                ))),
             };
         }
         let mut plan = TaskPlan::default();
         for url in strings(&v, "grant") {
-            plan.add_url(&url).map_err(|e| Error::InvalidParams(e.to_string()))?;
+            plan.add_url(&url)
+                .map_err(|e| Error::InvalidParams(e.to_string()))?;
         }
         Ok(plan)
     }
