@@ -995,6 +995,36 @@ async fn auth_managed_identity_system_and_user_assigned() {
     assert_auth_works(&h, env, "Imds_Token").await;
 }
 
+/// The attack on the real plugin: an `authority_host` that only starts like a
+/// loopback address. The plan declares it (the connection names it), but the plugin refuses
+/// to send the client secret over plain http to it (a connection error); the SDK and the
+/// host would refuse it next. Nothing is sent, for every look-alike.
+#[tokio::test]
+async fn a_client_secret_never_goes_to_a_look_alike_loopback_authority() {
+    let h = Harness::start().await;
+    for authority in [
+        "http://127.attacker.example",
+        "http://localhost.evil",
+        "http://[::ffff:10.0.0.1]",
+    ] {
+        let conn = with_extra(
+            secret_conn(&h, "azure_default"),
+            json!({"authority_host": authority}),
+        );
+        let e = exists_with(&h, vec![conn], "x")
+            .await
+            .expect_err("must be refused");
+        match e {
+            TaskError::Connection(m) => assert!(
+                m.contains("refusing to send credentials over plain http"),
+                "{authority}: {m}"
+            ),
+            other => panic!("{authority}: {other:?}"),
+        }
+    }
+    assert_eq!(h.stats().total_requests, 0);
+}
+
 /// A reviewed grant pins a call's reach: here the workload identity's
 /// `AZURE_AUTHORITY_HOST` points at a loopback address the reviewed grant never
 /// names, so the plan (which declares it) goes beyond the pinned grant and the call is
