@@ -14,6 +14,8 @@ fn main() {
     }
     let probe = build_wasm_component(&root, "http-probe", "http_probe");
     publish(&probe, "http_probe.wasm", "HTTP_PROBE_COMPONENT");
+    let hostile = build_wasm_component(&root, "hostile", "hostile");
+    publish(&hostile, "hostile.wasm", "HOSTILE_COMPONENT");
     let echo = build_wasm_example(&root, "task-plugin-sdk", "echo_operator");
     publish(&echo, "echo_operator.wasm", "ECHO_OPERATOR_COMPONENT");
 }

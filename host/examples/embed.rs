@@ -2,8 +2,10 @@
 //! your connections, your linker. `aci_host::runtime` provides only the
 //! `orchestrator:task/runtime` interface; WASI and wasi-http come from
 //! wasmtime's own crates, the outbound policy is yours (here the host's
-//! deny-by-default `PolicyHooks`, which the runtime opens to the endpoints of
-//! each connection it resolves).
+//! deny-by-default `PolicyHooks`). What the task may use is what its operator
+//! declares: `aci_host::runner::declare` asks it (connection ids, then a plan
+//! from those connections) and gives the `Grant` the runtime and the send hook
+//! enforce.
 //!
 //! `cargo run -p aci-host --example embed` runs one task against the local
 //! ARM emulator (the container's command runs as a local process).
@@ -14,9 +16,11 @@ use aci_emulator::{Emulator, EmulatorConfig};
 use aci_host::bindings::task::OperatorPlugin;
 use aci_host::bindings::{TaskContext, TaskOutcome};
 use aci_host::connections::Connection;
-use aci_host::http_hooks::{HookStats, PolicyHooks, SharedPolicy};
+use aci_host::http_hooks::{HookStats, PolicyHooks};
 use aci_host::local::LocalConnections;
 use aci_host::mask::Masker;
+use aci_host::policy::OutboundPolicy;
+use aci_host::runner::declare::{self, Declaration};
 use aci_host::runner::BUILTIN_PLUGIN;
 use aci_host::runtime::{
     CancelToken, ConnectionLookupError, ConnectionProvider, TaskRuntime, TaskRuntimeView,
@@ -85,25 +89,26 @@ pub async fn run() -> wasmtime::Result<TaskOutcome> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     aci_host::runtime::add_to_linker(&mut linker)?;
 
-    let policy = SharedPolicy::default(); // deny all until a connection grants its endpoints
     let connections = Arc::new(MyConnections(LocalConnections::new(emulator.base_url())));
+    let masker = Masker::new();
     let runtime = TaskRuntime::new(
         "hello",
-        connections,
+        connections.clone(),
         Arc::new(TracingLogSink),
-        Masker::new(),
-        policy.clone(),
+        masker.clone(),
         CancelToken::new(),
     );
     let state = MyState {
         wasi: WasiCtx::builder().inherit_stderr().build(),
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
-        hooks: PolicyHooks::new(policy, HookStats::default(), "hello"),
+        // Deny everything until the task's grant is known.
+        hooks: PolicyHooks::new(OutboundPolicy::deny_all(), HookStats::default(), "hello"),
         runtime,
     };
     let mut store = Store::new(&engine, state);
     let plugin = OperatorPlugin::instantiate_async(&mut store, &component, &linker).await?;
+    let operator = plugin.orchestrator_task_task_operator();
     let context = TaskContext {
         dag_id: "embedded".into(),
         task_id: "hello".into(),
@@ -114,11 +119,21 @@ pub async fn run() -> wasmtime::Result<TaskOutcome> {
     let params = serde_json::json!({
         "ci_conn_id": "azure_default", "resource_group": "rg", "name": "hello",
         "image": "busybox", "region": "westeurope", "command": ["echo", "hello from the embedder"],
-    });
-    let outcome = plugin
-        .orchestrator_task_task_operator()
-        .call_execute(&mut store, &context, &params.to_string())
-        .await?;
+    })
+    .to_string();
+    // What may this task use? Its operator declares it; grant exactly that.
+    let info = operator.call_describe(&mut store).await?;
+    let decl = Declaration {
+        info: &info,
+        connections: connections.as_ref(),
+        masker: &masker,
+    };
+    let grant = declare::task_grant(&mut store, operator, &decl, &params)
+        .await?
+        .map_err(|e| wasmtime::format_err!("the task cannot be granted: {e:?}"))?;
+    store.data_mut().runtime.apply_grant(&grant);
+    store.data_mut().hooks.set_policy(grant.policy());
+    let outcome = operator.call_execute(&mut store, &context, &params).await?;
     emulator.shutdown().await;
     outcome.map_err(|e| wasmtime::format_err!("the task failed: {e:?}"))
 }

@@ -32,6 +32,7 @@ pub mod bindings;
 pub mod cli;
 pub mod connections;
 pub mod engine;
+pub mod grant;
 pub mod http_hooks;
 #[cfg(feature = "local")]
 pub mod local;

@@ -1,17 +1,24 @@
-//! The outbound policy: a pure, deny-by-default allow-list of HTTP endpoints.
+//! The outbound policy: a pure, deny-by-default allow-list of origins.
 //!
 //! Enforced at exactly one place, the wasi-http send hook
-//! ([`crate::http_hooks`]), before any socket is opened. Rules:
+//! ([`crate::http_hooks`]), before any socket is opened. Rules, in order:
 //!
-//! - Only `http` and `https`. A request may go out only when an [`AllowRule`]
-//!   matches its scheme, host (case-insensitive, trailing dot ignored) and
-//!   port (explicit or the scheme's default).
-//! - Authorities with user info (`user@host`) are always denied.
-//! - A request that carries credentials (an `Authorization` header) goes only
-//!   over https, except to loopback addresses.
+//! - Only `http` and `https`; authorities with user info (`user@host`) are
+//!   always denied.
+//! - Over plain `http` to a host that is not loopback ([`is_loopback`]: an IP
+//!   literal in `127.0.0.0/8`, `::1`, or `localhost`, decided by parsing), a
+//!   request that carries a credential header (`Authorization`,
+//!   `Proxy-Authorization`, `Cookie`) or that may carry a body (the host cannot
+//!   tell a token request's secret or assertion from any other body) is denied,
+//!   whatever the grant: plain http stays for credential-free requests such as
+//!   a metadata service's `GET`.
+//! - Otherwise a request may go out only when an [`AllowRule`] matches its
+//!   origin: scheme, host (case-insensitive, trailing dot ignored) and port
+//!   (explicit or the scheme's default).
 //!
-//! Which rules exist is decided by the host: the endpoints the task's
-//! connections name ([`rules_for_connection`]) plus `--allow-host` entries.
+//! Which rules exist is decided before the task runs: the origins its operator
+//! declared ([`crate::grant::Grant`]) plus `--allow-host` entries. The policy
+//! knows no service by name.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -53,7 +60,8 @@ impl fmt::Display for Scheme {
     }
 }
 
-/// One allowed endpoint: scheme, host and port.
+/// One origin (an allowed endpoint): scheme, host and port. Written
+/// `scheme://host:port` (`[v6]` in brackets), the form grants use.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct AllowRule {
     /// The scheme this rule allows.
@@ -84,7 +92,7 @@ pub enum PolicyError {
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PolicyError::InvalidRule(m) => write!(f, "invalid --allow-host entry: {m}"),
+            PolicyError::InvalidRule(m) => write!(f, "invalid origin: {m}"),
         }
     }
 }
@@ -102,7 +110,7 @@ impl AllowRule {
         }
         if entry == "*" || entry.contains('*') {
             return Err(PolicyError::InvalidRule(format!(
-                "`{entry}`: wildcards are not supported; name each host, e.g. `management.azure.com` or `http://127.0.0.1:8080`"
+                "`{entry}`: wildcards are not supported; name each host, e.g. `api.example.com` or `http://127.0.0.1:8080`"
             )));
         }
         let (scheme, rest) = match entry.split_once("://") {
@@ -126,13 +134,75 @@ impl AllowRule {
         })
     }
 
-    /// The rule for the origin of a URL (`https://management.azure.com/` →
-    /// `https://management.azure.com:443`). `None` when it is not an http(s) URL.
+    /// The rule for the origin of a URL (`https://example.com/x` →
+    /// `https://example.com:443`). `None` when it is not an http(s) URL.
     pub fn from_url(url: &str) -> Option<AllowRule> {
         if !url.contains("://") {
             return None;
         }
         AllowRule::parse(url).ok()
+    }
+
+    /// The rule for an origin given as parts (as a plugin declares it): a
+    /// scheme, a host (an IPv6 literal with or without brackets) and a port.
+    pub fn from_parts(scheme: &str, host: &str, port: u16) -> Result<AllowRule, PolicyError> {
+        let scheme = Scheme::parse(scheme)
+            .ok_or_else(|| PolicyError::InvalidRule(format!("scheme `{scheme}` is not http(s)")))?;
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let authority = if bare.contains(':') {
+            if bare.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(PolicyError::InvalidRule(format!(
+                    "`{host}` is neither a host name nor an IP literal"
+                )));
+            }
+            format!("[{bare}]:{port}")
+        } else {
+            format!("{bare}:{port}")
+        };
+        if host.contains('*') {
+            return Err(PolicyError::InvalidRule(format!(
+                "`{host}`: wildcards are not supported"
+            )));
+        }
+        let (host, port) = parse_authority(&authority, scheme)
+            .map_err(|m| PolicyError::InvalidRule(format!("`{authority}`: {m}")))?;
+        Ok(AllowRule { scheme, host, port })
+    }
+}
+
+impl PartialOrd for AllowRule {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for AllowRule {
+    /// By the written form (`http://…` before `https://…`, then host, then the
+    /// port as text), so lists of origins sort as a reader expects.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.to_string().cmp(&other.to_string())
+    }
+}
+
+impl serde::Serialize for AllowRule {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AllowRule {
+    /// Reads `scheme://host[:port]` (the scheme is required here).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        if !text.contains("://") {
+            return Err(serde::de::Error::custom(format!(
+                "origin `{text}` must be written scheme://host:port"
+            )));
+        }
+        AllowRule::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -180,12 +250,21 @@ fn parse_authority(authority: &str, scheme: Scheme) -> Result<(String, u16), Str
     Ok((host, port))
 }
 
-/// True for loopback hosts: `localhost`, `127.0.0.0/8`, `::1`.
+/// True for loopback hosts, decided by parsing: an IPv4 literal in
+/// `127.0.0.0/8`, the IPv6 literal `::1` (brackets optional), or the name
+/// `localhost` (any case); one trailing dot is allowed. Names that merely
+/// start like one (`127.attacker.example`, `localhost.evil`) and IPv4-mapped
+/// addresses (`::ffff:127.0.0.1`) are not loopback.
 pub fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
+    let h = host.strip_suffix('.').unwrap_or(host);
+    if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
-    host.parse::<IpAddr>()
+    let bare = h
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(h);
+    bare.parse::<IpAddr>()
         .map(|ip| ip.is_loopback())
         .unwrap_or(false)
 }
@@ -197,8 +276,12 @@ pub struct RequestFacts<'a> {
     pub scheme: &'a str,
     /// The request's authority (`host[:port]`).
     pub authority: &'a str,
-    /// True when the request carries credentials (an `Authorization` header).
-    pub has_credentials: bool,
+    /// The request carries a credential header (`Authorization`,
+    /// `Proxy-Authorization`, `Cookie`).
+    pub credential_header: bool,
+    /// The request may carry a body: a non-zero (or unreadable)
+    /// `content-length`, a `transfer-encoding`, or a body not known to be empty.
+    pub may_have_body: bool,
 }
 
 /// Why the policy denied a request.
@@ -208,10 +291,13 @@ pub enum DenyReason {
     UnsupportedScheme(String),
     /// The authority could not be parsed or carries user info.
     BadAuthority(String),
-    /// No rule allows this endpoint.
+    /// No rule allows this origin.
     NotAllowed(String),
-    /// Credentials over plain http to a non-loopback host.
+    /// A credential header over plain http to a host that is not loopback.
     CredentialsOverHttp(String),
+    /// A body (which may hold a secret or an assertion) over plain http to a
+    /// host that is not loopback.
+    BodyOverHttp(String),
 }
 
 impl fmt::Display for DenyReason {
@@ -221,11 +307,16 @@ impl fmt::Display for DenyReason {
             DenyReason::BadAuthority(m) => write!(f, "{m}"),
             DenyReason::NotAllowed(ep) => write!(
                 f,
-                "`{ep}` is not named by any of the task's connections; allow it with --allow-host if intended"
+                "`{ep}` is not in the task's grant (the origins its operator declared, see `validate --explain`); allow it with --allow-host if intended"
             ),
-            DenyReason::CredentialsOverHttp(ep) => {
-                write!(f, "credentials may only be sent over https (or to loopback), not to `{ep}`")
-            }
+            DenyReason::CredentialsOverHttp(ep) => write!(
+                f,
+                "credentials may only be sent over https (or to loopback), not to `{ep}`"
+            ),
+            DenyReason::BodyOverHttp(ep) => write!(
+                f,
+                "a request body may hold a secret: it goes only over https (or to loopback), not to `{ep}`"
+            ),
         }
     }
 }
@@ -251,6 +342,15 @@ impl OutboundPolicy {
         Self::default()
     }
 
+    /// A policy that allows exactly `rules`.
+    pub fn allowing(rules: impl IntoIterator<Item = AllowRule>) -> Self {
+        let mut p = Self::default();
+        for r in rules {
+            p.allow(r);
+        }
+        p
+    }
+
     /// Adds a rule (duplicates are ignored).
     pub fn allow(&mut self, rule: AllowRule) {
         if !self.rules.contains(&rule) {
@@ -273,8 +373,13 @@ impl OutboundPolicy {
             Err(m) => return Decision::Deny(DenyReason::BadAuthority(m)),
         };
         let endpoint = AllowRule { scheme, host, port };
-        if req.has_credentials && scheme == Scheme::Http && !is_loopback(&endpoint.host) {
-            return Decision::Deny(DenyReason::CredentialsOverHttp(endpoint.to_string()));
+        if scheme == Scheme::Http && !is_loopback(&endpoint.host) {
+            if req.credential_header {
+                return Decision::Deny(DenyReason::CredentialsOverHttp(endpoint.to_string()));
+            }
+            if req.may_have_body {
+                return Decision::Deny(DenyReason::BodyOverHttp(endpoint.to_string()));
+            }
         }
         if self.rules.contains(&endpoint) {
             Decision::Allow
@@ -282,99 +387,6 @@ impl OutboundPolicy {
             Decision::Deny(DenyReason::NotAllowed(endpoint.to_string()))
         }
     }
-}
-
-/// Azure cloud endpoints (`cloud_environment` → ARM and authority base URLs).
-pub fn cloud_endpoints(cloud_environment: Option<&str>) -> (&'static str, &'static str) {
-    match cloud_environment.unwrap_or("AzurePublicCloud") {
-        "AzureUSGovernment" => (
-            "https://management.usgovcloudapi.net",
-            "https://login.microsoftonline.us",
-        ),
-        "AzureChinaCloud" => (
-            "https://management.chinacloudapi.cn",
-            "https://login.chinacloudapi.cn",
-        ),
-        _ => (
-            "https://management.azure.com",
-            "https://login.microsoftonline.com",
-        ),
-    }
-}
-
-/// The default IMDS token endpoint.
-pub const IMDS_ENDPOINT: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
-
-/// The endpoints a resolved connection names, which the plugin may reach:
-/// explicit URL extras (`resource_manager_url`, `authority_host`,
-/// `imds_endpoint`, key-file endpoint URLs), the ARM and authority hosts of
-/// its `cloud_environment` (public cloud by default) for Azure connections,
-/// and IMDS when the connection relies on a managed identity.
-pub fn rules_for_connection(
-    password: Option<&str>,
-    extra: &serde_json::Map<String, serde_json::Value>,
-) -> Vec<AllowRule> {
-    let s = |k: &str| {
-        extra
-            .get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let mut rules = Vec::new();
-    for key in ["resource_manager_url", "authority_host", "imds_endpoint"] {
-        if let Some(rule) = s(key).and_then(AllowRule::from_url) {
-            rules.push(rule);
-        }
-    }
-    if let Some(key_json) = extra.get("key_json") {
-        let obj = match key_json {
-            serde_json::Value::String(text) => serde_json::from_str::<serde_json::Value>(text).ok(),
-            v => Some(v.clone()),
-        };
-        if let Some(serde_json::Value::Object(m)) = obj {
-            for key in ["activeDirectoryEndpointUrl", "resourceManagerEndpointUrl"] {
-                if let Some(rule) = m
-                    .get(key)
-                    .and_then(|v| v.as_str())
-                    .and_then(AllowRule::from_url)
-                {
-                    rules.push(rule);
-                }
-            }
-        }
-    }
-    let explicit_arm = s("resource_manager_url").is_some();
-    let explicit_authority = s("authority_host").is_some();
-    let (arm, authority) = cloud_endpoints(s("cloud_environment"));
-    if !explicit_arm {
-        rules.extend(AllowRule::from_url(arm));
-    }
-    if !explicit_authority {
-        rules.extend(AllowRule::from_url(authority));
-    }
-    // Managed identity is the fallback of every Azure connection (ACI,
-    // registry, volume) that carries no credential of its own: then IMDS may
-    // be reached, over http as IMDS requires (and never with a bearer token).
-    let has_password = password.is_some_and(|p| !p.is_empty());
-    let has_key = [
-        "key_path",
-        "key_json",
-        "client_certificate",
-        "client_certificate_path",
-        "connection_string",
-    ]
-    .iter()
-    .any(|k| {
-        extra
-            .get(*k)
-            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
-    });
-    if s("imds_endpoint").is_none()
-        && ((!has_password && !has_key) || s("managed_identity_client_id").is_some())
-    {
-        rules.extend(AllowRule::from_url(IMDS_ENDPOINT));
-    }
-    rules
 }
 
 #[cfg(test)]
@@ -389,11 +401,23 @@ mod tests {
         p
     }
 
+    /// A request's facts: `creds` = a credential header, `body` = may carry a body.
     fn check(p: &OutboundPolicy, scheme: &str, authority: &str, creds: bool) -> Decision {
+        check_with(p, scheme, authority, creds, false)
+    }
+
+    fn check_with(
+        p: &OutboundPolicy,
+        scheme: &str,
+        authority: &str,
+        creds: bool,
+        body: bool,
+    ) -> Decision {
         p.check(&RequestFacts {
             scheme,
             authority,
-            has_credentials: creds,
+            credential_header: creds,
+            may_have_body: body,
         })
     }
 
@@ -401,7 +425,7 @@ mod tests {
     fn default_denies_everything() {
         let p = OutboundPolicy::default();
         assert!(matches!(
-            check(&p, "https", "management.azure.com", false),
+            check(&p, "https", "api.example.com", false),
             Decision::Deny(DenyReason::NotAllowed(_))
         ));
         assert!(matches!(
@@ -413,42 +437,43 @@ mod tests {
     #[test]
     fn url_table() {
         let p = policy(&[
-            "management.azure.com",
-            "https://login.microsoftonline.com/",
+            "api.example.com",
+            "https://login.example.com/",
             "http://127.0.0.1:8080",
             "[::1]:9000",
-            "http://169.254.169.254",
+            "http://10.1.2.3",
         ]);
         let allow = [
-            ("https", "management.azure.com", false),
-            ("https", "management.azure.com:443", true),
-            ("https", "MANAGEMENT.Azure.COM", true),
-            ("https", "management.azure.com.", true),
-            ("HTTPS", "login.microsoftonline.com", true),
+            ("https", "api.example.com", false),
+            ("https", "api.example.com:443", true),
+            ("https", "API.Example.COM", true),
+            ("https", "api.example.com.", true),
+            ("HTTPS", "login.example.com", true),
             ("http", "127.0.0.1:8080", true),
             ("https", "[::1]:9000", true),
-            ("http", "169.254.169.254", false),
+            ("http", "10.1.2.3", false),
         ];
         for (s, a, c) in allow {
             assert_eq!(check(&p, s, a, c), Decision::Allow, "{s}://{a} creds={c}");
         }
         let deny = [
-            ("https", "management.azure.com:8443", false), // other port
-            ("http", "management.azure.com", false),       // other scheme
-            ("https", "evil.com", false),                  // other host
-            ("https", "management.azure.com.evil.com", false), // suffix trick
-            ("https", "evilmanagement.azure.com", false),  // prefix trick
-            ("https", "management.azure.com@evil.com", false), // userinfo trick
-            ("https", "evil.com@management.azure.com", false), // userinfo trick
-            ("http", "127.0.0.1:8081", false),             // other loopback port
-            ("http", "127.0.0.2:8080", false),             // other loopback ip
+            ("https", "api.example.com:8443", false),     // other port
+            ("http", "api.example.com", false),           // other scheme
+            ("https", "evil.com", false),                 // other host
+            ("https", "api.example.com.evil.com", false), // suffix trick
+            ("https", "evilapi.example.com", false),      // prefix trick
+            ("https", "api.example.com@evil.com", false), // userinfo trick
+            ("https", "evil.com@api.example.com", false), // userinfo trick
+            ("http", "127.0.0.1:8081", false),            // other loopback port
+            ("http", "127.0.0.2:8080", false),            // other loopback ip
             ("https", "[::1]:9001", false),
             ("https", "::1:9000", false),               // unbracketed v6
-            ("ftp", "management.azure.com", false),     // scheme
+            ("ftp", "api.example.com", false),          // scheme
             ("https", "", false),                       // no host
-            ("https", "management.azure.com:0", false), // port 0
-            ("https", "management.azure.com:99999", false), // bad port
+            ("https", "api.example.com:0", false),      // port 0
+            ("https", "api.example.com:99999", false),  // bad port
             ("https", "2130706433", false),             // decimal IP literal of 127.0.0.1
+            ("http", "[::ffff:127.0.0.1]:8080", false), // mapped loopback is another origin
         ];
         for (s, a, c) in deny {
             assert!(
@@ -458,25 +483,65 @@ mod tests {
         }
     }
 
+    /// Over plain http to a host that is not loopback, a credential header or a
+    /// body is denied even when the origin is granted: only the credential rule
+    /// can stop these, so each is granted first.
     #[test]
-    fn credentials_only_over_https_except_loopback() {
+    fn credentials_and_bodies_only_over_https_except_loopback() {
+        let remote = [
+            "127.attacker.example",
+            "localhost.evil",
+            "[::ffff:10.0.0.1]",
+            "[::ffff:127.0.0.1]",
+            "169.254.169.254",
+            "example.com",
+        ];
+        for host in remote {
+            let p = policy(&[&format!("http://{host}")]);
+            assert!(
+                matches!(
+                    check(&p, "http", host, true),
+                    Decision::Deny(DenyReason::CredentialsOverHttp(_))
+                ),
+                "bearer to {host}"
+            );
+            assert!(
+                matches!(
+                    check_with(&p, "http", host, false, true),
+                    Decision::Deny(DenyReason::BodyOverHttp(_))
+                ),
+                "body to {host}"
+            );
+            // Granted and credential-free: allowed (a metadata GET).
+            assert_eq!(check(&p, "http", host, false), Decision::Allow, "{host}");
+            // The same over https carries anything.
+            let p = policy(&[host]);
+            assert_eq!(check_with(&p, "https", host, true, true), Decision::Allow);
+        }
         let p = policy(&[
-            "http://169.254.169.254",
             "http://127.0.0.1:8080",
             "http://localhost:8080",
-            "http://example.com",
+            "http://[::1]:8080",
+            "http://127.9.9.9:8080",
         ]);
+        for a in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "LOCALHOST.:8080",
+            "[::1]:8080",
+            "127.9.9.9:8080",
+        ] {
+            assert_eq!(
+                check_with(&p, "http", a, true, true),
+                Decision::Allow,
+                "{a}"
+            );
+        }
+        // Not granted: the credential rule still speaks first over plain http.
         assert!(matches!(
-            check(&p, "http", "169.254.169.254", true),
+            check(&OutboundPolicy::default(), "http", "example.com", true),
             Decision::Deny(DenyReason::CredentialsOverHttp(_))
         ));
-        assert!(matches!(
-            check(&p, "http", "example.com", true),
-            Decision::Deny(DenyReason::CredentialsOverHttp(_))
-        ));
-        assert_eq!(check(&p, "http", "example.com", false), Decision::Allow);
-        assert_eq!(check(&p, "http", "127.0.0.1:8080", true), Decision::Allow);
-        assert_eq!(check(&p, "http", "localhost:8080", true), Decision::Allow);
     }
 
     #[test]
@@ -485,7 +550,7 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("name each host"));
-        assert!(AllowRule::parse("*.azure.com").is_err());
+        assert!(AllowRule::parse("*.example.com").is_err());
         assert!(AllowRule::parse("ftp://x").is_err());
         assert!(AllowRule::parse("user@host").is_err());
         assert!(AllowRule::parse("host:notaport").is_err());
@@ -509,59 +574,85 @@ mod tests {
     }
 
     #[test]
-    fn loopback_detection() {
-        for h in ["localhost", "127.0.0.1", "127.9.9.9", "::1", "LOCALHOST"] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in [
-            "localhost.evil.com",
-            "128.0.0.1",
-            "10.0.0.1",
-            "example.com",
-            "::2",
+    fn origins_from_parts_are_checked_like_rules() {
+        let r = AllowRule::from_parts("HTTPS", "Login.Example.", 443).unwrap();
+        assert_eq!(r.to_string(), "https://login.example:443");
+        assert_eq!(
+            AllowRule::from_parts("http", "::1", 8080)
+                .unwrap()
+                .to_string(),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            AllowRule::from_parts("http", "[::1]", 8080).unwrap(),
+            AllowRule::from_parts("http", "::1", 8080).unwrap()
+        );
+        for (scheme, host, port) in [
+            ("ftp", "h", 21),
+            ("https", "", 443),
+            ("https", "h", 0),
+            ("https", "*.example.com", 443),
+            ("https", "a@b", 443),
+            ("https", "a/b", 443),
+            ("https", "h:1", 443),
         ] {
-            assert!(!is_loopback(h), "{h}");
+            assert!(
+                AllowRule::from_parts(scheme, host, port).is_err(),
+                "{scheme} {host} {port}"
+            );
         }
     }
 
     #[test]
-    fn connection_rules() {
-        let extra = |v: serde_json::Value| v.as_object().unwrap().clone();
-        // Client secret, public cloud by default: ARM + authority, no IMDS.
-        let r = rules_for_connection(Some("secret"), &extra(serde_json::json!({"tenantId": "t"})));
-        assert!(r.contains(&AllowRule::parse("management.azure.com").unwrap()));
-        assert!(r.contains(&AllowRule::parse("login.microsoftonline.com").unwrap()));
-        assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
-        // Sovereign clouds.
-        let r = rules_for_connection(
-            Some("s"),
-            &extra(serde_json::json!({"cloud_environment": "AzureUSGovernment"})),
+    fn origins_sort_and_round_trip_as_text() {
+        let mut v = vec![
+            AllowRule::parse("https://b.example").unwrap(),
+            AllowRule::parse("http://a.example:8080").unwrap(),
+            AllowRule::parse("https://a.example").unwrap(),
+        ];
+        v.sort();
+        let text: Vec<String> = v.iter().map(|r| r.to_string()).collect();
+        assert_eq!(
+            text,
+            [
+                "http://a.example:8080",
+                "https://a.example:443",
+                "https://b.example:443"
+            ]
         );
-        assert!(r.contains(&AllowRule::parse("management.usgovcloudapi.net").unwrap()));
-        assert!(r.contains(&AllowRule::parse("login.microsoftonline.us").unwrap()));
-        assert!(!r.iter().any(|x| x.host == "management.azure.com"));
-        // Managed identity: IMDS over http.
-        let r = rules_for_connection(None, &extra(serde_json::json!({"subscriptionId": "s"})));
-        assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
-        // Explicit endpoints replace the cloud defaults.
-        let r = rules_for_connection(
-            Some("b"),
-            &extra(serde_json::json!({
-            "resource_manager_url": "http://127.0.0.1:4000", "authority_host": "http://127.0.0.1:4000/"})),
-        );
-        let local = AllowRule::parse("http://127.0.0.1:4000").unwrap();
-        assert_eq!(r, vec![local.clone(), local]);
-        // Registry/volume connections without a password fall back to managed identity.
-        let r = rules_for_connection(
-            None,
-            &extra(serde_json::json!({"subscription_id": "s", "resource_group": "rg"})),
-        );
-        assert!(r.contains(&AllowRule::parse("http://169.254.169.254").unwrap()));
-        // A certificate is a credential of its own: no IMDS.
-        let r = rules_for_connection(
-            None,
-            &extra(serde_json::json!({"client_certificate_path": "/c.pem", "tenantId": "t"})),
-        );
-        assert!(!r.iter().any(|x| x.host == "169.254.169.254"));
+        let json = serde_json::to_string(&v).unwrap();
+        let back: Vec<AllowRule> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, v);
+        assert!(serde_json::from_str::<AllowRule>("\"a.example\"").is_err());
+    }
+
+    #[test]
+    fn loopback_detection() {
+        for h in [
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+            "127.0.0.1",
+            "127.9.9.9",
+            "127.0.0.1.",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in [
+            "localhost.evil.com",
+            "localhost.evil",
+            "127.attacker.example",
+            "128.0.0.1",
+            "10.0.0.1",
+            "example.com",
+            "::2",
+            "::ffff:127.0.0.1",
+            "[::ffff:10.0.0.1]",
+            "2130706433",
+        ] {
+            assert!(!is_loopback(h), "{h}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use wasmtime::StoreLimits;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use crate::grant::Grant;
 use crate::http_hooks::PolicyHooks;
 use crate::runtime::{TaskRuntime, TaskRuntimeView};
 
@@ -24,7 +25,8 @@ impl HostState {
     /// Builds the store data for one instance.
     ///
     /// The WASI context preopens nothing, inherits no environment (only the
-    /// variables in `env`, chosen by the host), has no sockets of its own (all
+    /// variables in `env`: the operator's declared ones that are set), has no
+    /// sockets of its own (all
     /// network goes through wasi-http and its policy hook), and writes the
     /// guest's stderr to the host's stderr.
     pub fn new(
@@ -53,6 +55,13 @@ impl HostState {
                 .build(),
             runtime,
         }
+    }
+
+    /// Grants the call what `grant` names: its connections and files to the
+    /// runtime, its origins (and allow-hosts) to the send hook.
+    pub fn apply_grant(&mut self, grant: &Grant) {
+        self.runtime.apply_grant(grant);
+        self.hooks.set_policy(grant.policy());
     }
 
     /// The store's resource limits (for `Store::limiter`).

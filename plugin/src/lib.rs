@@ -5,7 +5,8 @@
 //! interface (through the guest SDK, `task-plugin-sdk`) and the ACI
 //! `container-instance-hook`; every Azure Resource Manager and Entra ID request
 //! goes out through the SDK's `wasi:http` client, where the host applies its
-//! outbound policy.
+//! outbound policy. What the host grants is what the operator declares before it runs
+//! ([`plan`]: the connections a task reads, the origins and files they need).
 
 #![deny(missing_docs)]
 
@@ -17,3 +18,4 @@ pub mod auth;
 pub mod hook;
 pub mod operator;
 pub mod params;
+pub mod plan;

@@ -1,6 +1,8 @@
 // An operator that echoes its `message` parameter: it logs it, pushes its
 // length as an XCom and returns `{"echo": message}`. With `delay_ms` it first
 // waits that long, stopping early (as cancelled) when the host cancels the task.
+// It reads no connection and contacts no host, so it keeps the default
+// `connection_ids` and `plan` (nothing granted) and declares no environment.
 
 use serde_json::{json, Value};
 use task_plugin_sdk::{runtime, Error, Operator, OperatorInfo, Result, TaskContext, TaskOutcome};
@@ -22,6 +24,8 @@ impl Operator for Echo {
                 "required": ["message"]
             })
             .to_string(),
+            environment: Vec::new(),
+            secret_extras: Vec::new(),
         }
     }
 

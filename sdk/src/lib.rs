@@ -8,9 +8,14 @@
 //! - implement [`Operator`] and name the type in [`export_operator!`];
 //! - reach the host through [`runtime`] (connections, logs, XCom,
 //!   cancellation, granted files) and time through [`clock`];
+//! - declare what a task needs ([`Operator::connection_ids`], [`Operator::plan`],
+//!   and [`OperatorInfo`]'s `environment` and `secret_extras`): the host grants
+//!   exactly that and nothing else (see [`Operator`]'s "Least privilege");
 //! - reach remote services through [`http`], a synchronous `wasi:http` client.
-//!   The host's outbound policy decides which hosts a task may contact (it is
-//!   deny-by-default); a refused request fails with [`http::HttpError::Denied`];
+//!   The host's outbound policy allows only the origins the plan declared (it is
+//!   deny-by-default); a refused request fails with [`http::HttpError::Denied`].
+//!   Credentials go only over https or to loopback: the client itself refuses
+//!   an `Authorization` header or a body to any other plain-http origin;
 //! - report failures as [`Error`]: each case becomes the matching case of the
 //!   WIT `task-error`, so the host can tell invalid parameters, a denied
 //!   request, a remote error or a failed workload apart.
@@ -42,7 +47,7 @@ pub mod wit;
 
 pub use error::{Error, Result};
 pub use operator::Operator;
-pub use wit::{Connection, LogLevel, OperatorInfo, TaskContext, TaskOutcome};
+pub use wit::{Connection, LogLevel, OperatorInfo, Origin, TaskContext, TaskOutcome, TaskPlan};
 
 /// What [`export_operator!`] expands to; not part of the API.
 #[doc(hidden)]

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use crate::bindings::exports::orchestrator::task::task_operator::Guest;
 use crate::error::Result;
-use crate::wit::{OperatorInfo, TaskContext, TaskError, TaskOutcome};
+use crate::wit::{Connection, OperatorInfo, TaskContext, TaskError, TaskOutcome, TaskPlan};
 
 /// An operator: what a plugin implements to be run by an `orchestrator:task`
 /// host. Name the implementing type in [`export_operator!`](crate::export_operator).
@@ -27,6 +27,25 @@ pub trait Operator {
     fn validate(params: &str) -> Result<()> {
         let _ = params;
         Ok(())
+    }
+
+    /// The ids of the connections a task with these parameters reads, defaults
+    /// included. Pure: no host call, no outbound request. The default reads none.
+    fn connection_ids(params: &str) -> Result<Vec<String>> {
+        let _ = params;
+        Ok(Vec::new())
+    }
+
+    /// What a call needs: the origins it contacts and the files it reads.
+    /// `params` is `Some` for `execute` and `on_kill`, `None` for the plugin's
+    /// other exports (each connection is then the operator's main one).
+    /// `connections` are those the call reads, with the password and the
+    /// secret extras the operator declared replaced by `***` (presence is
+    /// kept). Pure: any host call made here is denied. The default needs
+    /// nothing.
+    fn plan(params: Option<&str>, connections: &[Connection]) -> Result<TaskPlan> {
+        let _ = (params, connections);
+        Ok(TaskPlan::default())
     }
 
     /// Runs the task.
@@ -52,6 +71,14 @@ impl<O: Operator> Guest for Export<O> {
 
     fn validate(params: String) -> Result<(), TaskError> {
         O::validate(&params).map_err(TaskError::from)
+    }
+
+    fn connection_ids(params: String) -> Result<Vec<String>, TaskError> {
+        O::connection_ids(&params).map_err(TaskError::from)
+    }
+
+    fn plan(params: Option<String>, connections: Vec<Connection>) -> Result<TaskPlan, TaskError> {
+        O::plan(params.as_deref(), &connections).map_err(TaskError::from)
     }
 
     fn execute(context: TaskContext, params: String) -> Result<TaskOutcome, TaskError> {
@@ -90,6 +117,8 @@ macro_rules! export_operator {
         const _: () = {
             let _ = <$operator as $crate::Operator>::describe;
             let _ = <$operator as $crate::Operator>::validate;
+            let _ = <$operator as $crate::Operator>::connection_ids;
+            let _ = <$operator as $crate::Operator>::plan;
             let _ = <$operator as $crate::Operator>::execute;
             let _ = <$operator as $crate::Operator>::on_kill;
         };

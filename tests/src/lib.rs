@@ -19,11 +19,16 @@ pub use aci_host::bindings::{LogLevel, TaskError};
 pub use aci_host::connections::Connection;
 use aci_host::engine::EngineOptions;
 use aci_host::local::LocalConnections;
-pub use aci_host::runner::{Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState};
+pub use aci_host::runner::{
+    HostEnv, Runner, RunnerOptions, TaskEnv, TaskReport, TaskSpec, TaskState,
+};
 pub use aci_host::runtime::{CancelToken, ConnectionLookupError, ConnectionProvider, LogSink};
 
 /// The test-guest component: a task-operator that makes one HTTP request.
 pub const HTTP_PROBE_COMPONENT: &str = env!("HTTP_PROBE_COMPONENT");
+
+/// The hostile test guest: an operator that tries to escape its declared grant.
+pub const HOSTILE_COMPONENT: &str = env!("HOSTILE_COMPONENT");
 
 /// The guest SDK's example operator (`sdk/examples/echo_operator.rs`) as a component.
 pub const ECHO_OPERATOR_COMPONENT: &str = env!("ECHO_OPERATOR_COMPONENT");
@@ -157,8 +162,8 @@ impl Harness {
     ) -> (TaskEnv, Arc<CaptureSink>) {
         let sink = Arc::new(CaptureSink::default());
         let mut env = TaskEnv::new(connections);
-        env.guest_env.clear();
-        env.granted_files.clear();
+        // Nothing from this process's environment reaches the plugin.
+        env.host_env = HostEnv::Fixed(Default::default());
         env.log = sink.clone();
         env.cancel_grace = Duration::from_secs(20);
         (env, sink)

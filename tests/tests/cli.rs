@@ -762,7 +762,7 @@ async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
     // A container through the hook: it prints its pid, then sleeps.
     let hook = |method: &'static str, args: serde_json::Value| {
         let mut env = TaskEnv::new(Arc::new(LocalConnections::new(base.clone())));
-        env.guest_env.clear();
+        env.host_env = aci_e2e::HostEnv::Fixed(Default::default());
         async move { runner().hook(method, args, env).await.expect("no trap") }
     };
     let group =

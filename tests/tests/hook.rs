@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aci_e2e::{
-    CaptureSink, Connection, EmulatorConfig, Faults, Harness, StaticConnections, TaskEnv,
+    CaptureSink, Connection, EmulatorConfig, Faults, Harness, HostEnv, StaticConnections, TaskEnv,
     TaskError, TaskSpec, TaskState,
 };
+use aci_host::grant::Grant;
 use serde_json::{json, Value};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000bbbb";
@@ -954,8 +955,8 @@ async fn auth_client_certificate_path() {
         conn,
         json!({"client_certificate_path": path.to_str().unwrap()}),
     );
-    let (mut env, _) = env_for(&h, vec![conn]);
-    env.granted_files.push(path.clone());
+    // The plan declares the certificate file: nothing else grants it.
+    let (env, _) = env_for(&h, vec![conn]);
     assert_auth_works(&h, env, "Token_Issue").await;
 }
 
@@ -968,15 +969,13 @@ async fn auth_workload_identity() {
     let base = h.base_url();
     let conn = bare_conn(&h, "azure_default", json!({"authority_host": base}));
     let (mut env, _) = env_for(&h, vec![conn]);
-    env.guest_env = vec![
-        (
-            "AZURE_FEDERATED_TOKEN_FILE".into(),
-            token_file.to_str().unwrap().into(),
-        ),
-        ("AZURE_CLIENT_ID".into(), "local-client".into()),
-        ("AZURE_TENANT_ID".into(), TENANT.into()),
-    ];
-    env.granted_files.push(token_file.clone());
+    // The operator declares these variables; the plan grants the token file.
+    env.host_env = HostEnv::fixed([
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("AZURE_CLIENT_ID", "local-client"),
+        ("AZURE_TENANT_ID", TENANT),
+        ("UNDECLARED_SECRET", "never-passed"),
+    ]);
     assert_auth_works(&h, env, "Token_Issue").await;
 }
 
@@ -996,11 +995,42 @@ async fn auth_managed_identity_system_and_user_assigned() {
     assert_auth_works(&h, env, "Imds_Token").await;
 }
 
-/// A request to a host the connection does not name is denied by the host: here the
-/// workload identity's `AZURE_AUTHORITY_HOST` points at a loopback address the connection
-/// never mentions.
+/// The issue's attack on the real plugin: an `authority_host` that only starts like a
+/// loopback address. The plan declares it (the connection names it), but the plugin refuses
+/// to send the client secret over plain http to it (a connection error); the SDK and the
+/// host would refuse it next. Nothing is sent, for every look-alike.
 #[tokio::test]
-async fn request_to_unnamed_host_is_denied() {
+async fn a_client_secret_never_goes_to_a_look_alike_loopback_authority() {
+    let h = Harness::start().await;
+    for authority in [
+        "http://127.attacker.example",
+        "http://localhost.evil",
+        "http://[::ffff:10.0.0.1]",
+    ] {
+        let conn = with_extra(
+            secret_conn(&h, "azure_default"),
+            json!({"authority_host": authority}),
+        );
+        let e = exists_with(&h, vec![conn], "x")
+            .await
+            .expect_err("must be refused");
+        match e {
+            TaskError::Connection(m) => assert!(
+                m.contains("refusing to send credentials over plain http"),
+                "{authority}: {m}"
+            ),
+            other => panic!("{authority}: {other:?}"),
+        }
+    }
+    assert_eq!(h.stats().total_requests, 0);
+}
+
+/// A reviewed grant pins a call's reach: here the workload identity's
+/// `AZURE_AUTHORITY_HOST` points at a loopback address the reviewed grant never
+/// names, so the plan (which declares it) goes beyond the pinned grant and the call is
+/// refused before anything is contacted.
+#[tokio::test]
+async fn a_wider_reach_than_the_pinned_grant_is_refused() {
     let h = Harness::start().await;
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
@@ -1008,23 +1038,31 @@ async fn request_to_unnamed_host_is_denied() {
     let port = h.base_url().rsplit(':').next().unwrap().to_string();
     let conn = bare_conn(&h, "azure_default", json!({}));
     let (mut env, _) = env_for(&h, vec![conn]);
-    env.guest_env = vec![
-        (
-            "AZURE_FEDERATED_TOKEN_FILE".into(),
-            token_file.to_str().unwrap().into(),
-        ),
-        ("AZURE_CLIENT_ID".into(), "local-client".into()),
-        ("AZURE_TENANT_ID".into(), TENANT.into()),
-        (
-            "AZURE_AUTHORITY_HOST".into(),
-            format!("http://127.0.0.2:{port}"),
-        ),
-    ];
-    env.granted_files.push(token_file);
+    env.host_env = HostEnv::fixed([
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+        ("AZURE_CLIENT_ID", "local-client"),
+        ("AZURE_TENANT_ID", TENANT),
+        ("AZURE_AUTHORITY_HOST", &format!("http://127.0.0.2:{port}")),
+    ]);
+    let reviewed = json!({
+        "connections": ["azure_default"],
+        "origins": [h.base_url()],
+        "files": [token_file.to_str().unwrap()],
+        "environment": ["AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID"],
+    });
+    env.pinned_grant = Some(Grant::from_json(&reviewed.to_string()).unwrap());
     let e = call_in(&h, env, "exists", json!({"target": Harness::group("x")}))
         .await
-        .expect_err("must be denied");
-    assert!(matches!(e, TaskError::Denied(_)), "{e:?}");
+        .expect_err("must be refused");
+    match e {
+        TaskError::Denied(m) => {
+            assert!(
+                m.contains(&format!("origin `http://127.0.0.2:{port}`")),
+                "{m}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(h.stats().total_requests, 0, "nothing reached the emulator");
 }
 

@@ -62,8 +62,7 @@ fn probe_runner() -> Runner {
 
 fn env(allow: &[String]) -> TaskEnv {
     let mut env = TaskEnv::new(Arc::new(StaticConnections::default()));
-    env.guest_env.clear();
-    env.granted_files.clear();
+    env.host_env = aci_e2e::HostEnv::Fixed(Default::default());
     env.allow_hosts = allow.iter().map(|a| AllowRule::parse(a).unwrap()).collect();
     env
 }

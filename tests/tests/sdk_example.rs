@@ -23,8 +23,7 @@ fn echo_runner() -> Runner {
 fn env() -> (TaskEnv, Arc<CaptureSink>) {
     let sink = Arc::new(CaptureSink::default());
     let mut env = TaskEnv::new(Arc::new(StaticConnections::default()));
-    env.guest_env.clear();
-    env.granted_files.clear();
+    env.host_env = aci_e2e::HostEnv::Fixed(Default::default());
     env.log = sink.clone();
     (env, sink)
 }

@@ -37,7 +37,7 @@ pub struct Cli {
 pub enum Command {
     /// Render, validate and execute tasks (several run concurrently).
     Run(RunArgs),
-    /// Check tasks without any network call.
+    /// Check tasks without any network call (`--explain`: and show what they are granted).
     Validate(ValidateArgs),
     /// Print the operator's info (name, version, template fields, params schema) as JSON.
     Describe,
@@ -63,6 +63,10 @@ pub struct ConnArgs {
     /// Allow the plugin to reach this endpoint too (`host[:port]` or `http://host:port`).
     #[arg(long = "allow-host", value_name = "HOST")]
     pub allow_hosts: Vec<String>,
+    /// A reviewed grant (the JSON of `validate --explain --json`): refuse a
+    /// task whose declared connections, origins, files or environment go beyond it.
+    #[arg(long = "grant", value_name = "FILE")]
+    pub grant: Option<PathBuf>,
 }
 
 /// `run` options.
@@ -109,9 +113,19 @@ pub struct ValidateArgs {
     /// Task files to check.
     #[arg(required = true, value_name = "TASK_FILE")]
     pub tasks: Vec<PathBuf>,
-    /// Connections (used only for templates such as `macros.connection(..)`).
+    /// Connections (for templates such as `macros.connection(..)`, and for
+    /// `--explain` / `--grant`, which resolve the connections a task reads).
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Also print what each task is granted: the connections it may read, the
+    /// origins it may contact, the files it may read and the environment
+    /// variables it may see (nothing is contacted).
+    #[arg(long)]
+    pub explain: bool,
+    /// With `--explain`: print each grant as one JSON object per line on
+    /// stdout (the form `--grant FILE` reads).
+    #[arg(long, requires = "explain")]
+    pub json: bool,
     /// Local XCom store used by `ti.xcom_pull` in templates.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,

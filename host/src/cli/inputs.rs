@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::connections::ConnectionResolver;
+use crate::grant::Grant;
 use crate::policy::AllowRule;
 use crate::xcom_store::XcomStore;
 
@@ -29,6 +30,14 @@ pub fn allow_rules(args: &ConnArgs) -> Result<Vec<AllowRule>, String> {
         .iter()
         .map(|h| AllowRule::parse(h).map_err(|e| format!("--allow-host {h}: {e}")))
         .collect()
+}
+
+/// The pinned grant of `--grant FILE`, if given.
+pub fn pinned_grant(args: &ConnArgs) -> Result<Option<Grant>, String> {
+    args.grant
+        .as_deref()
+        .map(|p| Grant::load(p).map_err(|e| format!("--grant {e}")))
+        .transpose()
 }
 
 /// Expands directories into their task files (`.toml`, `.json`, `.yaml`,

@@ -134,6 +134,7 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
                 let out = serde_json::json!({
                     "name": info.name, "version": info.version,
                     "template_fields": info.template_fields, "params_schema": schema,
+                    "environment": info.environment, "secret_extras": info.secret_extras,
                 });
                 ui.console
                     .out_line(&serde_json::to_string_pretty(&out).unwrap_or_default());

@@ -3,7 +3,9 @@
 //! Every task runs on the one shared [`Runner`] (one engine, one compiled
 //! component, pooled instances); at most `--max-parallel` tasks hold a slot at
 //! a time (rendering included). Results come out in the order the files were
-//! given, whatever order the tasks finish in.
+//! given, whatever order the tasks finish in. Each task gets exactly the grant
+//! its operator declares (plus `--allow-host`; `-v` shows it), and is refused
+//! when that goes beyond `--grant FILE`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,13 +13,16 @@ use std::time::{Duration, Instant};
 
 use crate::bindings::LogLevel;
 use crate::connections::ConnectionResolver;
+use crate::grant::Grant;
 use crate::policy::AllowRule;
 use crate::runner::{ErrorKind, Runner, TaskEnv, TaskReport, TaskState};
 use crate::runtime::{CancelToken, ConnectionProvider, LogSink};
 use crate::xcom_store::{XcomStore, RETURN_VALUE_KEY};
 
 use super::args::RunArgs;
-use super::inputs::{allow_rules, expand_tasks, open_xcom, parse_logical_date, resolver};
+use super::inputs::{
+    allow_rules, expand_tasks, open_xcom, parse_logical_date, pinned_grant, resolver,
+};
 use super::prepare::{prepare, Overrides};
 use super::signals::spawn_signal_handler;
 use super::status::{human_duration, summary_table, Board, TaskSink, Verbosity};
@@ -30,6 +35,7 @@ struct Shared {
     plugin_connections: Arc<dyn ConnectionProvider>,
     xcom: Arc<XcomStore>,
     allow: Vec<AllowRule>,
+    pinned: Option<Grant>,
     overrides: Overrides,
     cancel: CancelToken,
     cancel_grace: Duration,
@@ -51,6 +57,7 @@ struct Inputs {
     files: Vec<PathBuf>,
     connections: Arc<ConnectionResolver>,
     allow: Vec<AllowRule>,
+    pinned: Option<Grant>,
     xcom: Arc<XcomStore>,
     logical_date: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -67,6 +74,7 @@ fn inputs(args: &RunArgs) -> Result<Inputs, String> {
         files,
         connections: Arc::new(resolver(&args.conn)?),
         allow: allow_rules(&args.conn)?,
+        pinned: pinned_grant(&args.conn)?,
         xcom: open_xcom(args.state_dir.as_deref())?,
         logical_date: parse_logical_date(args.logical_date.as_deref())?,
     })
@@ -209,6 +217,7 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         connections: inputs.connections,
         xcom: inputs.xcom,
         allow: inputs.allow,
+        pinned: inputs.pinned,
         overrides: Overrides {
             run_id: args.run_id.clone(),
             logical_date: inputs.logical_date,
@@ -367,6 +376,7 @@ async fn run_one(shared: &Shared, index: usize, path: &Path) -> Finished {
     env.masker = prepared.masker.clone();
     env.cancel = shared.cancel.clone();
     env.allow_hosts.extend(shared.allow.iter().cloned());
+    env.pinned_grant = shared.pinned.clone();
     env.cancel_grace = shared.cancel_grace;
     let report = shared.runner.run(prepared.spec, env).await;
     // XComs go to the local store so later tasks can `ti.xcom_pull` them.

@@ -1,40 +1,54 @@
-//! `aci-host validate`: render and check tasks without any network call.
+//! `aci-host validate`: render and check tasks without any network call;
+//! with `--explain`, also show what each task is granted.
 
+use std::path::Path;
 use std::sync::Arc;
 
-use crate::runner::{classify_error, Runner, EXIT_OTHER};
+use crate::connections::ConnectionResolver;
+use crate::grant::Grant;
+use crate::policy::AllowRule;
+use crate::runner::{classify_error, Runner, TaskEnv, EXIT_OTHER};
+use crate::xcom_store::XcomStore;
 
 use super::args::ValidateArgs;
-use super::inputs::{expand_tasks, open_xcom, resolver};
+use super::inputs::{allow_rules, expand_tasks, open_xcom, pinned_grant, resolver};
 use super::prepare::{prepare, Overrides};
 use super::Ui;
 
-/// Validates every task; `0` when all are valid, else `125`.
+/// What every task of one `validate` shares.
+struct Inputs {
+    connections: Arc<ConnectionResolver>,
+    xcom: Arc<XcomStore>,
+    allow: Vec<AllowRule>,
+    pinned: Option<Grant>,
+}
+
+/// Validates every task; `0` when all are valid (and within `--grant`), else `125`.
 pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui) -> i32 {
     let inputs = (|| {
         Ok::<_, String>((
-            Arc::new(resolver(&args.conn)?),
-            open_xcom(args.state_dir.as_deref())?,
+            Inputs {
+                connections: Arc::new(resolver(&args.conn)?),
+                xcom: open_xcom(args.state_dir.as_deref())?,
+                allow: allow_rules(&args.conn)?,
+                pinned: pinned_grant(&args.conn)?,
+            },
             expand_tasks(&args.tasks)?,
         ))
     })();
-    let (connections, xcom, files) = match inputs {
+    let (inputs, files) = match inputs {
         Ok(i) => i,
         Err(e) => return ui.fail(&e),
     };
     let mut status = 0;
     for path in files {
-        let verdict = match prepare(runner, &path, &connections, &xcom, &Overrides::default()).await
-        {
-            Err(e) => Err(e.message),
-            Ok(p) => match runner.validate(&p.spec.params).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(p.masker.mask(&classify_error(&e).message)),
-                Err(trap) => Err(p.masker.mask(&format!("plugin trapped: {trap:#}"))),
-            },
-        };
-        match verdict {
-            Ok(()) => ui.console.line(&format!("{}: valid", path.display())),
+        match check(runner, &inputs, &path, &args).await {
+            Ok(grant) => {
+                ui.console.line(&format!("{}: valid", path.display()));
+                if let (Some(grant), true) = (grant, args.explain) {
+                    print_grant(ui, &path, &grant, args.json);
+                }
+            }
             Err(msg) => {
                 ui.console
                     .line(&format!("{}: invalid: {msg}", path.display()));
@@ -43,4 +57,52 @@ pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui)
         }
     }
     status
+}
+
+/// Renders and validates one task; with `--explain` or `--grant`, also plans
+/// its grant (no network) and checks it against the pinned one.
+async fn check(
+    runner: &Runner,
+    inputs: &Inputs,
+    path: &Path,
+    args: &ValidateArgs,
+) -> Result<Option<Grant>, String> {
+    let p = prepare(
+        runner,
+        path,
+        &inputs.connections,
+        &inputs.xcom,
+        &Overrides::default(),
+    )
+    .await
+    .map_err(|e| e.message)?;
+    let mask = |m: String| p.masker.mask(&m);
+    if !args.explain && inputs.pinned.is_none() {
+        return match runner.validate(&p.spec.params).await {
+            Ok(Ok(())) => Ok(None),
+            Ok(Err(e)) => Err(mask(classify_error(&e).message)),
+            Err(trap) => Err(mask(format!("plugin trapped: {trap:#}"))),
+        };
+    }
+    let mut env = TaskEnv::new(inputs.connections.clone());
+    env.masker = p.masker.clone();
+    env.allow_hosts = inputs.allow.clone();
+    env.pinned_grant = inputs.pinned.clone();
+    match runner.explain(&p.spec, &env).await {
+        Ok(Ok(grant)) => Ok(Some(grant)),
+        Ok(Err(e)) => Err(mask(classify_error(&e).message)),
+        Err(trap) => Err(mask(format!("plugin trapped: {trap:#}"))),
+    }
+}
+
+/// The grant on stdout: one JSON object per line, or the text form.
+fn print_grant(ui: &Ui, path: &Path, grant: &Grant, json: bool) {
+    if json {
+        ui.console.out_line(&grant.to_json().to_string());
+        return;
+    }
+    ui.console.out_line(&format!("{}: granted", path.display()));
+    for line in grant.lines() {
+        ui.console.out_line(&format!("  {line}"));
+    }
 }

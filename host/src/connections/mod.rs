@@ -38,6 +38,7 @@
 
 mod files;
 mod json;
+mod redact;
 mod resolver;
 mod uri;
 

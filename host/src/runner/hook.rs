@@ -17,14 +17,21 @@
 //!   `create-or-update`, `list`) is returned parsed. Known secrets are masked
 //!   in every string of the answer.
 //!
+//! - **Grant.** The connections a call may read are its `conn-id` arguments
+//!   (a parameter or record field of that name); the plugin's `plan` (with no
+//!   params, each connection its main one) names the origins and files (see
+//!   [`declare`](super::declare)).
+//!
 //! Adding a hook method therefore means editing the WIT and the plugin only:
 //! the host and the CLI (`aci-host hook METHOD`) pick it up from the component.
 
 use wasmtime::component::{types, Component, ComponentExportIndex, Type, Val};
 use wasmtime::Engine;
 
+use crate::bindings::task::OperatorPlugin;
 use crate::bindings::{Failure, RemoteError, TaskError};
 
+use super::declare;
 use super::values::{self, json_key};
 use super::{Runner, TaskEnv};
 
@@ -237,8 +244,30 @@ impl Runner {
             Ok(p) => p,
             Err(e) => return Ok(Err(TaskError::InvalidParams(format!("{method}: {e}")))),
         };
-        let (mut store, _) = self.store("hook", &env, env.cancel.clone());
+        let (info, mut store, _) = self.call_store("hook", &env, env.cancel.clone()).await?;
         let instance = self.plugin.pre.instantiate_async(&mut store).await?;
+        let operator = OperatorPlugin::new(&mut store, &instance)?;
+        let decl = declare::Declaration {
+            info: &info,
+            connections: env.connections.as_ref(),
+            masker: &env.masker,
+        };
+        let ids = declare::conn_ids_in_args(&m.params, &params);
+        let grant = declare::plan_grant(
+            &mut store,
+            operator.orchestrator_task_task_operator(),
+            &decl,
+            None,
+            ids,
+            declare::Strictness::Hook,
+        )
+        .await?;
+        let grant = match grant.and_then(|g| super::finish_grant(g, &env)) {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e)),
+        };
+        super::log_grant(&env, "hook", &grant);
+        store.data_mut().apply_grant(&grant);
         let func = instance
             .get_func(&mut store, m.index)
             .ok_or_else(|| wasmtime::format_err!("hook method `{method}` is not a function"))?;

@@ -76,6 +76,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod declare;
 mod exit;
 mod hook;
 mod report;
@@ -87,10 +88,12 @@ use std::sync::Arc;
 
 use wasmtime::Store;
 
+use crate::bindings::task::exports::orchestrator::task::task_operator::Guest as TaskOperator;
 use crate::bindings::{LogLevel, OperatorInfo, TaskError, TaskOutcome};
 use crate::connections::Connection;
 use crate::engine::{EngineOptions, Plugin, PluginEngine};
-use crate::http_hooks::{HookStats, PolicyHooks, SharedPolicy};
+use crate::grant::Grant;
+use crate::http_hooks::{HookStats, PolicyHooks};
 use crate::policy::OutboundPolicy;
 use crate::runtime::{CancelToken, ConnectionLookupError, ConnectionProvider, TaskRuntime};
 use crate::state::HostState;
@@ -98,7 +101,7 @@ use crate::state::HostState;
 pub use exit::{exit_status_of_workload, EXIT_CANCELLED, EXIT_OTHER, EXIT_TIMED_OUT};
 pub use hook::{HookInterface, HookMethod};
 pub use report::{classify_error, Classification, ErrorKind, TaskReport, TaskState};
-pub use spec::{TaskEnv, TaskSpec};
+pub use spec::{HostEnv, TaskEnv, TaskSpec};
 
 /// The ACI component built together with this host.
 pub static BUILTIN_PLUGIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/aci_plugin.wasm"));
@@ -119,11 +122,13 @@ pub struct Runner {
     info: tokio::sync::OnceCell<OperatorInfo>,
 }
 
-/// How `execute` ended: its answer, a trap, or no answer within the grace period.
+/// How `execute` ended: its answer (or the error that kept it from
+/// starting), a trap, or no answer within the grace period; the last two
+/// with the grant `on-kill` then runs with.
 enum Execution {
     Answered(Result<TaskOutcome, TaskError>),
-    Trapped(wasmtime::Error),
-    Interrupted,
+    Trapped(wasmtime::Error, Grant),
+    Interrupted(Grant),
 }
 
 impl Runner {
@@ -158,31 +163,28 @@ impl Runner {
         &self.engine
     }
 
+    /// A store that grants nothing yet (deny-all policy, no connection, no
+    /// file) and passes `guest_env` to the plugin's environment.
     fn store(
         &self,
         task_id: &str,
         env: &TaskEnv,
         cancel: CancelToken,
+        guest_env: &[(String, String)],
     ) -> (Store<HostState>, HookStats) {
-        let policy = SharedPolicy::new(OutboundPolicy::deny_all());
-        policy.allow_all(env.allow_hosts.iter().cloned());
         let stats = HookStats::default();
-        let mut runtime = TaskRuntime::new(
+        let runtime = TaskRuntime::new(
             task_id,
             env.connections.clone(),
             env.log.clone(),
             env.masker.clone(),
-            policy.clone(),
             cancel,
         );
-        for f in &env.granted_files {
-            runtime.grant_file(f.clone());
-        }
-        let hooks = PolicyHooks::new(policy, stats.clone(), task_id);
+        let hooks = PolicyHooks::new(OutboundPolicy::deny_all(), stats.clone(), task_id);
         let state = HostState::new(
             runtime,
             hooks,
-            &env.guest_env,
+            guest_env,
             self.engine.options().max_memory_bytes,
         );
         let mut store = Store::new(self.engine.engine(), state);
@@ -193,12 +195,45 @@ impl Runner {
         (store, stats)
     }
 
+    /// The description and a store for a call that passes the operator's
+    /// declared environment variables (those set in `env.host_env`).
+    async fn call_store(
+        &self,
+        task_id: &str,
+        env: &TaskEnv,
+        cancel: CancelToken,
+    ) -> wasmtime::Result<(OperatorInfo, Store<HostState>, HookStats)> {
+        let info = self.describe().await?;
+        let guest_env = env.host_env.select(&info.environment);
+        let (store, stats) = self.store(task_id, env, cancel, &guest_env);
+        Ok((info, store, stats))
+    }
+
+    /// The grant of a task's call (validate first when asked), with
+    /// `--allow-host` added and a pinned grant checked.
+    async fn task_grant(
+        &self,
+        operator: &TaskOperator,
+        store: &mut Store<HostState>,
+        info: &OperatorInfo,
+        spec: &TaskSpec,
+        env: &TaskEnv,
+    ) -> wasmtime::Result<Result<Grant, TaskError>> {
+        let decl = declare::Declaration {
+            info,
+            connections: env.connections.as_ref(),
+            masker: &env.masker,
+        };
+        let grant = declare::task_grant(store, operator, &decl, &spec.params_json()).await?;
+        Ok(grant.and_then(|g| finish_grant(g, env)))
+    }
+
     /// The operator's description (cached after the first call).
     pub async fn describe(&self) -> wasmtime::Result<OperatorInfo> {
         self.info
             .get_or_try_init(|| async {
                 let env = TaskEnv::new(Arc::new(NoConnections));
-                let (mut store, _) = self.store("describe", &env, CancelToken::new());
+                let (mut store, _) = self.store("describe", &env, CancelToken::new(), &[]);
                 let instance = self.plugin.task.instantiate_async(&mut store).await?;
                 instance
                     .orchestrator_task_task_operator()
@@ -215,7 +250,7 @@ impl Runner {
         params: &serde_json::Map<String, serde_json::Value>,
     ) -> wasmtime::Result<Result<(), TaskError>> {
         let env = TaskEnv::new(Arc::new(NoConnections));
-        let (mut store, _) = self.store("validate", &env, CancelToken::new());
+        let (mut store, _) = self.store("validate", &env, CancelToken::new(), &[]);
         let instance = self.plugin.task.instantiate_async(&mut store).await?;
         let json = serde_json::Value::Object(params.clone()).to_string();
         instance
@@ -224,13 +259,39 @@ impl Runner {
             .await
     }
 
+    /// What a task would be granted, with no network: validates, asks the
+    /// operator for its connection ids and plan (connections resolved through
+    /// `env.connections`, in a store that allows nothing), adds
+    /// `env.allow_hosts`, and checks `env.pinned_grant`. What `aci-host
+    /// validate --explain` prints.
+    pub async fn explain(
+        &self,
+        spec: &TaskSpec,
+        env: &TaskEnv,
+    ) -> wasmtime::Result<Result<Grant, TaskError>> {
+        let task_id = &spec.context.task_id;
+        let (info, mut store, _) = self.call_store(task_id, env, CancelToken::new()).await?;
+        let instance = self.plugin.task.instantiate_async(&mut store).await?;
+        let op = instance.orchestrator_task_task_operator();
+        if let Err(e) = op.call_validate(&mut store, &spec.params_json()).await? {
+            return Ok(Err(e));
+        }
+        self.task_grant(op, &mut store, &info, spec, env).await
+    }
+
     /// Runs one task: validate, execute; on cancellation the plugin gets
     /// `env.cancel_grace` to clean up, after which it is interrupted and
     /// `on-kill` runs in a fresh instance.
     pub async fn run(&self, spec: TaskSpec, env: TaskEnv) -> TaskReport {
         let task_id = spec.context.task_id.clone();
-        let (mut store, stats) = self.store(&task_id, &env, env.cancel.clone());
-        let execution = match self.execute(&spec, &env, &mut store).await {
+        let internal =
+            |msg: String| TaskReport::failed(&task_id, ErrorKind::Internal, msg, EXIT_OTHER);
+        let (info, mut store, stats) =
+            match self.call_store(&task_id, &env, env.cancel.clone()).await {
+                Ok(s) => s,
+                Err(e) => return internal(format!("describing the plugin failed: {e:#}")),
+            };
+        let execution = match self.execute(&spec, &env, &info, &mut store).await {
             Ok(e) => e,
             Err(report) => return *report,
         };
@@ -242,14 +303,14 @@ impl Runner {
                 stats.get(),
                 &env.masker,
             ),
-            Execution::Trapped(trap) => {
+            Execution::Trapped(trap, grant) => {
                 let msg = env.masker.mask(&format!("plugin trapped: {trap:#}"));
                 let mut report = TaskReport::failed(&task_id, ErrorKind::Internal, msg, EXIT_OTHER);
-                self.run_on_kill(&spec, &env).await;
+                self.on_kill(&spec, &env, Some(grant)).await;
                 report.xcom = store.data().runtime.xcom();
                 report
             }
-            Execution::Interrupted => {
+            Execution::Interrupted(grant) => {
                 // The plugin did not return within the grace period: drop its
                 // instance and release what it created from a fresh one.
                 drop(store);
@@ -258,7 +319,7 @@ impl Runner {
                     LogLevel::Warning,
                     "plugin did not stop within the grace period; interrupted, running on-kill",
                 );
-                self.run_on_kill(&spec, &env).await;
+                self.on_kill(&spec, &env, Some(grant)).await;
                 TaskReport::failed(
                     &task_id,
                     ErrorKind::Cancelled,
@@ -269,13 +330,15 @@ impl Runner {
         }
     }
 
-    /// Instantiates, validates and executes, giving the plugin
-    /// `env.cancel_grace` after a cancellation. An `Err` is the final report
-    /// of a task that could not start (instantiation, trap or error in validate).
+    /// Instantiates, validates, plans the grant and executes, giving the
+    /// plugin `env.cancel_grace` after a cancellation. An `Err` is the final
+    /// report of a task that could not start (instantiation, or a trap in
+    /// validate or while planning).
     async fn execute(
         &self,
         spec: &TaskSpec,
         env: &TaskEnv,
+        info: &OperatorInfo,
         store: &mut Store<HostState>,
     ) -> Result<Execution, Box<TaskReport>> {
         let task_id = &spec.context.task_id;
@@ -300,6 +363,13 @@ impl Runner {
             Ok(Err(e)) => return Ok(Execution::Answered(Err(e))),
             Err(trap) => return Err(internal(format!("plugin trapped in validate: {trap:#}"))),
         }
+        let grant = match self.task_grant(op, store, info, spec, env).await {
+            Ok(Ok(grant)) => grant,
+            Ok(Err(e)) => return Ok(Execution::Answered(Err(e))),
+            Err(trap) => return Err(internal(format!("plugin trapped while planning: {trap:#}"))),
+        };
+        log_grant(env, task_id, &grant);
+        store.data_mut().apply_grant(&grant);
         let exec = op.call_execute(&mut *store, &spec.context, &params_json);
         tokio::pin!(exec);
         let answer = tokio::select! {
@@ -311,22 +381,36 @@ impl Runner {
         };
         Ok(match answer {
             Some(Ok(result)) => Execution::Answered(result),
-            Some(Err(trap)) => Execution::Trapped(trap),
-            None => Execution::Interrupted,
+            Some(Err(trap)) => Execution::Trapped(trap, grant),
+            None => Execution::Interrupted(grant),
         })
     }
 
     /// Runs `on-kill` in a fresh instance with a fresh (uncancelled) token,
-    /// bounded by `env.on_kill_timeout`. Failures are logged.
+    /// bounded by `env.on_kill_timeout`, with the grant the operator declares
+    /// for it. Failures are logged.
     pub async fn run_on_kill(&self, spec: &TaskSpec, env: &TaskEnv) {
+        self.on_kill(spec, env, None).await
+    }
+
+    /// [`Runner::run_on_kill`] with the grant of the interrupted `execute`,
+    /// when there is one (else it is planned again).
+    async fn on_kill(&self, spec: &TaskSpec, env: &TaskEnv, grant: Option<Grant>) {
         let task_id = spec.context.task_id.clone();
         let params_json = spec.params_json();
-        let (mut store, _) = self.store(&task_id, env, CancelToken::new());
         let fut = async {
+            let (info, mut store, _) = self.call_store(&task_id, env, CancelToken::new()).await?;
             let instance = self.plugin.task.instantiate_async(&mut store).await?;
-            instance
-                .orchestrator_task_task_operator()
-                .call_on_kill(&mut store, &spec.context, &params_json)
+            let op = instance.orchestrator_task_task_operator();
+            let grant = match grant {
+                Some(g) => g,
+                None => match self.task_grant(op, &mut store, &info, spec, env).await? {
+                    Ok(g) => g,
+                    Err(e) => return Ok(Err(e)),
+                },
+            };
+            store.data_mut().apply_grant(&grant);
+            op.call_on_kill(&mut store, &spec.context, &params_json)
                 .await
         };
         let failure = match tokio::time::timeout(env.on_kill_timeout, fut).await {
@@ -343,7 +427,26 @@ impl Runner {
     #[doc(hidden)]
     pub fn bench_store(&self) -> Store<HostState> {
         let env = TaskEnv::new(Arc::new(NoConnections));
-        self.store("bench", &env, CancelToken::new()).0
+        self.store("bench", &env, CancelToken::new(), &[]).0
+    }
+}
+
+/// A planned grant with `env.allow_hosts` added, refused (`denied`) when it
+/// goes beyond `env.pinned_grant`.
+fn finish_grant(mut grant: Grant, env: &TaskEnv) -> Result<Grant, TaskError> {
+    if let Some(refusal) = env.pinned_grant.as_ref().and_then(|p| p.refusal(&grant)) {
+        return Err(TaskError::Denied(refusal));
+    }
+    grant.allow_hosts = env.allow_hosts.iter().cloned().collect();
+    Ok(grant)
+}
+
+/// Writes the grant to the task's log at debug level (`run -v` shows it).
+fn log_grant(env: &TaskEnv, task_id: &str, grant: &Grant) {
+    env.log
+        .log(task_id, LogLevel::Debug, "granted to this task:");
+    for line in grant.lines() {
+        env.log.log(task_id, LogLevel::Debug, &format!("  {line}"));
     }
 }
 

@@ -1,11 +1,13 @@
 //! What a run takes: the task ([`TaskSpec`]) and what the host provides to
 //! it ([`TaskEnv`]).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bindings::TaskContext;
+use crate::grant::Grant;
 use crate::mask::Masker;
 use crate::policy::AllowRule;
 use crate::runtime::{CancelToken, ConnectionProvider, LogSink, TracingLogSink};
@@ -44,8 +46,64 @@ impl TaskSpec {
     }
 }
 
+/// Where the host reads the environment variables an operator declares
+/// (`operator-info.environment`): this process's environment, or a fixed set.
+/// Only the declared variables that are set reach the plugin.
+#[derive(Clone, Default)]
+pub enum HostEnv {
+    /// This process's environment.
+    #[default]
+    Process,
+    /// These variables only (tests, embedders).
+    Fixed(BTreeMap<String, String>),
+}
+
+impl HostEnv {
+    /// A fixed environment of these variables.
+    pub fn fixed<K: Into<String>, V: Into<String>>(vars: impl IntoIterator<Item = (K, V)>) -> Self {
+        HostEnv::Fixed(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<String> {
+        match self {
+            HostEnv::Process => std::env::var(name).ok(),
+            HostEnv::Fixed(vars) => vars.get(name).cloned(),
+        }
+    }
+
+    /// The variables among `names` that are set, as `(name, value)`.
+    pub fn select(&self, names: &[String]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|n| self.get(n).map(|v| (n.clone(), v)))
+            .collect()
+    }
+}
+
+impl fmt::Debug for HostEnv {
+    /// Names only: values may be sensitive.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostEnv::Process => f.write_str("HostEnv::Process"),
+            HostEnv::Fixed(vars) => f
+                .debug_tuple("HostEnv::Fixed")
+                .field(&vars.keys().collect::<Vec<_>>())
+                .finish(),
+        }
+    }
+}
+
 /// What the host provides to a run: connections, log sink, masking,
 /// cancellation, outbound grants.
+///
+/// What a call may use is what its operator declares (see [`Grant`]), plus
+/// `allow_hosts`; with `pinned_grant`, a call whose declared grant goes beyond
+/// it is refused before it runs.
 #[derive(Clone)]
 pub struct TaskEnv {
     /// Resolves the plugin's connection requests.
@@ -56,12 +114,12 @@ pub struct TaskEnv {
     pub masker: Masker,
     /// Cancels the run.
     pub cancel: CancelToken,
-    /// Extra endpoints the plugin may reach (`--allow-host`).
+    /// Extra origins the plugin may reach (`--allow-host`).
     pub allow_hosts: Vec<AllowRule>,
-    /// Environment variables visible to the guest (nothing else is inherited).
-    pub guest_env: Vec<(String, String)>,
-    /// Files the guest may read through `read-granted-file`.
-    pub granted_files: Vec<PathBuf>,
+    /// Where the operator's declared environment variables are read.
+    pub host_env: HostEnv,
+    /// A reviewed grant (`--grant FILE`) the call's declared grant must stay within.
+    pub pinned_grant: Option<Grant>,
     /// After cancellation, how long the plugin gets to clean up before it is
     /// interrupted and `on-kill` runs in a fresh instance.
     pub cancel_grace: Duration,
@@ -71,47 +129,19 @@ pub struct TaskEnv {
 
 impl TaskEnv {
     /// An environment with the given connections, logs to `tracing`, no
-    /// extra grants, and the workload-identity variables of this process
-    /// (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`,
-    /// `AZURE_FEDERATED_TOKEN_FILE`, with read access to that file).
+    /// extra grants, and this process's environment for the variables the
+    /// operator declares.
     pub fn new(connections: Arc<dyn ConnectionProvider>) -> Self {
-        let mut env = TaskEnv {
+        TaskEnv {
             connections,
             log: Arc::new(TracingLogSink),
             masker: Masker::default(),
             cancel: CancelToken::new(),
             allow_hosts: Vec::new(),
-            guest_env: Vec::new(),
-            granted_files: Vec::new(),
+            host_env: HostEnv::Process,
+            pinned_grant: None,
             cancel_grace: Duration::from_secs(30),
             on_kill_timeout: Duration::from_secs(60),
-        };
-        env.inherit_workload_identity(std::env::vars());
-        env
-    }
-
-    /// Exposes the workload-identity variables found in `vars` to the guest
-    /// and grants read access to exactly the federated token file.
-    pub fn inherit_workload_identity(&mut self, vars: impl IntoIterator<Item = (String, String)>) {
-        for (k, v) in vars {
-            match k.as_str() {
-                "AZURE_CLIENT_ID" | "AZURE_TENANT_ID" | "AZURE_AUTHORITY_HOST" => {
-                    self.guest_env.push((k, v))
-                }
-                "AZURE_FEDERATED_TOKEN_FILE" => {
-                    self.granted_files.push(PathBuf::from(&v));
-                    self.guest_env.push((k, v));
-                }
-                _ => {}
-            }
-        }
-        if let Some(rule) = self
-            .guest_env
-            .iter()
-            .find(|(k, _)| k == "AZURE_AUTHORITY_HOST")
-            .and_then(|(_, v)| AllowRule::from_url(v))
-        {
-            self.allow_hosts.push(rule);
         }
     }
 }

@@ -1,13 +1,12 @@
-//! `get-connection`: the [`ConnectionProvider`] the embedder supplies, and
-//! what resolving a connection grants the task.
+//! `get-connection`: the [`ConnectionProvider`] the embedder supplies, asked
+//! only for the connection ids the call was granted.
 
 use std::fmt;
 
 use crate::bindings::{HostError, WitConnection};
 use crate::connections::{Connection, ConnectionError, ConnectionResolver};
-use crate::policy;
 
-use super::{RuntimeResult, TaskRuntime};
+use super::{RuntimeError, RuntimeResult, TaskRuntime};
 
 /// Resolves connection ids for a task. Implemented by the CLI's resolver (env,
 /// files, `--conn`), by local mode and by embedders.
@@ -72,30 +71,10 @@ fn non_empty(s: &Option<String>) -> Option<String> {
     s.clone().filter(|v| !v.is_empty())
 }
 
-impl TaskRuntime {
-    /// Resolves `conn_id`; from then on its secrets are masked, the endpoints
-    /// it names are granted, and so are the key files it names.
-    pub(super) fn resolve_connection(&mut self, conn_id: &str) -> RuntimeResult<WitConnection> {
-        let conn = self
-            .connections
-            .connection(conn_id)
-            .map_err(HostError::from)?;
-        for secret in conn.secrets() {
-            self.masker.add(&secret);
-        }
-        let rules = policy::rules_for_connection(conn.password.as_deref(), &conn.extra);
-        self.policy.allow_all(rules);
-        for key in ["key_path", "client_certificate_path"] {
-            if let Some(path) = conn
-                .extra
-                .get(key)
-                .and_then(|v| v.as_str())
-                .filter(|p| !p.is_empty())
-            {
-                self.grant_file(path);
-            }
-        }
-        Ok(WitConnection {
+impl From<&Connection> for WitConnection {
+    /// The WIT record of a connection (empty strings as `none`, extras as JSON text).
+    fn from(conn: &Connection) -> WitConnection {
+        WitConnection {
             conn_id: conn.conn_id.clone(),
             conn_type: non_empty(&conn.conn_type),
             host: non_empty(&conn.host),
@@ -104,6 +83,35 @@ impl TaskRuntime {
             schema: non_empty(&conn.schema),
             port: conn.port,
             extra: conn.extra_json(),
-        })
+        }
+    }
+}
+
+impl TaskRuntime {
+    /// Resolves `conn_id` when the call was granted it (else `denied`); from
+    /// then on its secrets are masked. Grants nothing else.
+    pub(super) fn resolve_connection(&mut self, conn_id: &str) -> RuntimeResult<WitConnection> {
+        if !self.granted_connections.contains(conn_id) {
+            let granted: Vec<&str> = self
+                .granted_connections
+                .iter()
+                .map(String::as_str)
+                .collect();
+            let granted = match granted.is_empty() {
+                true => "none".to_string(),
+                false => granted.join(", "),
+            };
+            return Err(RuntimeError::denied(format!(
+                "connection `{conn_id}` is not one the task's operator declared for this call (granted: {granted})"
+            )));
+        }
+        let conn = self
+            .connections
+            .connection(conn_id)
+            .map_err(HostError::from)?;
+        for secret in conn.secrets() {
+            self.masker.add(&secret);
+        }
+        Ok(WitConnection::from(&conn))
     }
 }

@@ -1,15 +1,11 @@
-//! `read-granted-file`: exactly the files the host granted, nothing else.
+//! `read-granted-file`: exactly the files of the call's grant (see
+//! [`TaskRuntime::apply_grant`]), nothing else.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::{RuntimeError, RuntimeResult, TaskRuntime};
 
 impl TaskRuntime {
-    /// Grants read access to exactly this file.
-    pub fn grant_file(&mut self, path: impl Into<PathBuf>) {
-        self.granted_files.push(path.into());
-    }
-
     /// Reads a granted file: any other path is `denied`, a missing or
     /// unreadable one `not-found`, one over the size bound `invalid`.
     pub(super) async fn read_file(&self, path: &str) -> RuntimeResult<Vec<u8>> {

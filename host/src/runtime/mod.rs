@@ -51,6 +51,7 @@ mod files;
 mod log;
 mod xcom;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -58,7 +59,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::task::orchestrator::task::{runtime, types};
 use crate::bindings::{LogLevel, WitConnection};
-use crate::http_hooks::SharedPolicy;
+use crate::grant::Grant;
 use crate::mask::Masker;
 
 pub use cancel::CancelToken;
@@ -112,24 +113,22 @@ pub struct TaskRuntime {
     connections: Arc<dyn ConnectionProvider>,
     log: Arc<dyn LogSink>,
     masker: Masker,
-    policy: SharedPolicy,
     cancel: CancelToken,
+    granted_connections: BTreeSet<String>,
     granted_files: Vec<PathBuf>,
     xcom: xcom::XcomValues,
     limits: RuntimeLimits,
 }
 
 impl TaskRuntime {
-    /// Runtime services for `task_id`: connections come from `connections`,
-    /// log lines (masked with `masker`) go to `log`, each resolved
-    /// connection's endpoints are granted in `policy`, and `cancel` stops the
-    /// task.
+    /// Runtime services for `task_id`: connections come from `connections`
+    /// (only those granted, see [`TaskRuntime::apply_grant`]), log lines
+    /// (masked with `masker`) go to `log`, and `cancel` stops the task.
     pub fn new(
         task_id: impl Into<String>,
         connections: Arc<dyn ConnectionProvider>,
         log: Arc<dyn LogSink>,
         masker: Masker,
-        policy: SharedPolicy,
         cancel: CancelToken,
     ) -> Self {
         TaskRuntime {
@@ -137,12 +136,19 @@ impl TaskRuntime {
             connections,
             log,
             masker,
-            policy,
             cancel,
+            granted_connections: BTreeSet::new(),
             granted_files: Vec::new(),
             xcom: Default::default(),
             limits: RuntimeLimits::default(),
         }
+    }
+
+    /// Grants exactly the connection ids and files of `grant` (replacing any
+    /// earlier grant). Its origins are enforced by the send hook, not here.
+    pub fn apply_grant(&mut self, grant: &Grant) {
+        self.granted_connections = grant.connections.clone();
+        self.granted_files = grant.files.iter().map(PathBuf::from).collect();
     }
 
     /// Overrides the limits.

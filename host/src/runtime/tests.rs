@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::*;
 use crate::bindings::HostError;
 use crate::connections::{Connection, ConnectionResolver};
-use crate::policy::{Decision, RequestFacts};
+use crate::grant::Grant;
 use runtime::Host;
 
 struct OneConnection(Connection);
@@ -31,24 +31,27 @@ impl LogSink for Sink {
     }
 }
 
-fn runtime_with(
-    connections: Arc<dyn ConnectionProvider>,
-) -> (TaskRuntime, SharedPolicy, Arc<Sink>, CancelToken) {
-    let policy = SharedPolicy::default();
+/// A runtime granted the connection ids the tests ask for (and no file).
+fn runtime_with(connections: Arc<dyn ConnectionProvider>) -> (TaskRuntime, Arc<Sink>, CancelToken) {
     let sink = Arc::new(Sink(Mutex::new(Vec::new())));
     let cancel = CancelToken::new();
-    let rt = TaskRuntime::new(
+    let mut rt = TaskRuntime::new(
         "t",
         connections,
         sink.clone(),
         Masker::default(),
-        policy.clone(),
         cancel.clone(),
     );
-    (rt, policy, sink, cancel)
+    rt.apply_grant(&Grant {
+        connections: ["azure_default", "nope", "broken", "absent"]
+            .map(String::from)
+            .into(),
+        ..Grant::default()
+    });
+    (rt, sink, cancel)
 }
 
-fn state(conn: Connection) -> (TaskRuntime, SharedPolicy, Arc<Sink>, CancelToken) {
+fn state(conn: Connection) -> (TaskRuntime, Arc<Sink>, CancelToken) {
     runtime_with(Arc::new(OneConnection(conn)))
 }
 
@@ -69,42 +72,57 @@ fn guest_error<T: std::fmt::Debug>(r: RuntimeResult<T>) -> HostError {
 }
 
 #[tokio::test]
-async fn get_connection_grants_its_endpoints_and_masks_its_secrets() {
-    let (mut s, policy, sink, _) = state(azure_conn());
-    fn https(host: &str) -> RequestFacts<'_> {
-        RequestFacts {
-            scheme: "https",
-            authority: host,
-            has_credentials: true,
-        }
-    }
-    assert!(matches!(
-        policy.check(&https("management.azure.com")),
-        Decision::Deny(_)
-    ));
+async fn get_connection_masks_its_secrets() {
+    let (mut s, sink, _) = state(azure_conn());
     let c = s.get_connection("azure_default".into()).await.unwrap();
     assert_eq!(c.login.as_deref(), Some("client"));
-    assert_eq!(
-        policy.check(&https("management.azure.com")),
-        Decision::Allow
-    );
-    assert_eq!(
-        policy.check(&https("login.microsoftonline.com")),
-        Decision::Allow
-    );
-    assert!(matches!(
-        policy.check(&https("evil.example")),
-        Decision::Deny(_)
-    ));
     s.log(LogLevel::Info, "password is super-secret-value".into())
         .await
         .unwrap();
     assert_eq!(sink.0.lock().unwrap().last().unwrap(), "password is ***");
 }
 
+/// Only the ids of the call's grant resolve; resolving one grants nothing else
+/// (no file it names becomes readable).
+#[tokio::test]
+async fn an_undeclared_connection_is_denied() {
+    let (mut s, _, _) = state(azure_conn());
+    s.apply_grant(&Grant {
+        connections: ["other".to_string()].into(),
+        ..Grant::default()
+    });
+    let e = guest_error(s.get_connection("azure_default".into()).await);
+    assert!(
+        matches!(&e, HostError::Denied(m) if m.contains("`azure_default`") && m.contains("granted: other")),
+        "{e:?}"
+    );
+    s.apply_grant(&Grant {
+        connections: ["azure_default".to_string()].into(),
+        ..Grant::default()
+    });
+    s.get_connection("azure_default".into()).await.unwrap();
+    assert!(matches!(
+        guest_error(s.read_granted_file("/keys/k.json".into()).await),
+        HostError::Denied(_)
+    ));
+    // A fresh runtime grants nothing at all.
+    let mut fresh = TaskRuntime::new(
+        "t",
+        Arc::new(OneConnection(azure_conn())),
+        Arc::new(Sink(Mutex::new(Vec::new()))),
+        Masker::default(),
+        CancelToken::new(),
+    );
+    let e = guest_error(fresh.get_connection("azure_default".into()).await);
+    assert!(
+        matches!(&e, HostError::Denied(m) if m.contains("granted: none")),
+        "{e:?}"
+    );
+}
+
 #[tokio::test]
 async fn missing_connection_is_not_found_not_a_trap() {
-    let (mut s, _, _, _) = state(azure_conn());
+    let (mut s, _, _) = state(azure_conn());
     let e = guest_error(s.get_connection("nope".into()).await);
     assert!(matches!(e, HostError::NotFound(m) if m.contains("nope")));
 }
@@ -115,7 +133,7 @@ async fn a_malformed_connection_is_invalid_not_missing() {
         "AIRFLOW_CONN_BROKEN".to_string(),
         "azure://user:pw@host:notaport".to_string(),
     )]);
-    let (mut s, _, _, _) = runtime_with(Arc::new(resolver));
+    let (mut s, _, _) = runtime_with(Arc::new(resolver));
     let e = guest_error(s.get_connection("broken".into()).await);
     assert!(
         matches!(&e, HostError::Invalid(m) if m.contains("AIRFLOW_CONN_BROKEN") && !m.contains("pw")),
@@ -132,8 +150,15 @@ async fn only_granted_files_can_be_read() {
     let other = dir.path().join("other");
     std::fs::write(&granted, b"tok").unwrap();
     std::fs::write(&other, b"no").unwrap();
-    let (mut s, _, _, _) = state(azure_conn());
-    s.grant_file(&granted);
+    let (mut s, _, _) = state(azure_conn());
+    s.apply_grant(&Grant {
+        files: [
+            granted.display().to_string(),
+            "/keys/absent.json".to_string(),
+        ]
+        .into(),
+        ..Grant::default()
+    });
     assert_eq!(
         s.read_granted_file(granted.display().to_string())
             .await
@@ -144,10 +169,9 @@ async fn only_granted_files_can_be_read() {
         guest_error(s.read_granted_file(other.display().to_string()).await),
         HostError::Denied(_)
     ));
-    // The key file named by a resolved connection becomes readable (it does not exist here).
-    s.get_connection("azure_default".into()).await.unwrap();
+    // A granted file that does not exist is not found, not denied.
     assert!(matches!(
-        guest_error(s.read_granted_file("/keys/k.json".into()).await),
+        guest_error(s.read_granted_file("/keys/absent.json".into()).await),
         HostError::NotFound(_)
     ));
     s.limits.max_file_bytes = 2;
@@ -159,7 +183,7 @@ async fn only_granted_files_can_be_read() {
 
 #[tokio::test]
 async fn xcom_values_must_be_json_and_bounded() {
-    let (mut s, _, _, _) = state(azure_conn());
+    let (mut s, _, _) = state(azure_conn());
     assert!(matches!(
         guest_error(s.xcom_push("k".into(), "not json".into()).await),
         HostError::Invalid(_)
@@ -182,7 +206,7 @@ async fn xcom_values_must_be_json_and_bounded() {
 
 #[tokio::test]
 async fn a_trap_is_not_a_guest_error() {
-    let (mut s, _, _, _) = state(azure_conn());
+    let (mut s, _, _) = state(azure_conn());
     let trap = RuntimeError::trap(wasmtime::format_err!("host bug"));
     assert!(trap.host_error().is_none());
     assert!(s.convert_host_error(trap).is_err());
@@ -196,7 +220,7 @@ async fn a_trap_is_not_a_guest_error() {
 
 #[tokio::test]
 async fn wait_cancelled_returns_early_on_cancel() {
-    let (mut s, _, _, cancel) = state(azure_conn());
+    let (mut s, _, cancel) = state(azure_conn());
     assert!(!s.wait_cancelled(1).await.unwrap());
     assert!(!s.cancelled().await.unwrap());
     let c = cancel.clone();

@@ -3,8 +3,8 @@
 //! `DefaultAzureCredential`.
 //!
 //! Order of precedence for an ACI connection:
-//! 1. `key_path` (must end in `.json`; read through the host, which grants exactly the files a
-//!    connection names) — an SDK auth file with a client secret;
+//! 1. `key_path` (must end in `.json`; read through the host, which grants it because the
+//!    task's plan declares it) — an SDK auth file with a client secret;
 //! 2. `key_json` — the same document inline (object or string);
 //! 3. client secret — `login` (client id) + `password` (secret) + extra `tenantId`;
 //! 4. client certificate — `login` (client id) + extra `tenantId` + extra
@@ -87,6 +87,30 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// Where this credential's tokens come from: the IMDS token URL for a managed
+    /// identity, else the Entra ID authority.
+    pub fn token_endpoint<'a>(&self, endpoints: &'a Endpoints) -> &'a str {
+        match self {
+            Credential::ManagedIdentity { .. } => &endpoints.imds_token_url,
+            _ => &endpoints.authority,
+        }
+    }
+
+    /// The files this credential reads through the host (a certificate file, the
+    /// federated token file).
+    pub fn files(&self) -> Vec<&str> {
+        match self {
+            Credential::ClientCertificate {
+                certificate: CertificateSource::Path(p),
+                ..
+            } => vec![p.as_str()],
+            Credential::WorkloadIdentity { token_file, .. } => vec![token_file.as_str()],
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// Everything auth needs about one connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthSetup {
@@ -102,6 +126,17 @@ pub struct AuthSetup {
     pub warnings: Vec<String>,
 }
 
+impl AuthSetup {
+    /// The URLs this setup contacts: ARM, and where its tokens come from
+    /// ([`Credential::token_endpoint`]).
+    pub fn urls(&self) -> [&str; 2] {
+        [
+            self.endpoints.resource_manager.as_str(),
+            self.credential.token_endpoint(&self.endpoints),
+        ]
+    }
+}
+
 /// The first non-empty string extra among `keys`.
 pub fn extra_any<'a>(extras: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
     keys.iter().find_map(|k| extra_str(extras, k))
@@ -115,6 +150,31 @@ fn connection_error(conn_id: &str, msg: impl std::fmt::Display) -> String {
     format!("connection `{conn_id}`: {msg}")
 }
 
+/// What the precedence picks for an ACI connection before any file is read: everything,
+/// or the auth file that `key_path` names (which only the host can read).
+///
+/// [`choose`] is the one place the precedence lives: [`select`] (the real credential)
+/// and the task's plan (`crate::plan`, what the host must grant) both start from it, so
+/// the grant cannot drift from what the plugin then does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// The credential is known without reading any file.
+    Ready(AuthSetup),
+    /// Step 1: an auth file at `path`, read through the host. Its own endpoints are
+    /// known only once it is read; `endpoints` are the connection's (cloud defaults and
+    /// extras overrides).
+    KeyPath {
+        /// The file (`.json`).
+        path: String,
+        /// The connection's endpoints before the file is read.
+        endpoints: Endpoints,
+        /// The connection's subscription (the file's wins).
+        subscription_id: Option<String>,
+        /// Warnings so far.
+        warnings: Vec<String>,
+    },
+}
+
 /// Selects the credential of an ACI connection. `env` reads environment variables,
 /// `read_file` reads a host-granted file. Errors are plain messages (no secrets).
 pub fn select(
@@ -123,26 +183,110 @@ pub fn select(
     env: &dyn Fn(&str) -> Option<String>,
     read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
 ) -> Result<AuthSetup, String> {
-    let id = conn.conn_id.as_str();
-    let (mut endpoints, warning) = cloud::resolve(extras);
-    let mut warnings: Vec<String> = warning.into_iter().collect();
-    let subscription = extra_any(extras, &["subscriptionId", "subscription_id"]).map(String::from);
+    match choose(conn, extras, env)? {
+        Choice::Ready(setup) => Ok(setup),
+        Choice::KeyPath {
+            path,
+            endpoints,
+            subscription_id,
+            warnings,
+        } => {
+            let id = conn.conn_id.as_str();
+            let bytes = read_file(&path)
+                .map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+                connection_error(id, format!("key_path `{path}` is not valid JSON ({e})"))
+            })?;
+            let kf = keyfile::parse(&value)
+                .map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
+            let base = Base {
+                endpoints,
+                subscription_id,
+                warnings,
+            };
+            Ok(base.with_key_file(
+                kf,
+                extras,
+                "key_path",
+                "Getting connection using a JSON key file.",
+            ))
+        }
+    }
+}
 
-    // 1–2: auth file.
-    if let Some((kf, source, note)) = key_file(id, extras, read_file)? {
-        apply_key_file_endpoints(&kf, extras, &mut endpoints);
-        return Ok(AuthSetup {
+/// What every credential starts from: the connection's endpoints, subscription and
+/// warnings.
+struct Base {
+    endpoints: Endpoints,
+    subscription_id: Option<String>,
+    warnings: Vec<String>,
+}
+
+impl Base {
+    /// The setup of an auth file's client secret (steps 1–2).
+    fn with_key_file(
+        mut self,
+        kf: KeyFile,
+        extras: &Map<String, Value>,
+        source: &'static str,
+        note: &str,
+    ) -> AuthSetup {
+        apply_key_file_endpoints(&kf, extras, &mut self.endpoints);
+        AuthSetup {
             credential: Credential::ClientSecret {
                 tenant_id: kf.tenant_id,
                 client_id: kf.client_id,
                 secret: kf.client_secret,
                 source,
             },
-            endpoints,
-            subscription_id: kf.subscription_id.or(subscription),
+            endpoints: self.endpoints,
+            subscription_id: kf.subscription_id.or(self.subscription_id),
             notes: vec![note.to_string()],
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Airflow's precedence for an ACI connection, without reading any file (see [`Choice`]).
+pub fn choose(
+    conn: &Connection,
+    extras: &Map<String, Value>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Choice, String> {
+    let id = conn.conn_id.as_str();
+    let (mut endpoints, warning) = cloud::resolve(extras);
+    let mut warnings: Vec<String> = warning.into_iter().collect();
+    let subscription = extra_any(extras, &["subscriptionId", "subscription_id"]).map(String::from);
+
+    // 1: auth file, read through the host.
+    if let Some(path) = extra_str(extras, "key_path") {
+        if !path.to_ascii_lowercase().ends_with(".json") {
+            return Err(connection_error(id, "Unrecognised extension for key file."));
+        }
+        return Ok(Choice::KeyPath {
+            path: path.to_string(),
+            endpoints,
+            subscription_id: subscription,
             warnings,
         });
+    }
+    // 2: the same document inline.
+    if let Some(v) = extras
+        .get("key_json")
+        .filter(|v| !v.is_null() && v.as_str() != Some(""))
+    {
+        let kf = keyfile::parse(v).map_err(|e| connection_error(id, format!("key_json {e}")))?;
+        let base = Base {
+            endpoints,
+            subscription_id: subscription,
+            warnings,
+        };
+        return Ok(Choice::Ready(base.with_key_file(
+            kf,
+            extras,
+            "key_json",
+            "Getting connection using a JSON config.",
+        )));
     }
 
     let tenant = extra_any(extras, &["tenantId", "tenant_id"]);
@@ -185,51 +329,13 @@ pub fn select(
         // 5–6: DefaultAzureCredential.
         default_credential(extras, env, &mut endpoints, tenant)?
     };
-    Ok(AuthSetup {
+    Ok(Choice::Ready(AuthSetup {
         credential,
         endpoints,
         subscription_id: subscription,
         notes: vec![note],
         warnings,
-    })
-}
-
-/// Steps 1–2: the auth file named by extra `key_path` (read through the host) or
-/// given inline as extra `key_json`, with where it came from and the note to log.
-fn key_file(
-    id: &str,
-    extras: &Map<String, Value>,
-    read_file: &dyn Fn(&str) -> Result<Vec<u8>, String>,
-) -> Result<Option<(KeyFile, &'static str, &'static str)>, String> {
-    if let Some(path) = extra_str(extras, "key_path") {
-        if !path.to_ascii_lowercase().ends_with(".json") {
-            return Err(connection_error(id, "Unrecognised extension for key file."));
-        }
-        let bytes = read_file(path)
-            .map_err(|e| connection_error(id, format!("cannot read key_path `{path}`: {e}")))?;
-        let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            connection_error(id, format!("key_path `{path}` is not valid JSON ({e})"))
-        })?;
-        let kf = keyfile::parse(&value)
-            .map_err(|e| connection_error(id, format!("key_path `{path}` {e}")))?;
-        Ok(Some((
-            kf,
-            "key_path",
-            "Getting connection using a JSON key file.",
-        )))
-    } else if let Some(v) = extras
-        .get("key_json")
-        .filter(|v| !v.is_null() && v.as_str() != Some(""))
-    {
-        let kf = keyfile::parse(v).map_err(|e| connection_error(id, format!("key_json {e}")))?;
-        Ok(Some((
-            kf,
-            "key_json",
-            "Getting connection using a JSON config.",
-        )))
-    } else {
-        Ok(None)
-    }
+    }))
 }
 
 /// The auth file's authority and resource manager, unless extras override them.

@@ -39,9 +39,10 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 pub struct TokenProvider {
     conn_id: String,
     credential: Credential,
-    authority: String,
+    /// The Entra ID authority, or the IMDS token URL for a managed identity
+    /// ([`Credential::token_endpoint`], which the task's plan grants).
+    token_endpoint: String,
     scope: String,
-    imds_token_url: String,
     transport: Transport,
     cache: RefCell<Option<AccessToken>>,
     certificate: RefCell<Option<ClientCertificate>>,
@@ -52,7 +53,7 @@ impl std::fmt::Debug for TokenProvider {
         f.debug_struct("TokenProvider")
             .field("conn_id", &self.conn_id)
             .field("credential", &self.credential.kind())
-            .field("authority", &self.authority)
+            .field("token_endpoint", &self.token_endpoint)
             .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
@@ -86,10 +87,9 @@ impl TokenProvider {
     ) -> TokenProvider {
         TokenProvider {
             conn_id: conn_id.to_string(),
+            token_endpoint: credential.token_endpoint(endpoints).to_string(),
             credential,
-            authority: endpoints.authority.clone(),
             scope: endpoints.scope.clone(),
-            imds_token_url: endpoints.imds_token_url.clone(),
             transport,
             cache: RefCell::new(None),
             certificate: RefCell::new(None),
@@ -149,7 +149,7 @@ impl TokenProvider {
                 client_id,
                 certificate,
             } => {
-                let url = token_url(&self.authority, tenant_id);
+                let url = token_url(&self.token_endpoint, tenant_id);
                 let assertion = {
                     let mut cached = self.certificate.borrow_mut();
                     if cached.is_none() {
@@ -218,9 +218,9 @@ impl TokenProvider {
     }
 
     fn entra_request(&self, tenant_id: &str, form: &str) -> Result<AccessToken> {
-        let url = token_url(&self.authority, tenant_id);
+        let url = token_url(&self.token_endpoint, tenant_id);
         let parsed = Url::parse(&url)
-            .map_err(|e| self.fail(format!("authority `{}`: {e}", self.authority)))?;
+            .map_err(|e| self.fail(format!("authority `{}`: {e}", self.token_endpoint)))?;
         if !parsed.may_carry_credentials() {
             return Err(self.fail(format!(
                 "refusing to send credentials over plain http to `{}` (use https, or a loopback address)",
@@ -259,7 +259,7 @@ impl TokenProvider {
         if let Some(c) = client_id {
             query.push(("client_id", c));
         }
-        let url = http::with_query(&self.imds_token_url, &query);
+        let url = http::with_query(&self.token_endpoint, &query);
         let origin = Url::parse(&url)
             .map(|u| u.origin())
             .map_err(|e| self.fail(format!("imds_endpoint: {e}")))?;

@@ -1,11 +1,22 @@
 //! `orchestrator:task/task-operator` export, through the guest SDK's
 //! [`Operator`]: thin adapters to [`crate::params`] and [`crate::operator`].
 
-use task_plugin_sdk::{runtime, Operator, OperatorInfo, Result, TaskContext, TaskOutcome};
+use task_plugin_sdk::{
+    runtime, Connection, Operator, OperatorInfo, Result, TaskContext, TaskOutcome, TaskPlan,
+};
 
+use crate::hook::setup::{env_var, AUTH_ENV_VARS};
 use crate::operator::build::TaskInstance;
 use crate::operator::live::{HookCloud, WasiHost};
-use crate::{operator, params};
+use crate::{operator, params, plan};
+
+/// Connection extras that hold secrets: the host masks them and hides them from `plan`.
+pub const SECRET_EXTRAS: [&str; 4] = [
+    "client_certificate",
+    "connection_string",
+    "key_json.clientSecret",
+    "key_json.client_secret",
+];
 
 /// `AzureContainerInstancesOperator`.
 pub(crate) struct AciOperator;
@@ -30,11 +41,24 @@ impl Operator for AciOperator {
                 .map(|s| s.to_string())
                 .collect(),
             params_schema: params::schema::params_schema().to_string(),
+            environment: AUTH_ENV_VARS.iter().map(|s| s.to_string()).collect(),
+            secret_extras: SECRET_EXTRAS.iter().map(|s| s.to_string()).collect(),
         }
     }
 
     fn validate(params: &str) -> Result<()> {
         params::parse(params).map(|_| ())
+    }
+
+    fn connection_ids(params: &str) -> Result<Vec<String>> {
+        Ok(plan::connection_ids(&params::parse(params)?))
+    }
+
+    fn plan(params: Option<&str>, connections: &[Connection]) -> Result<TaskPlan> {
+        match params {
+            Some(p) => plan::task_plan(&params::parse(p)?, connections, &env_var),
+            None => plan::hook_plan(connections, &env_var),
+        }
     }
 
     fn execute(context: TaskContext, params: &str) -> Result<TaskOutcome> {

@@ -48,6 +48,20 @@ pub fn static_credential(conn: &Connection) -> Result<Option<ImageRegistryCreden
     }))
 }
 
+/// The resource group of the ACR `listCredentials` fallback of a connection without a
+/// password (used by [`registry_credential_for`] and by the task's plan).
+pub fn list_credentials_group<'a>(
+    conn: &Connection,
+    extras: &'a serde_json::Map<String, serde_json::Value>,
+) -> Result<&'a str> {
+    extra_any(extras, &["resource_group", "resourceGroup"]).ok_or_else(|| {
+        Error::Connection(format!(
+            "registry connection `{}` has no password, and no resource_group extra for the listCredentials fallback",
+            conn.conn_id
+        ))
+    })
+}
+
 /// [`registry_credential`] for a resolved connection.
 pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredential> {
     if let Some(c) = static_credential(conn)? {
@@ -56,12 +70,7 @@ pub fn registry_credential_for(conn: &Connection) -> Result<ImageRegistryCredent
     let server = non_empty(&conn.host).unwrap_or_default().to_string();
     let login = non_empty(&conn.login).unwrap_or_default().to_string();
     let extras = runtime::extras(conn);
-    let rg = extra_any(&extras, &["resource_group", "resourceGroup"]).ok_or_else(|| {
-        Error::Connection(format!(
-            "registry connection `{}` has no password, and no resource_group extra for the listCredentials fallback",
-            conn.conn_id
-        ))
-    })?;
+    let rg = list_credentials_group(conn, &extras)?;
     let client = setup::default_client(conn, &extras, None)?;
     let creds: RegistryCredentials = client.post_action(
         rg,

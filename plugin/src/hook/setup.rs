@@ -10,8 +10,8 @@ use crate::auth::AuthSetup;
 use task_plugin_sdk::{runtime, Connection};
 use task_plugin_sdk::{Error, Result};
 
-/// Environment variables the credential chain reads. The host exposes only the workload
-/// identity ones to the component; nothing else is read.
+/// Environment variables the credential chain reads (workload identity), declared as the
+/// operator's environment: the host passes these, when set, and nothing else.
 pub const AUTH_ENV_VARS: [&str; 4] = [
     "AZURE_FEDERATED_TOKEN_FILE",
     "AZURE_CLIENT_ID",

@@ -107,9 +107,7 @@ pub fn key_source(
             }
         }
     }
-    let sub = extra_any(extras, &["subscription_id", "subscriptionId"]);
-    let rg = extra_any(extras, &["resource_group", "resourceGroup"]);
-    if let (Some(s), Some(r)) = (sub, rg) {
+    if let Some((s, r)) = list_keys_target(extras) {
         return Ok(KeySource::ListKeys {
             subscription_id: s.to_string(),
             resource_group: r.to_string(),
@@ -122,6 +120,18 @@ pub fn key_source(
             conn.conn_id
         ))),
     }
+}
+
+/// The subscription and resource group of Storage `listKeys`, when the connection names
+/// both: the only way a volume connection makes a request (used by [`key_source`] and by
+/// the task's plan, which grants the request's origins whenever this is `Some`, even if a
+/// `connection_string` holds a key: the plan sees it redacted).
+pub fn list_keys_target(
+    extras: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(&str, &str)> {
+    let sub = extra_any(extras, &["subscription_id", "subscriptionId"]);
+    let rg = extra_any(extras, &["resource_group", "resourceGroup"]);
+    sub.zip(rg)
 }
 
 fn storage_key(conn: &Connection, account: &str) -> Result<Secret> {

@@ -6,6 +6,12 @@
 //! `handle()` is called, the response is awaited with a deadline, and the response body
 //! is read fully in a bounded loop.
 //!
+//! Credentials go only over https or to loopback: [`send`] refuses, before anything is
+//! sent, a request to a plain-http origin that is not loopback (see
+//! [`is_loopback_host`]) when it carries an `Authorization`, `Proxy-Authorization` or
+//! `Cookie` header, or a body not marked [`Request::credential_free`]. Hosts enforce the
+//! same rule on their side (`aci-host` refuses any body there).
+//!
 //! Every request carries a timeout: it is passed to the host as `request-options`
 //! (connect / first-byte / between-bytes) and also enforced here as an overall deadline
 //! by polling the response and body streams against a monotonic-clock timer.
@@ -19,7 +25,9 @@ use std::fmt;
 mod url;
 mod wire;
 
-pub use url::{encode_component, form_encode, query_param, redact_query, with_query, Url};
+pub use url::{
+    encode_component, form_encode, is_loopback_host, query_param, redact_query, with_query, Url,
+};
 
 /// HTTP request method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +76,9 @@ pub struct Request {
     pub body: Vec<u8>,
     /// Overall time limit for connect + response + body, in milliseconds.
     pub timeout_ms: u64,
+    /// The caller vouches that the body carries no secret, so it may go to a plain-http
+    /// origin that is not loopback (headers that carry credentials never may).
+    pub credential_free: bool,
 }
 
 impl fmt::Debug for Request {
@@ -79,6 +90,7 @@ impl fmt::Debug for Request {
             .field("headers", &header_names(&self.headers))
             .field("body_len", &self.body.len())
             .field("timeout_ms", &self.timeout_ms)
+            .field("credential_free", &self.credential_free)
             .finish()
     }
 }
@@ -97,6 +109,7 @@ impl Request {
             headers: Vec::new(),
             body: Vec::new(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
+            credential_free: false,
         }
     }
 
@@ -117,6 +130,38 @@ impl Request {
         self.timeout_ms = ms;
         self
     }
+
+    /// Marks the body as carrying no secret (see [`Request::credential_free`]).
+    pub fn credential_free(mut self) -> Request {
+        self.credential_free = true;
+        self
+    }
+}
+
+/// Request headers that carry credentials (compared case-insensitively).
+pub const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+/// Refuses (as [`HttpError::Denied`]) a request that would carry credentials over plain
+/// http to a host that is not loopback: a [`CREDENTIAL_HEADERS`] header, or a body not
+/// marked [`Request::credential_free`]. Pure; [`send`] calls it before anything is sent.
+pub fn check_credentials(req: &Request, url: &Url) -> Result<(), HttpError> {
+    if url.may_carry_credentials() {
+        return Ok(());
+    }
+    let header = req
+        .headers
+        .iter()
+        .find(|(n, _)| CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c)));
+    let what = match header {
+        Some((name, _)) => format!("a `{}` header", name.to_ascii_lowercase()),
+        None if !req.body.is_empty() && !req.credential_free => "a request body".to_string(),
+        None => return Ok(()),
+    };
+    Err(HttpError::Denied(format!(
+        "{} {}: refused by the plugin: {what} may go over plain http only to loopback (use https)",
+        req.method,
+        url.origin()
+    )))
 }
 
 /// Default overall timeout of a request.
@@ -177,7 +222,9 @@ impl Response {
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpError {
-    /// The host's outbound policy refused the request (`ErrorCode::HttpRequestDenied`).
+    /// The request may not go out: the host's outbound policy refused it
+    /// (`ErrorCode::HttpRequestDenied`), or this client did, because it would carry
+    /// credentials over plain http ([`check_credentials`]).
     Denied(String),
     /// The request timed out (connect, first byte, between bytes or the overall deadline).
     Timeout(String),
@@ -199,7 +246,7 @@ impl HttpError {
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HttpError::Denied(m) => write!(f, "denied by the host's outbound policy: {m}"),
+            HttpError::Denied(m) => write!(f, "request denied: {m}"),
             HttpError::Timeout(m) => write!(f, "timed out: {m}"),
             HttpError::Connection(m) => write!(f, "connection failed: {m}"),
             HttpError::InvalidUrl(m) => write!(f, "invalid URL: {m}"),
@@ -210,9 +257,13 @@ impl fmt::Display for HttpError {
 
 impl std::error::Error for HttpError {}
 
-/// Sends `req` and reads the whole response. Never retries: callers decide.
+/// Sends `req` and reads the whole response. Never retries: callers decide. A request
+/// that would carry credentials over plain http to a host that is not loopback is
+/// refused before anything is sent ([`check_credentials`]).
 pub fn send(req: &Request) -> Result<Response, HttpError> {
-    wire::send(req)
+    let url = Url::parse(&req.url)?;
+    check_credentials(req, &url)?;
+    wire::send(req, &url)
 }
 
 /// How a host error code maps onto [`HttpError`] (pure, testable by name).
@@ -267,6 +318,56 @@ mod tests {
         let d = format!("{r:?}");
         assert!(!d.contains("TOKEN") && !d.contains("SECRET"), "{d}");
         assert!(d.contains("Authorization"));
+    }
+
+    #[test]
+    fn credentials_never_go_over_plain_http_to_a_remote_host() {
+        let remote = [
+            "http://127.attacker.example/t",
+            "http://localhost.evil/t",
+            "http://[::ffff:10.0.0.1]/t",
+            "http://[::ffff:127.0.0.1]:8080/t",
+            "http://169.254.169.254/metadata",
+        ];
+        let bearer = |u: &str| Request::new(Method::Get, u).header("Authorization", "Bearer T");
+        let secret = |u: &str| Request::new(Method::Post, u).body(b"client_secret=S".to_vec());
+        for url in remote {
+            let u = Url::parse(url).unwrap();
+            for (req, what) in [
+                (bearer(url), "`authorization` header"),
+                (secret(url), "request body"),
+                (
+                    Request::new(Method::Get, url).header("Cookie", "a=b"),
+                    "`cookie` header",
+                ),
+                (bearer(url).credential_free(), "`authorization` header"),
+            ] {
+                let e = check_credentials(&req, &u).unwrap_err();
+                assert!(
+                    matches!(&e, HttpError::Denied(m) if m.contains(what)),
+                    "{url}: {e}"
+                );
+                let text = e.to_string();
+                assert!(!text.contains("Bearer T") && !text.contains("=S"), "{text}");
+            }
+            // What IMDS needs: a GET with neither, or a body vouched for.
+            let get = Request::new(Method::Get, url).header("metadata", "true");
+            assert_eq!(check_credentials(&get, &u), Ok(()), "{url}");
+            assert_eq!(
+                check_credentials(&secret(url).credential_free(), &u),
+                Ok(())
+            );
+        }
+        for url in [
+            "https://login.example/t",
+            "http://127.0.0.1:9/t",
+            "http://[::1]/t",
+            "http://localhost/t",
+        ] {
+            let u = Url::parse(url).unwrap();
+            assert_eq!(check_credentials(&bearer(url), &u), Ok(()), "{url}");
+            assert_eq!(check_credentials(&secret(url), &u), Ok(()), "{url}");
+        }
     }
 
     #[test]

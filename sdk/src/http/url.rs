@@ -1,6 +1,8 @@
 //! URL helpers (pure): splitting an absolute URL the way `wasi:http` wants it,
 //! percent-encoding, query strings.
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+
 use super::HttpError;
 
 /// An absolute URL split the way `wasi:http` wants it.
@@ -76,10 +78,35 @@ impl Url {
         }
     }
 
-    /// True when the host is a loopback address (`127.x.x.x`, `localhost`, `[::1]`).
+    /// The host in lower case, without IPv6 brackets or a trailing dot
+    /// (`[::1]` → `::1`, `Login.Example.` → `login.example`).
+    pub fn host_name(&self) -> String {
+        let h = self.host();
+        let h = h
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .unwrap_or(h);
+        h.strip_suffix('.').unwrap_or(h).to_ascii_lowercase()
+    }
+
+    /// The port: the one written in the URL, else 443 for https and 80 for http.
+    pub fn port(&self) -> Result<u16, HttpError> {
+        let a = self.authority.as_str();
+        let after_host = &a[self.host().len()..];
+        match after_host.strip_prefix(':') {
+            None if after_host.is_empty() => Ok(if self.https { 443 } else { 80 }),
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| HttpError::InvalidUrl(format!("`{a}` has an invalid port"))),
+            None => Err(HttpError::InvalidUrl(format!("`{a}` is not host[:port]"))),
+        }
+    }
+
+    /// True when the host is a loopback address: see [`is_loopback_host`].
     pub fn is_loopback(&self) -> bool {
-        let h = self.host().to_ascii_lowercase();
-        h == "localhost" || h == "[::1]" || h.starts_with("127.")
+        is_loopback_host(self.host())
     }
 
     /// True when credentials (bearer tokens, secrets) may be sent to this URL: https, or
@@ -96,6 +123,26 @@ impl Url {
             self.authority
         )
     }
+}
+
+/// True when `host` (as written in a URL, IPv6 in brackets or not) is a loopback
+/// address, decided by parsing, never by prefix: an IPv4 literal in `127.0.0.0/8`,
+/// the IPv6 literal `::1`, or the name `localhost` (any case); one trailing dot is
+/// allowed. `127.attacker.example`, `localhost.evil`, `[::ffff:127.0.0.1]` and
+/// `[::ffff:10.0.0.1]` are not loopback.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.strip_suffix('.').unwrap_or(host);
+    if h.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = h
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(h);
+    if let Ok(v6) = bare.parse::<Ipv6Addr>() {
+        return v6 == Ipv6Addr::LOCALHOST;
+    }
+    h.parse::<Ipv4Addr>().is_ok_and(|v4| v4.octets()[0] == 127)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -198,6 +245,84 @@ mod tests {
                 matches!(Url::parse(bad), Err(HttpError::InvalidUrl(_))),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn loopback_is_parsed_not_guessed() {
+        let loopback = [
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+            "127.0.0.1",
+            "127.9.9.9",
+            "127.255.255.255",
+            "127.0.0.1.",
+            "[::1]",
+            "::1",
+            "[0:0:0:0:0:0:0:1]",
+        ];
+        for h in loopback {
+            assert!(is_loopback_host(h), "{h} is loopback");
+        }
+        let remote = [
+            "127.attacker.example",
+            "127.0.0.1.attacker.example",
+            "localhost.evil",
+            "localhost..",
+            "evil-localhost",
+            "[::ffff:10.0.0.1]",
+            "[::ffff:127.0.0.1]",
+            "[::2]",
+            "[::1%25eth0]",
+            "128.0.0.1",
+            "0.0.0.0",
+            "169.254.169.254",
+            "2130706433",
+            "127.1",
+            "0x7f.0.0.1",
+            "",
+        ];
+        for h in remote {
+            assert!(!is_loopback_host(h), "{h} is not loopback");
+        }
+        for (url, loopback) in [
+            ("http://127.attacker.example/t", false),
+            ("http://localhost.evil:8080/t", false),
+            ("http://[::ffff:10.0.0.1]/t", false),
+            ("http://LocalHost:99/", true),
+            ("http://[::1]:99/", true),
+        ] {
+            let u = Url::parse(url).unwrap();
+            assert_eq!(u.is_loopback(), loopback, "{url}");
+            assert_eq!(u.may_carry_credentials(), loopback, "{url}");
+        }
+    }
+
+    #[test]
+    fn hosts_and_ports() {
+        let cases = [
+            ("https://Login.Example./t", "login.example", 443),
+            ("http://h", "h", 80),
+            ("http://h:8080/x", "h", 8080),
+            ("http://[::1]:9/x", "::1", 9),
+            ("https://[::1]", "::1", 443),
+        ];
+        for (url, host, port) in cases {
+            let u = Url::parse(url).unwrap();
+            assert_eq!(
+                (u.host_name().as_str(), u.port().unwrap()),
+                (host, port),
+                "{url}"
+            );
+        }
+        for bad in [
+            "http://h:0/",
+            "http://h:99999/",
+            "http://h:x/",
+            "http://[::1]x/",
+        ] {
+            assert!(Url::parse(bad).unwrap().port().is_err(), "{bad}");
         }
     }
 

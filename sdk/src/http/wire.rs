@@ -24,7 +24,9 @@ fn error_from_code(code: &ErrorCode, what: &str) -> HttpError {
     let name = dbg.trim_start_matches("ErrorCode::");
     let name = name.split(['(', ' ']).next().unwrap_or(name);
     let detail = match code {
-        ErrorCode::HttpRequestDenied => format!("{what} is not allowed"),
+        ErrorCode::HttpRequestDenied => {
+            format!("{what} is not allowed by the host's outbound policy")
+        }
         ErrorCode::InternalError(Some(m)) => format!("{what}: {m}"),
         ErrorCode::DnsError(p) => {
             format!("{what}: DNS error {}", p.rcode.clone().unwrap_or_default())
@@ -34,8 +36,7 @@ fn error_from_code(code: &ErrorCode, what: &str) -> HttpError {
     classify_error_code(name, detail)
 }
 
-pub(super) fn send(req: &Request) -> Result<Response, HttpError> {
-    let url = Url::parse(&req.url)?;
+pub(super) fn send(req: &Request, url: &Url) -> Result<Response, HttpError> {
     let what = format!(
         "{} {}{}",
         req.method,
@@ -51,9 +52,14 @@ pub(super) fn send(req: &Request) -> Result<Response, HttpError> {
     let timeout_ms = req.timeout_ms.max(1);
     let deadline = now_ns().saturating_add(timeout_ms.saturating_mul(1_000_000));
 
-    let request = outgoing_request(req, &url, &what)?;
-    // Write and finish the body before handing the request over.
-    write_body(&request, &req.body, &what)?;
+    let request = outgoing_request(req, url, &what)?;
+    // Write and finish the body before handing the request over. A request without a
+    // body gets no body resource at all: hosts then see a body that is known to be
+    // empty (one written and finished, even empty, has an unknown size, which a host
+    // must treat as possibly carrying a secret on plain http).
+    if !req.body.is_empty() {
+        write_body(&request, &req.body, &what)?;
+    }
     let future = outgoing_handler::handle(request, Some(request_options(timeout_ms)))
         .map_err(|e| error_from_code(&e, &what))?;
     let incoming = wait_for_head(&future, deadline, &what, timeout_ms)?;

@@ -18,7 +18,9 @@
 //!   it (`create-or-update --container-group FILE.json`); the file must be
 //!   JSON. Strings inside records, `option<string>`s and `*-id`s are plain.
 //! - `--conn-id` defaults to `azure_default` (Airflow's default Azure
-//!   connection); `--conn`, `--connections` and `--allow-host` work as for `run`.
+//!   connection); `--conn`, `--connections`, `--allow-host` and `--grant` work
+//!   as for `run`. The call may read the connections of its `--conn-id` flags
+//!   and reach what the plugin's plan declares for them (`-v` shows it).
 //! - Output: the answer as JSON on stdout (pretty on a terminal), secrets
 //!   masked: `true`, `null` for a method that returns nothing, a tuple as an
 //!   array (`test-connection` → `[true, "…"]`), a JSON document parsed. An
@@ -35,7 +37,7 @@ use std::sync::Arc;
 use crate::runner::{classify_error, Runner, TaskEnv};
 
 use super::args::HookArgs;
-use super::inputs::{allow_rules, resolver};
+use super::inputs::{allow_rules, pinned_grant, resolver};
 use super::signals::spawn_signal_handler;
 use super::status::TaskSink;
 use super::Ui;
@@ -55,13 +57,20 @@ pub async fn hook_command(runner: &Arc<Runner>, args: HookArgs, ui: &Ui) -> i32 
         }
         Err(ParseError::Usage(e)) => return ui.fail(&e),
     };
-    let prepared = resolver(&call.conn).and_then(|r| Ok((Arc::new(r), allow_rules(&call.conn)?)));
-    let (connections, allow) = match prepared {
+    let prepared = resolver(&call.conn).and_then(|r| {
+        Ok((
+            Arc::new(r),
+            allow_rules(&call.conn)?,
+            pinned_grant(&call.conn)?,
+        ))
+    });
+    let (connections, allow, pinned) = match prepared {
         Ok(p) => p,
         Err(e) => return ui.fail(&e),
     };
     let mut env = TaskEnv::new(connections);
     env.allow_hosts.extend(allow);
+    env.pinned_grant = pinned;
     env.log = Arc::new(TaskSink {
         index: 0,
         board: None,

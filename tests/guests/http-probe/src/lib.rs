@@ -3,7 +3,8 @@
 //! GET through `wasi:http/outgoing-handler` and returns the status, or
 //! `denied` when the host's policy refused the request. `{"spin": true}` loops
 //! forever (to test interruption); `{"bearer": true}` adds an Authorization
-//! header.
+//! header. It declares nothing (the SDK's default `connection_ids` and `plan`):
+//! what it may reach is what the host adds (`--allow-host`).
 
 use task_plugin_sdk::http::{self, HttpError, Method, Request};
 use task_plugin_sdk::{Error, Operator, OperatorInfo, Result, TaskContext, TaskOutcome};
@@ -42,6 +43,8 @@ impl Operator for Probe {
             version: "0.1.0".into(),
             template_fields: vec!["url".into()],
             params_schema: "{}".into(),
+            environment: Vec::new(),
+            secret_extras: Vec::new(),
         }
     }
 
