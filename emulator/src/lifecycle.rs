@@ -38,7 +38,7 @@ pub(crate) enum Outcome {
 
 /// Sleeps `d` unless the group leaves generation `gen` (or disappears) first; true if still
 /// current afterwards.
-async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
+pub(crate) async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
     if *rx.borrow() != gen {
         return false;
     }
@@ -49,11 +49,13 @@ async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
     !changed && *rx.borrow() == gen
 }
 
-fn gen_rx(inner: &Inner, key: &GroupKey) -> Option<watch::Receiver<u64>> {
+/// A receiver of the group's generation, `None` when the group is gone.
+pub(crate) fn gen_rx(inner: &Inner, key: &GroupKey) -> Option<watch::Receiver<u64>> {
     inner.world().groups.get(key).map(|g| g.gen_tx.subscribe())
 }
 
-fn current<'a>(w: &'a mut World, key: &GroupKey, gen: u64) -> Option<&'a mut Group> {
+/// The group, if it still exists at generation `gen`.
+pub(crate) fn current<'a>(w: &'a mut World, key: &GroupKey, gen: u64) -> Option<&'a mut Group> {
     w.groups.get_mut(key).filter(|g| g.generation == gen)
 }
 
@@ -66,7 +68,6 @@ pub(crate) fn operation_for(g: &Group) -> Operation {
         group_id: g.id(),
         status: "Pending".into(),
         start: Utc::now(),
-        end: None,
         error: None,
     }
 }
@@ -90,15 +91,18 @@ pub(crate) fn store_operation(w: &mut World, op: Operation) -> String {
     id
 }
 
-fn set_op(w: &mut World, op: &Option<String>, status: &str, error: Option<(u16, String, String)>) {
+/// Sets the status of operation `op` (unless it already ended), with a failure's error.
+pub(crate) fn set_op(
+    w: &mut World,
+    op: &Option<String>,
+    status: &str,
+    error: Option<(u16, String, String)>,
+) {
     if let Some(o) = op.as_ref().and_then(|id| w.ops.get_mut(id)) {
         if o.is_terminal() {
             return;
         }
         o.status = status.to_string();
-        if o.is_terminal() {
-            o.end = Some(Utc::now());
-        }
         o.error = error;
     }
 }
@@ -703,7 +707,7 @@ pub(crate) fn prepare_redeploy(
     w: &mut World,
     key: &GroupKey,
     new: Option<(serde_json::Map<String, serde_json::Value>, RunSpec)>,
-    max_log_lines: usize,
+    logs: super::logs::LogSettings,
 ) -> Option<(u64, Vec<ProcHandle>, String)> {
     let g = w.groups.get_mut(key)?;
     let kill = g.processes();
@@ -712,8 +716,8 @@ pub(crate) fn prepare_redeploy(
         g.public = public;
         g.spec = spec;
     }
-    g.containers = ContainerRt::all(&g.spec.containers, max_log_lines);
-    g.init_containers = ContainerRt::all(&g.spec.init_containers, max_log_lines);
+    g.containers = ContainerRt::all(&g.spec.containers, logs);
+    g.init_containers = ContainerRt::all(&g.spec.init_containers, logs);
     g.events.clear();
     let gen = g.bump_generation();
     g.provisioning = "Pending".into();

@@ -42,6 +42,13 @@ pub(crate) enum Route {
     Token { tenant: String },
     /// `GET /metadata/identity/oauth2/token`
     Imds,
+    /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (`v2`) or
+    /// `/{tenant}/.well-known/openid-configuration`.
+    OpenIdConfig { tenant: String, v2: bool },
+    /// `GET /{tenant}/discovery/instance` (MSAL instance discovery).
+    InstanceDiscovery { tenant: String },
+    /// `GET /{tenant}/discovery[/v2.0]/keys`.
+    DiscoveryKeys { tenant: String },
     /// `GET /_emulator/stats`
     EmuStats,
     /// `POST /_emulator/reset`
@@ -162,6 +169,32 @@ impl Route {
         if capture(segs, &["providers", ACI, "operations"]).is_some() {
             return Some(Route::OperationsList);
         }
+        Route::discovery(segs)
+    }
+
+    /// Entra ID discovery documents under `/{tenant}/…`.
+    fn discovery(segs: &[String]) -> Option<Route> {
+        let tenant = || segs[0].clone();
+        if capture(segs, &["*", "v2.0", ".well-known", "openid-configuration"]).is_some() {
+            return Some(Route::OpenIdConfig {
+                tenant: tenant(),
+                v2: true,
+            });
+        }
+        if capture(segs, &["*", ".well-known", "openid-configuration"]).is_some() {
+            return Some(Route::OpenIdConfig {
+                tenant: tenant(),
+                v2: false,
+            });
+        }
+        if capture(segs, &["*", "discovery", "instance"]).is_some() {
+            return Some(Route::InstanceDiscovery { tenant: tenant() });
+        }
+        if capture(segs, &["*", "discovery", "v2.0", "keys"]).is_some()
+            || capture(segs, &["*", "discovery", "keys"]).is_some()
+        {
+            return Some(Route::DiscoveryKeys { tenant: tenant() });
+        }
         None
     }
 
@@ -275,6 +308,9 @@ impl Route {
             self,
             Route::Token { .. }
                 | Route::Imds
+                | Route::OpenIdConfig { .. }
+                | Route::InstanceDiscovery { .. }
+                | Route::DiscoveryKeys { .. }
                 | Route::EmuStats
                 | Route::EmuReset
                 | Route::EmuStream { .. }
@@ -295,12 +331,25 @@ impl Route {
         )
     }
 
+    /// True for the Entra ID discovery documents.
+    pub fn is_discovery(&self) -> bool {
+        matches!(
+            self,
+            Route::OpenIdConfig { .. }
+                | Route::InstanceDiscovery { .. }
+                | Route::DiscoveryKeys { .. }
+        )
+    }
+
     /// The operation name used in statistics, or `None` when the method is not allowed here.
     pub fn operation(&self, method: &Method) -> Option<&'static str> {
         let m = method.as_str();
         let op = match (self, m) {
             (Route::Token { .. }, "POST") => "Token_Issue",
             (Route::Imds, "GET") => "Imds_Token",
+            (Route::OpenIdConfig { .. }, "GET") => "OpenId_Configuration",
+            (Route::InstanceDiscovery { .. }, "GET") => "Instance_Discovery",
+            (Route::DiscoveryKeys { .. }, "GET") => "Discovery_Keys",
             (Route::EmuStats, "GET") => "Emulator_Stats",
             (Route::EmuReset, "POST") => "Emulator_Reset",
             (Route::EmuStream { .. }, "GET") => "Emulator_Stream",
@@ -405,6 +454,32 @@ mod tests {
             Route::Token { tenant: "t".into() }
         );
         assert_eq!(p("/metadata/identity/oauth2/token"), Route::Imds);
+        assert_eq!(
+            p("/t/v2.0/.well-known/openid-configuration"),
+            Route::OpenIdConfig {
+                tenant: "t".into(),
+                v2: true
+            }
+        );
+        assert_eq!(
+            p("/t/.well-known/openid-configuration"),
+            Route::OpenIdConfig {
+                tenant: "t".into(),
+                v2: false
+            }
+        );
+        assert_eq!(
+            p("/common/discovery/instance"),
+            Route::InstanceDiscovery {
+                tenant: "common".into()
+            }
+        );
+        assert_eq!(
+            p("/t/discovery/v2.0/keys"),
+            Route::DiscoveryKeys { tenant: "t".into() }
+        );
+        assert!(p("/t/discovery/keys").is_discovery());
+        assert!(!p("/t/discovery/keys").is_arm());
         assert_eq!(p("/_emulator/stats"), Route::EmuStats);
         assert_eq!(p("/_emulator/reset"), Route::EmuReset);
         assert_eq!(

@@ -64,10 +64,7 @@ async fn fifty_tasks_succeed_and_max_parallel_bounds_the_live_groups() {
         ],
         state.path(),
     )
-    .env(
-        "AIRFLOW_CONN_AZURE_DEFAULT",
-        emulator_conn(&emulator.base_url()),
-    )
+    .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
@@ -289,10 +286,7 @@ async fn sigint_cancels_running_and_queued_tasks() {
     let mut args = vec!["run", "--json", "--max-parallel", "2"];
     args.extend(files.iter().map(String::as_str));
     let mut child = aci_host(&args, state.path())
-        .env(
-            "AIRFLOW_CONN_AZURE_DEFAULT",
-            emulator_conn(&emulator.base_url()),
-        )
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -110,10 +110,15 @@ fn example_group_body(image: &str) -> Value {
     })
 }
 
-/// GET, lists, PATCH, usage, capabilities, logs and DELETE of a running group.
+/// GET, lists, PATCH, usage, capabilities, logs and (synchronous) DELETE of a running group.
 #[tokio::test]
 async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
-    let emu = Emulator::start(config()).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        sync_delete: true,
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
     let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
 
@@ -216,7 +221,7 @@ async fn exec_and_attach_have_the_recorded_shapes() {
     let attach = arm.post(&format!("{svc}/containers/demo1/attach")).await;
     assert_eq!(attach.status, 200, "{}", attach.text());
     assert_shape(&ok("ContainerAttach"), &attach.json(), "Attach");
-    assert_eq!(arm.delete(&svc).await.status, 200);
+    arm.delete_and_wait(&svc).await;
     emu.shutdown().await;
 }
 

@@ -43,7 +43,7 @@
 //! //    `ConnectionResolver::new().with_env(std::env::vars())` (Airflow's
 //! //    `AIRFLOW_CONN_*`) or your own `ConnectionProvider`.
 //! let emulator = Emulator::start(EmulatorConfig::default()).await?;
-//! let mut env = TaskEnv::new(Arc::new(LocalConnections::new(emulator.base_url())));
+//! let mut env = TaskEnv::new(Arc::new(LocalConnections::of(&emulator)));
 //! let lines = Arc::new(Lines::default());
 //! env.log = lines.clone();
 //! env.masker.add("hunter2-secret"); // never shown in logs or results
