@@ -289,7 +289,9 @@ async fn get_logs_while_provisioning_fails_fast() {
     .ok();
 }
 
-/// `test_delete`: one DELETE; `true` when it existed, `false` afterwards.
+/// `test_delete`: one DELETE; `true` when it existed, `false` afterwards. The emulator
+/// deletes asynchronously (`202`, `Deleting`, then `404`), so the first call waits for the
+/// deletion to finish (following `Azure-AsyncOperation`) before the second one.
 #[tokio::test]
 async fn delete_deletes_once() {
     let h = Harness::start().await;
@@ -298,12 +300,21 @@ async fn delete_deletes_once() {
     let deleted = h
         .hook(
             "delete",
-            json!({"target": Harness::group("aci-test"), "wait": false}),
+            json!({"target": Harness::group("aci-test"), "wait": true}),
         )
         .await
         .expect("delete");
     assert_eq!(deleted, json!(true));
     assert_eq!(count_all(&h, "ContainerGroups_Delete"), 1);
+    assert_eq!(count(&h, "ContainerGroups_Delete", 202), 1);
+    assert!(
+        count(&h, "AsyncOperation_Get", 200) >= 1,
+        "the operation was followed"
+    );
+    assert!(
+        h.stats().live_groups.is_empty(),
+        "gone when the wait returns"
+    );
     let again = h
         .hook(
             "delete",
