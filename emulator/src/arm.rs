@@ -65,7 +65,10 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
     let key = group_key(&r.sub, &r.rg, &r.name);
     let failure = planned_failure(inner, &accepted.spec);
     let sync_errors = inner.faults().faults.sync_provisioning_errors;
-    if let (Some(f), true) = (failure, sync_errors) {
+    if let (Some(f), true) = (
+        failure,
+        sync_errors && failure.is_some_and(|f| f.can_be_synchronous()),
+    ) {
         let (status, code, message) = failure_error(f, &r.name, &accepted.location, &accepted.spec);
         return arm_error(status, &code, message);
     }
@@ -265,7 +268,8 @@ fn action_locked(
                 .unwrap_or_default();
             drop(w);
             spawn_deploy(inner.clone(), key.clone(), gen, kill, failure, false);
-            let scope = format!("/subscriptions/{sub}");
+            // Under the resource group, as the recorded Start example.
+            let scope = format!("/subscriptions/{sub}/resourceGroups/{}", g.rg);
             let resp = async_headers(Resp::empty(204), base, &scope, &location, &op_id);
             Err(if action == Action::Start {
                 // Accepted: the spec declares `Retry-After` on the 202.

@@ -88,7 +88,7 @@ pub struct EmulatorArgs {
     /// Fault: delay every ARM answer by this many seconds.
     #[arg(long, value_name = "SECS")]
     pub latency: Option<f64>,
-    /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity.
+    /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity | failedmount.
     #[arg(long, value_name = "KIND")]
     pub fail_provisioning: Option<String>,
     /// Answer provisioning failures synchronously on the PUT (4xx) instead of a Failed operation.
@@ -182,7 +182,7 @@ impl EmulatorArgs {
                 None => None,
                 Some(k) => Some(ProvisionFailure::parse(k).ok_or_else(|| {
                     format!(
-                        "--fail-provisioning must be inaccessible, quota or nocapacity, got {k:?}"
+                        "--fail-provisioning must be inaccessible, quota, nocapacity or failedmount, got {k:?}"
                     )
                 })?),
             },

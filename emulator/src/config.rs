@@ -220,6 +220,10 @@ pub enum ProvisionFailure {
     QuotaReached,
     /// `ServiceUnavailable` (HTTP 409 when synchronous): no capacity in the region.
     NoCapacity,
+    /// A volume cannot be mounted: the images are pulled, then a `FailedMount` event
+    /// (`Output: mount error(2): Permission denied`), as the recorded `ContainerGroupsGet_Failed`
+    /// example. Always asynchronous (ACI reports mount errors only in events).
+    MountFailed,
 }
 
 impl ProvisionFailure {
@@ -229,6 +233,7 @@ impl ProvisionFailure {
             ProvisionFailure::InaccessibleImage => "inaccessible",
             ProvisionFailure::QuotaReached => "quota",
             ProvisionFailure::NoCapacity => "nocapacity",
+            ProvisionFailure::MountFailed => "failedmount",
         }
     }
 
@@ -238,7 +243,13 @@ impl ProvisionFailure {
             ProvisionFailure::InaccessibleImage => "InaccessibleImage",
             ProvisionFailure::QuotaReached => "ContainerGroupQuotaReached",
             ProvisionFailure::NoCapacity => "ServiceUnavailable",
+            ProvisionFailure::MountFailed => "FailedMount",
         }
+    }
+
+    /// False for failures ACI only reports asynchronously (a mount error).
+    pub fn can_be_synchronous(self) -> bool {
+        self != ProvisionFailure::MountFailed
     }
 
     /// The HTTP status of the synchronous form.
@@ -249,12 +260,13 @@ impl ProvisionFailure {
         }
     }
 
-    /// Parses `inaccessible|quota|nocapacity` (or the ARM code).
+    /// Parses `inaccessible|quota|nocapacity|failedmount` (or the ARM code).
     pub fn parse(s: &str) -> Option<ProvisionFailure> {
         let all = [
             ProvisionFailure::InaccessibleImage,
             ProvisionFailure::QuotaReached,
             ProvisionFailure::NoCapacity,
+            ProvisionFailure::MountFailed,
         ];
         all.into_iter()
             .find(|f| f.marker().eq_ignore_ascii_case(s) || f.code().eq_ignore_ascii_case(s))
@@ -266,6 +278,7 @@ impl ProvisionFailure {
         // "nocapacity" before anything shorter that could be a substring of it.
         [
             ProvisionFailure::NoCapacity,
+            ProvisionFailure::MountFailed,
             ProvisionFailure::InaccessibleImage,
             ProvisionFailure::QuotaReached,
         ]
@@ -343,6 +356,11 @@ mod tests {
             Some(ProvisionFailure::NoCapacity)
         );
         assert_eq!(ProvisionFailure::from_image("alpine:3"), None);
+        assert_eq!(
+            ProvisionFailure::from_image("nginx-failedmount"),
+            Some(ProvisionFailure::MountFailed)
+        );
+        assert!(!ProvisionFailure::MountFailed.can_be_synchronous());
         assert_eq!(
             ProvisionFailure::parse("quota"),
             Some(ProvisionFailure::QuotaReached)

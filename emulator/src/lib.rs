@@ -56,6 +56,7 @@ mod routes;
 mod server;
 mod state;
 mod stats;
+mod subscriptions;
 mod tls;
 mod validate;
 mod ws;

@@ -24,6 +24,8 @@ use super::validate::{RestartPolicy, RunSpec};
 const CHAOS_TICK: Duration = Duration::from_millis(50);
 /// Eviction period of groups with the `unhealthy` image marker when no `evict_after` is set.
 const DEFAULT_EVICT_AFTER: Duration = Duration::from_secs(1);
+/// The event message of a failed mount, as recorded.
+const MOUNT_ERROR: &str = "Output: mount error(2): Permission denied";
 /// Operations kept for status queries.
 const MAX_OPERATIONS: usize = 10_000;
 
@@ -133,6 +135,7 @@ pub(crate) fn failure_error(
             "The requested resource is not available in the location '{location}' at this moment. Please retry with a different resource request or in another location. Resource requested: '{cpu}' CPU '{mem}' GB memory '{}' OS",
             spec.os_type
         ),
+        ProvisionFailure::MountFailed => MOUNT_ERROR.to_string(),
     };
     (f.status(), f.code().to_string(), message)
 }
@@ -306,6 +309,10 @@ async fn deploy(
         return;
     }
     if let Some(f) = failure {
+        if f == ProvisionFailure::MountFailed {
+            // The images were pulled; mounting the volumes fails.
+            images_pulled(&inner, &key, gen, repair);
+        }
         fail(&inner, &key, gen, f);
         return;
     }
@@ -462,10 +469,12 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
     g.provisioning = "Failed".into();
     g.state = "Pending".into();
     g.transitioning = false;
-    let event_name = match f {
-        ProvisionFailure::NoCapacity => "InsufficientCapacity.",
-        ProvisionFailure::QuotaReached => "QuotaExceeded",
-        ProvisionFailure::InaccessibleImage => "Failed",
+    let (event_name, event_kind) = match f {
+        ProvisionFailure::NoCapacity => ("InsufficientCapacity.", "Warning"),
+        ProvisionFailure::QuotaReached => ("QuotaExceeded", "Warning"),
+        ProvisionFailure::InaccessibleImage => ("Failed", "Warning"),
+        // Recorded with type Normal.
+        ProvisionFailure::MountFailed => ("FailedMount", "Normal"),
     };
     if f == ProvisionFailure::InaccessibleImage {
         for c in g.containers.iter_mut().chain(g.init_containers.iter_mut()) {
@@ -480,7 +489,7 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
             }
         }
     }
-    add_event(&mut g.events, event_name, err.2.clone(), "Warning");
+    add_event(&mut g.events, event_name, err.2.clone(), event_kind);
     let op = g.op_id.clone();
     set_op(&mut w, &op, "Failed", Some(err));
 }

@@ -49,6 +49,16 @@ pub(crate) enum Route {
     InstanceDiscovery { tenant: String },
     /// `GET /{tenant}/discovery[/v2.0]/keys`.
     DiscoveryKeys { tenant: String },
+    /// `GET /metadata/endpoints` (the cloud's endpoints, no token needed).
+    CloudMetadata,
+    /// `GET /subscriptions`
+    Subscriptions,
+    /// `GET /subscriptions/{sub}`
+    Subscription { sub: String },
+    /// `GET /tenants`
+    Tenants,
+    /// `GET /subscriptions/{sub}/resourcegroups/{rg}`
+    ResourceGroup { sub: String, rg: String },
     /// `GET /_emulator/stats`
     EmuStats,
     /// `POST /_emulator/reset`
@@ -142,7 +152,29 @@ impl Route {
             .or_else(|| Route::container_groups(segs))
             .or_else(|| Route::location_scoped(segs))
             .or_else(|| Route::key_helpers(segs))
+            .or_else(|| Route::resources(segs))
             .unwrap_or(Route::Unknown)
+    }
+
+    /// Subscriptions, tenants, resource groups and the cloud's metadata.
+    fn resources(segs: &[String]) -> Option<Route> {
+        if capture(segs, &["metadata", "endpoints"]).is_some() {
+            return Some(Route::CloudMetadata);
+        }
+        if capture(segs, &["subscriptions"]).is_some() {
+            return Some(Route::Subscriptions);
+        }
+        if capture(segs, &["tenants"]).is_some() {
+            return Some(Route::Tenants);
+        }
+        if let Some(c) = capture(segs, &["subscriptions", "*"]) {
+            return Some(Route::Subscription { sub: c[0].clone() });
+        }
+        let c = capture(segs, &["subscriptions", "*", "resourceGroups", "*"])?;
+        Some(Route::ResourceGroup {
+            sub: c[0].clone(),
+            rg: c[1].clone(),
+        })
     }
 
     /// Entra ID, IMDS, the emulator's own routes and the operations list.
@@ -311,6 +343,7 @@ impl Route {
                 | Route::OpenIdConfig { .. }
                 | Route::InstanceDiscovery { .. }
                 | Route::DiscoveryKeys { .. }
+                | Route::CloudMetadata
                 | Route::EmuStats
                 | Route::EmuReset
                 | Route::EmuStream { .. }
@@ -331,13 +364,15 @@ impl Route {
         )
     }
 
-    /// True for the Entra ID discovery documents.
+    /// True for the Entra ID discovery documents and the cloud's metadata (public, never
+    /// faulted).
     pub fn is_discovery(&self) -> bool {
         matches!(
             self,
             Route::OpenIdConfig { .. }
                 | Route::InstanceDiscovery { .. }
                 | Route::DiscoveryKeys { .. }
+                | Route::CloudMetadata
         )
     }
 
@@ -350,6 +385,11 @@ impl Route {
             (Route::OpenIdConfig { .. }, "GET") => "OpenId_Configuration",
             (Route::InstanceDiscovery { .. }, "GET") => "Instance_Discovery",
             (Route::DiscoveryKeys { .. }, "GET") => "Discovery_Keys",
+            (Route::CloudMetadata, "GET") => "Metadata_Endpoints",
+            (Route::Subscriptions, "GET") => "Subscriptions_List",
+            (Route::Subscription { .. }, "GET") => "Subscriptions_Get",
+            (Route::Tenants, "GET") => "Tenants_List",
+            (Route::ResourceGroup { .. }, "GET") => "ResourceGroups_Get",
             (Route::EmuStats, "GET") => "Emulator_Stats",
             (Route::EmuReset, "POST") => "Emulator_Reset",
             (Route::EmuStream { .. }, "GET") => "Emulator_Stream",
@@ -578,6 +618,21 @@ mod tests {
             Route::Unknown
         );
         assert_eq!(p("/nothing/here"), Route::Unknown);
+        assert_eq!(p("/metadata/endpoints"), Route::CloudMetadata);
+        assert_eq!(p("/subscriptions"), Route::Subscriptions);
+        assert_eq!(p("/tenants"), Route::Tenants);
+        assert_eq!(
+            p("/subscriptions/s"),
+            Route::Subscription { sub: "s".into() }
+        );
+        assert_eq!(
+            p("/subscriptions/s/resourcegroups/rg"),
+            Route::ResourceGroup {
+                sub: "s".into(),
+                rg: "rg".into()
+            }
+        );
+        assert!(Route::Subscriptions.is_arm() && !Route::CloudMetadata.is_arm());
         assert_eq!(p("/"), Route::Unknown);
     }
 

@@ -26,7 +26,7 @@ use super::ratelimit::GLOBAL_FACTOR;
 use super::reqlog::Entry;
 use super::routes::{OpKind, Route};
 use super::state::Inner;
-use super::{arm, auth, containers, discovery, helpers, locations, ws};
+use super::{arm, auth, containers, discovery, helpers, locations, subscriptions, ws};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -382,7 +382,7 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
         && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0))
 }
 
-/// The Entra ID discovery documents (never faulted).
+/// The Entra ID discovery documents and the cloud's metadata (never faulted).
 fn discover(inner: &Inner, req: &Req, route: &Route) -> Resp {
     let base = req.base(inner);
     match route {
@@ -391,6 +391,7 @@ fn discover(inner: &Inner, req: &Req, route: &Route) -> Resp {
         }
         Route::InstanceDiscovery { tenant } => discovery::instance_discovery(inner, base, tenant),
         Route::DiscoveryKeys { tenant } => discovery::keys(inner, tenant),
+        Route::CloudMetadata => subscriptions::cloud_metadata(req, base),
         _ => arm_error(
             404,
             "NotFound",
@@ -457,6 +458,10 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
         }
         Route::OperationsList => locations::operations_list(),
         Route::AcrCredentials { rg, registry, .. } => helpers::acr_credentials(inner, rg, registry),
+        Route::Subscriptions => subscriptions::list_subscriptions(),
+        Route::Subscription { sub } => subscriptions::get_subscription(sub),
+        Route::Tenants => subscriptions::list_tenants(),
+        Route::ResourceGroup { sub, rg } => subscriptions::get_resource_group(inner, sub, rg),
         Route::StorageKeys { rg, account, .. } => helpers::storage_keys(inner, rg, account),
         _ => arm_error(
             404,

@@ -272,6 +272,8 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
     }
 }
 
+pub mod clients;
+
 /// Helpers for tests that drive the `aci-host` binary.
 pub mod cli {
     use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod examples;
 mod faults;
 mod groups;
 mod lifecycle;

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 
-fn example(name: &str) -> Value {
+pub(crate) fn example(name: &str) -> Value {
     let p = format!(
         "{}/../testdata/arm-examples/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -91,7 +91,7 @@ fn shape_comparator_reports_differences() {
 }
 
 /// The container group of the Get/List/Delete examples, as a PUT body.
-fn example_group_body(image: &str) -> Value {
+pub(crate) fn example_group_body(image: &str) -> Value {
     json!({
         "location": "westus",
         "zones": ["1"],
