@@ -9,6 +9,7 @@ mod examples;
 mod faults;
 mod groups;
 mod lifecycle;
+mod lockdown;
 mod processes;
 mod routes;
 mod shapes;
