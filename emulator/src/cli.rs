@@ -301,21 +301,6 @@ mod tests {
             "--fault-auth",
             "--throttle-burst",
             "2",
-            "--imds",
-            "--tls",
-            "--public-url",
-            "https://aci.example.test",
-            "--request-log",
-            "/tmp/requests.jsonl",
-            "--log-timestamp-precision",
-            "ms",
-            "--sync-delete",
-            "--delete-delay",
-            "0.5",
-            "--federated-client",
-            "fed",
-            "--certificate-client",
-            "cert",
         ])
         .unwrap();
         let c = cli.args.to_config().unwrap();
@@ -346,6 +331,30 @@ mod tests {
         assert!(c
             .credentials
             .contains(&("app".to_string(), "pw".to_string())));
+    }
+
+    #[test]
+    fn access_tls_and_behaviour_flags_become_config() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--imds",
+            "--tls",
+            "--public-url",
+            "https://aci.example.test",
+            "--request-log",
+            "/tmp/requests.jsonl",
+            "--log-timestamp-precision",
+            "ms",
+            "--sync-delete",
+            "--delete-delay",
+            "0.5",
+            "--federated-client",
+            "fed",
+            "--certificate-client",
+            "cert",
+        ])
+        .unwrap();
+        let c = cli.args.to_config().unwrap();
         assert!(c.imds && c.sync_delete);
         assert_eq!(c.tls, Some(TlsSetup::Generate));
         assert_eq!(c.public_url.as_deref(), Some("https://aci.example.test"));

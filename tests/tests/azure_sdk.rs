@@ -140,3 +140,37 @@ fn azure_sdk_for_python_drives_the_emulator_over_tls() {
     assert!(!ca_path.exists(), "the generated CA is removed at exit");
     check_request_log(&log, &secret);
 }
+
+/// `az container` create / show / logs / list / delete (opt-in: `ACI_TEST_AZ_CLI=1`).
+#[test]
+fn azure_cli_drives_the_emulator_over_tls() {
+    if std::env::var("ACI_TEST_AZ_CLI").as_deref() != Ok("1") {
+        eprintln!("set ACI_TEST_AZ_CLI=1 to run the Azure CLI test (it installs azure-cli)");
+        return;
+    }
+    let bin = python_venv(
+        "azure-cli-venv",
+        &sdk_dir().join("az-requirements.txt"),
+        Duration::from_secs(1200),
+    );
+    let state = tempfile::tempdir().unwrap();
+    let config_dir = state.path().join("az");
+    std::fs::create_dir(&config_dir).unwrap();
+    let emu = StandaloneEmulator::start(&["--tls"], state.path());
+    let mut script = Command::new("bash");
+    script
+        .arg(sdk_dir().join("az-cli.sh"))
+        .env("AZ", bin.join("az"))
+        .env("EMULATOR_URL", &emu.base_url)
+        .env("EMULATOR_CREDENTIALS", &emu.credentials_line)
+        .env("REQUESTS_CA_BUNDLE", emu.field("ca_cert"))
+        .env("AZURE_CONFIG_DIR", &config_dir);
+    let out = run_bounded(script, Duration::from_secs(300));
+    assert!(
+        out.status.success(),
+        "az-cli.sh failed:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(emu.stop(), Some(0));
+}

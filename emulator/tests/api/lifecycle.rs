@@ -71,42 +71,7 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["name"], "job-ok");
 
-    // DELETE: 202 with the operation (under the resource group, as the recorded example),
-    // the group Deleting until the operation succeeds, then 404.
-    let del = arm.delete(&path).await;
-    assert_eq!(del.status, 202);
-    assert!(del.body.is_empty());
-    let op_url = del.header("azure-asyncoperation").unwrap().to_string();
-    assert!(
-        op_url.contains(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.ContainerInstance/locations/eastus/operations/")),
-        "{op_url}"
-    );
-    assert!(del
-        .header("location")
-        .unwrap()
-        .contains("/operationResults/"));
-    assert_eq!(prov(&arm.get(&path).await.json()), "Deleting");
-    assert_eq!(
-        arm.put(&path, &job(&["true"], "Never")).await.code(),
-        "ContainerGroupTransitioning"
-    );
-    let again = arm.delete(&path).await;
-    assert_eq!(
-        (again.status, again.header("azure-asyncoperation")),
-        (202, Some(op_url.as_str())),
-        "a repeated DELETE answers the same operation"
-    );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let op = arm.get(&op_url).await.json();
-        assert_eq!(op["id"], path);
-        if op["status"] == "Succeeded" {
-            break;
-        }
-        assert_eq!(op["status"], "Deleting");
-        assert!(Instant::now() < deadline, "deletion never finished");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    assert_async_delete(&arm, &path).await;
     assert_eq!(
         (
             arm.get(&path).await.status,
@@ -124,6 +89,46 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert!(stats.count("AsyncOperation_Get", 200) >= 1);
     assert!(stats.live_groups.is_empty());
     emu.shutdown().await;
+}
+
+/// DELETE: 202 with the operation (under the resource group, as the recorded example), the
+/// group `Deleting` (writes refused, a repeated DELETE the same 202) until the operation
+/// succeeds.
+async fn assert_async_delete(arm: &Arm, path: &str) {
+    let del = arm.delete(path).await;
+    assert_eq!(del.status, 202);
+    assert!(del.body.is_empty());
+    let op_url = del.header("azure-asyncoperation").unwrap().to_string();
+    assert!(
+        op_url.contains(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.ContainerInstance/locations/eastus/operations/")),
+        "{op_url}"
+    );
+    assert!(del
+        .header("location")
+        .unwrap()
+        .contains("/operationResults/"));
+    assert_eq!(prov(&arm.get(path).await.json()), "Deleting");
+    assert_eq!(
+        arm.put(path, &job(&["true"], "Never")).await.code(),
+        "ContainerGroupTransitioning"
+    );
+    let again = arm.delete(path).await;
+    assert_eq!(
+        (again.status, again.header("azure-asyncoperation")),
+        (202, Some(op_url.as_str())),
+        "a repeated DELETE answers the same operation"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let op = arm.get(&op_url).await.json();
+        assert_eq!(op["id"], path);
+        if op["status"] == "Succeeded" {
+            break;
+        }
+        assert_eq!(op["status"], "Deleting");
+        assert!(Instant::now() < deadline, "deletion never finished");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The status resource walks Pending -> Creating -> Succeeded (polled, so some may be skipped).
