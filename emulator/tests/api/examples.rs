@@ -9,7 +9,7 @@
 //! traffic (arm-aci.md, [OBS]), the emulator follows the traffic and the reason says so.
 
 use crate::common::*;
-use crate::shapes::{example, example_group_body};
+use crate::shapes::{example, example_group_body, examples_group};
 
 /// Extras every full group answer has over the hand-written examples.
 const GROUP_EXTRAS: [(&str, &str); 4] = [
@@ -133,22 +133,8 @@ fn async_header(example: &Value, status: &str, ours: &str, base: &str) -> (Strin
 /// GET, both lists, logs and the synchronous DELETE of the examples' group `demo/demo1`.
 #[tokio::test]
 async fn get_lists_logs_and_sync_delete_equal_the_examples() {
-    let emu = Emulator::start(EmulatorConfig {
-        sync_delete: true,
-        ..config()
-    })
-    .await
-    .unwrap();
-    let arm = Arm::new(&emu).await;
+    let (emu, arm, path, got) = examples_group().await;
     let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
-    let path = cg("demo", "demo1");
-    assert_eq!(
-        arm.put(&path, &example_group_body("nginx")).await.status,
-        201
-    );
-    let got = arm
-        .wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded")
-        .await;
     let views = [
         (
             ".properties.instanceView",

@@ -8,6 +8,8 @@ use crate::common::*;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
+/// The OpenID configuration of tenant `t`.
+const OPENID: &str = "/t/v2.0/.well-known/openid-configuration";
 const TOKEN_FORM: &str =
     "grant_type=client_credentials&scope=https%3A%2F%2Fmanagement.azure.com%2F.default";
 
@@ -51,7 +53,7 @@ async fn foreign_hosts_are_refused_on_every_route() {
             ("PUT", put.as_str()),
             ("GET", "/_emulator/stats"),
             ("POST", "/t/oauth2/v2.0/token"),
-            ("GET", "/t/v2.0/.well-known/openid-configuration"),
+            ("GET", OPENID),
         ] {
             let r = with_host(&emu, &host, method, path).await;
             assert_eq!(r.status, 421, "{method} {path} with Host {host}");
@@ -59,13 +61,7 @@ async fn foreign_hosts_are_refused_on_every_route() {
         }
     }
     let local = format!("localhost:{port}");
-    let r = with_host(
-        &emu,
-        &local,
-        "GET",
-        "/t/v2.0/.well-known/openid-configuration",
-    )
-    .await;
+    let r = with_host(&emu, &local, "GET", OPENID).await;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.json()["token_endpoint"],
@@ -220,7 +216,7 @@ async fn tls_with_a_generated_certificate() {
     let ca = emu.ca_cert_path().unwrap().to_path_buf();
     let port = base.rsplit(':').next().unwrap().to_string();
     for name in ["127.0.0.1", "localhost"] {
-        let doc = https_get(&emu, name, "/t/v2.0/.well-known/openid-configuration", "-").await;
+        let doc = https_get(&emu, name, OPENID, "-").await;
         assert!(doc.starts_with("HTTP/1.1 200"), "{doc}");
         assert!(
             doc.contains(&format!(
@@ -258,27 +254,16 @@ async fn public_url_is_accepted_and_used() {
     })
     .await
     .unwrap();
-    let r = with_host(
-        &emu,
-        "aci.example.test:8443",
-        "GET",
-        "/t/v2.0/.well-known/openid-configuration",
-    )
-    .await;
+    let r = with_host(&emu, "aci.example.test:8443", "GET", OPENID).await;
     assert_eq!(r.status, 200);
     assert_eq!(
         r.json()["token_endpoint"],
         "https://aci.example.test:8443/t/oauth2/v2.0/token"
     );
     assert_eq!(
-        with_host(
-            &emu,
-            "aci.example.test",
-            "GET",
-            "/t/v2.0/.well-known/openid-configuration"
-        )
-        .await
-        .status,
+        with_host(&emu, "aci.example.test", "GET", OPENID)
+            .await
+            .status,
         421
     );
     emu.shutdown().await;

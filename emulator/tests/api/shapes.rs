@@ -110,9 +110,9 @@ pub(crate) fn example_group_body(image: &str) -> Value {
     })
 }
 
-/// GET, lists, PATCH, usage, capabilities, logs and (synchronous) DELETE of a running group.
-#[tokio::test]
-async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
+/// An emulator deleting synchronously with the examples' group `demo/demo1` (image nginx)
+/// provisioned: the emulator, a client, the group's path and its GET.
+pub(crate) async fn examples_group() -> (Emulator, Arm, String, Value) {
     let emu = Emulator::start(EmulatorConfig {
         sync_delete: true,
         ..config()
@@ -120,9 +120,6 @@ async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
     .await
     .unwrap();
     let arm = Arm::new(&emu).await;
-    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
-
-    // Get succeeded / list / list by resource group / delete.
     let path = cg("demo", "demo1");
     assert_eq!(
         arm.put(&path, &example_group_body("nginx")).await.status,
@@ -131,6 +128,16 @@ async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
     let got = arm
         .wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded")
         .await;
+    (emu, arm, path, got)
+}
+
+/// GET, lists, PATCH, usage, capabilities, logs and (synchronous) DELETE of a running group.
+#[tokio::test]
+async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
+    let (emu, arm, path, got) = examples_group().await;
+    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
+
+    // Get succeeded / list / list by resource group / delete.
     assert_shape(&ok("ContainerGroupsGet_Succeeded"), &got, "GET");
     let list = arm
         .get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"))
