@@ -9,17 +9,15 @@ use tokio::sync::watch;
 
 use super::http::{arm_error, invalid_content, json_body, Req, Resp};
 use super::lifecycle::{
-    failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, remove_group,
-    spawn_deploy, stop_group, store_operation, terminate_all,
+    failure_error, operation_for, planned_failure, prepare_redeploy, record_stopped, spawn_deploy,
+    stop_group, store_operation, terminate_all,
 };
+use super::locations::async_headers;
 use super::model::{group_key, ContainerRt, Group, GroupKey, View, CG_TYPE};
 use super::process::ProcHandle;
 use super::routes::{Action, GroupRef};
 use super::state::{Inner, World};
 use super::validate::{validate_group, Accepted};
-
-/// The service's own api-version in async-operation URLs.
-const OPERATION_API_VERSION: &str = "2018-06-01";
 
 /// `404 ResourceNotFound` for a container group.
 pub(crate) fn not_found(rg: &str, name: &str) -> Resp {
@@ -41,24 +39,6 @@ pub(crate) fn transitioning(name: &str) -> Resp {
     )
 }
 
-/// Adds `Azure-AsyncOperation` and `Location` for operation `op_id` (no `Retry-After`, as
-/// observed on ACI).
-fn with_async_headers(inner: &Inner, resp: Resp, sub: &str, location: &str, op_id: &str) -> Resp {
-    let base = format!(
-        "{}/subscriptions/{sub}/providers/Microsoft.ContainerInstance/locations/{location}",
-        inner.base_url
-    );
-    resp.with_header(
-        "azure-asyncoperation",
-        format!("{base}/operations/{op_id}?api-version={OPERATION_API_VERSION}"),
-    )
-    .with_header(
-        "location",
-        format!("{base}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"),
-    )
-    .with_header("x-ms-request-id", format!("{location}:{op_id}"))
-}
-
 /// Routes `{CG}` by method.
 pub(crate) async fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
@@ -68,7 +48,7 @@ pub(crate) async fn group(inner: &Arc<Inner>, req: &Req, g: &GroupRef) -> Resp {
         Method::PUT => put(inner, req, g),
         Method::GET => get(inner, g),
         Method::PATCH => patch(inner, req, g),
-        Method::DELETE => delete(inner, g).await,
+        Method::DELETE => super::deletion::delete(inner, req, g).await,
         _ => arm_error(
             405,
             "MethodNotAllowed",
@@ -85,7 +65,10 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
     let key = group_key(&r.sub, &r.rg, &r.name);
     let failure = planned_failure(inner, &accepted.spec);
     let sync_errors = inner.faults().faults.sync_provisioning_errors;
-    if let (Some(f), true) = (failure, sync_errors) {
+    if let (Some(f), true) = (
+        failure,
+        sync_errors && failure.is_some_and(|f| f.can_be_synchronous()),
+    ) {
         let (status, code, message) = failure_error(f, &r.name, &accepted.location, &accepted.spec);
         return arm_error(status, &code, message);
     }
@@ -105,7 +88,9 @@ fn put(inner: &Arc<Inner>, req: &Req, r: &GroupRef) -> Resp {
     let (sub, location) = (g.sub.clone(), g.location.clone());
     drop(w);
     spawn_deploy(inner.clone(), key, gen, kill, failure, false);
-    with_async_headers(inner, Resp::json(status, &body), &sub, &location, &op_id)
+    let scope = format!("/subscriptions/{sub}");
+    let base = req.base(inner);
+    async_headers(Resp::json(status, &body), base, &scope, &location, &op_id)
         .with_header(
             "x-ms-ratelimit-remaining-subscription-resource-requests-pt5m",
             "99",
@@ -155,8 +140,7 @@ fn update(
         ));
     }
     let new = Some((accepted.public, accepted.spec));
-    prepare_redeploy(w, key, new, inner.config.max_log_lines)
-        .ok_or_else(|| not_found(&r.rg, &r.name))
+    prepare_redeploy(w, key, new, inner.log_settings()).ok_or_else(|| not_found(&r.rg, &r.name))
 }
 
 /// A PUT creating a group: stores it (generation 1, `Pending`) and its operation; the
@@ -168,7 +152,7 @@ fn create(
     r: &GroupRef,
     accepted: Accepted,
 ) -> String {
-    let max_lines = inner.config.max_log_lines;
+    let logs = inner.log_settings();
     let (gen_tx, _) = watch::channel(1);
     let workdir = inner.root_dir.join(format!(
         "{}-{}",
@@ -181,8 +165,8 @@ fn create(
         name: r.name.clone(),
         location: accepted.location,
         public: accepted.public,
-        containers: ContainerRt::all(&accepted.spec.containers, max_lines),
-        init_containers: ContainerRt::all(&accepted.spec.init_containers, max_lines),
+        containers: ContainerRt::all(&accepted.spec.containers, logs),
+        init_containers: ContainerRt::all(&accepted.spec.init_containers, logs),
         spec: accepted.spec,
         provisioning: "Pending".into(),
         state: "Pending".into(),
@@ -199,6 +183,7 @@ fn create(
     let op_id = store_operation(w, operation_for(&g));
     g.op_id = Some(op_id.clone());
     w.groups.insert(key.clone(), g);
+    w.note_peaks();
     op_id
 }
 
@@ -232,38 +217,13 @@ fn patch(inner: &Inner, req: &Req, r: &GroupRef) -> Resp {
     Resp::json(200, &g.render(View::Full))
 }
 
-/// Removes the group, then kills and reaps its processes before answering (deletion is
-/// effectively synchronous, as observed on ACI).
-async fn delete(inner: &Inner, r: &GroupRef) -> Resp {
-    let (g, procs) = match delete_locked(inner, r) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
-    let body = g.render(View::Full);
-    terminate_all(procs, inner.config.kill_grace).await;
-    let dir = g.workdir;
-    let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-    Resp::json(200, &body)
-}
-
-fn delete_locked(inner: &Inner, r: &GroupRef) -> Result<(Group, Vec<ProcHandle>), Resp> {
-    let key = group_key(&r.sub, &r.rg, &r.name);
-    let mut w = inner.world();
-    match w.groups.get(&key) {
-        None => return Err(Resp::empty(204)),
-        Some(g) if g.transitioning => return Err(transitioning(&g.name)),
-        Some(_) => {}
-    }
-    remove_group(&mut w, &key).ok_or_else(|| Resp::empty(204))
-}
-
 /// `POST {CG}/stop|start|restart`.
-pub(crate) async fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> Resp {
+pub(crate) async fn action(inner: &Arc<Inner>, req: &Req, g: &GroupRef, action: Action) -> Resp {
     if let Some(r) = inner.check_resource_group(&g.rg) {
         return r;
     }
     let key = group_key(&g.sub, &g.rg, &g.name);
-    let stopped = match action_locked(inner, g, &key, action) {
+    let stopped = match action_locked(inner, req.base(inner), g, &key, action) {
         Ok(procs) => procs,
         Err(resp) => return resp,
     };
@@ -277,6 +237,7 @@ pub(crate) async fn action(inner: &Arc<Inner>, g: &GroupRef, action: Action) -> 
 /// `Err(answer)` for everything else.
 fn action_locked(
     inner: &Arc<Inner>,
+    base: &str,
     g: &GroupRef,
     key: &GroupKey,
     action: Action,
@@ -296,7 +257,7 @@ fn action_locked(
         Action::Start | Action::Restart => {
             let failure = planned_failure(inner, &group.spec);
             let Some((gen, kill, op_id)) =
-                prepare_redeploy(&mut w, key, None, inner.config.max_log_lines)
+                prepare_redeploy(&mut w, key, None, inner.log_settings())
             else {
                 return Err(not_found(&g.rg, &g.name));
             };
@@ -307,14 +268,18 @@ fn action_locked(
                 .unwrap_or_default();
             drop(w);
             spawn_deploy(inner.clone(), key.clone(), gen, kill, failure, false);
-            let status = if action == Action::Start { 202 } else { 204 };
-            Err(with_async_headers(
-                inner,
-                Resp::empty(status),
-                &sub,
-                &location,
-                &op_id,
-            ))
+            // Under the resource group, as the recorded Start example.
+            let scope = format!("/subscriptions/{sub}/resourceGroups/{}", g.rg);
+            let resp = async_headers(Resp::empty(204), base, &scope, &location, &op_id);
+            Err(if action == Action::Start {
+                // Accepted: the spec declares `Retry-After` on the 202.
+                Resp {
+                    status: 202,
+                    ..resp.with_header("retry-after", "1")
+                }
+            } else {
+                resp
+            })
         }
     }
 }
@@ -378,7 +343,7 @@ pub(crate) fn list(inner: &Inner, req: &Req, sub: &str, rg: Option<&str>) -> Res
             .append_pair("api-version", api)
             .append_pair("$skiptoken", &(skip + page).to_string())
             .finish();
-        body["nextLink"] = json!(format!("{}{path}?{query}", inner.base_url));
+        body["nextLink"] = json!(format!("{}{path}?{query}", req.base(inner)));
     }
     Resp::json(200, &body)
 }

@@ -6,8 +6,9 @@
 //! Token endpoint rules (`POST /{tenant}/oauth2/v2.0/token`, form-urlencoded):
 //! * `grant_type` must be `client_credentials`; `client_id` is required (form field or HTTP
 //!   Basic user); `scope` is required, must be one value ending in `/.default`.
-//! * Client secret (form `client_secret` or HTTP Basic password): the pair must be one of
-//!   `EmulatorConfig::credentials`.
+//! * Client secret (form `client_secret` or HTTP Basic password): [`crate::LOCAL_CLIENT_ID`]
+//!   with `EmulatorConfig::client_secret` (random per instance), or a pair of
+//!   `EmulatorConfig::credentials`; compared in constant time.
 //! * Client assertion (`client_assertion_type` =
 //!   `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`): a **certificate** assertion is
 //!   a well-formed JWT whose `iss` and `sub` are the client id, whose `aud` ends with
@@ -29,6 +30,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde_json::{json, Value};
 
+use super::credentials::secret_matches;
 use super::http::{aad_error, arm_error, Req, Resp};
 use super::state::Inner;
 
@@ -152,8 +154,9 @@ impl TokenStore {
     }
 }
 
-/// The ARM `401` for a refused token (with `WWW-Authenticate`).
-pub(crate) fn unauthorized(inner: &Inner, err: TokenError) -> Resp {
+/// The ARM `401` for a refused token (with `WWW-Authenticate` naming the authority under
+/// `base`, the scheme and host the request came in on).
+pub(crate) fn unauthorized(base: &str, err: TokenError) -> Resp {
     let (code, message, desc) = match err {
         TokenError::Missing => (
             "AuthenticationFailed",
@@ -184,8 +187,7 @@ pub(crate) fn unauthorized(inner: &Inner, err: TokenError) -> Resp {
     arm_error(401, code, message).with_header(
         "www-authenticate",
         format!(
-            "Bearer authorization_uri=\"{}/{}\", error=\"invalid_token\", error_description=\"{desc}\"",
-            inner.base_url,
+            "Bearer authorization_uri=\"{base}/{}\", error=\"invalid_token\", error_description=\"{desc}\"",
             super::LOCAL_TENANT_ID
         ),
     )
@@ -349,11 +351,12 @@ fn client_and_audience(
             &format!("The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."),
         ));
     }
-    let known = inner
-        .config
-        .credentials
-        .iter()
-        .any(|(c, _)| *c == client_id)
+    let known = client_id == super::LOCAL_CLIENT_ID
+        || inner
+            .config
+            .credentials
+            .iter()
+            .any(|(c, _)| *c == client_id)
         || inner.config.certificate_clients.contains(&client_id)
         || inner.config.federated_clients.contains(&client_id);
     if !known {
@@ -377,12 +380,14 @@ fn check_credential(
     tenant: &str,
 ) -> Result<(), Resp> {
     if let Some(secret) = secret {
-        if !inner
+        let local = client_id == super::LOCAL_CLIENT_ID
+            && secret_matches(&secret, &inner.config.client_secret);
+        let extra = inner
             .config
             .credentials
             .iter()
-            .any(|(c, s)| c == client_id && *s == secret)
-        {
+            .any(|(c, s)| c == client_id && secret_matches(&secret, s));
+        if !(local || extra) {
             return Err(aad_error(
                 401,
                 "invalid_client",
@@ -433,8 +438,12 @@ fn imds_error(status: u16, error: &str, description: &str) -> Resp {
     )
 }
 
-/// `GET /metadata/identity/oauth2/token` (IMDS managed identity).
+/// `GET /metadata/identity/oauth2/token` (IMDS managed identity); with IMDS off, what IMDS
+/// answers on a machine without an identity.
 pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
+    if !inner.config.imds {
+        return imds_error(400, "invalid_request", "Identity not found");
+    }
     if !req
         .header("metadata")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -504,7 +513,11 @@ mod tests {
 
     fn inner() -> Inner {
         Inner::new(
-            EmulatorConfig::default(),
+            EmulatorConfig {
+                client_secret: "local-secret".into(),
+                imds: true,
+                ..EmulatorConfig::default()
+            },
             "http://127.0.0.1:1".into(),
             std::env::temp_dir(),
         )
@@ -600,6 +613,11 @@ mod tests {
             certificate_clients: vec!["cert".into()],
             ..EmulatorConfig::default()
         };
+        let none = Inner::new(
+            EmulatorConfig::default(),
+            "http://127.0.0.1:1".into(),
+            std::env::temp_dir(),
+        );
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
         let exp = Utc::now().timestamp() + 300;
         let good = jwt(
@@ -615,6 +633,13 @@ mod tests {
             post(&format!("grant_type=client_credentials&client_id={client}&client_assertion={a}&{typ}&{SCOPE}"))
         };
         assert_eq!(token_endpoint(&i, &req("cert", &good, t), "t").status, 200);
+        // By default no client may sign in with an (unverified) assertion.
+        for client in ["cert", "fed", "local-client"] {
+            let r = token_endpoint(&none, &req(client, &good, t), "t");
+            assert_eq!(r.status / 100, 4, "{client}");
+            let r = token_endpoint(&none, &req(client, "any-oidc-token", t), "t");
+            assert_eq!(r.status / 100, 4, "{client}");
+        }
         assert_eq!(
             error_of(&token_endpoint(&i, &req("cert", &bad_aud, t), "t")),
             (401, "invalid_client".into())
@@ -641,6 +666,7 @@ mod tests {
     fn tenant_allow_list() {
         let cfg = EmulatorConfig {
             tenants: Some(vec!["good".into()]),
+            client_secret: "local-secret".into(),
             ..EmulatorConfig::default()
         };
         let i = Inner::new(cfg, "http://127.0.0.1:1".into(), std::env::temp_dir());
@@ -696,15 +722,50 @@ mod tests {
     }
 
     #[test]
+    fn random_secret_is_required() {
+        let i = Inner::new(
+            EmulatorConfig::default(),
+            "http://127.0.0.1:1".into(),
+            std::env::temp_dir(),
+        );
+        let body = |secret: &str| {
+            post(&format!("grant_type=client_credentials&client_id=local-client&client_secret={secret}&{SCOPE}"))
+        };
+        assert_eq!(
+            error_of(&token_endpoint(&i, &body("local-secret"), "t")),
+            (401, "invalid_client".into()),
+            "the old public secret is refused"
+        );
+        let secret = i.config.client_secret.clone();
+        assert_eq!(token_endpoint(&i, &body(&secret), "t").status, 200);
+    }
+
+    #[test]
+    fn imds_is_off_by_default() {
+        let i = Inner::new(
+            EmulatorConfig::default(),
+            "http://127.0.0.1:1".into(),
+            std::env::temp_dir(),
+        );
+        let mut h = HeaderMap::new();
+        h.insert("metadata", "true".parse().unwrap());
+        let q = "api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
+        let r = imds(&i, &Req::new(Method::GET, Some(q), h, Bytes::new()));
+        assert_eq!(
+            (r.status, r.json_body()["error_description"].as_str()),
+            (400, Some("Identity not found"))
+        );
+    }
+
+    #[test]
     fn unauthorized_has_www_authenticate() {
-        let i = inner();
-        let r = unauthorized(&i, TokenError::Expired("x".into()));
+        let r = unauthorized("https://localhost:7", TokenError::Expired("x".into()));
         assert_eq!(r.status, 401);
         assert_eq!(r.json_body()["error"]["code"], "ExpiredAuthenticationToken");
         assert!(r
             .header("www-authenticate")
             .unwrap()
-            .starts_with("Bearer authorization_uri="));
+            .starts_with("Bearer authorization_uri=\"https://localhost:7/"));
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! `aci-host emulator`: the emulator as a standalone program.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use super::config::{EmulatorConfig, Faults, ProvisionFailure};
-use super::{
-    Emulator, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
-};
+use super::config::{EmulatorConfig, Faults, ProvisionFailure, TimestampPrecision, TlsSetup};
+use super::Emulator;
 
 /// Options of `aci-host emulator`.
 #[derive(clap::Args, Debug, Clone)]
@@ -20,10 +19,48 @@ pub struct EmulatorArgs {
     /// A resource group that exists (repeatable; without it every resource group exists).
     #[arg(long = "resource-group", value_name = "NAME")]
     pub resource_groups: Vec<String>,
-    /// An extra accepted client credential, `CLIENT_ID:SECRET` (repeatable; the local
-    /// development credential is always accepted).
+    /// An extra accepted client credential, `CLIENT_ID:SECRET` (repeatable; the instance's own
+    /// random credential, printed on the second stdout line, is always accepted).
     #[arg(long = "credential", value_name = "ID:SECRET")]
     pub credentials: Vec<String>,
+    /// A client id that may sign in with a certificate assertion, UNVERIFIED: anyone who can
+    /// reach the port can then get a token as it (repeatable; for tests).
+    #[arg(long = "certificate-client", value_name = "ID")]
+    pub certificate_clients: Vec<String>,
+    /// A client id that may sign in with any federated (workload identity) assertion,
+    /// UNVERIFIED: anyone who can reach the port can then get a token as it (repeatable).
+    #[arg(long = "federated-client", value_name = "ID")]
+    pub federated_clients: Vec<String>,
+    /// Serve the managed identity endpoint (IMDS): it has no secret, so any local process
+    /// that can reach the port gets a token.
+    #[arg(long)]
+    pub imds: bool,
+    /// Serve https with a certificate made at start; its CA's PEM file is `ca_cert` in the
+    /// JSON on the second stdout line (for REQUESTS_CA_BUNDLE / SSL_CERT_FILE).
+    #[arg(long)]
+    pub tls: bool,
+    /// Serve https with this certificate chain (PEM; with --key).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The URL clients use when the emulator sits behind a proxy (scheme://host[:port]): its
+    /// host is accepted and the URLs handed out to requests through it use it.
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Append one JSON line per request to FILE (no bodies, headers or secrets).
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
+    /// Precision of container log timestamps: ns, us, ms or s (coarser: lines share stamps).
+    #[arg(long, value_name = "P", default_value = "ns")]
+    pub log_timestamp_precision: String,
+    /// DELETE answers 200 once the group is gone, instead of 202 + Azure-AsyncOperation.
+    #[arg(long)]
+    pub sync_delete: bool,
+    /// Seconds a group stays Deleting after its processes are gone (asynchronous DELETE).
+    #[arg(long, value_name = "SECS", default_value_t = 0.3)]
+    pub delete_delay: f64,
     /// Lifetime of issued access tokens, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     pub token_lifetime: u64,
@@ -51,7 +88,7 @@ pub struct EmulatorArgs {
     /// Fault: delay every ARM answer by this many seconds.
     #[arg(long, value_name = "SECS")]
     pub latency: Option<f64>,
-    /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity.
+    /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity | failedmount.
     #[arg(long, value_name = "KIND")]
     pub fail_provisioning: Option<String>,
     /// Answer provisioning failures synchronously on the PUT (4xx) instead of a Failed operation.
@@ -99,6 +136,28 @@ impl EmulatorArgs {
                 .credentials
                 .push((id.to_string(), secret.to_string()));
         }
+        config.certificate_clients = self.certificate_clients.clone();
+        config.federated_clients = self.federated_clients.clone();
+        config.imds = self.imds;
+        config.tls = match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => Some(TlsSetup::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ if self.tls => Some(TlsSetup::Generate),
+            _ => None,
+        };
+        config.public_url = self.public_url.clone();
+        config.request_log = self.request_log.clone();
+        config.log_timestamp_precision = TimestampPrecision::parse(&self.log_timestamp_precision)
+            .ok_or_else(|| {
+            format!(
+                "--log-timestamp-precision must be ns, us, ms or s, got {:?}",
+                self.log_timestamp_precision
+            )
+        })?;
+        config.sync_delete = self.sync_delete;
+        config.delete_delay = secs("delete-delay", self.delete_delay)?;
         config.token_lifetime = Duration::from_secs(self.token_lifetime.max(1));
         if self.page_size == 0 {
             return Err("--page-size must be at least 1".into());
@@ -123,7 +182,7 @@ impl EmulatorArgs {
                 None => None,
                 Some(k) => Some(ProvisionFailure::parse(k).ok_or_else(|| {
                     format!(
-                        "--fail-provisioning must be inaccessible, quota or nocapacity, got {k:?}"
+                        "--fail-provisioning must be inaccessible, quota, nocapacity or failedmount, got {k:?}"
                     )
                 })?),
             },
@@ -138,8 +197,19 @@ impl EmulatorArgs {
     }
 }
 
-/// Runs the emulator until SIGINT or SIGTERM: prints the base URL as the first stdout line,
-/// a short help on stderr, and on the signal kills every process it started and returns.
+/// The JSON object of the second stdout line: the credentials, and `ca_cert` with a
+/// generated certificate.
+pub fn credentials_line(emulator: &Emulator) -> serde_json::Value {
+    let mut line = serde_json::to_value(emulator.credentials()).unwrap_or_default();
+    if let Some(ca) = emulator.ca_cert_path() {
+        line["ca_cert"] = serde_json::json!(ca.display().to_string());
+    }
+    line
+}
+
+/// Runs the emulator until SIGINT or SIGTERM: prints the base URL as the first stdout line
+/// and [`credentials_line`] as the second, a short help on stderr (no secret), and on the
+/// signal kills every process it started and returns.
 pub async fn serve_cli(args: EmulatorArgs) -> std::io::Result<()> {
     let config = args
         .to_config()
@@ -149,15 +219,22 @@ pub async fn serve_cli(args: EmulatorArgs) -> std::io::Result<()> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{base}")?;
+        writeln!(out, "{}", credentials_line(&emulator))?;
         out.flush()?;
     }
+    let c = emulator.credentials();
+    let tenant = &c.tenant_id;
     eprintln!(
-        "aci-host emulator: Azure Resource Manager (Container Instances), Entra ID and IMDS at {base}\n\
-         \x20 tenant {LOCAL_TENANT_ID}, subscription {LOCAL_SUBSCRIPTION_ID} (any works), client {LOCAL_CLIENT_ID} / {LOCAL_CLIENT_SECRET}\n\
-         \x20 token:  curl -s -d grant_type=client_credentials -d client_id={LOCAL_CLIENT_ID} -d client_secret={LOCAL_CLIENT_SECRET} \\\n\
-         \x20           --data-urlencode scope=https://management.azure.com/.default {base}/{LOCAL_TENANT_ID}/oauth2/v2.0/token\n\
-         \x20 stats:  curl -s {base}/_emulator/stats      reset: curl -s -X POST {base}/_emulator/reset\n\
-         \x20 Ctrl-C (SIGINT) or SIGTERM stops it and kills every container process it started."
+        "aci-host emulator: Azure Resource Manager (Container Instances) and Entra ID at {base}\n\
+         \x20 second stdout line: tenant_id, client_id ({}), client_secret (random), subscription_id{}\n\
+         \x20 token:  curl -s -d grant_type=client_credentials -d client_id={} -d client_secret=\"$SECRET\" \\\n\
+         \x20           --data-urlencode scope=https://management.azure.com/.default {base}/{tenant}/oauth2/v2.0/token\n\
+         \x20 stats:  curl -s -H \"Authorization: Bearer $SECRET\" {base}/_emulator/stats\n\
+         \x20 A container's command runs as a local process of this user.\n\
+         \x20 Ctrl-C (SIGINT) or SIGTERM stops it and kills every container process it started.",
+        c.client_id,
+        if emulator.ca_cert_path().is_some() { ", ca_cert" } else { "" },
+        c.client_id,
     );
     wait_for_signal().await?;
     eprintln!("aci-host emulator: stopping");
@@ -257,6 +334,57 @@ mod tests {
     }
 
     #[test]
+    fn access_tls_and_behaviour_flags_become_config() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--imds",
+            "--tls",
+            "--public-url",
+            "https://aci.example.test",
+            "--request-log",
+            "/tmp/requests.jsonl",
+            "--log-timestamp-precision",
+            "ms",
+            "--sync-delete",
+            "--delete-delay",
+            "0.5",
+            "--federated-client",
+            "fed",
+            "--certificate-client",
+            "cert",
+        ])
+        .unwrap();
+        let c = cli.args.to_config().unwrap();
+        assert!(c.imds && c.sync_delete);
+        assert_eq!(c.tls, Some(TlsSetup::Generate));
+        assert_eq!(c.public_url.as_deref(), Some("https://aci.example.test"));
+        assert_eq!(c.request_log, Some(PathBuf::from("/tmp/requests.jsonl")));
+        assert_eq!(c.log_timestamp_precision, TimestampPrecision::Millis);
+        assert_eq!(c.delete_delay, Duration::from_millis(500));
+        assert_eq!(c.federated_clients, vec!["fed".to_string()]);
+        assert_eq!(c.certificate_clients, vec!["cert".to_string()]);
+        let files = Cli::try_parse_from(["x", "--cert", "c.pem", "--key", "k.pem"])
+            .unwrap()
+            .args
+            .to_config()
+            .unwrap();
+        assert_eq!(
+            files.tls,
+            Some(TlsSetup::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        assert!(Cli::try_parse_from(["x", "--cert", "c.pem"]).is_err());
+        let quiet = Cli::try_parse_from(["x"])
+            .unwrap()
+            .args
+            .to_config()
+            .unwrap();
+        assert!(!quiet.imds && quiet.tls.is_none() && !quiet.sync_delete);
+    }
+
+    #[test]
     fn bad_flags_are_clear_errors() {
         let parse = |args: &[&str]| {
             let mut all = vec!["x"];
@@ -275,6 +403,9 @@ mod tests {
         assert!(parse(&["--error-status", "418"])
             .unwrap_err()
             .contains("error-status"));
+        assert!(parse(&["--log-timestamp-precision", "min"])
+            .unwrap_err()
+            .contains("log-timestamp-precision"));
         assert!(parse(&[]).is_ok());
     }
 }

@@ -1,15 +1,15 @@
 //! Emulator configuration and the injectable faults.
 
+use std::path::PathBuf;
 use std::time::Duration;
-
-use super::{LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET};
 
 /// How the emulator is set up when it starts.
 ///
-/// Everything has a sensible default (`EmulatorConfig::default()`): an ephemeral port, a 300 ms
-/// provisioning delay, every resource group existing, the local client credentials accepted and
-/// no faults.
-#[derive(Clone, Debug)]
+/// Everything has a sensible default (`EmulatorConfig::default()`): an ephemeral port, plain
+/// http, a 300 ms provisioning delay, every resource group existing, one client
+/// ([`crate::LOCAL_CLIENT_ID`]) with a random secret made for this configuration, no IMDS and no
+/// faults.
+#[derive(Clone)]
 pub struct EmulatorConfig {
     /// TCP port on 127.0.0.1; `0` picks an ephemeral one.
     pub port: u16,
@@ -18,15 +18,34 @@ pub struct EmulatorConfig {
     /// `None`: every resource group exists. `Some(list)`: only these (case-insensitive) exist;
     /// the others answer `404 ResourceGroupNotFound`.
     pub resource_groups: Option<Vec<String>>,
-    /// Accepted `(client_id, client_secret)` pairs on the Entra ID token endpoint.
+    /// The secret of [`crate::LOCAL_CLIENT_ID`] on the Entra ID token endpoint and of the
+    /// `/_emulator/*` control routes (`Authorization: Bearer <secret>`). `Default` makes a
+    /// random one; [`crate::Emulator::credentials`] tells it.
+    pub client_secret: String,
+    /// More accepted `(client_id, client_secret)` pairs on the token endpoint.
     pub credentials: Vec<(String, String)>,
     /// Client ids allowed to authenticate with a certificate assertion (a well-formed JWT with
     /// `iss` = `sub` = client id and `aud` ending in `/{tenant}/oauth2/v2.0/token`; the signature
-    /// is not checked).
+    /// is **not** checked, so anyone who can reach the emulator can sign in as them). None by
+    /// default.
     pub certificate_clients: Vec<String>,
     /// Client ids allowed to authenticate with a federated (workload identity) assertion: any
-    /// non-empty `client_assertion` is accepted for them.
+    /// non-empty `client_assertion` is accepted for them (so, again, by anyone). None by
+    /// default.
     pub federated_clients: Vec<String>,
+    /// Serve the managed identity endpoint (IMDS, `GET /metadata/identity/oauth2/token` with
+    /// `Metadata: true`). IMDS has no secret by nature: with it on, any local process that can
+    /// reach the port gets a token. Off by default.
+    pub imds: bool,
+    /// Serve https (see [`TlsSetup`]) instead of plain http.
+    pub tls: Option<TlsSetup>,
+    /// The URL clients use when the emulator sits behind a proxy (`https://host[:port]`): its
+    /// `host[:port]` is accepted in the `Host` header, and requests that come with it get
+    /// URLs (`Azure-AsyncOperation`, `Location`, `nextLink`, …) under this URL.
+    pub public_url: Option<String>,
+    /// Append one JSON line per request to this file (time, method, path, query, status, kind,
+    /// ms, client request id; never a body, a header or a secret).
+    pub request_log: Option<PathBuf>,
     /// `None`: any tenant is accepted on the token endpoint. `Some(list)`: only these.
     pub tenants: Option<Vec<String>>,
     /// Lifetime of issued access tokens (Entra ID and IMDS); ARM answers
@@ -45,6 +64,122 @@ pub struct EmulatorConfig {
     pub kill_grace: Duration,
     /// Maximum number of log lines kept per container (older lines are dropped, with a note).
     pub max_log_lines: usize,
+    /// Precision of the log line timestamps: lines read within the same tick share one
+    /// timestamp, as on ACI (whose clock is coarser than nanoseconds).
+    pub log_timestamp_precision: TimestampPrecision,
+    /// DELETE answers `200` with the group once its processes are gone (deletion done at once)
+    /// instead of `202` + `Azure-AsyncOperation` with the group `Deleting` for a while.
+    pub sync_delete: bool,
+    /// How long a group stays `Deleting` after its processes are gone (asynchronous DELETE).
+    pub delete_delay: Duration,
+}
+
+impl std::fmt::Debug for EmulatorConfig {
+    /// Every field, secrets as `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let extra: Vec<(&str, &str)> = self
+            .credentials
+            .iter()
+            .map(|(id, _)| (id.as_str(), "***"))
+            .collect();
+        f.debug_struct("EmulatorConfig")
+            .field("port", &self.port)
+            .field("provision_delay", &self.provision_delay)
+            .field("resource_groups", &self.resource_groups)
+            .field("client_secret", &"***")
+            .field("credentials", &extra)
+            .field("certificate_clients", &self.certificate_clients)
+            .field("federated_clients", &self.federated_clients)
+            .field("imds", &self.imds)
+            .field("tls", &self.tls)
+            .field("public_url", &self.public_url)
+            .field("request_log", &self.request_log)
+            .field("tenants", &self.tenants)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("faults", &self.faults)
+            .field("page_size", &self.page_size)
+            .field("restart_backoff", &self.restart_backoff)
+            .field("restart_backoff_max", &self.restart_backoff_max)
+            .field("kill_grace", &self.kill_grace)
+            .field("max_log_lines", &self.max_log_lines)
+            .field("log_timestamp_precision", &self.log_timestamp_precision)
+            .field("sync_delete", &self.sync_delete)
+            .field("delete_delay", &self.delete_delay)
+            .finish()
+    }
+}
+
+/// How the emulator gets its https certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TlsSetup {
+    /// A CA and a server certificate made at start (ECDSA P-256, SANs `127.0.0.1`,
+    /// `localhost`, `::1`, plus the public URL's host); the CA's PEM is written to a file
+    /// ([`crate::Emulator::ca_cert_path`]) for `REQUESTS_CA_BUNDLE` / `SSL_CERT_FILE`,
+    /// removed at shutdown.
+    Generate,
+    /// A certificate chain and its private key from PEM files.
+    Files {
+        /// The certificate chain (PEM), leaf first.
+        cert: PathBuf,
+        /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+}
+
+/// Precision of container log timestamps (`timestamps=true`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimestampPrecision {
+    /// Whole seconds (`2026-11-23T10:00:00Z`).
+    Seconds,
+    /// Milliseconds (`…:00.123Z`).
+    Millis,
+    /// Microseconds (`…:00.123456Z`).
+    Micros,
+    /// Nanoseconds (`…:00.123456789Z`), the default.
+    #[default]
+    Nanos,
+}
+
+impl TimestampPrecision {
+    /// Parses `s`, `ms`, `us` or `ns`.
+    pub fn parse(s: &str) -> Option<TimestampPrecision> {
+        match s {
+            "s" => Some(TimestampPrecision::Seconds),
+            "ms" => Some(TimestampPrecision::Millis),
+            "us" => Some(TimestampPrecision::Micros),
+            "ns" => Some(TimestampPrecision::Nanos),
+            _ => None,
+        }
+    }
+
+    /// Nanoseconds in one tick.
+    pub(crate) fn tick_nanos(self) -> u32 {
+        match self {
+            TimestampPrecision::Seconds => 1_000_000_000,
+            TimestampPrecision::Millis => 1_000_000,
+            TimestampPrecision::Micros => 1_000,
+            TimestampPrecision::Nanos => 1,
+        }
+    }
+
+    /// The RFC 3339 fraction format.
+    pub(crate) fn format(self) -> chrono::SecondsFormat {
+        match self {
+            TimestampPrecision::Seconds => chrono::SecondsFormat::Secs,
+            TimestampPrecision::Millis => chrono::SecondsFormat::Millis,
+            TimestampPrecision::Micros => chrono::SecondsFormat::Micros,
+            TimestampPrecision::Nanos => chrono::SecondsFormat::Nanos,
+        }
+    }
+}
+
+/// A random client secret (32 random bytes, URL-safe base64).
+pub(crate) fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
 }
 
 impl Default for EmulatorConfig {
@@ -53,9 +188,14 @@ impl Default for EmulatorConfig {
             port: 0,
             provision_delay: Duration::from_millis(300),
             resource_groups: None,
-            credentials: vec![(LOCAL_CLIENT_ID.to_string(), LOCAL_CLIENT_SECRET.to_string())],
-            certificate_clients: vec![LOCAL_CLIENT_ID.to_string()],
-            federated_clients: vec![LOCAL_CLIENT_ID.to_string()],
+            client_secret: random_secret(),
+            credentials: Vec::new(),
+            certificate_clients: Vec::new(),
+            federated_clients: Vec::new(),
+            imds: false,
+            tls: None,
+            public_url: None,
+            request_log: None,
             tenants: None,
             token_lifetime: Duration::from_secs(3600),
             faults: Faults::default(),
@@ -64,6 +204,9 @@ impl Default for EmulatorConfig {
             restart_backoff_max: Duration::from_secs(5),
             kill_grace: Duration::from_millis(1000),
             max_log_lines: 100_000,
+            log_timestamp_precision: TimestampPrecision::Nanos,
+            sync_delete: false,
+            delete_delay: Duration::from_millis(300),
         }
     }
 }
@@ -77,6 +220,10 @@ pub enum ProvisionFailure {
     QuotaReached,
     /// `ServiceUnavailable` (HTTP 409 when synchronous): no capacity in the region.
     NoCapacity,
+    /// A volume cannot be mounted: the images are pulled, then a `FailedMount` event
+    /// (`Output: mount error(2): Permission denied`), as the recorded `ContainerGroupsGet_Failed`
+    /// example. Always asynchronous (ACI reports mount errors only in events).
+    MountFailed,
 }
 
 impl ProvisionFailure {
@@ -86,6 +233,7 @@ impl ProvisionFailure {
             ProvisionFailure::InaccessibleImage => "inaccessible",
             ProvisionFailure::QuotaReached => "quota",
             ProvisionFailure::NoCapacity => "nocapacity",
+            ProvisionFailure::MountFailed => "failedmount",
         }
     }
 
@@ -95,7 +243,13 @@ impl ProvisionFailure {
             ProvisionFailure::InaccessibleImage => "InaccessibleImage",
             ProvisionFailure::QuotaReached => "ContainerGroupQuotaReached",
             ProvisionFailure::NoCapacity => "ServiceUnavailable",
+            ProvisionFailure::MountFailed => "FailedMount",
         }
+    }
+
+    /// False for failures ACI only reports asynchronously (a mount error).
+    pub fn can_be_synchronous(self) -> bool {
+        self != ProvisionFailure::MountFailed
     }
 
     /// The HTTP status of the synchronous form.
@@ -106,12 +260,13 @@ impl ProvisionFailure {
         }
     }
 
-    /// Parses `inaccessible|quota|nocapacity` (or the ARM code).
+    /// Parses `inaccessible|quota|nocapacity|failedmount` (or the ARM code).
     pub fn parse(s: &str) -> Option<ProvisionFailure> {
         let all = [
             ProvisionFailure::InaccessibleImage,
             ProvisionFailure::QuotaReached,
             ProvisionFailure::NoCapacity,
+            ProvisionFailure::MountFailed,
         ];
         all.into_iter()
             .find(|f| f.marker().eq_ignore_ascii_case(s) || f.code().eq_ignore_ascii_case(s))
@@ -123,6 +278,7 @@ impl ProvisionFailure {
         // "nocapacity" before anything shorter that could be a substring of it.
         [
             ProvisionFailure::NoCapacity,
+            ProvisionFailure::MountFailed,
             ProvisionFailure::InaccessibleImage,
             ProvisionFailure::QuotaReached,
         ]
@@ -201,6 +357,11 @@ mod tests {
         );
         assert_eq!(ProvisionFailure::from_image("alpine:3"), None);
         assert_eq!(
+            ProvisionFailure::from_image("nginx-failedmount"),
+            Some(ProvisionFailure::MountFailed)
+        );
+        assert!(!ProvisionFailure::MountFailed.can_be_synchronous());
+        assert_eq!(
             ProvisionFailure::parse("quota"),
             Some(ProvisionFailure::QuotaReached)
         );
@@ -217,6 +378,35 @@ mod tests {
         assert_eq!(c.port, 0);
         assert_eq!(c.page_size, 100);
         assert!(c.faults.throttle_every.is_none());
-        assert_eq!(c.credentials.len(), 1);
+        assert!(c.credentials.is_empty() && c.certificate_clients.is_empty());
+        assert!(!c.imds && c.tls.is_none() && !c.sync_delete);
+        assert!(c.client_secret.len() >= 40);
+        assert_ne!(
+            c.client_secret,
+            EmulatorConfig::default().client_secret,
+            "random per configuration"
+        );
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = EmulatorConfig {
+            credentials: vec![("app".into(), "pw-extra".into())],
+            ..EmulatorConfig::default()
+        };
+        let text = format!("{c:?}");
+        assert!(!text.contains(&c.client_secret) && !text.contains("pw-extra"));
+        assert!(text.contains("app"));
+    }
+
+    #[test]
+    fn timestamp_precisions() {
+        assert_eq!(
+            TimestampPrecision::parse("ms"),
+            Some(TimestampPrecision::Millis)
+        );
+        assert_eq!(TimestampPrecision::parse("min"), None);
+        assert_eq!(TimestampPrecision::default(), TimestampPrecision::Nanos);
+        assert_eq!(TimestampPrecision::Seconds.tick_nanos(), 1_000_000_000);
     }
 }

@@ -179,7 +179,12 @@ fn stream(inner: &Inner, req: &Req, g: &GroupRef, container: &str, op: Container
             created: Instant::now(),
         },
     );
-    let ws_base = inner.base_url.replacen("http://", "ws://", 1);
+    let base = req.base(inner);
+    let ws_base = match base.split_once("://") {
+        Some(("https", rest)) => format!("wss://{rest}"),
+        Some((_, rest)) => format!("ws://{rest}"),
+        None => base.to_string(),
+    };
     let uri = match &kind {
         StreamKind::Exec { .. } => format!("{ws_base}/_emulator/stream/{session}?api-version=1.0"),
         StreamKind::Attach => format!("{ws_base}/_emulator/stream/{session}"),

@@ -13,6 +13,8 @@ pub(crate) struct Req {
     pub query: Vec<(String, String)>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// `scheme://host[:port]` this request came in on (empty: the bound address).
+    pub base: String,
 }
 
 impl Req {
@@ -30,6 +32,23 @@ impl Req {
             query,
             headers,
             body,
+            base: String::new(),
+        }
+    }
+
+    /// The same request, as come in on `base` (`scheme://host[:port]`).
+    pub fn with_base(mut self, base: String) -> Req {
+        self.base = base;
+        self
+    }
+
+    /// The base of every URL handed out in the answer: the scheme and host the request came
+    /// in on, or the public URL it came through, else the bound address.
+    pub fn base<'a>(&'a self, inner: &'a super::state::Inner) -> &'a str {
+        if self.base.is_empty() {
+            &inner.base_url
+        } else {
+            &self.base
         }
     }
 

@@ -24,6 +24,8 @@ use super::validate::{RestartPolicy, RunSpec};
 const CHAOS_TICK: Duration = Duration::from_millis(50);
 /// Eviction period of groups with the `unhealthy` image marker when no `evict_after` is set.
 const DEFAULT_EVICT_AFTER: Duration = Duration::from_secs(1);
+/// The event message of a failed mount, as recorded.
+const MOUNT_ERROR: &str = "Output: mount error(2): Permission denied";
 /// Operations kept for status queries.
 const MAX_OPERATIONS: usize = 10_000;
 
@@ -38,7 +40,7 @@ pub(crate) enum Outcome {
 
 /// Sleeps `d` unless the group leaves generation `gen` (or disappears) first; true if still
 /// current afterwards.
-async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
+pub(crate) async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
     if *rx.borrow() != gen {
         return false;
     }
@@ -49,11 +51,13 @@ async fn pause(rx: &mut watch::Receiver<u64>, gen: u64, d: Duration) -> bool {
     !changed && *rx.borrow() == gen
 }
 
-fn gen_rx(inner: &Inner, key: &GroupKey) -> Option<watch::Receiver<u64>> {
+/// A receiver of the group's generation, `None` when the group is gone.
+pub(crate) fn gen_rx(inner: &Inner, key: &GroupKey) -> Option<watch::Receiver<u64>> {
     inner.world().groups.get(key).map(|g| g.gen_tx.subscribe())
 }
 
-fn current<'a>(w: &'a mut World, key: &GroupKey, gen: u64) -> Option<&'a mut Group> {
+/// The group, if it still exists at generation `gen`.
+pub(crate) fn current<'a>(w: &'a mut World, key: &GroupKey, gen: u64) -> Option<&'a mut Group> {
     w.groups.get_mut(key).filter(|g| g.generation == gen)
 }
 
@@ -66,7 +70,6 @@ pub(crate) fn operation_for(g: &Group) -> Operation {
         group_id: g.id(),
         status: "Pending".into(),
         start: Utc::now(),
-        end: None,
         error: None,
     }
 }
@@ -90,15 +93,18 @@ pub(crate) fn store_operation(w: &mut World, op: Operation) -> String {
     id
 }
 
-fn set_op(w: &mut World, op: &Option<String>, status: &str, error: Option<(u16, String, String)>) {
+/// Sets the status of operation `op` (unless it already ended), with a failure's error.
+pub(crate) fn set_op(
+    w: &mut World,
+    op: &Option<String>,
+    status: &str,
+    error: Option<(u16, String, String)>,
+) {
     if let Some(o) = op.as_ref().and_then(|id| w.ops.get_mut(id)) {
         if o.is_terminal() {
             return;
         }
         o.status = status.to_string();
-        if o.is_terminal() {
-            o.end = Some(Utc::now());
-        }
         o.error = error;
     }
 }
@@ -129,6 +135,7 @@ pub(crate) fn failure_error(
             "The requested resource is not available in the location '{location}' at this moment. Please retry with a different resource request or in another location. Resource requested: '{cpu}' CPU '{mem}' GB memory '{}' OS",
             spec.os_type
         ),
+        ProvisionFailure::MountFailed => MOUNT_ERROR.to_string(),
     };
     (f.status(), f.code().to_string(), message)
 }
@@ -302,6 +309,10 @@ async fn deploy(
         return;
     }
     if let Some(f) = failure {
+        if f == ProvisionFailure::MountFailed {
+            // The images were pulled; mounting the volumes fails.
+            images_pulled(&inner, &key, gen, repair);
+        }
         fail(&inner, &key, gen, f);
         return;
     }
@@ -458,10 +469,12 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
     g.provisioning = "Failed".into();
     g.state = "Pending".into();
     g.transitioning = false;
-    let event_name = match f {
-        ProvisionFailure::NoCapacity => "InsufficientCapacity.",
-        ProvisionFailure::QuotaReached => "QuotaExceeded",
-        ProvisionFailure::InaccessibleImage => "Failed",
+    let (event_name, event_kind) = match f {
+        ProvisionFailure::NoCapacity => ("InsufficientCapacity.", "Warning"),
+        ProvisionFailure::QuotaReached => ("QuotaExceeded", "Warning"),
+        ProvisionFailure::InaccessibleImage => ("Failed", "Warning"),
+        // Recorded with type Normal.
+        ProvisionFailure::MountFailed => ("FailedMount", "Normal"),
     };
     if f == ProvisionFailure::InaccessibleImage {
         for c in g.containers.iter_mut().chain(g.init_containers.iter_mut()) {
@@ -476,7 +489,7 @@ fn fail(inner: &Inner, key: &GroupKey, gen: u64, f: ProvisionFailure) {
             }
         }
     }
-    add_event(&mut g.events, event_name, err.2.clone(), "Warning");
+    add_event(&mut g.events, event_name, err.2.clone(), event_kind);
     let op = g.op_id.clone();
     set_op(&mut w, &op, "Failed", Some(err));
 }
@@ -703,7 +716,7 @@ pub(crate) fn prepare_redeploy(
     w: &mut World,
     key: &GroupKey,
     new: Option<(serde_json::Map<String, serde_json::Value>, RunSpec)>,
-    max_log_lines: usize,
+    logs: super::logs::LogSettings,
 ) -> Option<(u64, Vec<ProcHandle>, String)> {
     let g = w.groups.get_mut(key)?;
     let kill = g.processes();
@@ -712,8 +725,8 @@ pub(crate) fn prepare_redeploy(
         g.public = public;
         g.spec = spec;
     }
-    g.containers = ContainerRt::all(&g.spec.containers, max_log_lines);
-    g.init_containers = ContainerRt::all(&g.spec.init_containers, max_log_lines);
+    g.containers = ContainerRt::all(&g.spec.containers, logs);
+    g.init_containers = ContainerRt::all(&g.spec.init_containers, logs);
     g.events.clear();
     let gen = g.bump_generation();
     g.provisioning = "Pending".into();

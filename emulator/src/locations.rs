@@ -75,12 +75,45 @@ pub(crate) fn operation_status(inner: &Inner, id: &str) -> Resp {
         .groups
         .get(&op.key)
         .filter(|g| g.op_id.as_deref() == Some(id));
-    Resp::json(200, &op.render(group))
+    let resp = Resp::json(200, &op.render(group));
+    if op.is_terminal() {
+        resp
+    } else {
+        resp.with_header("retry-after", "1")
+    }
+}
+
+/// The service's own api-version in async-operation URLs.
+const OPERATION_API_VERSION: &str = "2018-06-01";
+
+/// Adds `Azure-AsyncOperation` (the status) and `Location` (the result) of operation `op_id`
+/// under `{base}{scope}` (`/subscriptions/{sub}` as on a PUT, or
+/// `/subscriptions/{sub}/resourceGroups/{rg}` as in the recorded DELETE example), and
+/// `x-ms-request-id` `{location}:{op_id}`. No `Retry-After` (none was observed on PUT);
+/// `202` answers add it.
+pub(crate) fn async_headers(
+    resp: Resp,
+    base: &str,
+    scope: &str,
+    location: &str,
+    op_id: &str,
+) -> Resp {
+    let prefix =
+        format!("{base}{scope}/providers/Microsoft.ContainerInstance/locations/{location}");
+    resp.with_header(
+        "azure-asyncoperation",
+        format!("{prefix}/operations/{op_id}?api-version={OPERATION_API_VERSION}"),
+    )
+    .with_header(
+        "location",
+        format!("{prefix}/operationResults/{op_id}?api-version={OPERATION_API_VERSION}"),
+    )
+    .with_header("x-ms-request-id", format!("{location}:{op_id}"))
 }
 
 /// `GET …/locations/{location}/operationResults/{id}` (the `Location` header): `202` while
 /// running, then `200` with the group, `204` if it is gone, or the failure's error.
-pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
+pub(crate) fn operation_result(inner: &Inner, base: &str, id: &str) -> Resp {
     let w = inner.world();
     let Some(op) = w.ops.get(id) else {
         return operation_not_found(id);
@@ -99,8 +132,8 @@ pub(crate) fn operation_result(inner: &Inner, id: &str) -> Resp {
         }
         _ => {
             let url = format!(
-                "{}/subscriptions/{}/providers/Microsoft.ContainerInstance/locations/{}/operationResults/{id}?api-version=2018-06-01",
-                inner.base_url, op.sub, op.location
+                "{base}/subscriptions/{}/providers/Microsoft.ContainerInstance/locations/{}/operationResults/{id}?api-version={OPERATION_API_VERSION}",
+                op.sub, op.location
             );
             Resp::empty(202)
                 .with_header("location", url)

@@ -3,8 +3,10 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use tokio::sync::broadcast;
+
+use super::config::TimestampPrecision;
 
 /// Size cap of a log answer without `tail`, as Azure (4 MB).
 pub(crate) const MAX_LOG_BYTES: usize = 4 * 1024 * 1024;
@@ -22,32 +24,59 @@ pub(crate) struct LogBuffer {
     lines: VecDeque<LogLine>,
     dropped: u64,
     cap: usize,
+    precision: TimestampPrecision,
     live: broadcast::Sender<LogLine>,
+}
+
+/// How container logs are kept: the line cap and the timestamp precision.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogSettings {
+    pub max_lines: usize,
+    pub precision: TimestampPrecision,
+}
+
+impl LogSettings {
+    /// Nanosecond stamps, at most `max_lines` lines.
+    #[cfg(test)]
+    pub fn lines(max_lines: usize) -> LogSettings {
+        LogSettings {
+            max_lines,
+            precision: TimestampPrecision::Nanos,
+        }
+    }
+}
+
+/// `t` truncated to a multiple of the precision's tick.
+fn truncate(t: DateTime<Utc>, precision: TimestampPrecision) -> DateTime<Utc> {
+    let tick = precision.tick_nanos();
+    let nanos = t.nanosecond();
+    t.with_nanosecond(nanos - nanos % tick).unwrap_or(t)
 }
 
 /// A log shared between the capture threads and the routes.
 pub(crate) type LogSink = Arc<Mutex<LogBuffer>>;
 
 impl LogBuffer {
-    /// An empty log keeping at most `cap` lines.
-    pub fn new(cap: usize) -> LogBuffer {
+    /// An empty log.
+    pub fn new(settings: LogSettings) -> LogBuffer {
         let (live, _) = broadcast::channel(1024);
         LogBuffer {
             lines: VecDeque::new(),
             dropped: 0,
-            cap: cap.max(1),
+            cap: settings.max_lines.max(1),
+            precision: settings.precision,
             live,
         }
     }
 
     /// A new shared log.
-    pub fn sink(cap: usize) -> LogSink {
-        Arc::new(Mutex::new(LogBuffer::new(cap)))
+    pub fn sink(settings: LogSettings) -> LogSink {
+        Arc::new(Mutex::new(LogBuffer::new(settings)))
     }
 
-    /// Appends a line stamped now.
+    /// Appends a line stamped now (at the log's precision).
     pub fn push(&mut self, text: impl Into<String>) {
-        self.push_at(Utc::now(), text.into());
+        self.push_at(truncate(Utc::now(), self.precision), text.into());
     }
 
     /// Appends a line with a given time.
@@ -73,15 +102,16 @@ impl LogBuffer {
     }
 
     /// The `content` of a logs answer: the last `tail` lines (all when `None`, capped at 4 MB
-    /// from the end), each ending in `\n`, optionally prefixed with an RFC 3339 nanosecond UTC
-    /// timestamp and a space.
+    /// from the end), each ending in `\n`, optionally prefixed with an RFC 3339 UTC
+    /// timestamp (at the log's precision) and a space.
     pub fn render(&self, tail: Option<usize>, timestamps: bool) -> String {
         let n = self.lines.len();
         let want = tail.map(|t| t.min(n)).unwrap_or(n);
         let mut picked: Vec<String> = Vec::with_capacity(want);
         let mut bytes = 0usize;
+        let stamps = timestamps.then_some(self.precision);
         for line in self.lines.iter().rev().take(want) {
-            let s = format_line(line, timestamps);
+            let s = format_line(line, stamps);
             if tail.is_none() && bytes + s.len() > MAX_LOG_BYTES {
                 break;
             }
@@ -102,16 +132,15 @@ impl LogBuffer {
     }
 }
 
-/// Formats one line with its line ending.
-pub(crate) fn format_line(line: &LogLine, timestamps: bool) -> String {
-    if timestamps {
-        format!(
+/// Formats one line with its line ending, with its timestamp at `stamps` precision.
+pub(crate) fn format_line(line: &LogLine, stamps: Option<TimestampPrecision>) -> String {
+    match stamps {
+        Some(p) => format!(
             "{} {}\n",
-            line.ts.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            line.ts.to_rfc3339_opts(p.format(), true),
             line.text
-        )
-    } else {
-        format!("{}\n", line.text)
+        ),
+        None => format!("{}\n", line.text),
     }
 }
 
@@ -121,7 +150,7 @@ mod tests {
 
     #[test]
     fn tail_and_timestamps() {
-        let mut b = LogBuffer::new(10);
+        let mut b = LogBuffer::new(LogSettings::lines(10));
         for i in 0..5 {
             b.push(format!("line {i}"));
         }
@@ -147,7 +176,7 @@ mod tests {
 
     #[test]
     fn bounded_with_a_note() {
-        let mut b = LogBuffer::new(3);
+        let mut b = LogBuffer::new(LogSettings::lines(3));
         for i in 0..5 {
             b.push(format!("l{i}"));
         }
@@ -162,8 +191,50 @@ mod tests {
     }
 
     #[test]
+    fn coarse_precision_shares_timestamps() {
+        let mut b = LogBuffer::new(LogSettings {
+            max_lines: 10,
+            precision: TimestampPrecision::Seconds,
+        });
+        let t = DateTime::parse_from_rfc3339("2026-11-23T10:00:00.987654321Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        b.push_at(truncate(t, TimestampPrecision::Seconds), "a".into());
+        b.push_at(
+            truncate(
+                t + chrono::Duration::milliseconds(5),
+                TimestampPrecision::Seconds,
+            ),
+            "b".into(),
+        );
+        assert_eq!(
+            b.render(None, true),
+            "2026-11-23T10:00:00Z a\n2026-11-23T10:00:00Z b\n"
+        );
+        b.push("now");
+        let last = b.render(Some(1), true);
+        let stamp = last.split(' ').next().unwrap();
+        assert_eq!(stamp.len(), "2026-11-23T10:00:00Z".len(), "{stamp}");
+        let ms = truncate(t, TimestampPrecision::Millis);
+        assert_eq!(
+            format_line(
+                &LogLine {
+                    ts: ms,
+                    text: "x".into()
+                },
+                Some(TimestampPrecision::Millis)
+            ),
+            "2026-11-23T10:00:00.987Z x\n"
+        );
+        assert_eq!(
+            truncate(t, TimestampPrecision::Micros).nanosecond(),
+            987_654_000
+        );
+    }
+
+    #[test]
     fn live_subscribers_see_new_lines() {
-        let mut b = LogBuffer::new(3);
+        let mut b = LogBuffer::new(LogSettings::lines(3));
         let mut rx = b.subscribe();
         b.push("hello");
         assert_eq!(rx.try_recv().unwrap().text, "hello");

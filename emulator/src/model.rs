@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use tokio::sync::watch;
 
-use super::logs::{LogBuffer, LogSink};
+use super::logs::{LogBuffer, LogSettings, LogSink};
 use super::process::ProcHandle;
 use super::validate::{ContainerSpec, RestartPolicy, RunSpec};
 use super::LOCAL_TENANT_ID;
@@ -178,23 +178,23 @@ pub(crate) struct ContainerRt {
 
 impl ContainerRt {
     /// Containers not started yet, one per spec.
-    pub fn all(specs: &[ContainerSpec], max_log_lines: usize) -> Vec<ContainerRt> {
+    pub fn all(specs: &[ContainerSpec], logs: LogSettings) -> Vec<ContainerRt> {
         specs
             .iter()
             .cloned()
-            .map(|s| ContainerRt::new(s, max_log_lines))
+            .map(|s| ContainerRt::new(s, logs))
             .collect()
     }
 
     /// A container not started yet.
-    pub fn new(spec: ContainerSpec, max_log_lines: usize) -> ContainerRt {
+    pub fn new(spec: ContainerSpec, logs: LogSettings) -> ContainerRt {
         ContainerRt {
             spec,
             restart_count: 0,
             current: None,
             previous: None,
             events: Vec::new(),
-            log: LogBuffer::sink(max_log_lines),
+            log: LogBuffer::sink(logs),
             started: false,
             run_id: 0,
             proc: None,
@@ -401,10 +401,9 @@ pub(crate) struct Operation {
     pub location: String,
     pub key: GroupKey,
     pub group_id: String,
-    /// `Pending`, `Creating`, `Succeeded`, `Failed` or `Canceled`.
+    /// `Pending`, `Creating`, `Deleting`, `Succeeded`, `Failed` or `Canceled`.
     pub status: String,
     pub start: DateTime<Utc>,
-    pub end: Option<DateTime<Utc>>,
     /// `(http status, code, message)` of a failure.
     pub error: Option<(u16, String, String)>,
 }
@@ -415,7 +414,9 @@ impl Operation {
         matches!(self.status.as_str(), "Succeeded" | "Failed" | "Canceled")
     }
 
-    /// The status resource, with the group's container events when it still exists.
+    /// The status resource as ACI serves it (`id`, `status`, `startTime`,
+    /// `properties.events`, and `error` on a failure; no `endTime` or `name`), with the
+    /// group's container events when it still exists.
     pub fn render(&self, group: Option<&Group>) -> Value {
         let events: Vec<Value> = group
             .map(|g| {
@@ -436,12 +437,6 @@ impl Operation {
             "startTime".into(),
             json!(self.start.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
         );
-        if let Some(e) = self.end {
-            m.insert(
-                "endTime".into(),
-                json!(e.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-            );
-        }
         m.insert("properties".into(), json!({"events": events}));
         if let Some((_, code, message)) = &self.error {
             m.insert("error".into(), json!({"code": code, "message": message}));

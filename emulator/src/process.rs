@@ -330,7 +330,7 @@ pub(crate) fn pid_exists(pid: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::LogBuffer;
+    use crate::logs::{LogBuffer, LogSettings};
 
     fn spec(argv: &[&str]) -> SpawnSpec {
         SpawnSpec {
@@ -345,7 +345,7 @@ mod tests {
 
     #[tokio::test]
     async fn captures_output_and_exit_code() {
-        let log = LogBuffer::sink(100);
+        let log = LogBuffer::sink(LogSettings::lines(100));
         let h = spawn(
             &spec(&[
                 "sh",
@@ -375,7 +375,7 @@ mod tests {
 
     #[tokio::test]
     async fn environment_is_exactly_the_given_one() {
-        let log = LogBuffer::sink(100);
+        let log = LogBuffer::sink(LogSettings::lines(100));
         let h = spawn(
             &spec(&["sh", "-c", "echo \"$GREETING\"; env | wc -l"]),
             log.clone(),
@@ -393,7 +393,7 @@ mod tests {
 
     #[tokio::test]
     async fn terminate_kills_the_whole_group() {
-        let log = LogBuffer::sink(100);
+        let log = LogBuffer::sink(LogSettings::lines(100));
         // The shell starts a grandchild in the same group and waits.
         let h = spawn(
             &spec(&["sh", "-c", "sleep 300 & echo child $!; wait"]),
@@ -430,7 +430,7 @@ mod tests {
 
     #[tokio::test]
     async fn sigkill_after_grace_gives_137() {
-        let log = LogBuffer::sink(100);
+        let log = LogBuffer::sink(LogSettings::lines(100));
         let h = spawn(
             &spec(&[
                 "sh",
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn blocking_terminate_reaps() {
-        let log = LogBuffer::sink(100);
+        let log = LogBuffer::sink(LogSettings::lines(100));
         let h = spawn(&spec(&["sleep", "300"]), log).unwrap();
         let e = h
             .terminate_blocking(Duration::from_secs(2))
@@ -472,8 +472,12 @@ mod tests {
 
     #[test]
     fn missing_program_is_a_spawn_error() {
-        let err = spawn(&spec(&["/definitely/not/here"]), LogBuffer::sink(1)).unwrap_err();
+        let err = spawn(
+            &spec(&["/definitely/not/here"]),
+            LogBuffer::sink(LogSettings::lines(1)),
+        )
+        .unwrap_err();
         assert_eq!(spawn_error_code(&err), 127);
-        assert!(spawn(&spec(&[]), LogBuffer::sink(1)).is_err());
+        assert!(spawn(&spec(&[]), LogBuffer::sink(LogSettings::lines(1))).is_err());
     }
 }

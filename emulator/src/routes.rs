@@ -42,6 +42,23 @@ pub(crate) enum Route {
     Token { tenant: String },
     /// `GET /metadata/identity/oauth2/token`
     Imds,
+    /// `GET /{tenant}/v2.0/.well-known/openid-configuration` (`v2`) or
+    /// `/{tenant}/.well-known/openid-configuration`.
+    OpenIdConfig { tenant: String, v2: bool },
+    /// `GET /{tenant}/discovery/instance` (MSAL instance discovery).
+    InstanceDiscovery { tenant: String },
+    /// `GET /{tenant}/discovery[/v2.0]/keys`.
+    DiscoveryKeys { tenant: String },
+    /// `GET /metadata/endpoints` (the cloud's endpoints, no token needed).
+    CloudMetadata,
+    /// `GET /subscriptions`
+    Subscriptions,
+    /// `GET /subscriptions/{sub}`
+    Subscription { sub: String },
+    /// `GET /tenants`
+    Tenants,
+    /// `GET /subscriptions/{sub}/resourcegroups/{rg}`
+    ResourceGroup { sub: String, rg: String },
     /// `GET /_emulator/stats`
     EmuStats,
     /// `POST /_emulator/reset`
@@ -135,7 +152,29 @@ impl Route {
             .or_else(|| Route::container_groups(segs))
             .or_else(|| Route::location_scoped(segs))
             .or_else(|| Route::key_helpers(segs))
+            .or_else(|| Route::resources(segs))
             .unwrap_or(Route::Unknown)
+    }
+
+    /// Subscriptions, tenants, resource groups and the cloud's metadata.
+    fn resources(segs: &[String]) -> Option<Route> {
+        if capture(segs, &["metadata", "endpoints"]).is_some() {
+            return Some(Route::CloudMetadata);
+        }
+        if capture(segs, &["subscriptions"]).is_some() {
+            return Some(Route::Subscriptions);
+        }
+        if capture(segs, &["tenants"]).is_some() {
+            return Some(Route::Tenants);
+        }
+        if let Some(c) = capture(segs, &["subscriptions", "*"]) {
+            return Some(Route::Subscription { sub: c[0].clone() });
+        }
+        let c = capture(segs, &["subscriptions", "*", "resourceGroups", "*"])?;
+        Some(Route::ResourceGroup {
+            sub: c[0].clone(),
+            rg: c[1].clone(),
+        })
     }
 
     /// Entra ID, IMDS, the emulator's own routes and the operations list.
@@ -161,6 +200,32 @@ impl Route {
         }
         if capture(segs, &["providers", ACI, "operations"]).is_some() {
             return Some(Route::OperationsList);
+        }
+        Route::discovery(segs)
+    }
+
+    /// Entra ID discovery documents under `/{tenant}/…`.
+    fn discovery(segs: &[String]) -> Option<Route> {
+        let tenant = || segs[0].clone();
+        if capture(segs, &["*", "v2.0", ".well-known", "openid-configuration"]).is_some() {
+            return Some(Route::OpenIdConfig {
+                tenant: tenant(),
+                v2: true,
+            });
+        }
+        if capture(segs, &["*", ".well-known", "openid-configuration"]).is_some() {
+            return Some(Route::OpenIdConfig {
+                tenant: tenant(),
+                v2: false,
+            });
+        }
+        if capture(segs, &["*", "discovery", "instance"]).is_some() {
+            return Some(Route::InstanceDiscovery { tenant: tenant() });
+        }
+        if capture(segs, &["*", "discovery", "v2.0", "keys"]).is_some()
+            || capture(segs, &["*", "discovery", "keys"]).is_some()
+        {
+            return Some(Route::DiscoveryKeys { tenant: tenant() });
         }
         None
     }
@@ -275,6 +340,10 @@ impl Route {
             self,
             Route::Token { .. }
                 | Route::Imds
+                | Route::OpenIdConfig { .. }
+                | Route::InstanceDiscovery { .. }
+                | Route::DiscoveryKeys { .. }
+                | Route::CloudMetadata
                 | Route::EmuStats
                 | Route::EmuReset
                 | Route::EmuStream { .. }
@@ -295,12 +364,32 @@ impl Route {
         )
     }
 
+    /// True for the Entra ID discovery documents and the cloud's metadata (public, never
+    /// faulted).
+    pub fn is_discovery(&self) -> bool {
+        matches!(
+            self,
+            Route::OpenIdConfig { .. }
+                | Route::InstanceDiscovery { .. }
+                | Route::DiscoveryKeys { .. }
+                | Route::CloudMetadata
+        )
+    }
+
     /// The operation name used in statistics, or `None` when the method is not allowed here.
     pub fn operation(&self, method: &Method) -> Option<&'static str> {
         let m = method.as_str();
         let op = match (self, m) {
             (Route::Token { .. }, "POST") => "Token_Issue",
             (Route::Imds, "GET") => "Imds_Token",
+            (Route::OpenIdConfig { .. }, "GET") => "OpenId_Configuration",
+            (Route::InstanceDiscovery { .. }, "GET") => "Instance_Discovery",
+            (Route::DiscoveryKeys { .. }, "GET") => "Discovery_Keys",
+            (Route::CloudMetadata, "GET") => "Metadata_Endpoints",
+            (Route::Subscriptions, "GET") => "Subscriptions_List",
+            (Route::Subscription { .. }, "GET") => "Subscriptions_Get",
+            (Route::Tenants, "GET") => "Tenants_List",
+            (Route::ResourceGroup { .. }, "GET") => "ResourceGroups_Get",
             (Route::EmuStats, "GET") => "Emulator_Stats",
             (Route::EmuReset, "POST") => "Emulator_Reset",
             (Route::EmuStream { .. }, "GET") => "Emulator_Stream",
@@ -405,6 +494,32 @@ mod tests {
             Route::Token { tenant: "t".into() }
         );
         assert_eq!(p("/metadata/identity/oauth2/token"), Route::Imds);
+        assert_eq!(
+            p("/t/v2.0/.well-known/openid-configuration"),
+            Route::OpenIdConfig {
+                tenant: "t".into(),
+                v2: true
+            }
+        );
+        assert_eq!(
+            p("/t/.well-known/openid-configuration"),
+            Route::OpenIdConfig {
+                tenant: "t".into(),
+                v2: false
+            }
+        );
+        assert_eq!(
+            p("/common/discovery/instance"),
+            Route::InstanceDiscovery {
+                tenant: "common".into()
+            }
+        );
+        assert_eq!(
+            p("/t/discovery/v2.0/keys"),
+            Route::DiscoveryKeys { tenant: "t".into() }
+        );
+        assert!(p("/t/discovery/keys").is_discovery());
+        assert!(!p("/t/discovery/keys").is_arm());
         assert_eq!(p("/_emulator/stats"), Route::EmuStats);
         assert_eq!(p("/_emulator/reset"), Route::EmuReset);
         assert_eq!(
@@ -503,6 +618,21 @@ mod tests {
             Route::Unknown
         );
         assert_eq!(p("/nothing/here"), Route::Unknown);
+        assert_eq!(p("/metadata/endpoints"), Route::CloudMetadata);
+        assert_eq!(p("/subscriptions"), Route::Subscriptions);
+        assert_eq!(p("/tenants"), Route::Tenants);
+        assert_eq!(
+            p("/subscriptions/s"),
+            Route::Subscription { sub: "s".into() }
+        );
+        assert_eq!(
+            p("/subscriptions/s/resourcegroups/rg"),
+            Route::ResourceGroup {
+                sub: "s".into(),
+                rg: "rg".into()
+            }
+        );
+        assert!(Route::Subscriptions.is_arm() && !Route::CloudMetadata.is_arm());
         assert_eq!(p("/"), Route::Unknown);
     }
 

@@ -1,9 +1,10 @@
-//! The HTTP server: accept loop, the request pipeline (faults, rate limits, authentication,
-//! `api-version`, dispatch, common ARM headers, statistics) and the emulator's control routes.
+//! The HTTP server: accept loop (plain or TLS), the `Host` check, the request pipeline
+//! (faults, rate limits, authentication, `api-version`, dispatch, common ARM headers,
+//! statistics), the request log and the emulator's control routes.
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -13,18 +14,24 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 
+use super::credentials::secret_matches;
 use super::faults::{server_error, FaultAction};
 use super::http::{aad_error, arm_error, Req, Resp};
 use super::ratelimit::GLOBAL_FACTOR;
+use super::reqlog::Entry;
 use super::routes::{OpKind, Route};
 use super::state::Inner;
-use super::{arm, auth, containers, helpers, locations, ws};
+use super::{arm, auth, containers, discovery, helpers, locations, subscriptions, ws};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Longest TLS handshake waited for.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The error that makes hyper drop a connection without answering (injected reset).
 #[derive(Debug)]
@@ -38,11 +45,13 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Accepts connections until `shutdown` turns true.
+/// Accepts connections until `shutdown` turns true; with `tls`, each connection is an https
+/// one (the handshake runs in the connection's task).
 pub(crate) async fn serve(
     listener: TcpListener,
     inner: Arc<Inner>,
     shutdown: watch::Receiver<bool>,
+    tls: Option<TlsAcceptor>,
 ) {
     let mut stop = shutdown.clone();
     loop {
@@ -59,20 +68,38 @@ pub(crate) async fn serve(
             }
         };
         let inner = inner.clone();
-        let mut conn_stop = shutdown.clone();
+        let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _ = stream.set_nodelay(true);
             let fd = stream.as_raw_fd();
-            let shutdown = conn_stop.clone();
-            let svc = service_fn(move |req| handle(inner.clone(), req, fd, shutdown.clone()));
-            let conn = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades();
-            tokio::select! {
-                _ = conn => {}
-                _ = conn_stop.wait_for(|s| *s) => {}
+            match tls {
+                None => connection(stream, inner, fd, shutdown).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        connection(stream, inner, fd, shutdown).await;
+                    }
+                }
             }
         });
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) on one connection until it ends or the emulator stops.
+async fn connection<S>(io: S, inner: Arc<Inner>, fd: RawFd, shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let mut conn_stop = shutdown.clone();
+    let svc = service_fn(move |req| handle(inner.clone(), req, fd, shutdown.clone()));
+    let conn = http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::select! {
+        _ = conn => {}
+        _ = conn_stop.wait_for(|s| *s) => {}
     }
 }
 
@@ -103,12 +130,72 @@ fn set_linger_zero(fd: RawFd) {
     }
 }
 
+/// `421`: the request named a host this emulator does not serve (its `Host` is not echoed).
+fn misdirected(inner: &Inner) -> Resp {
+    arm_error(
+        421,
+        "MisdirectedRequest",
+        format!(
+            "This emulator answers only requests for {} (or localhost on the same port{}); the Host header of this request names another host.",
+            inner.base_url,
+            if inner.config.public_url.is_some() { ", or its public URL" } else { "" }
+        ),
+    )
+}
+
+/// Serves one request and writes its request-log line.
 async fn handle(
     inner: Arc<Inner>,
     req: Request<Incoming>,
     fd: RawFd,
     shutdown: watch::Receiver<bool>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let started = Instant::now();
+    let logged = inner.request_log.is_some().then(|| {
+        let header = |n: &str| {
+            req.headers()
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        (
+            req.method().to_string(),
+            req.uri().path().to_string(),
+            req.uri().query().map(String::from),
+            header("x-ms-client-request-id"),
+        )
+    });
+    let (kind, result) = respond(&inner, req, fd, shutdown).await;
+    if let (Some(log), Some((method, path, query, client_request_id))) =
+        (&inner.request_log, logged)
+    {
+        log.write(&Entry {
+            method: &method,
+            path: &path,
+            query: query.as_deref(),
+            status: result.as_ref().map(|r| r.status().as_u16()).unwrap_or(0),
+            kind,
+            started,
+            client_request_id: client_request_id.as_deref(),
+        });
+    }
+    result
+}
+
+/// The answer to one request and its kind (the operation name) for the request log.
+async fn respond(
+    inner: &Arc<Inner>,
+    req: Request<Incoming>,
+    fd: RawFd,
+    shutdown: watch::Receiver<bool>,
+) -> (&'static str, Result<Response<Full<Bytes>>, DropConnection>) {
+    let host = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let Some(base) = inner.origins.base_for(host) else {
+        return ("Misdirected", Ok(to_hyper(misdirected(inner))));
+    };
     let segs: Vec<String> = req
         .uri()
         .path()
@@ -121,26 +208,31 @@ async fn handle(
         })
         .collect();
     let route = Route::parse(&segs);
+    let kind = route.operation(req.method()).unwrap_or("Unknown");
     if let Route::EmuStream { session } = &route {
-        return Ok(to_hyper(ws::upgrade(&inner, req, session, shutdown)));
+        return (
+            kind,
+            Ok(to_hyper(ws::upgrade(inner, req, session, shutdown))),
+        );
     }
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(_) => {
-            return Ok(to_hyper(arm_error(
+            let too_large = arm_error(
                 413,
                 "RequestEntityTooLarge",
                 "The request body is too large.",
-            )))
+            );
+            return (kind, Ok(to_hyper(too_large)));
         }
     };
-    let r = Req::new(parts.method, parts.uri.query(), parts.headers, body);
-    match pipeline(&inner, &r, &route).await {
-        Some(resp) => Ok(to_hyper(resp)),
+    let r = Req::new(parts.method, parts.uri.query(), parts.headers, body).with_base(base);
+    match pipeline(inner, &r, &route).await {
+        Some(resp) => (kind, Ok(to_hyper(resp))),
         None => {
             set_linger_zero(fd);
-            Err(DropConnection)
+            (kind, Err(DropConnection))
         }
     }
 }
@@ -152,6 +244,11 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
     }
     let op_name = route.operation(&req.method).unwrap_or("Unknown");
     let kind = OpKind::of(&req.method);
+    if route.is_discovery() && route.operation(&req.method).is_some() {
+        let resp = discover(inner, req, route);
+        inner.stats_recorder().record(op_name, resp.status);
+        return Some(resp);
+    }
     let (latency, action) = {
         let mut f = inner.faults();
         let faultable = route.is_arm() || (route.is_auth() && f.faults.include_auth);
@@ -285,6 +382,24 @@ pub(crate) fn valid_api_version(v: &str) -> bool {
         && (1..=31).contains(&date[8..10].parse::<u32>().unwrap_or(0))
 }
 
+/// The Entra ID discovery documents and the cloud's metadata (never faulted).
+fn discover(inner: &Inner, req: &Req, route: &Route) -> Resp {
+    let base = req.base(inner);
+    match route {
+        Route::OpenIdConfig { tenant, v2 } => {
+            discovery::openid_configuration(inner, base, tenant, *v2)
+        }
+        Route::InstanceDiscovery { tenant } => discovery::instance_discovery(inner, base, tenant),
+        Route::DiscoveryKeys { tenant } => discovery::keys(inner, tenant),
+        Route::CloudMetadata => subscriptions::cloud_metadata(req, base),
+        _ => arm_error(
+            404,
+            "NotFound",
+            "No HTTP resource was found that matches the request URI.",
+        ),
+    }
+}
+
 async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     if route.operation(&req.method).is_none() {
         return if *route == Route::Unknown {
@@ -310,7 +425,7 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
         _ => {}
     }
     if let Err(e) = inner.tokens().check(req.header("authorization")) {
-        return auth::unauthorized(inner, e);
+        return auth::unauthorized(req.base(inner), e);
     }
     match req.query("api-version") {
         None | Some("") => {
@@ -329,7 +444,7 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
         Route::ListAll { sub } => arm::list(inner, req, sub, None),
         Route::ListByRg { sub, rg } => arm::list(inner, req, sub, Some(rg)),
         Route::Group(g) => arm::group(inner, req, g).await,
-        Route::GroupAction(g, a) => arm::action(inner, g, *a).await,
+        Route::GroupAction(g, a) => arm::action(inner, req, g, *a).await,
         Route::OutboundDeps(g) => arm::outbound(inner, g),
         Route::Container(g, c, op) => containers::handle(inner, req, g, c, *op),
         Route::Location {
@@ -338,9 +453,15 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
             list,
         } => locations::location(inner, sub, location, *list),
         Route::OperationStatus { id, .. } => locations::operation_status(inner, id),
-        Route::OperationResult { id, .. } => locations::operation_result(inner, id),
+        Route::OperationResult { id, .. } => {
+            locations::operation_result(inner, req.base(inner), id)
+        }
         Route::OperationsList => locations::operations_list(),
         Route::AcrCredentials { rg, registry, .. } => helpers::acr_credentials(inner, rg, registry),
+        Route::Subscriptions => subscriptions::list_subscriptions(),
+        Route::Subscription { sub } => subscriptions::get_subscription(sub),
+        Route::Tenants => subscriptions::list_tenants(),
+        Route::ResourceGroup { sub, rg } => subscriptions::get_resource_group(inner, sub, rg),
         Route::StorageKeys { rg, account, .. } => helpers::storage_keys(inner, rg, account),
         _ => arm_error(
             404,
@@ -350,7 +471,25 @@ async fn dispatch(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
     }
 }
 
+/// True when the request carries `Authorization: Bearer <client secret>`.
+fn has_control_secret(inner: &Inner, req: &Req) -> bool {
+    req.header("authorization")
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .is_some_and(|s| secret_matches(s.trim(), &inner.config.client_secret))
+}
+
 async fn control(inner: &Arc<Inner>, req: &Req, route: &Route) -> Resp {
+    if !has_control_secret(inner, req) {
+        return arm_error(
+            401,
+            "AuthenticationFailed",
+            "The emulator's control routes need 'Authorization: Bearer <client secret>' (the client_secret the emulator printed).",
+        )
+        .with_header("www-authenticate", "Bearer realm=\"aci-emulator\"");
+    }
     match (route, &req.method) {
         (Route::EmuStats, &Method::GET) => Resp::json(
             200,

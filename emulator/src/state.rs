@@ -9,8 +9,10 @@ use super::auth::TokenStore;
 use super::config::EmulatorConfig;
 use super::faults::FaultState;
 use super::model::{Group, GroupKey, Operation};
+use super::origin::Origins;
 use super::process::ProcHandle;
 use super::ratelimit::RateLimiter;
+use super::reqlog::RequestLog;
 use super::stats::{Recorder, Stats};
 
 /// Groups, operations and processes.
@@ -29,6 +31,10 @@ pub(crate) struct World {
     pub next_run_id: u64,
     /// Set on shutdown: no new process may start.
     pub shutting_down: bool,
+    /// Most groups (not being deleted) that existed at once, since start or reset.
+    pub peak_groups: usize,
+    /// Most processes alive at once, since start or reset.
+    pub peak_processes: usize,
 }
 
 impl World {
@@ -36,6 +42,18 @@ impl World {
     pub fn register(&mut self, p: ProcHandle) {
         self.procs.retain(|h| h.exit().is_none());
         self.procs.push(p);
+        self.note_peaks();
+    }
+
+    /// Updates the high-water marks after a group or a process was added.
+    pub fn note_peaks(&mut self) {
+        let groups = self
+            .groups
+            .values()
+            .filter(|g| g.provisioning != "Deleting")
+            .count();
+        self.peak_groups = self.peak_groups.max(groups);
+        self.peak_processes = self.peak_processes.max(self.live_processes());
     }
 
     /// A fresh run id.
@@ -65,8 +83,12 @@ impl World {
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub config: EmulatorConfig,
-    /// `http://127.0.0.1:PORT`.
+    /// `http(s)://127.0.0.1:PORT`: the bound address.
     pub base_url: String,
+    /// The accepted `Host` headers and the base URL of each.
+    pub origins: Origins,
+    /// `--request-log`, if any.
+    pub request_log: Option<RequestLog>,
     /// Parent of every container working directory.
     pub root_dir: PathBuf,
     pub world: Mutex<World>,
@@ -81,9 +103,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
-    /// Creates the shared state.
+    /// Creates the shared state (an invalid `config.public_url`, which `Emulator::start`
+    /// refuses first, is ignored here).
     pub fn new(config: EmulatorConfig, base_url: String, root_dir: PathBuf) -> Inner {
+        let local = Origins::new(&base_url);
+        let origins = match config.public_url.as_deref() {
+            Some(u) => local.clone().with_public_url(u).unwrap_or(local),
+            None => local,
+        };
         Inner {
+            origins,
+            request_log: None,
             faults: Mutex::new(FaultState::new(config.faults.clone())),
             config,
             base_url,
@@ -92,6 +122,14 @@ impl Inner {
             tokens: Mutex::new(TokenStore::default()),
             stats: Mutex::new(Recorder::default()),
             limits: Mutex::new(RateLimiter::default()),
+        }
+    }
+
+    /// How container logs are kept.
+    pub fn log_settings(&self) -> super::logs::LogSettings {
+        super::logs::LogSettings {
+            max_lines: self.config.max_log_lines,
+            precision: self.config.log_timestamp_precision,
         }
     }
 
@@ -122,14 +160,16 @@ impl Inner {
 
     /// A statistics snapshot.
     pub fn stats(&self) -> Stats {
-        let (groups, live) = {
+        let live = {
             let w = self.world();
-            (
-                w.groups.values().map(Group::id).collect(),
-                w.live_processes(),
-            )
+            super::stats::Live {
+                groups: w.groups.values().map(Group::id).collect(),
+                processes: w.live_processes(),
+                max_groups: w.peak_groups,
+                max_processes: w.peak_processes,
+            }
         };
-        self.stats_recorder().snapshot(groups, live)
+        self.stats_recorder().snapshot(live)
     }
 
     /// `None` when the resource group exists, else its `404 ResourceGroupNotFound`.
@@ -154,6 +194,8 @@ impl Inner {
             let procs = w.clear();
             w.registries.clear();
             w.storage.clear();
+            w.peak_groups = 0;
+            w.peak_processes = 0;
             procs
         };
         *self.stats_recorder() = Recorder::default();

@@ -8,9 +8,9 @@ use serde::Serialize;
 ///
 /// `requests` maps an operation name (the ARM operationId such as `ContainerGroups_Get`, or
 /// `Token_Issue`, `Imds_Token`, `Registries_ListCredentials`, `StorageAccounts_ListKeys`,
-/// `AsyncOperation_Get`, `OperationResult_Get`, `Unknown`) to counts per HTTP status; an
-/// injected connection reset counts as status `0`. The emulator's own `/_emulator/…` requests
-/// are not counted.
+/// `AsyncOperation_Get`, `OperationResult_Get`, `OpenId_Configuration`, `Unknown`) to counts
+/// per HTTP status; an injected connection reset counts as status `0`. The emulator's own
+/// `/_emulator/…` requests and requests refused for their `Host` are not counted.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     /// Counts per operation and status.
@@ -21,6 +21,20 @@ pub struct Stats {
     pub live_groups: Vec<String>,
     /// Number of container processes still running.
     pub live_processes: usize,
+    /// High-water mark of container groups existing at once (not counting groups being
+    /// deleted), since start or the last reset: `--max-parallel` checks without sampling.
+    pub max_live_groups: usize,
+    /// High-water mark of container processes running at once, since start or reset.
+    pub max_live_processes: usize,
+}
+
+/// The live part of a snapshot.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    pub groups: Vec<String>,
+    pub processes: usize,
+    pub max_groups: usize,
+    pub max_processes: usize,
 }
 
 impl Stats {
@@ -62,12 +76,14 @@ impl Recorder {
     }
 
     /// Builds a snapshot with the given live data.
-    pub fn snapshot(&self, live_groups: Vec<String>, live_processes: usize) -> Stats {
+    pub fn snapshot(&self, live: Live) -> Stats {
         Stats {
             requests: self.requests.clone(),
             total_requests: self.total,
-            live_groups,
-            live_processes,
+            live_groups: live.groups,
+            live_processes: live.processes,
+            max_live_groups: live.max_groups,
+            max_live_processes: live.max_processes,
         }
     }
 }
@@ -75,6 +91,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn counts_by_operation_and_status() {
@@ -82,12 +99,24 @@ mod tests {
         r.record("ContainerGroups_Get", 200);
         r.record("ContainerGroups_Get", 200);
         r.record("ContainerGroups_Get", 404);
-        let s = r.snapshot(vec!["g".into()], 1);
+        let s = r.snapshot(Live {
+            groups: vec!["g".into()],
+            processes: 1,
+            max_groups: 3,
+            max_processes: 2,
+        });
         assert_eq!(s.count("ContainerGroups_Get", 200), 2);
         assert_eq!(s.count_all("ContainerGroups_Get"), 3);
         assert_eq!(s.count("Nope", 200), 0);
         assert_eq!(s.total_requests, 3);
         let j = serde_json::to_value(&s).unwrap();
         assert_eq!(j["requests"]["ContainerGroups_Get"]["404"], 1);
+        assert_eq!(
+            (
+                j["max_live_groups"].clone(),
+                j["max_live_processes"].clone()
+            ),
+            (json!(3), json!(2))
+        );
     }
 }

@@ -39,6 +39,23 @@ impl Harness {
         Harness { inner, token }
     }
 
+    /// A control route, with `authorization` as given.
+    async fn control(&self, method: Method, path: &str, authorization: Option<&str>) -> Resp {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = authorization {
+            headers.insert("authorization", a.parse().unwrap());
+        }
+        let segs: Vec<String> = path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let req = Req::new(method, None, headers, Bytes::new());
+        pipeline(&self.inner, &req, &Route::parse(&segs))
+            .await
+            .unwrap()
+    }
+
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Option<Resp> {
         let (path, query) = path.split_once('?').unwrap_or((path, ""));
         let query = if query.is_empty() {
@@ -162,7 +179,12 @@ async fn create_walks_the_state_machine_in_order() {
     assert!(seen.iter().any(|s| s.1 == "Running"), "{seen:?}");
     let op = h.inner.world().ops.values().next().cloned().unwrap();
     assert_eq!(op.status, "Succeeded");
-    assert!(op.end.is_some());
+    let body = op.render(None);
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["id", "status", "startTime", "properties"],
+        "the recorded status body: no endTime, no name"
+    );
     h.shutdown().await;
 }
 
@@ -213,10 +235,27 @@ async fn pipeline_counts_requests_but_not_control_routes() {
             .status,
         404
     );
+    // Control routes need the client secret, not a token.
     assert_eq!(
         h.call(Method::GET, "/_emulator/stats", None)
             .await
             .unwrap()
+            .status,
+        401
+    );
+    let secret = format!("Bearer {}", h.inner.config.client_secret);
+    for auth in [None, Some("Bearer local-secret"), Some("Basic x")] {
+        assert_eq!(
+            h.control(Method::POST, "/_emulator/reset", auth)
+                .await
+                .status,
+            401,
+            "{auth:?}"
+        );
+    }
+    assert_eq!(
+        h.control(Method::GET, "/_emulator/stats", Some(&secret))
+            .await
             .status,
         200
     );

@@ -274,7 +274,7 @@ async fn exec(
         close(ws, 1008).await;
         return;
     }
-    let sink = LogBuffer::sink(inner.config.max_log_lines);
+    let sink = LogBuffer::sink(inner.log_settings());
     let mut rx = sink.lock().unwrap_or_else(|e| e.into_inner()).subscribe();
     let (proc, stdin) = match start_exec(&inner, &s, &command, &sink) {
         Ok(x) => x,

@@ -89,7 +89,7 @@ pub async fn run() -> wasmtime::Result<TaskOutcome> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     aci_host::runtime::add_to_linker(&mut linker)?;
 
-    let connections = Arc::new(MyConnections(LocalConnections::new(emulator.base_url())));
+    let connections = Arc::new(MyConnections(LocalConnections::of(&emulator)));
     let masker = Masker::new();
     let runtime = TaskRuntime::new(
         "hello",

@@ -121,10 +121,14 @@ pub struct Harness {
 }
 
 impl Harness {
-    /// An emulator with a short provisioning delay (100 ms).
+    /// An emulator with a short provisioning delay (100 ms), IMDS on, and the local client
+    /// also allowed to sign in with certificate and federated assertions (for the auth tests).
     pub async fn start() -> Harness {
         Harness::with_config(EmulatorConfig {
             provision_delay: Duration::from_millis(100),
+            imds: true,
+            certificate_clients: vec![aci_emulator::LOCAL_CLIENT_ID.into()],
+            federated_clients: vec![aci_emulator::LOCAL_CLIENT_ID.into()],
             ..EmulatorConfig::default()
         })
         .await
@@ -147,12 +151,12 @@ impl Harness {
     /// The emulator connection (client secret auth) under `conn_id`; modify
     /// it to test other auth modes.
     pub fn connection(&self, conn_id: &str) -> Connection {
-        LocalConnections::new(self.base_url()).connection_for(conn_id)
+        LocalConnections::of(&self.emulator).connection_for(conn_id)
     }
 
     /// A task environment whose every connection resolves to the emulator.
     pub fn env(&self) -> (TaskEnv, Arc<CaptureSink>) {
-        self.env_with(Arc::new(LocalConnections::new(self.base_url())))
+        self.env_with(Arc::new(LocalConnections::of(&self.emulator)))
     }
 
     /// A task environment with the given connections.
@@ -268,6 +272,8 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
     }
 }
 
+pub mod clients;
+
 /// Helpers for tests that drive the `aci-host` binary.
 pub mod cli {
     use std::path::{Path, PathBuf};
@@ -301,15 +307,17 @@ pub mod cli {
         String::from_utf8_lossy(b).into_owned()
     }
 
-    /// An `AIRFLOW_CONN_*` JSON connection (client secret) to the emulator at `base`.
-    pub fn emulator_conn(base: &str) -> String {
+    /// An `AIRFLOW_CONN_*` JSON connection (client secret) to `emulator`.
+    pub fn emulator_conn(emulator: &aci_emulator::Emulator) -> String {
+        let base = emulator.base_url();
+        let c = emulator.credentials();
         serde_json::json!({
             "conn_type": "azure_container_instance",
-            "login": aci_emulator::LOCAL_CLIENT_ID,
-            "password": aci_emulator::LOCAL_CLIENT_SECRET,
+            "login": c.client_id,
+            "password": c.client_secret,
             "extra": {
-                "tenantId": aci_emulator::LOCAL_TENANT_ID,
-                "subscriptionId": aci_emulator::LOCAL_SUBSCRIPTION_ID,
+                "tenantId": c.tenant_id,
+                "subscriptionId": c.subscription_id,
                 "resource_manager_url": base,
                 "authority_host": base,
             }

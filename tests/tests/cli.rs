@@ -558,10 +558,7 @@ command = ["sleep", "300"]
 "#,
     );
     let mut child = aci_host(&["run", task.to_str().unwrap(), "--json"], state.path())
-        .env(
-            "AIRFLOW_CONN_AZURE_DEFAULT",
-            emulator_conn(&emulator.base_url()),
-        )
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -594,13 +591,15 @@ command = ["sleep", "300"]
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(v["state"], "failed");
-    let stats = emulator.stats();
-    assert!(
-        stats.live_groups.is_empty(),
-        "the group was left behind: {:?}",
-        stats.live_groups
-    );
-    assert_eq!(stats.live_processes, 0);
+    // The cleanup's DELETE was accepted (202: the emulator deletes asynchronously, as ARM);
+    // the group and its process are then gone.
+    assert_eq!(emulator.stats().count("ContainerGroups_Delete", 202), 1);
+    let gone = wait_until(Duration::from_secs(30), || {
+        let s = emulator.stats();
+        s.live_groups.is_empty() && s.live_processes == 0
+    })
+    .await;
+    assert!(gone, "the group was left behind: {:?}", emulator.stats());
     emulator.shutdown().await;
 }
 
@@ -648,10 +647,7 @@ command = ["sleep", "300"]
         &["run", task.to_str().unwrap(), "--cancel-grace", "120"],
         state.path(),
     )
-    .env(
-        "AIRFLOW_CONN_AZURE_DEFAULT",
-        emulator_conn(&emulator.base_url()),
-    )
+    .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
@@ -721,17 +717,18 @@ command = ["sleep", "300"]
 }
 
 /// Reads a child's first stdout line (bounded wait).
-async fn first_line(child: &mut Child) -> String {
+/// The first two stdout lines of `child`.
+async fn first_two_lines(child: &mut Child) -> (String, String) {
     let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .map(|_| line)
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut reader = std::io::BufReader::new(stdout);
+        let (mut first, mut second) = (String::new(), String::new());
+        reader.read_line(&mut first)?;
+        reader.read_line(&mut second).map(|_| (first, second))
     });
-    tokio::time::timeout(Duration::from_secs(30), line)
+    tokio::time::timeout(Duration::from_secs(30), lines)
         .await
-        .expect("first line in time")
+        .expect("first lines in time")
         .unwrap()
         .unwrap()
 }
@@ -742,8 +739,9 @@ fn pid_exists(pid: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-/// `aci-host emulator`: the first stdout line is the base URL; SIGTERM stops it,
-/// kills the container processes it started and closes the port.
+/// `aci-host emulator`: the first stdout line is the base URL, the second the credentials it
+/// accepts (a random secret); SIGTERM stops it, kills the container processes it started and
+/// closes the port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
     let state = tempfile::tempdir().unwrap();
@@ -752,16 +750,21 @@ async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("aci-host emulator starts");
-    let first = first_line(&mut child).await;
+    let (first, second) = first_two_lines(&mut child).await;
     let base = first.trim().to_string();
     assert!(
         base.starts_with("http://127.0.0.1:") && base.len() > "http://127.0.0.1:".len(),
         "{first:?}"
     );
+    let creds: aci_emulator::Credentials =
+        serde_json::from_str(&second).unwrap_or_else(|e| panic!("{e}: {second:?}"));
+    assert_eq!(creds.client_id, aci_emulator::LOCAL_CLIENT_ID);
+    assert!(creds.client_secret.len() >= 32, "a random secret");
 
     // A container through the hook: it prints its pid, then sleeps.
     let hook = |method: &'static str, args: serde_json::Value| {
-        let mut env = TaskEnv::new(Arc::new(LocalConnections::new(base.clone())));
+        let connections = LocalConnections::new(base.clone(), creds.clone());
+        let mut env = TaskEnv::new(Arc::new(connections));
         env.host_env = aci_e2e::HostEnv::Fixed(Default::default());
         async move { runner().hook(method, args, env).await.expect("no trap") }
     };
@@ -817,6 +820,10 @@ async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
         .read_to_string(&mut err)
         .unwrap();
     assert!(err.contains("oauth2/v2.0/token"), "help on stderr: {err}");
+    assert!(
+        !err.contains(&creds.client_secret),
+        "no secret on stderr: {err}"
+    );
     let addr = base.trim_start_matches("http://");
     assert!(
         std::net::TcpStream::connect(addr).is_err(),

@@ -16,10 +16,7 @@ fn hook(emulator: &Emulator, args: &[&str], state: &Path) -> Output {
     let mut all = vec!["hook"];
     all.extend_from_slice(args);
     aci_host(&all, state)
-        .env(
-            "AIRFLOW_CONN_AZURE_DEFAULT",
-            emulator_conn(&emulator.base_url()),
-        )
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(emulator))
         .output()
         .expect("run aci-host")
 }

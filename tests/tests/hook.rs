@@ -289,7 +289,9 @@ async fn get_logs_while_provisioning_fails_fast() {
     .ok();
 }
 
-/// `test_delete`: one DELETE; `true` when it existed, `false` afterwards.
+/// `test_delete`: one DELETE; `true` when it existed, `false` afterwards. The emulator
+/// deletes asynchronously (`202`, `Deleting`, then `404`), so the first call waits for the
+/// deletion to finish (following `Azure-AsyncOperation`) before the second one.
 #[tokio::test]
 async fn delete_deletes_once() {
     let h = Harness::start().await;
@@ -298,12 +300,21 @@ async fn delete_deletes_once() {
     let deleted = h
         .hook(
             "delete",
-            json!({"target": Harness::group("aci-test"), "wait": false}),
+            json!({"target": Harness::group("aci-test"), "wait": true}),
         )
         .await
         .expect("delete");
     assert_eq!(deleted, json!(true));
     assert_eq!(count_all(&h, "ContainerGroups_Delete"), 1);
+    assert_eq!(count(&h, "ContainerGroups_Delete", 202), 1);
+    assert!(
+        count(&h, "AsyncOperation_Get", 200) >= 1,
+        "the operation was followed"
+    );
+    assert!(
+        h.stats().live_groups.is_empty(),
+        "gone when the wait returns"
+    );
     let again = h
         .hook(
             "delete",
@@ -872,9 +883,11 @@ async fn assert_auth_works(h: &Harness, env: TaskEnv, token_op: &str) {
     assert_eq!(count(h, token_op, 200) - before, 1, "{token_op}");
 }
 
-fn key_doc(base: &str) -> Value {
+fn key_doc(h: &Harness) -> Value {
+    let base = h.base_url();
     json!({
-        "clientId": "local-client", "clientSecret": "local-secret", "tenantId": TENANT, "subscriptionId": SUB,
+        "clientId": "local-client", "clientSecret": h.emulator.credentials().client_secret,
+        "tenantId": TENANT, "subscriptionId": SUB,
         "activeDirectoryEndpointUrl": base, "resourceManagerEndpointUrl": base,
     })
 }
@@ -889,9 +902,8 @@ async fn auth_client_secret() {
 #[tokio::test]
 async fn auth_key_json() {
     let h = Harness::start().await;
-    let base = h.base_url();
     // As an object and as a string.
-    for key_json in [key_doc(&base), Value::String(key_doc(&base).to_string())] {
+    for key_json in [key_doc(&h), Value::String(key_doc(&h).to_string())] {
         let conn = bare_conn(&h, "azure_default", json!({"key_json": key_json}));
         let (env, logs) = env_for(&h, vec![conn]);
         assert_auth_works(&h, env, "Token_Issue").await;
@@ -907,7 +919,7 @@ async fn auth_key_path() {
     let h = Harness::start().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.json");
-    std::fs::write(&path, key_doc(&h.base_url()).to_string()).unwrap();
+    std::fs::write(&path, key_doc(&h).to_string()).unwrap();
     let conn = bare_conn(
         &h,
         "azure_default",

@@ -70,6 +70,12 @@ fn alive(h: &Harness, name: &str) -> bool {
         .any(|id| id.ends_with(&format!("/containerGroups/{name}")))
 }
 
+/// The group is gone: its DELETE was accepted and, the emulator deleting asynchronously as
+/// ARM does (`202`, `Deleting`, then `404`), its deletion finished (bounded wait).
+async fn gone(h: &Harness, name: &str) -> bool {
+    wait_until(Duration::from_secs(10), || !alive(h, name)).await
+}
+
 fn success(r: &TaskReport) {
     assert_eq!(
         r.state,
@@ -144,7 +150,7 @@ async fn t01_execute() {
     success(&r.report);
     assert_eq!(puts(&h), 1);
     assert_eq!(deletes(&h), 1);
-    assert!(!alive(&h, "container-name"));
+    assert!(gone(&h, "container-name").await);
 }
 
 // 2. test_execute_with_failures: a failing container fails the task and is deleted.
@@ -159,7 +165,7 @@ async fn t02_execute_with_failures() {
     );
     assert_eq!(r.report.exit_status, 1);
     assert_eq!(deletes(&h), 1);
-    assert!(!alive(&h, "fails"));
+    assert!(gone(&h, "fails").await);
 }
 
 // 3. test_execute_with_failures_without_removal[Terminated | Unhealthy].
@@ -333,7 +339,7 @@ async fn t10_windows_os_and_always_restart_policy() {
     let report = task.await.unwrap();
     failed(&report, ErrorKind::TimedOut, Some("timeout"));
     assert_eq!(report.exit_status, 124);
-    assert!(!alive(&h, "always"));
+    assert!(gone(&h, "always").await);
     assert!(
         logs.messages().iter().filter(|m| *m == "again").count() >= 2,
         "the container restarted"
@@ -503,7 +509,7 @@ async fn t20_21_one_host_waits_on_many_groups() {
     .await;
     for (name, r) in &reports {
         success(r);
-        assert!(!alive(&h, name));
+        assert!(gone(&h, name).await);
     }
     assert_eq!((puts(&h), deletes(&h)), (6, 6));
     // Deferrable mode reads the log once per task, at the end.
@@ -521,7 +527,7 @@ async fn t22_23_deferrable_success_cleanup() {
     )
     .await;
     success(&r.report);
-    assert!(!alive(&h, "def-remove"));
+    assert!(gone(&h, "def-remove").await);
     let r = run(
         &h,
         "def-keep",
@@ -552,7 +558,7 @@ async fn t24_25_deferrable_error_cleanup() {
     )
     .await;
     failed(&r.report, ErrorKind::Failed, Some("nonzero-exit"));
-    assert!(!alive(&h, "def-err-remove"));
+    assert!(gone(&h, "def-err-remove").await);
 }
 
 // 26. execute_complete with no event: the equivalent is losing the group
@@ -624,7 +630,7 @@ async fn t29_30_remove_on_success_sync() {
     )
     .await;
     success(&r.report);
-    assert!(!alive(&h, "remove"));
+    assert!(gone(&h, "remove").await);
     assert_eq!(deletes(&h), 1);
 }
 
@@ -701,7 +707,7 @@ async fn exit_codes_0_1_3_137() {
             format!("Container had a non-zero exit code, {code}")
         );
         assert!(logged(&r, &format!("Container had exit code: {code}")));
-        assert!(!alive(&h, &name));
+        assert!(gone(&h, &name).await);
     }
     // A process killed by SIGKILL (what the OOM killer sends) reports 137.
     let r = run(&h, "killed", json!({"command": sh("kill -9 $$")})).await;
@@ -753,7 +759,7 @@ async fn unhealthy_loop_ends_the_run() {
         r.report.error
     );
     assert!(logged(&r, "Azure provision unhealthy"));
-    assert!(!alive(&h, "loop"));
+    assert!(gone(&h, "loop").await);
     let r = run(
         &h,
         "spot-loop",
@@ -775,7 +781,7 @@ async fn provisioning_failures_are_classified() {
         let r = run(&h, "prov", json!({"image": image, "command": sh("exit 0")})).await;
         failed(&r.report, ErrorKind::Failed, Some(reason));
         assert!(logged(&r, "Azure provision failure"), "{image}");
-        assert!(!alive(&h, "prov"));
+        assert!(gone(&h, "prov").await);
     }
     // The same failures answered synchronously on the PUT.
     h.emulator.set_faults(Faults {
@@ -803,7 +809,7 @@ async fn provisioning_failures_are_classified() {
             "{:?}",
             r.report.error
         );
-        assert!(!alive(&h, "prov-sync"));
+        assert!(gone(&h, "prov-sync").await);
     }
 }
 
@@ -831,7 +837,7 @@ async fn throttling_storm_is_ridden_out() {
     );
     assert_eq!(output(&r, "one").len(), 1);
     assert_eq!(output(&r, "two").len(), 1);
-    assert!(!alive(&h, "throttled"));
+    assert!(gone(&h, "throttled").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -851,7 +857,7 @@ async fn container_timeout_deletes_the_group() {
         .as_deref()
         .unwrap()
         .contains("container_timeout of 3s expired"));
-    assert!(!alive(&h, "slow"));
+    assert!(gone(&h, "slow").await);
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
 
@@ -887,7 +893,7 @@ async fn cancellation_deletes_the_group() {
     );
     failed(&report, ErrorKind::Cancelled, None);
     assert_eq!(report.exit_status, 130);
-    assert!(!alive(&h, "cancel-me"));
+    assert!(gone(&h, "cancel-me").await);
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
 
@@ -929,7 +935,7 @@ async fn on_kill_deletes_the_group_after_the_grace_period() {
         .messages()
         .iter()
         .any(|m| m == "Deleting container group"));
-    assert!(!alive(&h, "killed"));
+    assert!(gone(&h, "killed").await);
     assert!(wait_until(Duration::from_secs(10), || h.stats().live_processes == 0).await);
 }
 
@@ -997,7 +1003,7 @@ async fn reattaches_to_the_group_of_the_same_task_instance() {
         "lines printed before the re-attach are shown"
     );
     assert_eq!(msgs.iter().filter(|m| *m == "late").count(), 1);
-    assert!(!alive(&h, "reattach"), "the second try cleaned up");
+    assert!(gone(&h, "reattach").await, "the second try cleaned up");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,8 @@ pub use std::collections::BTreeSet;
 pub use std::time::{Duration, Instant};
 
 pub use aci_emulator::{
-    Emulator, EmulatorConfig, Faults, ProvisionFailure, LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET,
-    LOCAL_SUBSCRIPTION_ID, LOCAL_TENANT_ID,
+    Emulator, EmulatorConfig, Faults, ProvisionFailure, LOCAL_CLIENT_ID, LOCAL_SUBSCRIPTION_ID,
+    LOCAL_TENANT_ID,
 };
 pub use serde_json::{json, Value};
 pub use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -120,9 +120,13 @@ pub async fn request(
     })
 }
 
-pub async fn get_token(base: &str) -> String {
+/// A token from the emulator's token endpoint, with its client secret.
+pub async fn get_token(emu: &Emulator) -> String {
+    let base = emu.base_url();
+    let secret = url::form_urlencoded::byte_serialize(emu.credentials().client_secret.as_bytes())
+        .collect::<String>();
     let form = format!(
-        "grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
+        "grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={secret}&scope=https%3A%2F%2Fmanagement.azure.com%2F.default"
     );
     let r = request(
         &format!("{base}/{LOCAL_TENANT_ID}/oauth2/v2.0/token"),
@@ -147,7 +151,7 @@ pub struct Arm {
 impl Arm {
     pub async fn new(emu: &Emulator) -> Arm {
         let base = emu.base_url();
-        let token = get_token(&base).await;
+        let token = get_token(emu).await;
         Arm {
             base,
             auth: format!("Bearer {token}"),
@@ -216,6 +220,14 @@ impl Arm {
         panic!("timed out waiting for {status} from {path}");
     }
 
+    /// DELETE answered `202`; then polls GET until `404` (bounded).
+    pub async fn delete_and_wait(&self, path: &str) -> Response {
+        let r = self.delete(path).await;
+        assert_eq!(r.status, 202, "{}", r.text());
+        self.wait_status(path, 404).await;
+        r
+    }
+
     /// PUT, retrying while the group is transitioning (bounded).
     pub async fn put_when_ready(&self, path: &str, body: &Value) -> Response {
         for _ in 0..1500 {
@@ -253,9 +265,15 @@ pub fn job(command: &[&str], policy: &str) -> Value {
 pub fn config() -> EmulatorConfig {
     EmulatorConfig {
         provision_delay: Duration::from_millis(100),
+        delete_delay: Duration::from_millis(100),
         kill_grace: Duration::from_millis(500),
         ..EmulatorConfig::default()
     }
+}
+
+/// `Authorization: Bearer <client secret>`, for the control routes.
+pub fn control_auth(emu: &Emulator) -> String {
+    format!("Bearer {}", emu.credentials().client_secret)
 }
 
 pub fn state(v: &Value) -> &str {

@@ -40,7 +40,7 @@ async fn fault_throttling_every_nth_and_burst() {
         throttle_burst: 1,
         ..Faults::default()
     });
-    get_token(&emu.base_url()).await;
+    get_token(&emu).await;
     assert_eq!(arm.get(&path).await.status, 429);
     emu.set_faults(Faults {
         throttle_burst: 1,
@@ -164,7 +164,7 @@ async fn fault_provisioning_failures_async() {
             arm.get(&format!("{path}/containers/job/logs")).await.code(),
             "ContainerLogNotAvailable"
         );
-        assert_eq!(arm.delete(&path).await.status, 200);
+        arm.delete_and_wait(&path).await;
     }
     // The flag fails every deployment whatever the image.
     emu.set_faults(Faults {

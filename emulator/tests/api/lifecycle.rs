@@ -71,10 +71,7 @@ async fn job_runs_to_success_with_logs_and_events() {
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["name"], "job-ok");
 
-    let del = arm.delete(&path).await;
-    assert_eq!(del.status, 200);
-    assert_eq!(del.json()["name"], "job-ok");
-    assert!(!del.text().contains("s3cr3t-value"));
+    assert_async_delete(&arm, &path).await;
     assert_eq!(
         (
             arm.get(&path).await.status,
@@ -86,12 +83,52 @@ async fn job_runs_to_success_with_logs_and_events() {
 
     let stats = emu.stats();
     assert_eq!(stats.count("ContainerGroups_CreateOrUpdate", 201), 1);
-    assert_eq!(stats.count("ContainerGroups_Delete", 200), 1);
+    assert_eq!(stats.count("ContainerGroups_Delete", 202), 2);
     assert_eq!(stats.count("ContainerGroups_Delete", 204), 1);
     assert!(stats.count("ContainerGroups_Get", 200) >= 1);
     assert!(stats.count("AsyncOperation_Get", 200) >= 1);
     assert!(stats.live_groups.is_empty());
     emu.shutdown().await;
+}
+
+/// DELETE: 202 with the operation (under the resource group, as the recorded example), the
+/// group `Deleting` (writes refused, a repeated DELETE the same 202) until the operation
+/// succeeds.
+async fn assert_async_delete(arm: &Arm, path: &str) {
+    let del = arm.delete(path).await;
+    assert_eq!(del.status, 202);
+    assert!(del.body.is_empty());
+    let op_url = del.header("azure-asyncoperation").unwrap().to_string();
+    assert!(
+        op_url.contains(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.ContainerInstance/locations/eastus/operations/")),
+        "{op_url}"
+    );
+    assert!(del
+        .header("location")
+        .unwrap()
+        .contains("/operationResults/"));
+    assert_eq!(prov(&arm.get(path).await.json()), "Deleting");
+    assert_eq!(
+        arm.put(path, &job(&["true"], "Never")).await.code(),
+        "ContainerGroupTransitioning"
+    );
+    let again = arm.delete(path).await;
+    assert_eq!(
+        (again.status, again.header("azure-asyncoperation")),
+        (202, Some(op_url.as_str())),
+        "a repeated DELETE answers the same operation"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let op = arm.get(&op_url).await.json();
+        assert_eq!(op["id"], path);
+        if op["status"] == "Succeeded" {
+            break;
+        }
+        assert_eq!(op["status"], "Deleting");
+        assert!(Instant::now() < deadline, "deletion never finished");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The status resource walks Pending -> Creating -> Succeeded (polled, so some may be skipped).
@@ -374,9 +411,8 @@ async fn stop_start_restart_and_transitions() {
         .trim_end_matches(" v2")
         .parse()
         .unwrap();
-    let r = arm.delete(&path).await;
-    assert_eq!(r.status, 200);
-    assert!(!pid_exists(pid4), "delete answers once the process is gone");
+    arm.delete_and_wait(&path).await;
+    assert!(!pid_exists(pid4), "the group is gone once its process is");
     emu.shutdown().await;
 }
 

@@ -5,9 +5,11 @@
 
 mod common;
 
+mod examples;
 mod faults;
 mod groups;
 mod lifecycle;
+mod lockdown;
 mod processes;
 mod routes;
 mod shapes;

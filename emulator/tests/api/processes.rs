@@ -37,9 +37,15 @@ async fn processes_are_reaped_on_shutdown_drop_and_reset() {
     assert!(s.live_groups.is_empty() && s.requests.is_empty() && s.live_processes == 0);
 
     // The HTTP control routes do the same.
+    let auth = control_auth(&emu);
     let control = |method: &'static str, route: &str| {
         let url = format!("{}/_emulator/{route}", emu.base_url());
-        async move { request(&url, method, &[], None).await.unwrap() }
+        let auth = auth.clone();
+        async move {
+            request(&url, method, &[("authorization", &auth)], None)
+                .await
+                .unwrap()
+        }
     };
     let pid = start_sleeper(&emu, "d").await;
     let stats = control("GET", "stats").await.json();

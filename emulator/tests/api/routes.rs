@@ -121,6 +121,7 @@ async fn arm_answers_carry_request_ids_and_rate_limits() {
 async fn token_endpoint_errors_are_aad_shaped() {
     let emu = Emulator::start(config()).await.unwrap();
     let url = format!("{}/{LOCAL_TENANT_ID}/oauth2/v2.0/token", emu.base_url());
+    let secret = emu.credentials().client_secret;
     let post = |body: String| {
         let url = url.clone();
         async move {
@@ -144,15 +145,15 @@ async fn token_endpoint_errors_are_aad_shaped() {
         .starts_with("AADSTS7000215"));
     assert_eq!(b["error_codes"][0], 7000215);
     assert!(!r.text().contains("wrong"));
-    let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=https%3A%2F%2Fmanagement.azure.com%2F")).await;
+    let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={secret}&scope=https%3A%2F%2Fmanagement.azure.com%2F")).await;
     assert_eq!(
         (r.status, r.json()["error"].as_str().unwrap()),
         (400, "invalid_scope")
     );
-    let r = post(format!("grant_type=authorization_code&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=x%2F.default")).await;
+    let r = post(format!("grant_type=authorization_code&client_id={LOCAL_CLIENT_ID}&client_secret={secret}&scope=x%2F.default")).await;
     assert_eq!(r.json()["error"], "unsupported_grant_type");
     // A token for another resource is refused by ARM.
-    let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={LOCAL_CLIENT_SECRET}&scope=https%3A%2F%2Fvault.azure.net%2F.default")).await;
+    let r = post(format!("grant_type=client_credentials&client_id={LOCAL_CLIENT_ID}&client_secret={secret}&scope=https%3A%2F%2Fvault.azure.net%2F.default")).await;
     let vault = r.json()["access_token"].as_str().unwrap().to_string();
     let r = request(
         &format!("{}{}?api-version={API}", emu.base_url(), cg("rg", "x")),
@@ -168,7 +169,12 @@ async fn token_endpoint_errors_are_aad_shaped() {
 
 #[tokio::test]
 async fn imds_token_and_helper_endpoints() {
-    let emu = Emulator::start(config()).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        imds: true,
+        ..config()
+    })
+    .await
+    .unwrap();
     let base = emu.base_url();
     let imds = format!(
         "{base}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F"

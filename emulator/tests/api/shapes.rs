@@ -2,7 +2,7 @@
 
 use crate::common::*;
 
-fn example(name: &str) -> Value {
+pub(crate) fn example(name: &str) -> Value {
     let p = format!(
         "{}/../testdata/arm-examples/{name}.json",
         env!("CARGO_MANIFEST_DIR")
@@ -91,7 +91,7 @@ fn shape_comparator_reports_differences() {
 }
 
 /// The container group of the Get/List/Delete examples, as a PUT body.
-fn example_group_body(image: &str) -> Value {
+pub(crate) fn example_group_body(image: &str) -> Value {
     json!({
         "location": "westus",
         "zones": ["1"],
@@ -110,14 +110,16 @@ fn example_group_body(image: &str) -> Value {
     })
 }
 
-/// GET, lists, PATCH, usage, capabilities, logs and DELETE of a running group.
-#[tokio::test]
-async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
-    let emu = Emulator::start(config()).await.unwrap();
+/// An emulator deleting synchronously with the examples' group `demo/demo1` (image nginx)
+/// provisioned: the emulator, a client, the group's path and its GET.
+pub(crate) async fn examples_group() -> (Emulator, Arm, String, Value) {
+    let emu = Emulator::start(EmulatorConfig {
+        sync_delete: true,
+        ..config()
+    })
+    .await
+    .unwrap();
     let arm = Arm::new(&emu).await;
-    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
-
-    // Get succeeded / list / list by resource group / delete.
     let path = cg("demo", "demo1");
     assert_eq!(
         arm.put(&path, &example_group_body("nginx")).await.status,
@@ -126,6 +128,16 @@ async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
     let got = arm
         .wait_for(&path, "Succeeded", |v| prov(v) == "Succeeded")
         .await;
+    (emu, arm, path, got)
+}
+
+/// GET, lists, PATCH, usage, capabilities, logs and (synchronous) DELETE of a running group.
+#[tokio::test]
+async fn get_list_patch_logs_and_delete_have_the_recorded_shapes() {
+    let (emu, arm, path, got) = examples_group().await;
+    let ok = |name: &str| example(name)["responses"]["200"]["body"].clone();
+
+    // Get succeeded / list / list by resource group / delete.
     assert_shape(&ok("ContainerGroupsGet_Succeeded"), &got, "GET");
     let list = arm
         .get(&format!("/subscriptions/{LOCAL_SUBSCRIPTION_ID}/providers/Microsoft.ContainerInstance/containerGroups"))
@@ -216,7 +228,7 @@ async fn exec_and_attach_have_the_recorded_shapes() {
     let attach = arm.post(&format!("{svc}/containers/demo1/attach")).await;
     assert_eq!(attach.status, 200, "{}", attach.text());
     assert_shape(&ok("ContainerAttach"), &attach.json(), "Attach");
-    assert_eq!(arm.delete(&svc).await.status, 200);
+    arm.delete_and_wait(&svc).await;
     emu.shutdown().await;
 }
 

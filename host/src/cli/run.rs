@@ -121,7 +121,7 @@ mod local {
         otherwise: Arc<dyn ConnectionProvider>,
     ) -> Arc<dyn ConnectionProvider> {
         match slot.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            Some(e) => Arc::new(LocalConnections::new(e.base_url())),
+            Some(e) => Arc::new(LocalConnections::of(e)),
             None => otherwise,
         }
     }

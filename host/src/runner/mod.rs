@@ -43,7 +43,7 @@
 //! //    `ConnectionResolver::new().with_env(std::env::vars())` (Airflow's
 //! //    `AIRFLOW_CONN_*`) or your own `ConnectionProvider`.
 //! let emulator = Emulator::start(EmulatorConfig::default()).await?;
-//! let mut env = TaskEnv::new(Arc::new(LocalConnections::new(emulator.base_url())));
+//! let mut env = TaskEnv::new(Arc::new(LocalConnections::of(&emulator)));
 //! let lines = Arc::new(Lines::default());
 //! env.log = lines.clone();
 //! env.masker.add("hunter2-secret"); // never shown in logs or results
@@ -68,10 +68,13 @@
 //! }
 //! println!("{}", report.to_json());
 //!
-//! // 4. Call a hook method: JSON arguments in, JSON out.
+//! // 4. Call hook methods: JSON arguments in, JSON out. The task removed its group after
+//! //    success; ARM deletes asynchronously, so `delete` with `wait` waits for that to end.
 //! let target = serde_json::json!({"conn_id": "azure_default", "resource_group": "rg", "name": "hello"});
+//! let args = serde_json::json!({"target": target, "wait": true});
+//! runner.hook("delete", args, env.clone()).await?.unwrap();
 //! let exists = runner.hook("exists", serde_json::json!({"target": target}), env).await?;
-//! assert_eq!(exists.unwrap(), serde_json::json!(false)); // removed after success
+//! assert_eq!(exists.unwrap(), serde_json::json!(false));
 //! emulator.shutdown().await;
 //! # Ok(()) }
 //! ```
