@@ -290,3 +290,76 @@ fn validate_command_stops_at_the_first_ctrl_c() {
     assert_eq!(out.status.code(), Some(130), "{seen}{rest}");
     assert!(rest.contains("cancelled"), "{seen}{rest}");
 }
+
+/// A fake Entra ID and ARM on loopback: tokens as usual, and `body` (with
+/// status 200) for every ARM request.
+async fn bloated_arm(body: Vec<u8>) -> String {
+    use http_body_util::Full;
+    use hyper::body::Bytes;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let body = Bytes::from(body);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: hyper::Request<_>| {
+                    let answer = if req.uri().path().contains("/oauth2/") {
+                        Bytes::from_static(
+                            br#"{"token_type":"Bearer","expires_in":3599,"access_token":"tok"}"#,
+                        )
+                    } else {
+                        body.clone()
+                    };
+                    async move {
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(answer)))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    base
+}
+
+/// `{"name":"g","bloat":[0,0,…]}` of about `size` bytes: a container group
+/// with an unknown member (kept by the plugin) that costs a lot to parse.
+fn bloated_group(size: usize) -> Vec<u8> {
+    let mut out = br#"{"name":"g","bloat":["#.to_vec();
+    while out.len() < size {
+        out.extend_from_slice(b"0,");
+    }
+    out.extend_from_slice(b"0]}");
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_arm_responses_fail_cleanly_instead_of_trapping() {
+    for (size, expected) in [
+        (
+            21_000_000,
+            "the response body is larger than 16777216 bytes",
+        ),
+        (6_000_000, "the response is too large to parse"),
+    ] {
+        let base = bloated_arm(bloated_group(size)).await;
+        let conn = aci_host::local::LocalConnections::new(base).connection_for("azure_default");
+        let connections = StaticConnections([("azure_default".to_string(), conn)].into());
+        let mut env = TaskEnv::new(Arc::new(connections));
+        env.guest_env.clear();
+        env.granted_files.clear();
+        let args = serde_json::json!({"target": Harness::group("g")});
+        let answer = aci_e2e::runner()
+            .hook("get-state", args, env)
+            .await
+            .unwrap_or_else(|trap| panic!("{size} bytes: the plugin trapped: {trap:#}"));
+        match answer {
+            Err(TaskError::Remote(e)) => {
+                assert!(e.message.contains(expected), "{size} bytes: {e:?}")
+            }
+            other => panic!("{size} bytes: {other:?}"),
+        }
+    }
+}
