@@ -417,7 +417,7 @@ mod tests {
         let sends: Vec<_> = (0..6)
             .map(|_| {
                 Box::into_pin(hooks.send_request(
-                    request(&url, false),
+                    request("GET", &url, false, None),
                     None,
                     Box::new(async { Ok(()) }),
                 ))

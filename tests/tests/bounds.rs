@@ -26,8 +26,6 @@ fn probe_runner(deadlines: CallDeadlines) -> Runner {
 
 fn probe_env(allow: &[String]) -> TaskEnv {
     let mut env = TaskEnv::new(Arc::new(StaticConnections::default()));
-    env.guest_env.clear();
-    env.granted_files.clear();
     env.allow_hosts = allow.iter().map(|a| AllowRule::parse(a).unwrap()).collect();
     env
 }
@@ -345,11 +343,16 @@ async fn oversized_arm_responses_fail_cleanly_instead_of_trapping() {
         (6_000_000, "the response is too large to parse"),
     ] {
         let base = bloated_arm(bloated_group(size)).await;
-        let conn = aci_host::local::LocalConnections::new(base).connection_for("azure_default");
+        let creds = aci_emulator::Credentials {
+            tenant_id: "t".into(),
+            client_id: "c".into(),
+            client_secret: "s".into(),
+            subscription_id: "00000000-0000-0000-0000-000000000000".into(),
+        };
+        let conn =
+            aci_host::local::LocalConnections::new(base, creds).connection_for("azure_default");
         let connections = StaticConnections([("azure_default".to_string(), conn)].into());
-        let mut env = TaskEnv::new(Arc::new(connections));
-        env.guest_env.clear();
-        env.granted_files.clear();
+        let env = TaskEnv::new(Arc::new(connections));
         let args = serde_json::json!({"target": Harness::group("g")});
         let answer = aci_e2e::runner()
             .hook("get-state", args, env)

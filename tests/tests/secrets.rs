@@ -22,8 +22,6 @@ fn probe_runner() -> Runner {
 fn probe_env() -> (TaskEnv, Arc<CaptureSink>) {
     let sink = Arc::new(CaptureSink::default());
     let mut env = TaskEnv::new(Arc::new(StaticConnections::default()));
-    env.guest_env.clear();
-    env.granted_files.clear();
     env.log = sink.clone();
     (env, sink)
 }

@@ -233,7 +233,7 @@ async fn wait_cancelled_returns_early_on_cancel() {
 
 #[tokio::test]
 async fn xcom_values_are_bounded_in_total_per_task() {
-    let (mut s, _, _, _) = state(azure_conn());
+    let (mut s, _, _) = state(azure_conn());
     s.limits.max_xcom_total_bytes = 20;
     s.xcom_push("a".into(), "\"0123456789\"".into()) // 12 bytes
         .await
@@ -259,9 +259,11 @@ async fn granted_fifos_and_devices_are_refused_without_blocking() {
     let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
     // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
-    let (mut s, _, _, _) = state(azure_conn());
-    s.grant_file(&fifo);
-    s.grant_file("/dev/zero");
+    let (mut s, _, _) = state(azure_conn());
+    s.apply_grant(&crate::grant::Grant {
+        files: [fifo.display().to_string(), "/dev/zero".to_string()].into(),
+        ..Default::default()
+    });
     // No writer ever opens the FIFO: a blocking open would never return.
     for path in [fifo.display().to_string(), "/dev/zero".to_string()] {
         let read = tokio::time::timeout(Duration::from_secs(60), s.read_granted_file(path.clone()));
@@ -278,8 +280,11 @@ async fn granted_file_contents_are_masked_in_logs() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, b"federated-token-value\n").unwrap();
-    let (mut s, _, sink, _) = state(azure_conn());
-    s.grant_file(&token);
+    let (mut s, sink, _) = state(azure_conn());
+    s.apply_grant(&crate::grant::Grant {
+        files: [token.display().to_string()].into(),
+        ..Default::default()
+    });
     s.read_granted_file(token.display().to_string())
         .await
         .unwrap();
@@ -290,21 +295,15 @@ async fn granted_file_contents_are_masked_in_logs() {
 }
 
 #[tokio::test]
-async fn private_key_extras_and_declared_extras_are_masked() {
+async fn private_key_extras_are_masked() {
     let mut conn = azure_conn();
     let pem =
         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
     conn.extra.insert("client_certificate".into(), pem.into());
-    conn.extra
-        .insert("signing_blob".into(), "declared-secret-1".into());
-    let (s, _, sink, _) = state(conn);
-    let mut s = s.with_secret_extras(["signing_blob".to_string()]);
+    let (mut s, sink, _) = state(conn);
     s.get_connection("azure_default".into()).await.unwrap();
-    s.log(
-        LogLevel::Info,
-        "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC declared-secret-1".into(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(sink.0.lock().unwrap().last().unwrap(), "*** ***");
+    s.log(LogLevel::Info, "key MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".into())
+        .await
+        .unwrap();
+    assert_eq!(sink.0.lock().unwrap().last().unwrap(), "key ***");
 }
