@@ -84,6 +84,7 @@ fn main() -> wasmtime::Result<()> {
                 ..EngineOptions::default()
             },
             plugin: None,
+            ..RunnerOptions::default()
         })?);
         let (inst, desc) = rt.block_on(async {
             let mut inst = Vec::new();

@@ -23,8 +23,8 @@ use aci_host::policy::OutboundPolicy;
 use aci_host::runner::declare::{self, Declaration};
 use aci_host::runner::BUILTIN_PLUGIN;
 use aci_host::runtime::{
-    CancelToken, ConnectionLookupError, ConnectionProvider, TaskRuntime, TaskRuntimeView,
-    TracingLogSink,
+    CancelToken, ConnectionLookupError, ConnectionProvider, GuestStream, TaskRuntime,
+    TaskRuntimeView, TracingLogSink,
 };
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
@@ -98,8 +98,10 @@ pub async fn run() -> wasmtime::Result<TaskOutcome> {
         masker.clone(),
         CancelToken::new(),
     );
+    // The guest's stderr goes through the task's masker to its log sink.
+    let stderr = runtime.guest_output(GuestStream::Stderr);
     let state = MyState {
-        wasi: WasiCtx::builder().inherit_stderr().build(),
+        wasi: WasiCtx::builder().stderr(stderr).build(),
         http: WasiHttpCtx::new(),
         table: ResourceTable::new(),
         // Deny everything until the task's grant is known.

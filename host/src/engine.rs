@@ -8,7 +8,7 @@
 //! engine configuration.
 
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +18,7 @@ use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings;
+use crate::cwasm_cache::CwasmCache;
 use crate::runner::HookInterface;
 use crate::state::HostState;
 
@@ -130,45 +131,54 @@ impl PluginEngine {
         hex::encode(h.finalize())
     }
 
-    /// Compiles a component, or loads it from the `.cwasm` cache.
+    /// Compiles a component, or loads it from the `.cwasm` cache (see
+    /// [`crate::cwasm_cache`]: a cache directory or entry that someone else
+    /// could have written is not used; the component is compiled in memory).
     pub fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<(Component, LoadInfo)> {
         let start = Instant::now();
         let key = self.cache_key(wasm);
-        let cached = self
-            .options
-            .cache_dir
-            .as_ref()
-            .map(|d| d.join(format!("{key}.cwasm")));
+        let cache = self.options.cache_dir.as_deref().and_then(|dir| {
+            CwasmCache::open(dir)
+                .map_err(|why| {
+                    tracing::warn!("not using the component cache: {why}; compiling in memory")
+                })
+                .ok()
+        });
+        let cached = cache.as_ref().and_then(|c| {
+            c.trusted_entry(&key)
+                .map_err(|why| tracing::warn!("not loading a cached component: {why}"))
+                .ok()
+                .flatten()
+        });
         if let Some(path) = &cached {
-            if path.is_file() {
-                // SAFETY: the cache directory is trusted (written only by this
-                // host, under the user's cache dir) and the key binds the file
-                // to these exact component bytes, this wasmtime version and
-                // this engine configuration.
-                match unsafe { Component::deserialize_file(&self.engine, path) } {
-                    Ok(c) => {
-                        return Ok((
-                            c,
-                            LoadInfo {
-                                cache_hit: true,
-                                elapsed: start.elapsed(),
-                                wasm_bytes: wasm.len(),
-                                key,
-                            },
-                        ));
-                    }
-                    Err(e) => {
-                        tracing::warn!("ignoring unusable cached component {}: {e}", path.display())
-                    }
+            // SAFETY: the file is a regular file owned by this user in a
+            // directory owned by this user, neither writable by anyone
+            // else (checked just above), so only this host wrote it; the
+            // key binds it to these exact component bytes, this wasmtime
+            // version and this engine configuration.
+            match unsafe { Component::deserialize_file(&self.engine, path) } {
+                Ok(c) => {
+                    return Ok((
+                        c,
+                        LoadInfo {
+                            cache_hit: true,
+                            elapsed: start.elapsed(),
+                            wasm_bytes: wasm.len(),
+                            key,
+                        },
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!("ignoring unusable cached component {}: {e}", path.display())
                 }
             }
         }
         let component = Component::new(&self.engine, wasm)?;
-        if let Some(path) = &cached {
-            if let Err(e) = write_atomically(path, &component.serialize()?) {
+        if let Some(cache) = &cache {
+            if let Err(e) = cache.store(&key, &component.serialize()?) {
                 tracing::debug!(
                     "could not cache the compiled component at {}: {e}",
-                    path.display()
+                    cache.path(&key).display()
                 );
             }
         }
@@ -213,25 +223,6 @@ impl Drop for PluginEngine {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .ok_or_else(|| std::io::Error::other("no parent directory"))?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("c"),
-        std::process::id()
-    ));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
 }
 
 /// How a component was obtained.

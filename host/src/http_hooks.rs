@@ -3,11 +3,22 @@
 //! Every request a guest makes through `wasi:http/outgoing-handler` arrives
 //! here before any DNS lookup or socket; the [`OutboundPolicy`] decides, and a
 //! denied request fails in the guest with `ErrorCode::HttpRequestDenied`.
+//!
+//! Allowed requests are also bounded per task: at most
+//! [`DEFAULT_MAX_REQUESTS_IN_FLIGHT`] (or [`PolicyHooks::with_max_in_flight`])
+//! are in flight at once. A request holds its slot from before it connects
+//! until its response body is dropped (read to the end and released, or
+//! abandoned), or until it fails; further requests wait for a slot, bounded
+//! by the guest's own timeouts (a guest that gives up drops the wait).
+//! Denial logs never show the user-info part of an authority.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use http_body::Body;
+use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::policy::{Decision, OutboundPolicy, RequestFacts};
@@ -23,27 +34,48 @@ impl HookStats {
     }
 }
 
-/// The store's wasi-http hooks: policy first, then wasmtime's default sender.
+/// Default bound on a task's outbound requests in flight at once.
+pub const DEFAULT_MAX_REQUESTS_IN_FLIGHT: usize = 16;
+
+/// The store's wasi-http hooks: policy first, then a slot among the task's
+/// requests in flight, then wasmtime's default sender.
 pub struct PolicyHooks {
     policy: OutboundPolicy,
     stats: HookStats,
     task_id: String,
+    in_flight: Arc<Semaphore>,
 }
 
 impl PolicyHooks {
-    /// Hooks enforcing `policy`; `task_id` labels denial logs.
+    /// Hooks enforcing `policy`; `task_id` labels denial logs. At most
+    /// [`DEFAULT_MAX_REQUESTS_IN_FLIGHT`] requests are in flight at once.
     pub fn new(policy: OutboundPolicy, stats: HookStats, task_id: impl Into<String>) -> Self {
         PolicyHooks {
             policy,
             stats,
             task_id: task_id.into(),
+            in_flight: Arc::new(Semaphore::new(DEFAULT_MAX_REQUESTS_IN_FLIGHT)),
         }
+    }
+
+    /// Allows at most `max` requests in flight at once (at least 1).
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.in_flight = Arc::new(Semaphore::new(max.max(1)));
+        self
     }
 
     /// Replaces the policy (the host sets a call's grant once it is known;
     /// until then it is whatever the hooks were built with, usually deny-all).
     pub fn set_policy(&mut self, policy: OutboundPolicy) {
         self.policy = policy;
+    }
+}
+
+/// `authority` without its user-info (`user:password@host` → `***@host`).
+pub fn redacted_authority(authority: &str) -> Cow<'_, str> {
+    match authority.rsplit_once('@') {
+        Some((_, host)) => Cow::Owned(format!("{}@{host}", crate::mask::MASK)),
+        None => Cow::Borrowed(authority),
     }
 }
 
@@ -88,6 +120,32 @@ type SendFuture = Box<
         + Send,
 >;
 
+/// Sends `request` once a slot among the task's requests in flight is free;
+/// the slot is released when the response body is dropped, or on failure.
+fn send_in_slot(
+    slots: Arc<Semaphore>,
+    request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    fut: IoFuture,
+) -> SendFuture {
+    Box::new(async move {
+        let permit = slots.acquire_owned().await.map_err(|_| {
+            wasmtime_wasi_http::Error::InternalError(Some("request slots closed".into()))
+        })?;
+        let sending = wasmtime_wasi_http::default_hooks().send_request(request, options, fut);
+        let (response, io) = Box::into_pin(sending).await?;
+        let response = response.map(|body| {
+            body.map_err(move |e| {
+                // The body owns the permit: dropping the body frees the slot.
+                let _held = &permit;
+                e
+            })
+            .boxed_unsync()
+        });
+        Ok((response, io))
+    })
+}
+
 impl WasiHttpHooks for PolicyHooks {
     fn send_request(
         &mut self,
@@ -96,20 +154,21 @@ impl WasiHttpHooks for PolicyHooks {
         fut: IoFuture,
     ) -> SendFuture {
         let facts = facts(&request);
-        let (scheme, authority) = (facts.scheme, facts.authority);
+        let scheme = facts.scheme;
+        let shown = redacted_authority(facts.authority);
         match self.policy.check(&facts) {
             Decision::Allow => {
                 if let Ok(mut s) = self.stats.0.lock() {
                     s.0 += 1;
                 }
-                tracing::debug!(task = %self.task_id, method = %request.method(), %scheme, %authority, "outbound request allowed");
-                wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
+                tracing::debug!(task = %self.task_id, method = %request.method(), %scheme, authority = %shown, "outbound request allowed");
+                send_in_slot(self.in_flight.clone(), request, options, fut)
             }
             Decision::Deny(reason) => {
                 if let Ok(mut s) = self.stats.0.lock() {
                     s.1 += 1;
                 }
-                tracing::warn!(task = %self.task_id, method = %request.method(), %scheme, %authority, "outbound request denied: {reason}");
+                tracing::warn!(task = %self.task_id, method = %request.method(), %scheme, authority = %shown, "outbound request denied: {reason}");
                 Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
             }
         }
@@ -125,6 +184,7 @@ mod tests {
     use crate::policy::AllowRule;
     use http_body_util::{BodyExt, Empty, Full};
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     /// A request: `bearer` adds an Authorization header; `body` is `None` (no
     /// body), `Some(None)` (a body of unknown size), `Some(Some(bytes))` (sized).
@@ -265,5 +325,118 @@ mod tests {
         assert!(!may_have_body(&request("GET", &url, false, None)));
         assert!(may_have_body(&request("POST", &url, false, Some(None))));
         assert!(facts(&request("GET", &url, true, None)).credential_header);
+    }
+    /// Captures what `tracing` writes on this thread while `f` runs.
+    fn captured_logs(f: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, f);
+        let bytes = buf.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn denial_logs_hide_user_info() {
+        let mut hooks = PolicyHooks::new(OutboundPolicy::deny_all(), HookStats::default(), "t");
+        let logs = captured_logs(|| {
+            let _ = hooks.send_request(
+                request("GET", "http://admin:hunter2-pw@127.0.0.1:9/x", false, None),
+                None,
+                Box::new(async { Ok(()) }),
+            );
+        });
+        assert!(logs.contains("outbound request denied"), "{logs}");
+        assert!(logs.contains("***@127.0.0.1:9"), "{logs}");
+        assert!(
+            !logs.contains("hunter2-pw") && !logs.contains("admin"),
+            "{logs}"
+        );
+        assert_eq!(redacted_authority("h:1"), "h:1");
+        assert_eq!(redacted_authority("a@b@h:1"), "***@h:1");
+    }
+
+    /// A loopback server that answers after `hold` concurrent requests
+    /// are open at once (or a short while), recording the high-water mark.
+    async fn holding_server(hold: usize) -> (u16, Arc<AtomicUsize>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let open = Arc::new(AtomicUsize::new(0));
+        let high = Arc::new(AtomicUsize::new(0));
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let h = high.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let (open, high, changed) = (open.clone(), h.clone(), changed.clone());
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf).await;
+                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                    high.fetch_max(now, Ordering::SeqCst);
+                    changed.notify_waiters();
+                    // Hold until more than `hold` are open (a breach) or a while.
+                    let _ = tokio::time::timeout(Duration::from_millis(300), async {
+                        while open.load(Ordering::SeqCst) <= hold {
+                            changed.notified().await;
+                        }
+                    })
+                    .await;
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    let _ = s
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                        )
+                        .await;
+                });
+            }
+        });
+        (port, high)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_in_flight_are_capped_until_their_bodies_are_dropped() {
+        let (port, high) = holding_server(2).await;
+        let policy = allowing(&[&format!("http://127.0.0.1:{port}")]);
+        let mut hooks = PolicyHooks::new(policy, HookStats::default(), "t").with_max_in_flight(2);
+        let url = format!("http://127.0.0.1:{port}/");
+        let sends: Vec<_> = (0..6)
+            .map(|_| {
+                Box::into_pin(hooks.send_request(
+                    request("GET", &url, false, None),
+                    None,
+                    Box::new(async { Ok(()) }),
+                ))
+            })
+            .collect();
+        let tasks: Vec<_> = sends
+            .into_iter()
+            .map(|send| {
+                tokio::spawn(async move {
+                    let (resp, io) = send.await.unwrap();
+                    tokio::spawn(Box::into_pin(io));
+                    let body = resp.into_body().collect().await.unwrap().to_bytes();
+                    assert_eq!(&body[..], b"ok");
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(high.load(Ordering::SeqCst), 2);
     }
 }

@@ -31,6 +31,7 @@
 pub mod bindings;
 pub mod cli;
 pub mod connections;
+pub mod cwasm_cache;
 pub mod engine;
 pub mod grant;
 pub mod http_hooks;

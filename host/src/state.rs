@@ -8,7 +8,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::grant::Grant;
 use crate::http_hooks::PolicyHooks;
-use crate::runtime::{TaskRuntime, TaskRuntimeView};
+use crate::runtime::{GuestStream, TaskRuntime, TaskRuntimeView};
 
 /// Everything a plugin instance's `Store` holds.
 pub struct HostState {
@@ -26,9 +26,10 @@ impl HostState {
     ///
     /// The WASI context preopens nothing, inherits no environment (only the
     /// variables in `env`: the operator's declared ones that are set), has no
-    /// sockets of its own (all
-    /// network goes through wasi-http and its policy hook), and writes the
-    /// guest's stderr to the host's stderr.
+    /// sockets of its own (all network goes through wasi-http and its policy
+    /// hook), and sends the guest's stdout and stderr, line by line and
+    /// masked, to the task's log sink (see [`crate::runtime::GuestOutput`]):
+    /// never to the host's own stdout (results) or stderr in clear.
     pub fn new(
         runtime: TaskRuntime,
         hooks: PolicyHooks,
@@ -37,7 +38,8 @@ impl HostState {
     ) -> Self {
         let mut builder = WasiCtx::builder();
         builder
-            .inherit_stderr()
+            .stdout(runtime.guest_output(GuestStream::Stdout))
+            .stderr(runtime.guest_output(GuestStream::Stderr))
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false);

@@ -53,6 +53,7 @@ pub fn runner() -> Arc<Runner> {
                 Runner::new(RunnerOptions {
                     engine: engine_options(),
                     plugin: None,
+                    ..RunnerOptions::default()
                 })
                 .expect("load the built-in component"),
             )

@@ -65,6 +65,7 @@ fn hostile_runner() -> Runner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HOSTILE_COMPONENT.into()),
+        ..RunnerOptions::default()
     })
     .expect("load the hostile guest")
 }

@@ -56,6 +56,7 @@ fn probe_runner() -> Runner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HTTP_PROBE_COMPONENT.into()),
+        ..RunnerOptions::default()
     })
     .expect("load the probe")
 }

@@ -16,6 +16,7 @@ fn echo_runner() -> Runner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(ECHO_OPERATOR_COMPONENT.into()),
+        ..RunnerOptions::default()
     })
     .expect("load the SDK example")
 }

@@ -27,9 +27,23 @@ pub struct Cli {
     /// Only warnings, errors and the final result on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Seconds the plugin's `describe` and `validate` may take (each).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = positive_seconds)]
+    pub validate_timeout: f64,
+    /// Seconds one hook call may take (`hook …`).
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 3600.0, value_parser = positive_seconds)]
+    pub hook_timeout: f64,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// A number of seconds above zero (and below a century).
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s < 3.2e9 => Ok(s),
+        _ => Err(format!("`{text}` is not a number of seconds above 0")),
+    }
 }
 
 /// The subcommands.
@@ -69,6 +83,31 @@ pub struct ConnArgs {
     pub grant: Option<PathBuf>,
 }
 
+/// Template rendering limits (`run` and `validate`).
+#[derive(Args, Debug, Clone)]
+pub struct TemplateArgs {
+    /// MiniJinja fuel per template string (about one unit per instruction).
+    #[arg(long, value_name = "UNITS", default_value_t = crate::templates::DEFAULT_TEMPLATE_FUEL)]
+    pub template_fuel: u64,
+    /// Largest rendered template string, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::templates::DEFAULT_MAX_FIELD_BYTES)]
+    pub max_rendered_bytes: usize,
+    /// Largest total of a task's rendered template strings, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::templates::DEFAULT_MAX_TOTAL_BYTES)]
+    pub max_rendered_task_bytes: usize,
+}
+
+impl TemplateArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> crate::templates::TemplateLimits {
+        crate::templates::TemplateLimits {
+            fuel: self.template_fuel,
+            max_field_bytes: self.max_rendered_bytes,
+            max_total_bytes: self.max_rendered_task_bytes,
+        }
+    }
+}
+
 /// `run` options.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -105,6 +144,15 @@ pub struct RunArgs {
     /// With --local: seconds the emulator spends provisioning a group.
     #[arg(long, default_value_t = 0.3)]
     pub local_provision_delay: f64,
+    /// Most outbound requests one task may have in flight at once.
+    #[arg(long, value_name = "N", default_value_t = crate::http_hooks::DEFAULT_MAX_REQUESTS_IN_FLIGHT)]
+    pub max_requests_per_task: usize,
+    /// Most bytes of JSON a task's XCom values may hold together.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::runtime::DEFAULT_MAX_XCOM_TOTAL_BYTES)]
+    pub max_xcom_bytes: usize,
+    /// Template rendering limits.
+    #[command(flatten)]
+    pub templates: TemplateArgs,
 }
 
 /// `validate` options.
@@ -129,6 +177,9 @@ pub struct ValidateArgs {
     /// Local XCom store used by `ti.xcom_pull` in templates.
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// Template rendering limits.
+    #[command(flatten)]
+    pub templates: TemplateArgs,
 }
 
 /// `hook` arguments: `METHOD [FLAGS]`. The methods and their flags are

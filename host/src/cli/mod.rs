@@ -25,11 +25,12 @@ mod validate;
 mod xcom;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 
 use crate::engine::EngineOptions;
-use crate::runner::{Runner, RunnerOptions, EXIT_OTHER};
+use crate::runner::{CallDeadlines, Runner, RunnerOptions, EXIT_OTHER};
 
 pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, ValidateArgs, XcomArgs};
 pub use inputs::resolver;
@@ -119,9 +120,15 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
             .unwrap_or(u32::MAX);
         engine.max_instances = engine.max_instances.max(needed);
     }
+    let deadlines = CallDeadlines {
+        describe: Duration::from_secs_f64(cli.validate_timeout),
+        validate: Duration::from_secs_f64(cli.validate_timeout),
+        hook: Duration::from_secs_f64(cli.hook_timeout),
+    };
     let runner = match Runner::new(RunnerOptions {
         engine,
         plugin: cli.plugin.clone(),
+        deadlines,
     }) {
         Ok(r) => Arc::new(r),
         Err(e) => return ui.fail(&format!("loading the plugin: {e:#}")),

@@ -7,7 +7,7 @@ use crate::connections::ConnectionResolver;
 use crate::mask::Masker;
 use crate::runner::{ErrorKind, Runner, TaskSpec};
 use crate::task::TaskFile;
-use crate::templates::{render_params, TemplateContext};
+use crate::templates::{render_params_limited, TemplateContext, TemplateLimits};
 use crate::xcom_store::XcomStore;
 
 use super::inputs::today_midnight;
@@ -30,6 +30,8 @@ pub struct Overrides {
     pub logical_date: Option<chrono::DateTime<chrono::Utc>>,
     /// `--try-number`.
     pub try_number: Option<u32>,
+    /// `--template-fuel`, `--max-rendered-bytes`, `--max-rendered-task-bytes`.
+    pub templates: TemplateLimits,
 }
 
 /// Why a task could not be prepared.
@@ -90,7 +92,8 @@ pub async fn prepare(
         xcom: xcom.clone(),
     };
     let mut params = task.params.clone();
-    render_params(&mut params, &info.template_fields, &ctx, &masker)
+    let fields = &info.template_fields;
+    render_params_limited(&mut params, fields, &ctx, &masker, &overrides.templates)
         .map_err(|e| fail(ErrorKind::InvalidParams, e.to_string()))?;
     for secret in crate::templates::secured_values(&params) {
         masker.add(&secret);

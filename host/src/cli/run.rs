@@ -39,6 +39,8 @@ struct Shared {
     overrides: Overrides,
     cancel: CancelToken,
     cancel_grace: Duration,
+    max_requests_per_task: usize,
+    max_xcom_bytes: usize,
     board: Arc<Board>,
     ui: Ui,
     prefix: bool,
@@ -65,6 +67,9 @@ struct Inputs {
 fn inputs(args: &RunArgs) -> Result<Inputs, String> {
     if args.max_parallel == 0 {
         return Err("--max-parallel must be at least 1".into());
+    }
+    if args.max_requests_per_task == 0 {
+        return Err("--max-requests-per-task must be at least 1".into());
     }
     let files = expand_tasks(&args.tasks)?;
     if files.is_empty() {
@@ -208,6 +213,7 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         cancel.clone(),
         ui.console.clone(),
         Some(board.clone()),
+        "cancelling: deleting container groups (press Ctrl-C again to exit at once)",
         on_exit,
     );
     let files = inputs.files.clone();
@@ -222,9 +228,12 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
             run_id: args.run_id.clone(),
             logical_date: inputs.logical_date,
             try_number: args.try_number,
+            templates: args.templates.limits(),
         },
         cancel,
         cancel_grace: Duration::from_secs(args.cancel_grace),
+        max_requests_per_task: args.max_requests_per_task,
+        max_xcom_bytes: args.max_xcom_bytes,
         board,
         ui: ui.clone(),
         prefix: files.len() > 1,
@@ -378,6 +387,8 @@ async fn run_one(shared: &Shared, index: usize, path: &Path) -> Finished {
     env.allow_hosts.extend(shared.allow.iter().cloned());
     env.pinned_grant = shared.pinned.clone();
     env.cancel_grace = shared.cancel_grace;
+    env.max_requests_in_flight = shared.max_requests_per_task;
+    env.limits.max_xcom_total_bytes = shared.max_xcom_bytes;
     let report = shared.runner.run(prepared.spec, env).await;
     // XComs go to the local store so later tasks can `ti.xcom_pull` them.
     let xcom = &shared.xcom;

@@ -1,6 +1,6 @@
-//! SIGINT / SIGTERM: the first cancels every task cleanly (their container
-//! groups are deleted unless the task asked to keep them); a second one exits
-//! at once with status 130.
+//! SIGINT / SIGTERM: the first cancels every task (or the validation, or the
+//! hook call) cleanly (container groups are deleted unless the task asked to
+//! keep them); a second one exits at once with status 130.
 
 use std::sync::Arc;
 
@@ -12,13 +12,14 @@ use super::status::Board;
 
 /// Listens for SIGINT and SIGTERM for the rest of the process.
 ///
-/// `on_exit` runs just before a second signal exits the process (local mode
-/// uses it to stop the emulator's container processes, which would otherwise
-/// outlive the host).
+/// `first` is what the first signal prints; `on_exit` runs just before a
+/// second signal exits the process (local mode uses it to stop the
+/// emulator's container processes, which would otherwise outlive the host).
 pub fn spawn_signal_handler(
     cancel: CancelToken,
     console: Arc<Console>,
     board: Option<Arc<Board>>,
+    first: &'static str,
     on_exit: Box<dyn Fn() + Send>,
 ) {
     tokio::spawn(async move {
@@ -39,9 +40,7 @@ pub fn spawn_signal_handler(
             }
             count += 1;
             if count == 1 {
-                console.line(
-                    "cancelling: deleting container groups (press Ctrl-C again to exit at once)",
-                );
+                console.line(first);
                 if let Some(b) = &board {
                     b.cancelling();
                 }

@@ -135,6 +135,7 @@ impl Connection {
     /// under sensitive names (`client_secret`, `key_json.clientSecret`,
     /// `workspaceKey`, ...; see [`crate::mask::is_sensitive_key`]), and the
     /// keys inside `connection_string` extras (`AccountKey=...`).
+    /// Extras holding a PEM private key (`client_certificate`) count too.
     pub fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(password) = &self.password {

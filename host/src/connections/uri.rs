@@ -144,6 +144,8 @@ struct Split {
     netloc: String,
     path: String,
     query: Option<String>,
+    /// True when an `@` follows the netloc (a user info cut short).
+    rest_has_at: bool,
 }
 
 /// urlsplit of a URL whose `//` has been consumed: the netloc runs up to the
@@ -166,6 +168,7 @@ fn urlsplit_authority(s: &str) -> Result<Split, String> {
         netloc: netloc.to_string(),
         path: path.to_string(),
         query,
+        rest_has_at: s[end..].contains('@'),
     })
 }
 
@@ -209,20 +212,36 @@ impl Split {
         }
     }
 
-    /// urlsplit's `port`, with its errors.
+    /// urlsplit's `port`, with its errors. The port text is never quoted:
+    /// when a password holds an unencoded `/`, `?` or `#`, the netloc ends
+    /// inside the password and what looks like a port is part of it.
     fn port(&self) -> Result<Option<u16>, String> {
         let (_, port) = self.host_and_port();
         if port.is_empty() {
             return Ok(None);
         }
         if !port.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("the port `{port}` is not a number"));
+            return Err(format!(
+                "the port is not a number; if the password holds `/`, `?`, `#` or `@`, \
+                 percent-encode them (`%2F`, `%3F`, `%23`, `%40`){}",
+                self.cut_short_hint()
+            ));
         }
         port.parse::<u32>()
             .ok()
             .filter(|p| *p <= u16::MAX as u32)
             .map(|p| Some(p as u16))
-            .ok_or_else(|| format!("the port `{port}` is out of range 0-65535"))
+            .ok_or_else(|| "the port is out of range 0-65535".to_string())
+    }
+
+    /// A hint when the netloc has no `@` although the text after it does:
+    /// the user info was cut short by an unencoded `/`, `?` or `#`.
+    fn cut_short_hint(&self) -> &'static str {
+        if !self.netloc.contains('@') && self.rest_has_at {
+            " (the user info seems to be cut short by one of them)"
+        } else {
+            ""
+        }
     }
 }
 
@@ -424,11 +443,27 @@ mod tests {
     #[test]
     fn port_errors_do_not_leak_secrets() {
         let e = err("x://user:s3cr3t-pw@host:abc");
-        assert!(e.contains("port `abc` is not a number"), "{e}");
-        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("port is not a number"), "{e}");
+        assert!(!e.contains("s3cr3t") && !e.contains("abc"), "{e}");
         assert!(err("x://host:70000").contains("out of range"));
         assert_eq!(p("x://host:").port, None);
         assert_eq!(p("x://host:0").port, Some(0));
+    }
+
+    #[test]
+    fn unencoded_slash_question_mark_or_hash_in_a_password_is_not_shown() {
+        for (uri, secret) in [
+            ("azure://client-id:pa55word/x9Yz@?tenantId=t", "pa55word"),
+            ("azure://client-id:sEcr?et-Value@?tenantId=t", "sEcr"),
+            ("azure://client-id:hunter2#tail@host", "hunter2"),
+            ("postgres://u:12ab/34@db:5432/x", "12ab"),
+        ] {
+            let e = err(uri);
+            assert!(e.contains("port is not a number"), "{uri}: {e}");
+            assert!(e.contains("percent-encode"), "{uri}: {e}");
+            assert!(e.contains("cut short"), "{uri}: {e}");
+            assert!(!e.contains(secret), "{uri}: {e}");
+        }
     }
 
     #[test]

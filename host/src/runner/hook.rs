@@ -31,6 +31,7 @@ use wasmtime::Engine;
 use crate::bindings::task::OperatorPlugin;
 use crate::bindings::{Failure, RemoteError, TaskError};
 
+use super::deadline::{guarded, Guard, Stopped};
 use super::declare;
 use super::values::{self, json_key};
 use super::{Runner, TaskEnv};
@@ -223,8 +224,11 @@ impl Runner {
     /// Calls hook method `method` with `args` (a JSON object keyed by
     /// parameter name; see [the module docs](self)) on a fresh instance.
     /// A method that does not exist or arguments that do not fit its types
-    /// are [`TaskError::InvalidParams`]; the outer error is a trap, or a
-    /// plugin without a hook.
+    /// are [`TaskError::InvalidParams`]; a call (planning included) still
+    /// running at the hook deadline ([`CallDeadlines::hook`](super::CallDeadlines))
+    /// is [`TaskError::TimedOut`], one cancelled through `env.cancel` (and not
+    /// answering within `env.cancel_grace`) [`TaskError::Cancelled`]; the
+    /// outer error is a trap, or a plugin without a hook.
     pub async fn hook(
         &self,
         method: &str,
@@ -245,16 +249,52 @@ impl Runner {
             Err(e) => return Ok(Err(TaskError::InvalidParams(format!("{method}: {e}")))),
         };
         let (info, mut store, _) = self.call_store("hook", &env, env.cancel.clone()).await?;
-        let instance = self.plugin.pre.instantiate_async(&mut store).await?;
-        let operator = OperatorPlugin::new(&mut store, &instance)?;
+        let mut results = vec![Val::Bool(false); usize::from(m.result.is_some())];
+        let call = self.plan_and_call(m, &params, &info, &env, &mut store, &mut results);
+        let guard = Guard {
+            deadline: Some(self.deadlines.hook),
+            cancel: Some(&env.cancel),
+            grace: env.cancel_grace,
+        };
+        match guarded(guard, call).await {
+            Ok(done) => {
+                if let Err(e) = done? {
+                    return Ok(Err(e));
+                }
+            }
+            Err(stop @ Stopped::Cancelled) => {
+                return Ok(Err(TaskError::Cancelled(stop.describe(&format!("`{method}`")))))
+            }
+            Err(stop) => {
+                let what = format!("`{method}` (--hook-timeout)");
+                return Ok(Err(TaskError::TimedOut(stop.describe(&what))));
+            }
+        }
+        Ok(answer(results.pop()).map(|v| env.masker.mask_json(&v)))
+    }
+
+    /// Instantiates, plans the call's grant, applies it and calls `m`,
+    /// leaving its result in `results`.
+    async fn plan_and_call(
+        &self,
+        m: &HookMethod,
+        params: &[Val],
+        info: &crate::bindings::OperatorInfo,
+        env: &TaskEnv,
+        store: &mut wasmtime::Store<crate::state::HostState>,
+        results: &mut [Val],
+    ) -> wasmtime::Result<Result<(), TaskError>> {
+        let method = &m.name;
+        let instance = self.plugin.pre.instantiate_async(&mut *store).await?;
+        let operator = OperatorPlugin::new(&mut *store, &instance)?;
         let decl = declare::Declaration {
-            info: &info,
+            info,
             connections: env.connections.as_ref(),
             masker: &env.masker,
         };
-        let ids = declare::conn_ids_in_args(&m.params, &params);
+        let ids = declare::conn_ids_in_args(&m.params, params);
         let grant = declare::plan_grant(
-            &mut store,
+            &mut *store,
             operator.orchestrator_task_task_operator(),
             &decl,
             None,
@@ -262,17 +302,16 @@ impl Runner {
             declare::Strictness::Hook,
         )
         .await?;
-        let grant = match grant.and_then(|g| super::finish_grant(g, &env)) {
+        let grant = match grant.and_then(|g| super::finish_grant(g, env)) {
             Ok(g) => g,
             Err(e) => return Ok(Err(e)),
         };
-        super::log_grant(&env, "hook", &grant);
+        super::log_grant(env, "hook", &grant);
         store.data_mut().apply_grant(&grant);
         let func = instance
-            .get_func(&mut store, m.index)
+            .get_func(&mut *store, m.index)
             .ok_or_else(|| wasmtime::format_err!("hook method `{method}` is not a function"))?;
-        let mut results = vec![Val::Bool(false); usize::from(m.result.is_some())];
-        func.call_async(&mut store, &params, &mut results).await?;
-        Ok(answer(results.pop()).map(|v| env.masker.mask_json(&v)))
+        func.call_async(&mut *store, params, results).await?;
+        Ok(Ok(()))
     }
 }

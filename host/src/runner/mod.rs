@@ -79,6 +79,7 @@
 //! # Ok(()) }
 //! ```
 
+mod deadline;
 pub mod declare;
 mod exit;
 mod hook;
@@ -101,6 +102,9 @@ use crate::policy::OutboundPolicy;
 use crate::runtime::{CancelToken, ConnectionLookupError, ConnectionProvider, TaskRuntime};
 use crate::state::HostState;
 
+use deadline::{guarded, Guard, Stopped};
+
+pub use deadline::{CallDeadlines, DEFAULT_HOOK_TIMEOUT, DEFAULT_VALIDATE_TIMEOUT};
 pub use exit::{exit_status_of_workload, EXIT_CANCELLED, EXIT_OTHER, EXIT_TIMED_OUT};
 pub use hook::{HookInterface, HookMethod};
 pub use report::{classify_error, Classification, ErrorKind, TaskReport, TaskState};
@@ -116,6 +120,8 @@ pub struct RunnerOptions {
     pub engine: EngineOptions,
     /// A component to load instead of the built-in one.
     pub plugin: Option<PathBuf>,
+    /// Deadlines of `describe`, `validate` (and planning) and hook calls.
+    pub deadlines: CallDeadlines,
 }
 
 /// Loads a component once and runs tasks and hook calls on fresh instances.
@@ -123,6 +129,7 @@ pub struct Runner {
     engine: PluginEngine,
     plugin: Plugin,
     info: tokio::sync::OnceCell<OperatorInfo>,
+    deadlines: CallDeadlines,
 }
 
 /// How `execute` ended: its answer (or the error that kept it from
@@ -153,6 +160,7 @@ impl Runner {
             engine,
             plugin,
             info: tokio::sync::OnceCell::new(),
+            deadlines: options.deadlines,
         })
     }
 
@@ -182,8 +190,10 @@ impl Runner {
             env.log.clone(),
             env.masker.clone(),
             cancel,
-        );
-        let hooks = PolicyHooks::new(OutboundPolicy::deny_all(), stats.clone(), task_id);
+        )
+        .with_limits(env.limits.clone());
+        let hooks = PolicyHooks::new(OutboundPolicy::deny_all(), stats.clone(), task_id)
+            .with_max_in_flight(env.max_requests_in_flight);
         let state = HostState::new(
             runtime,
             hooks,
@@ -231,17 +241,29 @@ impl Runner {
         Ok(grant.and_then(|g| finish_grant(g, env)))
     }
 
-    /// The operator's description (cached after the first call).
+    /// The deadlines of `describe`, `validate` (and planning) and hook calls.
+    pub fn deadlines(&self) -> CallDeadlines {
+        self.deadlines
+    }
+
+    /// The operator's description (cached after the first call); an error
+    /// when it does not answer within its deadline.
     pub async fn describe(&self) -> wasmtime::Result<OperatorInfo> {
         self.info
             .get_or_try_init(|| async {
                 let env = TaskEnv::new(Arc::new(NoConnections));
                 let (mut store, _) = self.store("describe", &env, CancelToken::new(), &[]);
-                let instance = self.plugin.task.instantiate_async(&mut store).await?;
-                instance
-                    .orchestrator_task_task_operator()
-                    .call_describe(&mut store)
+                let call = async {
+                    let instance = self.plugin.task.instantiate_async(&mut store).await?;
+                    instance
+                        .orchestrator_task_task_operator()
+                        .call_describe(&mut store)
+                        .await
+                };
+                let guard = Guard::new(self.deadlines.describe, None);
+                guarded(guard, call)
                     .await
+                    .map_err(|stop| wasmtime::format_err!("{}", stop.describe("describe")))?
             })
             .await
             .cloned()
@@ -252,21 +274,42 @@ impl Runner {
         &self,
         params: &serde_json::Map<String, serde_json::Value>,
     ) -> wasmtime::Result<Result<(), TaskError>> {
+        self.validate_cancellable(params, &CancelToken::new()).await
+    }
+
+    /// [`Runner::validate`], stopped by `cancel` (answering
+    /// [`TaskError::Cancelled`]) and by the validate deadline (answering
+    /// [`TaskError::TimedOut`]).
+    pub async fn validate_cancellable(
+        &self,
+        params: &serde_json::Map<String, serde_json::Value>,
+        cancel: &CancelToken,
+    ) -> wasmtime::Result<Result<(), TaskError>> {
         let env = TaskEnv::new(Arc::new(NoConnections));
         let (mut store, _) = self.store("validate", &env, CancelToken::new(), &[]);
-        let instance = self.plugin.task.instantiate_async(&mut store).await?;
         let json = serde_json::Value::Object(params.clone()).to_string();
-        instance
-            .orchestrator_task_task_operator()
-            .call_validate(&mut store, &json)
-            .await
+        let call = async {
+            let instance = self.plugin.task.instantiate_async(&mut store).await?;
+            instance
+                .orchestrator_task_task_operator()
+                .call_validate(&mut store, &json)
+                .await
+        };
+        match guarded(Guard::new(self.deadlines.validate, Some(cancel)), call).await {
+            Ok(answer) => answer,
+            Err(stop @ Stopped::Cancelled) => {
+                Ok(Err(TaskError::Cancelled(stop.describe("validate"))))
+            }
+            Err(stop) => Ok(Err(TaskError::TimedOut(stop.describe("validate")))),
+        }
     }
 
     /// What a task would be granted, with no network: validates, asks the
     /// operator for its connection ids and plan (connections resolved through
     /// `env.connections`, in a store that allows nothing), adds
     /// `env.allow_hosts`, and checks `env.pinned_grant`. What `aci-host
-    /// validate --explain` prints.
+    /// validate --explain` prints. Bounded by the validate deadline and
+    /// `env.cancel`.
     pub async fn explain(
         &self,
         spec: &TaskSpec,
@@ -274,12 +317,23 @@ impl Runner {
     ) -> wasmtime::Result<Result<Grant, TaskError>> {
         let task_id = &spec.context.task_id;
         let (info, mut store, _) = self.call_store(task_id, env, CancelToken::new()).await?;
-        let instance = self.plugin.task.instantiate_async(&mut store).await?;
-        let op = instance.orchestrator_task_task_operator();
-        if let Err(e) = op.call_validate(&mut store, &spec.params_json()).await? {
-            return Ok(Err(e));
+        let call = async {
+            let instance = self.plugin.task.instantiate_async(&mut store).await?;
+            let op = instance.orchestrator_task_task_operator();
+            if let Err(e) = op.call_validate(&mut store, &spec.params_json()).await? {
+                return Ok(Err(e));
+            }
+            self.task_grant(op, &mut store, &info, spec, env).await
+        };
+        match guarded(Guard::new(self.deadlines.validate, Some(&env.cancel)), call).await {
+            Ok(answer) => answer,
+            Err(stop @ Stopped::Cancelled) => Ok(Err(TaskError::Cancelled(
+                stop.describe("validate and planning"),
+            ))),
+            Err(stop) => Ok(Err(TaskError::TimedOut(
+                stop.describe("validate and planning"),
+            ))),
         }
-        self.task_grant(op, &mut store, &info, spec, env).await
     }
 
     /// Runs one task: validate, execute; on cancellation the plugin gets
@@ -361,32 +415,66 @@ impl Runner {
             .map_err(|e| internal(format!("instantiating the plugin failed: {e:#}")))?;
         let op = instance.orchestrator_task_task_operator();
         let params_json = spec.params_json();
-        match op.call_validate(&mut *store, &params_json).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Ok(Execution::Answered(Err(e))),
-            Err(trap) => return Err(internal(format!("plugin trapped in validate: {trap:#}"))),
+        // Validate and plan within the validate deadline each; a cancel
+        // stops them at once (nothing to clean up yet).
+        let before = || Guard::new(self.deadlines.validate, Some(&env.cancel));
+        let cancelled = || {
+            let e = TaskError::Cancelled("cancelled before execute".into());
+            Ok(Execution::Answered(Err(e)))
+        };
+        match guarded(before(), op.call_validate(&mut *store, &params_json)).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => return Ok(Execution::Answered(Err(e))),
+            Ok(Err(trap)) => return Err(internal(format!("plugin trapped in validate: {trap:#}"))),
+            Err(Stopped::Cancelled) => return cancelled(),
+            Err(stop) => return Err(internal(stop.describe("validate"))),
         }
-        let grant = match self.task_grant(op, store, info, spec, env).await {
-            Ok(Ok(grant)) => grant,
-            Ok(Err(e)) => return Ok(Execution::Answered(Err(e))),
-            Err(trap) => return Err(internal(format!("plugin trapped while planning: {trap:#}"))),
+        let grant = match guarded(before(), self.task_grant(op, store, info, spec, env)).await {
+            Ok(Ok(Ok(grant))) => grant,
+            Ok(Ok(Err(e))) => return Ok(Execution::Answered(Err(e))),
+            Ok(Err(trap)) => return Err(internal(format!("plugin trapped while planning: {trap:#}"))),
+            Err(Stopped::Cancelled) => return cancelled(),
+            Err(stop) => return Err(internal(stop.describe("planning"))),
         };
         log_grant(env, task_id, &grant);
         store.data_mut().apply_grant(&grant);
         let exec = op.call_execute(&mut *store, &spec.context, &params_json);
-        tokio::pin!(exec);
-        let answer = tokio::select! {
-            r = &mut exec => Some(r),
-            _ = env.cancel.cancelled() => {
-                env.log.log(task_id, LogLevel::Warning, "cancellation requested; waiting for the plugin to clean up");
-                tokio::time::timeout(env.cancel_grace, &mut exec).await.ok()
-            }
-        };
-        Ok(match answer {
-            Some(Ok(result)) => Execution::Answered(result),
-            Some(Err(trap)) => Execution::Trapped(trap, grant),
-            None => Execution::Interrupted(grant),
+        Ok(match self.guarded_execute(task_id, env, exec).await {
+            Ok(Ok(result)) => Execution::Answered(result),
+            Ok(Err(trap)) => Execution::Trapped(trap, grant),
+            Err(_) => Execution::Interrupted(grant),
         })
+    }
+
+    /// Runs `execute` until it answers or, once cancelled (which it logs),
+    /// until `env.cancel_grace` has passed.
+    async fn guarded_execute<T>(
+        &self,
+        task_id: &str,
+        env: &TaskEnv,
+        exec: impl std::future::Future<Output = T>,
+    ) -> Result<T, Stopped> {
+        let cancel = env.cancel.clone();
+        let log = env.log.clone();
+        // Says so once when cancelled; never finishes.
+        let announce = async move {
+            cancel.cancelled().await;
+            log.log(
+                task_id,
+                LogLevel::Warning,
+                "cancellation requested; waiting for the plugin to clean up",
+            );
+            std::future::pending::<std::convert::Infallible>().await
+        };
+        let guard = Guard {
+            deadline: None,
+            cancel: Some(&env.cancel),
+            grace: env.cancel_grace,
+        };
+        tokio::select! {
+            answer = guarded(guard, exec) => answer,
+            never = announce => match never {},
+        }
     }
 
     /// Runs `on-kill` in a fresh instance with a fresh (uncancelled) token,
@@ -416,11 +504,11 @@ impl Runner {
             op.call_on_kill(&mut store, &spec.context, &params_json)
                 .await
         };
-        let failure = match tokio::time::timeout(env.on_kill_timeout, fut).await {
+        let failure = match guarded(Guard::new(env.on_kill_timeout, None), fut).await {
             Ok(Ok(Ok(()))) => return,
             Ok(Ok(Err(e))) => format!("on-kill failed: {}", classify_error(&e).message),
             Ok(Err(trap)) => format!("on-kill trapped: {trap:#}"),
-            Err(_) => "on-kill did not finish in time".to_string(),
+            Err(stop) => stop.describe("on-kill"),
         };
         env.log
             .log(&task_id, LogLevel::Error, &env.masker.mask(&failure));

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use crate::bindings::TaskContext;
 use crate::grant::Grant;
+use crate::http_hooks::DEFAULT_MAX_REQUESTS_IN_FLIGHT;
 use crate::mask::Masker;
 use crate::policy::AllowRule;
-use crate::runtime::{CancelToken, ConnectionProvider, LogSink, TracingLogSink};
+use crate::runtime::{CancelToken, ConnectionProvider, LogSink, RuntimeLimits, TracingLogSink};
 
 /// Identity and parameters of one task run.
 #[derive(Clone, Debug)]
@@ -125,6 +126,11 @@ pub struct TaskEnv {
     pub cancel_grace: Duration,
     /// Time limit for `on-kill`.
     pub on_kill_timeout: Duration,
+    /// Bounds on what the plugin pushes through the runtime interface (XCom
+    /// per value and per task, log lines, granted files).
+    pub limits: RuntimeLimits,
+    /// Most outbound requests in flight at once (`--max-requests-per-task`).
+    pub max_requests_in_flight: usize,
 }
 
 impl TaskEnv {
@@ -142,6 +148,8 @@ impl TaskEnv {
             pinned_grant: None,
             cancel_grace: Duration::from_secs(30),
             on_kill_timeout: Duration::from_secs(60),
+            limits: RuntimeLimits::default(),
+            max_requests_in_flight: DEFAULT_MAX_REQUESTS_IN_FLIGHT,
         }
     }
 }

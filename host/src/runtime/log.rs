@@ -27,9 +27,11 @@ impl LogSink for TracingLogSink {
 }
 
 impl TaskRuntime {
-    /// Masks `message`, truncates it to the line limit and sends it to the sink.
-    pub(super) fn emit(&self, level: LogLevel, message: &str) {
-        let mut text = self.masker.mask(message);
+    /// Masks `message` (as the next line of the task's log stream, see
+    /// [`crate::mask::LineMasker`]), truncates it to the line limit and sends
+    /// it to the sink.
+    pub(super) fn emit(&mut self, level: LogLevel, message: &str) {
+        let mut text = self.log_lines.mask_line(message);
         if text.len() > self.limits.max_log_line {
             let mut cut = self.limits.max_log_line;
             while !text.is_char_boundary(cut) {

@@ -33,7 +33,8 @@
 //! (`denied`); a file that was not granted (`denied`) or cannot be read
 //! (`not-found`); a malformed request (`invalid`). The per-call bounds of this
 //! interface are guest-visible too, because the plugin can react to them:
-//! an XCom value over [`RuntimeLimits::max_xcom_bytes`], an XCom key beyond
+//! an XCom value over [`RuntimeLimits::max_xcom_bytes`], XCom values over
+//! [`RuntimeLimits::max_xcom_total_bytes`] together, an XCom key beyond
 //! [`RuntimeLimits::max_xcom_keys`] and a file over
 //! [`RuntimeLimits::max_file_bytes`] are `invalid`; a log line over
 //! [`RuntimeLimits::max_log_line`] is truncated, not refused; a
@@ -49,6 +50,7 @@ mod connections;
 mod error;
 mod files;
 mod log;
+mod output;
 mod xcom;
 
 use std::collections::BTreeSet;
@@ -60,12 +62,13 @@ use wasmtime::component::{HasSelf, Linker};
 use crate::bindings::task::orchestrator::task::{runtime, types};
 use crate::bindings::{LogLevel, WitConnection};
 use crate::grant::Grant;
-use crate::mask::Masker;
+use crate::mask::{LineMasker, Masker};
 
 pub use cancel::CancelToken;
 pub use connections::{ConnectionLookupError, ConnectionProvider};
 pub use error::{RuntimeError, RuntimeResult};
 pub use log::{LogSink, TracingLogSink};
+pub use output::{GuestOutput, GuestStream};
 
 /// Store data that holds a [`TaskRuntime`]: what [`add_to_linker`] needs.
 pub trait TaskRuntimeView: Send {
@@ -82,12 +85,18 @@ pub fn add_to_linker<T: TaskRuntimeView + 'static>(linker: &mut Linker<T>) -> wa
     )
 }
 
+/// Default of [`RuntimeLimits::max_xcom_total_bytes`]: 64 MiB per task.
+pub const DEFAULT_MAX_XCOM_TOTAL_BYTES: usize = 64 * 1024 * 1024;
+
 /// Bounds on what a plugin may push through the runtime interface (see the
 /// module docs for what happens at each bound).
 #[derive(Clone, Debug)]
 pub struct RuntimeLimits {
     /// Largest XCom value, in bytes of JSON.
     pub max_xcom_bytes: usize,
+    /// Most bytes of JSON all of a task's XCom values may hold together (a
+    /// value pushed again under the same key counts once, at its new size).
+    pub max_xcom_total_bytes: usize,
     /// Most XCom keys per task.
     pub max_xcom_keys: usize,
     /// Largest log line, in bytes (longer lines are truncated, not dropped).
@@ -100,6 +109,7 @@ impl Default for RuntimeLimits {
     fn default() -> Self {
         RuntimeLimits {
             max_xcom_bytes: 48 * 1024 * 1024,
+            max_xcom_total_bytes: DEFAULT_MAX_XCOM_TOTAL_BYTES,
             max_xcom_keys: 1024,
             max_log_line: 64 * 1024,
             max_file_bytes: 1024 * 1024,
@@ -113,10 +123,12 @@ pub struct TaskRuntime {
     connections: Arc<dyn ConnectionProvider>,
     log: Arc<dyn LogSink>,
     masker: Masker,
+    /// `runtime.log` lines as one masked stream.
+    log_lines: LineMasker,
     cancel: CancelToken,
     granted_connections: BTreeSet<String>,
     granted_files: Vec<PathBuf>,
-    xcom: xcom::XcomValues,
+    xcom: xcom::Xcoms,
     limits: RuntimeLimits,
 }
 
@@ -135,6 +147,7 @@ impl TaskRuntime {
             task_id: task_id.into(),
             connections,
             log,
+            log_lines: LineMasker::new(masker.clone()),
             masker,
             cancel,
             granted_connections: BTreeSet::new(),

@@ -230,3 +230,80 @@ async fn wait_cancelled_returns_early_on_cancel() {
     assert!(r.expect("returned early").unwrap());
     assert!(s.cancelled().await.unwrap());
 }
+
+#[tokio::test]
+async fn xcom_values_are_bounded_in_total_per_task() {
+    let (mut s, _, _) = state(azure_conn());
+    s.limits.max_xcom_total_bytes = 20;
+    s.xcom_push("a".into(), "\"0123456789\"".into()) // 12 bytes
+        .await
+        .unwrap();
+    let e = guest_error(s.xcom_push("b".into(), "\"0123456789\"".into()).await);
+    assert!(
+        matches!(&e, HostError::Invalid(m) if m.contains("over the 20 byte limit per task")),
+        "{e:?}"
+    );
+    assert!(!s.xcom().contains_key("b"));
+    // Pushing a key again counts at its new size only.
+    s.xcom_push("a".into(), "\"0123456789abcdef\"".into())
+        .await
+        .unwrap();
+    s.xcom_push("b".into(), "1".into()).await.unwrap();
+    assert_eq!(s.xcom().len(), 2);
+}
+
+#[tokio::test]
+async fn granted_fifos_and_devices_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let (mut s, _, _) = state(azure_conn());
+    s.apply_grant(&crate::grant::Grant {
+        files: [fifo.display().to_string(), "/dev/zero".to_string()].into(),
+        ..Default::default()
+    });
+    // No writer ever opens the FIFO: a blocking open would never return.
+    for path in [fifo.display().to_string(), "/dev/zero".to_string()] {
+        let read = tokio::time::timeout(Duration::from_secs(60), s.read_granted_file(path.clone()));
+        let e = guest_error(read.await.expect("the read returned"));
+        assert!(
+            matches!(&e, HostError::Invalid(m) if m.contains("not a regular file")),
+            "{path}: {e:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn granted_file_contents_are_masked_in_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, b"federated-token-value\n").unwrap();
+    let (mut s, sink, _) = state(azure_conn());
+    s.apply_grant(&crate::grant::Grant {
+        files: [token.display().to_string()].into(),
+        ..Default::default()
+    });
+    s.read_granted_file(token.display().to_string())
+        .await
+        .unwrap();
+    s.log(LogLevel::Info, "assertion federated-token-value".into())
+        .await
+        .unwrap();
+    assert_eq!(sink.0.lock().unwrap().last().unwrap(), "assertion ***");
+}
+
+#[tokio::test]
+async fn private_key_extras_are_masked() {
+    let mut conn = azure_conn();
+    let pem =
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+    conn.extra.insert("client_certificate".into(), pem.into());
+    let (mut s, sink, _) = state(conn);
+    s.get_connection("azure_default".into()).await.unwrap();
+    s.log(LogLevel::Info, "key MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".into())
+        .await
+        .unwrap();
+    assert_eq!(sink.0.lock().unwrap().last().unwrap(), "key ***");
+}

@@ -39,6 +39,13 @@
 //!   as JSON-like text (use `| tojson` for strict JSON).
 //! - A trailing newline is kept (Jinja would drop it).
 //! - No auto-escaping.
+//! - Limits ([`TemplateLimits`], [`render_params_limited`]): each template
+//!   string gets MiniJinja fuel (default 1,000,000 units, about one per
+//!   instruction), renders to at most 1 MiB, and all of a task's rendered
+//!   strings together to at most 4 MiB; past a limit rendering stops with an
+//!   error naming the field. MiniJinja itself refuses ranges over 100,000
+//!   items and repeated strings over 100 MB; values built in memory by a
+//!   single expression are bounded only by those.
 //! - Secrets: a connection's password and secret extras are added to the
 //!   [`Masker`] as soon as a template resolves the connection; so are
 //!   Airflow variables with sensitive names (`*password*`, `*secret*`, ...),
@@ -177,25 +184,73 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
+/// Bounds on rendering one task's template fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TemplateLimits {
+    /// MiniJinja fuel for each template string (about one unit per
+    /// instruction): a loop that runs too long stops with an error.
+    pub fuel: u64,
+    /// Largest rendered string, in bytes.
+    pub max_field_bytes: usize,
+    /// Largest total of all the task's rendered strings, in bytes.
+    pub max_total_bytes: usize,
+}
+
+/// Default of [`TemplateLimits::fuel`] (`--template-fuel`).
+pub const DEFAULT_TEMPLATE_FUEL: u64 = 1_000_000;
+/// Default of [`TemplateLimits::max_field_bytes`] (`--max-rendered-bytes`).
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 1024 * 1024;
+/// Default of [`TemplateLimits::max_total_bytes`]: four fields' worth.
+pub const DEFAULT_MAX_TOTAL_BYTES: usize = 4 * DEFAULT_MAX_FIELD_BYTES;
+
+impl Default for TemplateLimits {
+    fn default() -> Self {
+        TemplateLimits {
+            fuel: DEFAULT_TEMPLATE_FUEL,
+            max_field_bytes: DEFAULT_MAX_FIELD_BYTES,
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+        }
+    }
+}
+
 /// Renders, in place, every string inside each of `fields` (missing fields
-/// are skipped) with `ctx`; see the module docs. Secrets met while rendering
-/// are added to `masker`.
+/// are skipped) with `ctx`, within the default [`TemplateLimits`]; see the
+/// module docs. Secrets met while rendering are added to `masker`.
 pub fn render_params(
     params: &mut serde_json::Map<String, serde_json::Value>,
     fields: &[String],
     ctx: &TemplateContext,
     masker: &Masker,
 ) -> Result<(), TemplateError> {
+    render_params_limited(params, fields, ctx, masker, &TemplateLimits::default())
+}
+
+/// [`render_params`] within `limits`: a template that runs out of fuel or
+/// renders more bytes than allowed fails with an error naming its field.
+pub fn render_params_limited(
+    params: &mut serde_json::Map<String, serde_json::Value>,
+    fields: &[String],
+    ctx: &TemplateContext,
+    masker: &Masker,
+    limits: &TemplateLimits,
+) -> Result<(), TemplateError> {
     let shared = Arc::new(Shared::new(ctx, masker));
     let jinja_params = match &ctx.params {
         serde_json::Value::Null => serde_json::Value::Object(Default::default()),
         other => other.clone(),
     };
-    let root = context::root(&shared, &jinja_params);
-    let env = environment();
+    let mut env = environment();
+    env.set_fuel(Some(limits.fuel.max(1)));
+    let renderer = Renderer {
+        root: context::root(&shared, &jinja_params),
+        env,
+        shared,
+        limits: *limits,
+        rendered: std::cell::Cell::new(0),
+    };
     for field in fields {
         if let Some(value) = params.get_mut(field) {
-            render_value(&env, &root, &shared, field, value, 0)?;
+            renderer.render_value(field, value, 0)?;
         }
     }
     Ok(())
@@ -204,46 +259,127 @@ pub fn render_params(
 /// Depth bound for nested lists/objects (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 128;
 
-fn render_value(
-    env: &Environment<'_>,
-    root: &Value,
-    shared: &Arc<Shared>,
-    path: &str,
-    value: &mut serde_json::Value,
-    depth: usize,
-) -> Result<(), TemplateError> {
-    use serde_json::Value as J;
-    if depth > MAX_DEPTH {
-        return Err(TemplateError {
+/// One task's rendering: environment, context, limits and bytes so far.
+struct Renderer<'a> {
+    env: Environment<'a>,
+    root: Value,
+    shared: Arc<Shared>,
+    limits: TemplateLimits,
+    rendered: std::cell::Cell<usize>,
+}
+
+impl Renderer<'_> {
+    fn render_value(
+        &self,
+        path: &str,
+        value: &mut serde_json::Value,
+        depth: usize,
+    ) -> Result<(), TemplateError> {
+        use serde_json::Value as J;
+        if depth > MAX_DEPTH {
+            return Err(self.error(path, "nested too deeply".into()));
+        }
+        match value {
+            J::String(s) if has_template_syntax(s) => {
+                *s = self.render_one(path, s)?;
+            }
+            J::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.render_value(&format!("{path}[{i}]"), item, depth + 1)?;
+                }
+            }
+            J::Object(map) => {
+                for (k, item) in map.iter_mut() {
+                    self.render_value(&format!("{path}{}", key_suffix(k)), item, depth + 1)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn error(&self, path: &str, message: String) -> TemplateError {
+        TemplateError {
             field: path.to_string(),
-            message: "nested too deeply".into(),
+            message,
             undefined: Vec::new(),
-        });
+        }
     }
-    match value {
-        J::String(s) if has_template_syntax(s) => {
-            *s = render_one(env, root, shared, path, s)?;
+
+    /// Renders one string into a buffer capped at the field bound and at
+    /// what is left of the task's total.
+    fn render_one(&self, path: &str, source: &str) -> Result<String, TemplateError> {
+        let limits = &self.limits;
+        let left = limits.max_total_bytes.saturating_sub(self.rendered.get());
+        let mut out = CappedBuffer::new(limits.max_field_bytes.min(left));
+        self.shared.take_pending();
+        let rendered = self
+            .env
+            .template_from_named_str(path, source)
+            .and_then(|t| t.render_captured_to(&self.root, &mut out));
+        if let Err(e) = rendered {
+            return Err(match (out.overflowed, e.kind()) {
+                (true, _) if left < limits.max_field_bytes => self.error(
+                    path,
+                    format!(
+                        "the task's rendered template fields exceed {} bytes in total",
+                        limits.max_total_bytes
+                    ),
+                ),
+                (true, _) => self.error(
+                    path,
+                    format!(
+                        "renders to more than {} bytes (--max-rendered-bytes)",
+                        limits.max_field_bytes
+                    ),
+                ),
+                (false, ErrorKind::OutOfFuel) => self.error(
+                    path,
+                    format!(
+                        "the template ran out of fuel ({} steps; a loop that runs too long? \
+                         --template-fuel raises the limit)",
+                        limits.fuel
+                    ),
+                ),
+                _ => explain(path, source, &self.root, &self.shared, &e),
+            });
         }
-        J::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                render_value(env, root, shared, &format!("{path}[{i}]"), item, depth + 1)?;
-            }
-        }
-        J::Object(map) => {
-            for (k, item) in map.iter_mut() {
-                render_value(
-                    env,
-                    root,
-                    shared,
-                    &format!("{path}{}", key_suffix(k)),
-                    item,
-                    depth + 1,
-                )?;
-            }
-        }
-        _ => {}
+        self.rendered.set(self.rendered.get() + out.bytes.len());
+        String::from_utf8(out.bytes)
+            .map_err(|_| self.error(path, "rendered to invalid UTF-8".into()))
     }
-    Ok(())
+}
+
+/// An output buffer that refuses to grow past its limit.
+struct CappedBuffer {
+    bytes: Vec<u8>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl CappedBuffer {
+    fn new(limit: usize) -> Self {
+        CappedBuffer {
+            bytes: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+}
+
+impl std::io::Write for CappedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.overflowed = true;
+            return Err(std::io::Error::other("rendered output over its limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `.KEY` for identifier-like keys, `["KEY"]` otherwise.
@@ -281,18 +417,6 @@ fn environment<'a>() -> Environment<'a> {
     });
     datetime::add_filters(&mut env);
     env
-}
-
-fn render_one(
-    env: &Environment<'_>,
-    root: &Value,
-    shared: &Arc<Shared>,
-    path: &str,
-    source: &str,
-) -> Result<String, TemplateError> {
-    shared.take_pending();
-    env.render_named_str(path, source, root)
-        .map_err(|e| explain(path, source, root, shared, &e))
 }
 
 /// Turns a MiniJinja error into a [`TemplateError`].

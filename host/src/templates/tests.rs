@@ -603,3 +603,46 @@ fn context_for_a_task_file() {
     assert_eq!(ctx.logical_date, now);
     assert_eq!(ctx.params, json!({"x": 1}));
 }
+
+#[test]
+fn a_loop_that_runs_too_long_stops_with_a_clear_error() {
+    let e = render_err(
+        "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}\
+         {% endfor %}{% endfor %}{% endfor %}",
+    );
+    assert_eq!(e.field, "name");
+    assert!(e.message.contains("ran out of fuel"), "{e}");
+    assert!(e.to_string().starts_with("template field `name`: "), "{e}");
+}
+
+#[test]
+fn an_expanding_template_stops_at_the_field_limit() {
+    let e = render_err("{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}");
+    assert_eq!(e.field, "name");
+    assert!(
+        e.message.contains("renders to more than 1048576 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_task_total_is_bounded_too() {
+    let f = fixture();
+    let mut params = serde_json::Map::new();
+    params.insert("a".into(), json!("{{ 'x' * 600 }}"));
+    params.insert("b".into(), json!(["{{ 'y' * 600 }}"]));
+    let limits = TemplateLimits {
+        fuel: 10_000,
+        max_field_bytes: 1000,
+        max_total_bytes: 1000,
+    };
+    let fields = ["a".to_string(), "b".to_string()];
+    let e = render_params_limited(&mut params, &fields, &f.ctx, &f.masker, &limits).unwrap_err();
+    assert_eq!(e.field, "b[0]");
+    assert!(e.message.contains("exceed 1000 bytes in total"), "{e}");
+    // Within the limits, the same template renders.
+    let mut params = serde_json::Map::new();
+    params.insert("a".into(), json!("{{ 'x' * 600 }}"));
+    render_params_limited(&mut params, &fields, &f.ctx, &f.masker, &limits).unwrap();
+    assert_eq!(params["a"].as_str().unwrap().len(), 600);
+}

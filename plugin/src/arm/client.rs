@@ -41,6 +41,7 @@ pub fn transport_error(label: &str, e: TransportError) -> Error {
                 HttpError::Timeout(_) => "Timeout",
                 HttpError::Connection(_) => "ConnectionFailed",
                 HttpError::InvalidUrl(_) => "InvalidUrl",
+                HttpError::TooLarge(_) => "ResponseTooLarge",
                 _ => "RequestFailed",
             };
             Error::remote(0, code, e.describe())

@@ -9,7 +9,7 @@ const MAX_TEXT: usize = 300;
 
 /// ARM's error code in a response body (`""` when the body is not ARM's envelope).
 pub fn error_code(resp: &Response) -> String {
-    serde_json::from_slice::<CloudError>(&resp.body)
+    resp.json::<CloudError>()
         .map(|e| e.error.code)
         .unwrap_or_default()
 }
@@ -34,7 +34,8 @@ pub fn status_code_name(status: u16) -> &'static str {
 /// The error for a failed ARM answer. `note` is appended to the message (e.g. the
 /// give-up note of the retry loop).
 pub fn remote_error(resp: &Response, note: &str) -> Error {
-    let parsed = serde_json::from_slice::<CloudError>(&resp.body)
+    let parsed = resp
+        .json::<CloudError>()
         .ok()
         .filter(|e| !e.error.code.is_empty() || !e.error.message.is_empty());
     let (code, mut message) = match parsed {

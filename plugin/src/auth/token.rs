@@ -71,7 +71,7 @@ pub fn parse_token_response(body: &Value, now: u64) -> Result<AccessToken, Strin
 /// The parts of an Entra ID / IMDS error answer worth reporting (never secrets): the
 /// `error` code, the first `AADSTS` code and the first line of the description.
 pub fn describe_token_error(status: u16, body: &[u8]) -> String {
-    let v: Value = match serde_json::from_slice(body) {
+    let v: Value = match task_plugin_sdk::http::parse_json_body(body) {
         Ok(v) => v,
         Err(_) => return format!("HTTP {status}"),
     };

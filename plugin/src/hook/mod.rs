@@ -231,7 +231,7 @@ impl AciHook {
         let what = format!("deletion of container group `{name}`");
         let still_deleting = |r: &Response| {
             r.status == 202
-                || serde_json::from_slice::<ContainerGroup>(&r.body)
+                || r.json::<ContainerGroup>()
                     .ok()
                     .and_then(|g| g.properties.provisioning_state)
                     .is_some_and(|s| s.eq_ignore_ascii_case("Deleting"))

@@ -22,9 +22,11 @@
 
 use std::fmt;
 
+mod json;
 mod url;
 mod wire;
 
+pub use json::{json_parse_cost, parse_json_body, MAX_JSON_PARSE_BYTES};
 pub use url::{
     encode_component, form_encode, is_loopback_host, query_param, redact_query, with_query, Url,
 };
@@ -166,8 +168,10 @@ pub fn check_credentials(req: &Request, url: &Url) -> Result<(), HttpError> {
 
 /// Default overall timeout of a request.
 pub const DEFAULT_TIMEOUT_MS: u64 = 60_000;
-/// Largest response body read (ARM logs are capped at 4 MB; leave room).
-pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Largest response body read: ARM logs are capped at 4 MB, so 16 MiB leaves
+/// room, and with [`MAX_JSON_PARSE_BYTES`] for parsing it keeps a response
+/// well inside a plugin's memory (see [`parse_json_body`]).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Largest request body written before `handle()` (wasmtime buffers two chunks of up to 1 MiB
 /// before the request is sent; container-group documents are a few KiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -203,9 +207,10 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Parses the body as JSON.
+    /// Parses the body as JSON; a body too costly to parse within the
+    /// plugin's memory is an error saying so (see [`parse_json_body`]).
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_slice(&self.body)
+        parse_json_body(&self.body)
     }
 
     /// The body as text (lossy UTF-8).
@@ -232,7 +237,9 @@ pub enum HttpError {
     Connection(String),
     /// The URL could not be used.
     InvalidUrl(String),
-    /// Anything else (TLS failures, protocol errors, oversized bodies).
+    /// The response body is larger than [`MAX_RESPONSE_BYTES`].
+    TooLarge(String),
+    /// Anything else (TLS failures, protocol errors, oversized requests).
     Other(String),
 }
 
@@ -250,6 +257,7 @@ impl fmt::Display for HttpError {
             HttpError::Timeout(m) => write!(f, "timed out: {m}"),
             HttpError::Connection(m) => write!(f, "connection failed: {m}"),
             HttpError::InvalidUrl(m) => write!(f, "invalid URL: {m}"),
+            HttpError::TooLarge(m) => write!(f, "response too large: {m}"),
             HttpError::Other(m) => write!(f, "{m}"),
         }
     }

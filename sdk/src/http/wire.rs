@@ -231,12 +231,12 @@ fn read_body(
                 wasi::io::poll::poll(&[&ready, &timer]);
             }
             Ok(chunk) => {
-                out.extend_from_slice(&chunk);
-                if out.len() > MAX_RESPONSE_BYTES {
-                    return Err(HttpError::Other(format!(
-                        "{what}: response body larger than {MAX_RESPONSE_BYTES} bytes"
+                if out.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(HttpError::TooLarge(format!(
+                        "{what}: the response body is larger than {MAX_RESPONSE_BYTES} bytes"
                     )));
                 }
+                out.extend_from_slice(&chunk);
             }
             Err(StreamError::Closed) => break,
             Err(StreamError::LastOperationFailed(e)) => {

@@ -83,6 +83,7 @@ pub async fn hook_command(runner: &Arc<Runner>, args: HookArgs, ui: &Ui) -> i32 
         env.cancel.clone(),
         ui.console.clone(),
         None,
+        "cancelling the hook call (press Ctrl-C again to exit at once)",
         Box::new(|| {}),
     );
     match runner.hook(&call.method, call.args, env).await {

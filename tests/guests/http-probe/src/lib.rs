@@ -3,11 +3,19 @@
 //! GET through `wasi:http/outgoing-handler` and returns the status, or
 //! `denied` when the host's policy refused the request. `{"spin": true}` loops
 //! forever (to test interruption); `{"bearer": true}` adds an Authorization
-//! header. It declares nothing (the SDK's default `connection_ids` and `plan`):
-//! what it may reach is what the host adds (`--allow-host`).
+//! header. `{"url": "...", "concurrent": N}` sends N GETs at once and returns
+//! how many answered 200 (to test the host's per-task bound on requests in
+//! flight). `{"eprint": "text"}` writes the text to stderr and stdout, and
+//! `{"panic": "text"}` panics with it (to test that guest output is masked).
+//! `validate` spins forever when given `{"spin_validate": true}` (to test
+//! deadlines and Ctrl-C).
+//! It declares nothing (the SDK's default `connection_ids` and `plan`): what
+//! it may reach is what the host adds (`--allow-host`).
 
-use task_plugin_sdk::http::{self, HttpError, Method, Request};
+use task_plugin_sdk::http::{self, HttpError, Method, Request, Url};
 use task_plugin_sdk::{Error, Operator, OperatorInfo, Result, TaskContext, TaskOutcome};
+
+mod concurrent;
 
 struct Probe;
 
@@ -48,6 +56,15 @@ impl Operator for Probe {
         }
     }
 
+    fn validate(params: &str) -> Result<()> {
+        let v: serde_json::Value =
+            serde_json::from_str(params).map_err(|e| Error::InvalidParams(e.to_string()))?;
+        if v.get("spin_validate").and_then(|s| s.as_bool()) == Some(true) {
+            spin();
+        }
+        Ok(())
+    }
+
     fn execute(_context: TaskContext, params: &str) -> Result<TaskOutcome> {
         let v: serde_json::Value =
             serde_json::from_str(params).map_err(|e| Error::InvalidParams(e.to_string()))?;
@@ -57,10 +74,25 @@ impl Operator for Probe {
                 exit_code: None,
             });
         }
+        if let Some(text) = v.get("eprint").and_then(|t| t.as_str()) {
+            eprintln!("{text}");
+            println!("{text}");
+        }
+        if let Some(text) = v.get("panic").and_then(|t| t.as_str()) {
+            panic!("{text}");
+        }
         let url = v
             .get("url")
             .and_then(|u| u.as_str())
             .ok_or_else(|| Error::InvalidParams("url is required".into()))?;
+        if let Some(n) = v.get("concurrent").and_then(|n| n.as_u64()) {
+            let url = Url::parse(url).map_err(|e| Error::InvalidParams(e.to_string()))?;
+            let ok = concurrent::get_all(&url, n as usize)?;
+            return Ok(TaskOutcome {
+                return_value: ok.to_string(),
+                exit_code: Some(0),
+            });
+        }
         let bearer = v.get("bearer").and_then(|b| b.as_bool()).unwrap_or(false);
         let status = get(url, bearer)?;
         Ok(TaskOutcome {
