@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod budget;
 pub mod cli;
 pub mod connections;
 pub mod engine;
