@@ -39,6 +39,7 @@ pub mod http_hooks;
 pub mod local;
 pub mod mask;
 pub mod policy;
+pub mod pool;
 pub mod runner;
 pub mod runtime;
 pub mod state;

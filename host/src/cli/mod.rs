@@ -17,6 +17,7 @@ mod args;
 pub mod console;
 mod hook;
 mod inputs;
+pub mod limits;
 mod prepare;
 mod run;
 mod signals;
@@ -55,10 +56,14 @@ impl Ui {
 
 /// Entry point: parses arguments, runs, returns the exit status.
 pub fn main() -> i32 {
+    let raised = limits::raise_open_files();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = hook::globals::hoist(Cli::parse_from(&argv), &argv);
     let console = Arc::new(Console::stdio());
     init_tracing(&console, cli.verbose, cli.quiet);
+    if let Some((before, after)) = raised {
+        tracing::info!("raised the open-file limit from {before} to {after} (the hard limit)");
+    }
     let ui = Ui {
         console,
         verbosity: Verbosity::from_flags(cli.quiet, cli.verbose),
@@ -113,12 +118,12 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         },
         ..EngineOptions::default()
     };
-    if let Command::Run(args) = &cli.command {
-        // Each running task holds an instance, plus one for `on-kill` while it cancels.
-        let needed = u32::try_from(args.max_parallel.saturating_mul(2).saturating_add(8))
-            .unwrap_or(u32::MAX);
-        engine.max_instances = engine.max_instances.max(needed);
-    }
+    // The pool is sized from the work: `run` needs two instances per task
+    // running at once, the other commands one or two at a time.
+    engine.max_instances = match &cli.command {
+        Command::Run(args) => crate::pool::instances_for(run::concurrency(args)),
+        _ => crate::pool::instances_for(1),
+    };
     let runner = match Runner::new(RunnerOptions {
         engine,
         plugin: cli.plugin.clone(),
