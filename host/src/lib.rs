@@ -38,6 +38,7 @@ pub mod http_hooks;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod mask;
+pub mod owner;
 pub mod policy;
 pub mod pool;
 pub mod runner;

@@ -22,6 +22,7 @@ mod prepare;
 mod run;
 mod signals;
 pub mod status;
+mod sweep;
 mod validate;
 mod xcom;
 
@@ -32,7 +33,7 @@ use clap::Parser;
 use crate::engine::EngineOptions;
 use crate::runner::{Runner, RunnerOptions, EXIT_OTHER};
 
-pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, ValidateArgs, XcomArgs};
+pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, SweepArgs, ValidateArgs, XcomArgs};
 pub use inputs::resolver;
 
 use console::Console;
@@ -150,6 +151,7 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         Command::Validate(args) => validate::validate_command(&runner, args, &ui).await,
         Command::Run(args) => run::run_command(runner, args, &ui).await,
         Command::Hook(args) => hook::hook_command(&runner, args, &ui).await,
+        Command::Sweep(args) => sweep::sweep_command(&runner, args, &ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(_) => unreachable!("handled above"),
         Command::Xcom(_) => unreachable!("handled above"),
