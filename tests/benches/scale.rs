@@ -10,11 +10,15 @@
 //! ```
 //!
 //! Options (after `--`): `--tasks LIST` (e.g. `100,1000`), `--job-secs LIST`
-//! (default `60`), `--reps R` (repetitions of the N = 1 runs, default 3),
+//! (default `60`), `--reps R` (repetitions of the N = 1 runs, default 4),
 //! `--max-parallel M` (default N), `--no-rate-limits` (buckets off),
 //! `--provision-delay S` (default 0.3), `--emulator-arg ARG` and
-//! `--host-arg ARG` (repeatable: passed through). Without `--tasks` it runs
-//! N = 1 with jobs of 0, 10 and 60 s, then N = 100 with 60 s jobs.
+//! `--host-arg ARG` (repeatable: passed through), `--host-bin PATH` (another
+//! `aci-host`, e.g. `target/release/aci-host`). Without `--tasks` it runs
+//! N = 1 with jobs of 0, 10 and 60 s, then N = 100 with 60 s jobs. The
+//! repetitions of an N = 1 run last `S + k·4.8/R` s (k = 0…R−1): spread over
+//! one poll interval, so that their exit-detection p95 is not one lucky
+//! alignment of exit and poll.
 //!
 //! Each scenario starts `aci-host emulator --enforce-rate-limits` (its base
 //! URL and, when it prints one, its credentials line are read from its
@@ -53,6 +57,10 @@ use std::time::Duration;
 use common::{fail, fmt_opt, now_ns, Summary, Table};
 use procs::{EmulatorProcess, Sampler};
 
+/// The operator's poll interval while a container runs (the spread of the
+/// N = 1 repetitions).
+const POLL_INTERVAL_S: f64 = 4.8;
+
 /// Settings from the command line.
 #[derive(Clone, Debug)]
 struct Config {
@@ -64,6 +72,7 @@ struct Config {
     provision_delay: f64,
     emulator_args: Vec<String>,
     host_args: Vec<String>,
+    host_bin: Option<PathBuf>,
     explicit: bool,
 }
 
@@ -81,12 +90,13 @@ fn config() -> Config {
     let mut c = Config {
         tasks: vec![100],
         job_secs: vec![60],
-        reps: 3,
+        reps: 4,
         max_parallel: None,
         rate_limits: true,
         provision_delay: 0.3,
         emulator_args: Vec::new(),
         host_args: Vec::new(),
+        host_bin: None,
         explicit: false,
     };
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
@@ -107,6 +117,7 @@ fn config() -> Config {
             "--provision-delay" => c.provision_delay = parse_list("--provision-delay", &value())[0],
             "--emulator-arg" => c.emulator_args.push(value()),
             "--host-arg" => c.host_args.push(value()),
+            "--host-bin" => c.host_bin = Some(PathBuf::from(value())),
             other => fail(&format!("unknown option {other}")),
         }
     }
@@ -166,9 +177,9 @@ fn request_counts(stats: &serde_json::Value) -> (BTreeMap<&'static str, u64>, u6
 }
 
 /// Writes `n` task files of `secs`-second jobs into `dir`.
-fn write_tasks(dir: &Path, n: usize, secs: u64) {
+fn write_tasks(dir: &Path, n: usize, secs: f64) {
     for i in 0..n {
-        let script = format!("sleep {secs}; echo \"bench-exit $(date +%s%N)\"");
+        let script = format!("sleep {secs:.3}; echo \"bench-exit $(date +%s%N)\"");
         let task = serde_json::json!({
             "task_id": format!("job-{i}"),
             "params": {
@@ -209,15 +220,15 @@ fn results(stdout: &str, row: &mut Row) {
 }
 
 /// The interval where every task waits: all groups Running → first exit.
-fn waiting_window(ev: &events::Events, n: usize, t0: i128, secs: u64) -> Option<(i128, i128)> {
+fn waiting_window(ev: &events::Events, n: usize, t0: i128, secs: f64) -> Option<(i128, i128)> {
     let all_running = (ev.running.len() == n)
         .then(|| ev.running.values().max().copied())
         .flatten();
     let first_exit = ev.exit_seen.values().min().copied();
     match (all_running, first_exit) {
         (Some(a), Some(b)) if b - a > 2_000_000_000 => Some((a, b)),
-        _ if secs >= 8 => {
-            let s = secs as i128 * 1_000_000_000;
+        _ if secs >= 8.0 => {
+            let s = (secs * 1e9) as i128;
             Some((t0 + s / 4, t0 + 3 * s / 4))
         }
         _ => None,
@@ -225,7 +236,7 @@ fn waiting_window(ev: &events::Events, n: usize, t0: i128, secs: u64) -> Option<
 }
 
 /// Runs one scenario: `n` tasks of `secs` seconds.
-fn run_scenario(c: &Config, bin: &Path, n: usize, secs: u64, idle_kb: u64) -> Row {
+fn run_scenario(c: &Config, bin: &Path, n: usize, secs: f64, idle_kb: u64) -> Row {
     let mut emu_args = vec![
         "--provision-delay".to_string(),
         c.provision_delay.to_string(),
@@ -278,7 +289,7 @@ fn run_scenario(c: &Config, bin: &Path, n: usize, secs: u64, idle_kb: u64) -> Ro
     let (requests, arm_429) = request_counts(&stats);
     let window = waiting_window(&ev, n, t0, secs);
     let mut row = Row {
-        label: format!("N={n}, {secs} s"),
+        label: format!("N={n}, {} s", secs.floor()),
         n,
         status: usage.status,
         wall_s,
@@ -400,7 +411,7 @@ fn main() {
         return;
     }
     let c = config();
-    let bin: PathBuf = aci_e2e::aci_host_bin();
+    let bin: PathBuf = c.host_bin.clone().unwrap_or_else(aci_e2e::aci_host_bin);
     println!(
         "scale benchmark: {} (token buckets {}), load average {}",
         bin.display(),
@@ -416,7 +427,10 @@ fn main() {
     for (n, secs, reps) in plan(&c) {
         let mut merged: Option<Row> = None;
         for rep in 0..reps {
-            let row = run_scenario(&c, &bin, n, secs, idle_kb);
+            // Repetitions spread the exit over one poll interval (4.8 s), so
+            // that their p95 covers where an exit falls between two polls.
+            let spread = POLL_INTERVAL_S * rep as f64 / reps as f64;
+            let row = run_scenario(&c, &bin, n, secs as f64 + spread, idle_kb);
             println!(
                 "  N={n} {secs} s (run {}/{reps}): {}/{} ok in {:.1} s, exit status {}, 429s {}",
                 rep + 1,
@@ -433,7 +447,7 @@ fn main() {
         }
         let mut row = merged.expect("at least one repetition");
         if reps > 1 {
-            row.label = format!("{} (×{reps})", row.label);
+            row.label = format!("{} (×{reps}, +0–{POLL_INTERVAL_S} s)", row.label);
         }
         rows.push(row);
     }

@@ -25,22 +25,50 @@ fn under_limits(limits: &str, args: &[&str], state: &std::path::Path) -> Output 
     cmd.output().expect("run sh")
 }
 
-fn assert_succeeded(out: &Output) {
+/// Exit status 0 and `n` successful `--json` results.
+fn assert_succeeded(out: &Output, n: usize) {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
-    assert_eq!(v["state"], "success", "{v}");
+    let stdout = text(&out.stdout);
+    let results: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), n, "{stdout}");
+    for v in results {
+        assert_eq!(v["state"], "success", "{v}");
+    }
+}
+
+/// As many one-second tasks as run at once by default (16).
+fn sixteen_tasks(dir: &std::path::Path) -> String {
+    for i in 0..16 {
+        let task = format!(
+            "task_id = \"t{i}\"\n[params]\nci_conn_id = \"azure_default\"\nresource_group = \"rg\"\n\
+             name = \"limits-{i}\"\nimage = \"busybox\"\nregion = \"westeurope\"\n\
+             command = [\"sh\", \"-c\", \"sleep 1; echo ok\"]\n"
+        );
+        std::fs::write(dir.join(format!("t{i:02}.toml")), task).unwrap();
+    }
+    dir.to_str().unwrap().to_string()
 }
 
 #[test]
 fn the_defaults_run_under_a_4_gb_address_space_limit() {
     let state = tempfile::tempdir().unwrap();
+    let tasks = tempfile::tempdir().unwrap();
     let out = under_limits(
         "ulimit -v 4000000",
-        &["run", "examples/hello.toml", "--local", "--json", "-vv"],
+        &[
+            "run",
+            &sixteen_tasks(tasks.path()),
+            "--local",
+            "--json",
+            "-vv",
+        ],
         state.path(),
     );
-    assert_succeeded(&out);
+    assert_succeeded(&out, 16);
     assert!(
         text(&out.stderr).contains("OnDemand"),
         "the pool would not fit, so instances are allocated on demand: {}",
@@ -65,7 +93,7 @@ fn huge_max_parallel_values_do_not_overflow() {
         )
         .output()
         .unwrap();
-        assert_succeeded(&out);
+        assert_succeeded(&out, 1);
     }
 }
 
@@ -77,7 +105,7 @@ fn a_low_open_file_limit_is_raised_to_the_hard_one() {
         &["run", "examples/hello.toml", "--local", "--json", "-v"],
         state.path(),
     );
-    assert_succeeded(&out);
+    assert_succeeded(&out, 1);
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("raised the open-file limit from 256 to"),
