@@ -201,7 +201,7 @@ fn idle_rss(bin: &Path) -> u64 {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| fail(&format!("aci-host describe: {e}")));
-    procs::reap(child.id()).max_rss_kb
+    procs::reap(child).max_rss_kb
 }
 
 /// Counts `--json` result lines by state; returns the first error.
@@ -277,13 +277,17 @@ fn run_scenario(c: &Config, bin: &Path, n: usize, secs: f64, idle_kb: u64) -> Ro
     });
     let (host_pid, emu_pid) = (host.id(), emu.child.id());
     let sampler = Sampler::start(vec![host_pid, emu_pid], Duration::from_millis(250));
-    let usage = procs::reap(host_pid);
+    let usage = procs::reap(host);
     let wall_s = (now_ns() - t0) as f64 / 1e9;
     let samples = sampler.finish();
     let _ = reader.join();
     let stdout = out_reader.join().unwrap_or_default();
-    let stats: serde_json::Value =
-        serde_json::from_str(&procs::http_get(&emu.base, "/_emulator/stats")).unwrap_or_default();
+    let stats: serde_json::Value = serde_json::from_str(&procs::http_get(
+        &emu.base,
+        "/_emulator/stats",
+        &emu.credentials.client_secret,
+    ))
+    .unwrap_or_default();
     let emu_usage = emu.stop();
     let ev = events.lock().unwrap();
     let (requests, arm_429) = request_counts(&stats);

@@ -137,7 +137,10 @@ async fn tagged_orphans_are_deleted_and_the_rest_kept() {
         (done["deleted"].as_u64(), done["kept"].as_u64()),
         (Some(2), Some(2))
     );
-    assert_eq!(live(&h), ["elsewhere-new", "running", "untagged"]);
+    // The emulator deletes asynchronously (202, Deleting, then gone).
+    let kept = ["elsewhere-new", "running", "untagged"];
+    let gone = wait_until(Duration::from_secs(30), || live(&h) == kept).await;
+    assert!(gone, "left: {:?}", live(&h));
     h.emulator.shutdown().await;
 }
 
@@ -165,7 +168,7 @@ async fn sweep_after_kill_9_leaves_zero_groups() {
     })
     .await
     .unwrap();
-    let conn = emulator_conn(&emulator.base_url());
+    let conn = emulator_conn(&emulator);
     let state = tempfile::tempdir().unwrap();
     let task = state.path().join("long.toml");
     std::fs::write(

@@ -27,7 +27,7 @@ pub fn raise_open_files() -> Option<(u64, u64)> {
     if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
         return None;
     }
-    Some((before as u64, lim.rlim_cur as u64))
+    Some((before, lim.rlim_cur))
 }
 
 /// The current soft and hard limits on open files.
@@ -38,7 +38,7 @@ pub fn open_files() -> Option<(u64, u64)> {
     };
     // SAFETY: getrlimit only writes the struct we pass.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0)
-        .then_some((lim.rlim_cur as u64, lim.rlim_max as u64))
+        .then_some((lim.rlim_cur, lim.rlim_max))
 }
 
 #[cfg(test)]

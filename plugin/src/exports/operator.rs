@@ -2,8 +2,7 @@
 //! [`Operator`]: thin adapters to [`crate::params`] and [`crate::operator`].
 
 use task_plugin_sdk::{
-    clock, runtime, Connection, Operator, OperatorInfo, Result, TaskContext, TaskOutcome,
-    TaskPlan,
+    clock, runtime, Connection, Operator, OperatorInfo, Result, TaskContext, TaskOutcome, TaskPlan,
 };
 
 use crate::hook::setup::{env_var, AUTH_ENV_VARS};

@@ -22,8 +22,10 @@ pub struct Usage {
     pub status: i32,
 }
 
-/// Waits for `pid` and returns its resource usage.
-pub fn reap(pid: u32) -> Usage {
+/// Waits for `child` (with `wait4`, for its resource usage) and returns
+/// its resource usage.
+pub fn reap(child: Child) -> Usage {
+    let pid = child.id();
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -123,8 +125,7 @@ pub fn cpu_percent(samples: &[(u32, Sample)], pid: u32, from_ns: i128, to_ns: i1
     (wall >= 1.0).then(|| 100.0 * (last.cpu_s - first.cpu_s) / wall)
 }
 
-/// The credentials an emulator accepts (its second stdout line, when it
-/// prints one; else the built-in local development credential).
+/// The credentials an emulator accepts (its second stdout line).
 #[derive(Clone, Debug)]
 pub struct Credentials {
     /// Entra ID tenant.
@@ -138,15 +139,6 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    fn builtin() -> Credentials {
-        Credentials {
-            tenant_id: aci_emulator::LOCAL_TENANT_ID.into(),
-            client_id: aci_emulator::LOCAL_CLIENT_ID.into(),
-            client_secret: aci_emulator::LOCAL_CLIENT_SECRET.into(),
-            subscription_id: aci_emulator::LOCAL_SUBSCRIPTION_ID.into(),
-        }
-    }
-
     fn from_json(line: &str) -> Option<Credentials> {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         let s = |k: &str| v.get(k)?.as_str().map(str::to_string);
@@ -186,8 +178,8 @@ pub struct EmulatorProcess {
 }
 
 impl EmulatorProcess {
-    /// Starts `aci-host emulator ARGS` and reads its base URL (and its
-    /// credentials line, when it prints one).
+    /// Starts `aci-host emulator ARGS` and reads its base URL and its
+    /// credentials line.
     pub fn start(bin: &std::path::Path, args: &[String]) -> EmulatorProcess {
         let mut child = Command::new(bin)
             .arg("emulator")
@@ -209,10 +201,10 @@ impl EmulatorProcess {
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| fail("the emulator printed no base URL"));
         let credentials = rx
-            .recv_timeout(Duration::from_secs(1))
+            .recv_timeout(Duration::from_secs(30))
             .ok()
             .and_then(|l| Credentials::from_json(&l))
-            .unwrap_or_else(Credentials::builtin);
+            .unwrap_or_else(|| fail("the emulator printed no credentials line"));
         EmulatorProcess {
             child,
             base,
@@ -222,15 +214,15 @@ impl EmulatorProcess {
 
     /// Stops it (SIGTERM: it kills its container processes) and reaps it.
     pub fn stop(self) -> Usage {
-        let pid = self.child.id();
         // SAFETY: signalling our own child.
-        unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-        reap(pid)
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        reap(self.child)
     }
 }
 
-/// `GET base+path` over plain HTTP/1.1; the body.
-pub fn http_get(base: &str, path: &str) -> String {
+/// `GET base+path` over plain HTTP/1.1 with `Authorization: Bearer
+/// SECRET` (the emulator's control routes need its client secret); the body.
+pub fn http_get(base: &str, path: &str, secret: &str) -> String {
     use std::io::{Read, Write};
     let authority = base.trim_start_matches("http://").trim_end_matches('/');
     let mut s = std::net::TcpStream::connect(authority)
@@ -238,7 +230,7 @@ pub fn http_get(base: &str, path: &str) -> String {
     let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {secret}\r\nConnection: close\r\n\r\n"
     )
     .unwrap_or_else(|e| fail(&format!("GET {path}: {e}")));
     let mut text = String::new();
