@@ -1,7 +1,8 @@
 //! The shared wasmtime `Engine`, the precompiled-component cache, and plugin
 //! loading (`Component` + `InstancePre`, and the hook interface it exports).
 //!
-//! One `Engine` serves every task in the process: pooling allocator, epoch
+//! One `Engine` serves every task in the process: pooling allocator sized
+//! from the work (or on-demand allocation, see [`crate::pool`]), epoch
 //! interruption (a ticker thread advances the epoch every 10 ms and stores
 //! yield on each tick, so a runaway guest can be stopped by dropping its
 //! future), and a `.cwasm` cache keyed by component hash, wasmtime version and
@@ -15,10 +16,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine};
 
 use crate::bindings;
 use crate::cwasm_cache::CwasmCache;
+use crate::pool::Allocation;
 use crate::runner::HookInterface;
 use crate::state::HostState;
 
@@ -31,9 +33,11 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Engine settings.
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
-    /// Use the pooling instance allocator (faster instantiation, reserved slots).
+    /// Use the pooling instance allocator (faster instantiation, reserved
+    /// slots) when it fits in the address space; see [`crate::pool`].
     pub pooling: bool,
-    /// Concurrent component instances the pool holds.
+    /// Concurrent component instances the pool holds (size it from the
+    /// work: [`crate::pool::instances_for`]).
     pub max_instances: u32,
     /// Largest linear memory a plugin may grow to.
     pub max_memory_bytes: usize,
@@ -66,6 +70,7 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub struct PluginEngine {
     engine: Engine,
     options: EngineOptions,
+    allocation: Allocation,
     stop: Arc<AtomicBool>,
 }
 
@@ -75,16 +80,8 @@ impl PluginEngine {
         let mut config = Config::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
-        if options.pooling {
-            let mut pool = PoolingAllocationConfig::default();
-            pool.total_component_instances(options.max_instances)
-                .total_core_instances(options.max_instances * 8)
-                .total_memories(options.max_instances * 2)
-                .total_tables(options.max_instances * 8)
-                .total_stacks(options.max_instances)
-                .max_memory_size(options.max_memory_bytes);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
+        let allocation = crate::pool::configure(&mut config, &options, crate::pool::pool_budget());
+        tracing::debug!(?allocation, "instance allocation");
         let engine = Engine::new(&config)?;
         let stop = Arc::new(AtomicBool::new(false));
         let ticker_engine = engine.weak();
@@ -103,6 +100,7 @@ impl PluginEngine {
         Ok(PluginEngine {
             engine,
             options,
+            allocation,
             stop,
         })
     }
@@ -115,6 +113,11 @@ impl PluginEngine {
     /// The options the engine was built with.
     pub fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// The instance allocator the engine got (see [`crate::pool`]).
+    pub fn allocation(&self) -> &Allocation {
+        &self.allocation
     }
 
     /// The cache key of a component for this engine: SHA-256 over the

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod bindings;
+pub mod budget;
 pub mod cli;
 pub mod connections;
 pub mod cwasm_cache;
@@ -38,7 +39,9 @@ pub mod http_hooks;
 #[cfg(feature = "local")]
 pub mod local;
 pub mod mask;
+pub mod owner;
 pub mod policy;
+pub mod pool;
 pub mod runner;
 pub mod runtime;
 pub mod state;

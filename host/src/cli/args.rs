@@ -58,6 +58,8 @@ pub enum Command {
     /// Call one of the hook's methods (`aci-host hook --help` lists them).
     #[command(disable_help_flag = true)]
     Hook(HookArgs),
+    /// Delete the container groups the plugin created whose task no longer runs.
+    Sweep(SweepArgs),
     /// Run the local ARM emulator alone; its first stdout line is its base URL.
     #[cfg(feature = "local")]
     Emulator(EmulatorArgs),
@@ -153,6 +155,63 @@ pub struct RunArgs {
     /// Template rendering limits.
     #[command(flatten)]
     pub templates: TemplateArgs,
+}
+
+/// `sweep` options.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The Azure connection (Airflow's default: `azure_default`).
+    #[arg(long, default_value = "azure_default", value_name = "ID")]
+    pub conn_id: String,
+    /// Only this resource group (default: the whole subscription).
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Option<String>,
+    /// Also delete groups whose owner cannot be checked (another machine)
+    /// once older than this: `90s`, `30m`, `1h`, `2d`, `1h30m` or seconds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub older_than: Option<u64>,
+    /// List what would be deleted and why; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Connections.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+}
+
+/// Seconds in `90s`, `30m`, `1h`, `2d`, `1h30m`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let bad = || format!("`{text}` is not a duration like 90s, 30m, 1h, 2d or 1h30m");
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(secs);
+    }
+    let (mut total, mut digits) = (0u64, String::new());
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(bad()),
+        };
+        let n: u64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || t.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
 }
 
 /// `validate` options.

@@ -17,10 +17,12 @@ mod args;
 pub mod console;
 mod hook;
 mod inputs;
+pub mod limits;
 mod prepare;
 mod run;
 mod signals;
 pub mod status;
+mod sweep;
 mod validate;
 mod xcom;
 
@@ -32,7 +34,7 @@ use clap::Parser;
 use crate::engine::EngineOptions;
 use crate::runner::{CallDeadlines, Runner, RunnerOptions, EXIT_OTHER};
 
-pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, ValidateArgs, XcomArgs};
+pub use args::{Cli, Command, ConnArgs, HookArgs, RunArgs, SweepArgs, ValidateArgs, XcomArgs};
 pub use inputs::resolver;
 
 use console::Console;
@@ -56,10 +58,14 @@ impl Ui {
 
 /// Entry point: parses arguments, runs, returns the exit status.
 pub fn main() -> i32 {
+    let raised = limits::raise_open_files();
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = hook::globals::hoist(Cli::parse_from(&argv), &argv);
     let console = Arc::new(Console::stdio());
     init_tracing(&console, cli.verbose, cli.quiet);
+    if let Some((before, after)) = raised {
+        tracing::info!("raised the open-file limit from {before} to {after} (the hard limit)");
+    }
     let ui = Ui {
         console,
         verbosity: Verbosity::from_flags(cli.quiet, cli.verbose),
@@ -114,12 +120,12 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         },
         ..EngineOptions::default()
     };
-    if let Command::Run(args) = &cli.command {
-        // Each running task holds an instance, plus one for `on-kill` while it cancels.
-        let needed = u32::try_from(args.max_parallel.saturating_mul(2).saturating_add(8))
-            .unwrap_or(u32::MAX);
-        engine.max_instances = engine.max_instances.max(needed);
-    }
+    // The pool is sized from the work: `run` needs two instances per task
+    // running at once, the other commands one or two at a time.
+    engine.max_instances = match &cli.command {
+        Command::Run(args) => crate::pool::instances_for(run::concurrency(args)),
+        _ => crate::pool::instances_for(1),
+    };
     let deadlines = CallDeadlines {
         describe: Duration::from_secs_f64(cli.validate_timeout),
         validate: Duration::from_secs_f64(cli.validate_timeout),
@@ -152,6 +158,7 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         Command::Validate(args) => validate::validate_command(&runner, args, &ui).await,
         Command::Run(args) => run::run_command(runner, args, &ui).await,
         Command::Hook(args) => hook::hook_command(&runner, args, &ui).await,
+        Command::Sweep(args) => sweep::sweep_command(&runner, args, &ui).await,
         #[cfg(feature = "local")]
         Command::Emulator(_) => unreachable!("handled above"),
         Command::Xcom(_) => unreachable!("handled above"),

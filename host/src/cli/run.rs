@@ -54,6 +54,13 @@ fn label_of(path: &Path) -> String {
         .to_string()
 }
 
+/// How many tasks `run` runs at once: `--max-parallel`, but never more than
+/// there are task files (an unreadable task list counts as one).
+pub(super) fn concurrency(args: &RunArgs) -> usize {
+    let files = expand_tasks(&args.tasks).map_or(1, |f| f.len());
+    args.max_parallel.min(files).max(1)
+}
+
 /// What `run` reads before any task starts.
 struct Inputs {
     files: Vec<PathBuf>,
@@ -238,7 +245,7 @@ pub async fn run_command(runner: Arc<Runner>, args: RunArgs, ui: &Ui) -> i32 {
         ui: ui.clone(),
         prefix: files.len() > 1,
     });
-    let (dispatcher, receivers) = dispatch(shared.clone(), files.clone(), args.max_parallel);
+    let (dispatcher, receivers) = dispatch(shared.clone(), files.clone(), concurrency(&args));
     let reports = collect(&shared, &files, receivers, args.json).await;
     dispatcher.abort();
     ui.console.clear_status();

@@ -10,7 +10,9 @@ use crate::runtime::CancelToken;
 use super::console::Console;
 use super::status::Board;
 
-/// Listens for SIGINT and SIGTERM for the rest of the process.
+/// Listens for SIGINT and SIGTERM for the rest of the process. The handlers
+/// are installed before this returns (a signal that arrives right after is
+/// handled, never the default action).
 ///
 /// `first` is what the first signal prints; `on_exit` runs just before a
 /// second signal exits the process (local mode uses it to stop the
@@ -22,15 +24,15 @@ pub fn spawn_signal_handler(
     first: &'static str,
     on_exit: Box<dyn Fn() + Send>,
 ) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        console.line("warning: could not install the SIGINT/SIGTERM handlers");
+        return;
+    };
     tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            console.line("warning: could not install the SIGINT/SIGTERM handlers");
-            return;
-        };
         // Bounded: the second signal ends the process.
         let mut count = 0u32;
         loop {

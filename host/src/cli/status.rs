@@ -54,19 +54,25 @@ pub struct Board {
 /// What the status line shows; the console asks for it at every draw.
 struct View {
     started: Instant,
-    entries: Mutex<Vec<Entry>>,
+    tasks: Mutex<Tasks>,
     cancelling: std::sync::atomic::AtomicBool,
+}
+
+/// Every task's entry, and their tally (kept up to date as entries change,
+/// so that drawing the line costs the same for 5 tasks or 5,000).
+struct Tasks {
+    entries: Vec<Entry>,
+    tally: Tally,
 }
 
 impl View {
     fn line(&self) -> String {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        status_line(
-            &entries,
-            self.started.elapsed(),
-            Instant::now(),
-            self.cancelling.load(std::sync::atomic::Ordering::Relaxed),
-        )
+        let tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        let cancelling = self.cancelling.load(std::sync::atomic::Ordering::Relaxed);
+        match tasks.entries.as_slice() {
+            [one] => one_task_line(one, self.started.elapsed(), Instant::now(), cancelling),
+            _ => tasks.tally.line(self.started.elapsed(), cancelling),
+        }
     }
 }
 
@@ -74,7 +80,7 @@ impl Board {
     /// A board of queued tasks with these labels; the status line is drawn
     /// only when `enabled` (and stderr is a terminal).
     pub fn new(console: Arc<Console>, labels: Vec<String>, enabled: bool) -> Board {
-        let entries = labels
+        let entries: Vec<Entry> = labels
             .into_iter()
             .map(|label| Entry {
                 label,
@@ -83,9 +89,10 @@ impl Board {
                 container_state: None,
             })
             .collect();
+        let tally = Tally::of(&entries);
         let view = Arc::new(View {
             started: Instant::now(),
-            entries: Mutex::new(entries),
+            tasks: Mutex::new(Tasks { entries, tally }),
             cancelling: Default::default(),
         });
         if enabled {
@@ -97,9 +104,12 @@ impl Board {
 
     fn update(&self, index: usize, f: impl FnOnce(&mut Entry)) {
         {
-            let mut entries = self.view.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut tasks = self.view.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            let Tasks { entries, tally } = &mut *tasks;
             if let Some(e) = entries.get_mut(index) {
+                tally.count(e, false);
                 f(e);
+                tally.count(e, true);
             }
         }
         self.console.refresh_status();
@@ -146,67 +156,119 @@ impl Board {
 /// - one task: `hello · Running · 12.3s`
 /// - many: `3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`
 pub fn status_line(entries: &[Entry], elapsed: Duration, now: Instant, cancelling: bool) -> String {
-    let suffix = if cancelling {
+    match entries {
+        [one] => one_task_line(one, elapsed, now, cancelling),
+        _ => Tally::of(entries).line(elapsed, cancelling),
+    }
+}
+
+fn cancelling_suffix(cancelling: bool) -> &'static str {
+    if cancelling {
         " · cancelling (Ctrl-C again to exit now)"
     } else {
         ""
-    };
-    if let [e] = entries {
-        let what = match (&e.phase, &e.container_state) {
-            (Phase::Queued, _) => "queued".to_string(),
-            (Phase::Rendering, _) => "rendering".to_string(),
-            (Phase::Running, None) => "starting".to_string(),
-            (Phase::Running, Some(s)) => s.clone(),
-            (Phase::Done(true), _) => "succeeded".to_string(),
-            (Phase::Done(false), _) => "failed".to_string(),
-        };
-        let took = e
-            .started
-            .map(|s| now.saturating_duration_since(s))
-            .unwrap_or(elapsed);
-        return format!("{} · {what} · {}{suffix}", e.label, human_duration(took));
     }
-    let total = entries.len();
-    let done = entries
-        .iter()
-        .filter(|e| matches!(e.phase, Phase::Done(_)))
-        .count();
-    let failed = entries
-        .iter()
-        .filter(|e| e.phase == Phase::Done(false))
-        .count();
-    let queued = entries.iter().filter(|e| e.phase == Phase::Queued).count();
-    let active: Vec<&Entry> = entries
-        .iter()
-        .filter(|e| matches!(e.phase, Phase::Rendering | Phase::Running))
-        .collect();
-    // Count active tasks per container state, in order of first appearance.
-    let mut states: Vec<(String, usize)> = Vec::new();
-    for e in &active {
-        let s = match (&e.phase, &e.container_state) {
-            (Phase::Rendering, _) => "rendering",
-            (_, Some(s)) => s.as_str(),
-            (_, None) => "starting",
+}
+
+/// `hello · Running · 12.3s`.
+fn one_task_line(e: &Entry, elapsed: Duration, now: Instant, cancelling: bool) -> String {
+    let what = match (&e.phase, &e.container_state) {
+        (Phase::Queued, _) => "queued",
+        (Phase::Rendering, _) => "rendering",
+        (Phase::Running, None) => "starting",
+        (Phase::Running, Some(s)) => s.as_str(),
+        (Phase::Done(true), _) => "succeeded",
+        (Phase::Done(false), _) => "failed",
+    };
+    let took = e
+        .started
+        .map(|s| now.saturating_duration_since(s))
+        .unwrap_or(elapsed);
+    format!(
+        "{} · {what} · {}{}",
+        e.label,
+        human_duration(took),
+        cancelling_suffix(cancelling)
+    )
+}
+
+/// The counts behind the many-task status line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    total: usize,
+    done: usize,
+    failed: usize,
+    queued: usize,
+    /// Active tasks per state (`rendering`, `starting` or the container
+    /// group's), in order of first appearance; zero counts are not shown.
+    active: Vec<(String, usize)>,
+}
+
+impl Tally {
+    /// The tally of `entries`.
+    pub fn of(entries: &[Entry]) -> Tally {
+        let mut t = Tally {
+            total: entries.len(),
+            ..Tally::default()
         };
-        match states.iter_mut().find(|(n, _)| n == s) {
-            Some((_, c)) => *c += 1,
-            None => states.push((s.to_string(), 1)),
+        for e in entries {
+            t.count(e, true);
+        }
+        t
+    }
+
+    /// Adds `e` to the counts (`add`), or takes it out.
+    fn count(&mut self, e: &Entry, add: bool) {
+        let bump = |n: &mut usize| {
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+        };
+        let state = match (&e.phase, &e.container_state) {
+            (Phase::Queued, _) => return bump(&mut self.queued),
+            (Phase::Done(ok), _) => {
+                bump(&mut self.done);
+                if !ok {
+                    bump(&mut self.failed);
+                }
+                return;
+            }
+            (Phase::Rendering, _) => "rendering",
+            (Phase::Running, None) => "starting",
+            (Phase::Running, Some(s)) => s.as_str(),
+        };
+        match self.active.iter_mut().find(|(n, _)| n == state) {
+            Some((_, c)) => bump(c),
+            None if add => self.active.push((state.to_string(), 1)),
+            None => {}
         }
     }
-    let mut line = format!("{done}/{total} done");
-    if failed > 0 {
-        line.push_str(&format!(" ({failed} failed)"));
+
+    /// `3/50 done (1 failed) · 5 running (Running 4, Pending 1) · 42 queued · 1m05s`.
+    pub fn line(&self, elapsed: Duration, cancelling: bool) -> String {
+        let mut line = format!("{}/{} done", self.done, self.total);
+        if self.failed > 0 {
+            line.push_str(&format!(" ({} failed)", self.failed));
+        }
+        let running: usize = self.active.iter().map(|(_, c)| c).sum();
+        line.push_str(&format!(" · {running} running"));
+        let parts: Vec<String> = self
+            .active
+            .iter()
+            .filter(|(_, c)| *c > 0)
+            .map(|(s, c)| format!("{s} {c}"))
+            .collect();
+        if !parts.is_empty() {
+            line.push_str(&format!(" ({})", parts.join(", ")));
+        }
+        if self.queued > 0 {
+            line.push_str(&format!(" · {} queued", self.queued));
+        }
+        line.push_str(&format!(
+            " · {}{}",
+            human_duration(elapsed),
+            cancelling_suffix(cancelling)
+        ));
+        line
     }
-    line.push_str(&format!(" · {} running", active.len()));
-    if !states.is_empty() {
-        let parts: Vec<String> = states.iter().map(|(s, c)| format!("{s} {c}")).collect();
-        line.push_str(&format!(" ({})", parts.join(", ")));
-    }
-    if queued > 0 {
-        line.push_str(&format!(" · {queued} queued"));
-    }
-    line.push_str(&format!(" · {}{suffix}", human_duration(elapsed)));
-    line
 }
 
 /// `4.2s`, `1m05s`, `2h03m`.
@@ -427,6 +489,47 @@ mod tests {
     }
 
     #[test]
+    fn the_board_keeps_its_tally_as_tasks_move() {
+        let (console, _, _) = super::super::console::tests::console(false);
+        let labels = (0..6).map(|i| format!("t{i}")).collect();
+        let board = Board::new(Arc::new(console), labels, false);
+        // The same counts (the order of states is that of first appearance).
+        let norm = |t: &Tally| {
+            let mut active: Vec<(String, usize)> =
+                t.active.iter().filter(|(_, c)| *c > 0).cloned().collect();
+            active.sort();
+            (t.total, t.done, t.failed, t.queued, active)
+        };
+        let check = |board: &Board| {
+            let tasks = board.view.tasks.lock().unwrap();
+            assert_eq!(norm(&tasks.tally), norm(&Tally::of(&tasks.entries)));
+        };
+        for i in 0..5 {
+            board.rendering(i);
+            check(&board);
+            board.running(i, &format!("task-{i}"));
+            check(&board);
+        }
+        for (i, state) in [
+            (0, "Pending"),
+            (1, "Running"),
+            (0, "Running"),
+            (2, "Pending"),
+        ] {
+            board.container_state(i, state);
+            check(&board);
+        }
+        board.done(0, true);
+        board.done(1, false);
+        check(&board);
+        let tasks = board.view.tasks.lock().unwrap();
+        assert_eq!(
+            tasks.tally.line(Duration::from_secs(2), false),
+            "2/6 done (1 failed) · 3 running (starting 2, Pending 1) · 1 queued · 2.0s"
+        );
+    }
+
+    #[test]
     fn verbosity_filters_levels() {
         assert!(!Verbosity::Quiet.shows(LogLevel::Info));
         assert!(Verbosity::Quiet.shows(LogLevel::Warning));
@@ -474,7 +577,7 @@ mod tests {
             "Container group state changed to Pending",
         );
         assert_eq!(
-            board.view.entries.lock().unwrap()[0]
+            board.view.tasks.lock().unwrap().entries[0]
                 .container_state
                 .as_deref(),
             Some("Pending")

@@ -209,7 +209,8 @@ impl Runner {
     }
 
     /// The description and a store for a call that passes the operator's
-    /// declared environment variables (those set in `env.host_env`).
+    /// declared environment variables (those set in `env.host_env`) and this
+    /// process's owner token in [`OWNER_ENV`](crate::owner::OWNER_ENV).
     async fn call_store(
         &self,
         task_id: &str,
@@ -217,7 +218,10 @@ impl Runner {
         cancel: CancelToken,
     ) -> wasmtime::Result<(OperatorInfo, Store<HostState>, HookStats)> {
         let info = self.describe().await?;
-        let guest_env = env.host_env.select(&info.environment);
+        let mut guest_env = env.host_env.select(&info.environment);
+        if let Some(token) = crate::owner::current() {
+            guest_env.push((crate::owner::OWNER_ENV.to_string(), token));
+        }
         let (store, stats) = self.store(task_id, env, cancel, &guest_env);
         Ok((info, store, stats))
     }

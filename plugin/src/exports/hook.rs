@@ -4,10 +4,13 @@
 
 use super::Component;
 use crate::arm::models::ContainerGroup;
-use crate::bindings::exports::aci::container_instance::container_instance_hook::{GroupRef, Guest};
+use crate::bindings::exports::aci::container_instance::container_instance_hook::{
+    GroupRef, Guest, SweepOptions as WitSweepOptions,
+};
+use crate::hook::sweep::SweepOptions;
 use crate::hook::{self, state, AciHook};
 use task_plugin_sdk::wit::TaskError;
-use task_plugin_sdk::{runtime, Error};
+use task_plugin_sdk::{clock, runtime, Error};
 
 fn hook_for(conn_id: &str) -> Result<AciHook, Error> {
     AciHook::new(conn_id)
@@ -96,6 +99,22 @@ impl Guest for Component {
                 .map(str::trim)
                 .filter(|s| !s.is_empty());
             to_json(&hook_for(&conn_id)?.list(rg)?)
+        })
+    }
+
+    fn sweep(o: WitSweepOptions) -> Result<String, TaskError> {
+        run(|| {
+            let options = SweepOptions {
+                resource_group: o
+                    .resource_group
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty()),
+                older_than_secs: o.older_than_secs,
+                dry_run: o.dry_run,
+                machine: o.machine,
+                live_processes: o.live_processes.map(|l| l.into_iter().collect()),
+            };
+            to_json(&hook_for(&o.conn_id)?.sweep(&options, clock::unix_now())?)
         })
     }
 }

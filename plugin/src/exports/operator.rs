@@ -2,11 +2,11 @@
 //! [`Operator`]: thin adapters to [`crate::params`] and [`crate::operator`].
 
 use task_plugin_sdk::{
-    runtime, Connection, Operator, OperatorInfo, Result, TaskContext, TaskOutcome, TaskPlan,
+    clock, runtime, Connection, Operator, OperatorInfo, Result, TaskContext, TaskOutcome, TaskPlan,
 };
 
 use crate::hook::setup::{env_var, AUTH_ENV_VARS};
-use crate::operator::build::TaskInstance;
+use crate::operator::build::{owner_from_env, TaskInstance};
 use crate::operator::live::{HookCloud, WasiHost};
 use crate::{operator, params, plan};
 
@@ -28,6 +28,8 @@ fn task_instance(c: TaskContext) -> TaskInstance {
         run_id: c.run_id,
         try_number: c.try_number,
         logical_date: c.logical_date,
+        owner: owner_from_env(),
+        created: Some(clock::unix_now()),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod logs;
 pub mod registry;
 pub mod setup;
 pub mod state;
+pub mod sweep;
 pub mod volume;
 
 use std::cell::Cell;

@@ -23,6 +23,13 @@ pub const TAG_RUN: &str = "aci-runner-run";
 pub const TAG_TRY: &str = "aci-runner-try";
 /// Tag: who created the group (`aci-plugin/<version>`).
 pub const TAG_CREATOR: &str = "aci-runner-creator";
+/// Tag: the host process that ran the task (its owner token, see
+/// [`crate::hook::sweep`]), when the host gave one.
+pub const TAG_OWNER: &str = "aci-runner-owner";
+/// Tag: when the group was created, RFC 3339 UTC (`2026-11-23T10:00:00Z`).
+pub const TAG_CREATED: &str = "aci-runner-created";
+/// The guest environment variable in which the host names the task's owner.
+pub const OWNER_ENV: &str = "ORCHESTRATOR_TASK_OWNER";
 /// Longest tag value Azure accepts.
 const MAX_TAG_VALUE: usize = 256;
 /// The port a container listens on when an IP address has no ports (Airflow).
@@ -41,6 +48,10 @@ pub struct TaskInstance {
     pub try_number: u32,
     /// Logical date (RFC 3339).
     pub logical_date: String,
+    /// The host process running the task (its owner token), if the host says.
+    pub owner: Option<String>,
+    /// When the group is created, seconds since the Unix epoch.
+    pub created: Option<u64>,
 }
 
 /// What the operator's hooks resolved before the group is built.
@@ -56,9 +67,10 @@ fn truncate(s: &str) -> String {
     s.chars().take(MAX_TAG_VALUE).collect()
 }
 
-/// The tags that identify the task instance (and the creator).
+/// The tags that identify the task instance (and the creator, the owner and
+/// the creation time, when known).
 pub fn task_tags(ti: &TaskInstance) -> Vec<(String, String)> {
-    vec![
+    let mut tags = vec![
         (TAG_DAG.into(), truncate(&ti.dag_id)),
         (TAG_TASK.into(), truncate(&ti.task_id)),
         (TAG_RUN.into(), truncate(&ti.run_id)),
@@ -67,7 +79,49 @@ pub fn task_tags(ti: &TaskInstance) -> Vec<(String, String)> {
             TAG_CREATOR.into(),
             format!("aci-plugin/{}", env!("CARGO_PKG_VERSION")),
         ),
-    ]
+    ];
+    // An owner token longer than a tag value could not be matched later.
+    if let Some(owner) = ti
+        .owner
+        .as_ref()
+        .filter(|o| o.chars().count() <= MAX_TAG_VALUE)
+    {
+        tags.push((TAG_OWNER.into(), owner.clone()));
+    }
+    if let Some(at) = ti.created {
+        tags.push((TAG_CREATED.into(), format_rfc3339(at)));
+    }
+    tags
+}
+
+/// The owner token the host put in [`OWNER_ENV`], if it is a usable one.
+pub fn owner_from_env() -> Option<String> {
+    std::env::var(OWNER_ENV)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty() && !v.chars().any(char::is_control))
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for seconds since the Unix epoch.
+pub fn format_rfc3339(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// True when a group's tags say it was created for this task instance (same

@@ -14,6 +14,8 @@ fn ti() -> TaskInstance {
         run_id: "run-1".into(),
         try_number: 1,
         logical_date: String::new(),
+        owner: None,
+        created: None,
     }
 }
 

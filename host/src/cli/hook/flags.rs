@@ -124,10 +124,11 @@ fn arg(flag: &Flag) -> Arg {
 /// The `hook` command: one subcommand per method, flags from its parameters.
 pub fn command(hook: &HookInterface) -> Command {
     let methods = hook.methods.iter().map(|m| {
-        let cmd = Command::new(m.name.clone())
+        // The connection flags first: `augment_args` also sets the `about`
+        // of `ConnArgs`, which the method's own replaces.
+        ConnArgs::augment_args(Command::new(m.name.clone()))
             .about(format!("Calls `{}` of {}", m.name, hook.name))
-            .args(flags(m).iter().map(arg));
-        ConnArgs::augment_args(cmd)
+            .args(flags(m).iter().map(arg))
     });
     Command::new("aci-host hook")
         .about(format!("Calls a method of {}", hook.name))

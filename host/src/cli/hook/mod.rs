@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use crate::runner::{classify_error, Runner, TaskEnv};
 
-use super::args::HookArgs;
+use super::args::{ConnArgs, HookArgs};
 use super::inputs::{allow_rules, pinned_grant, resolver};
 use super::signals::spawn_signal_handler;
 use super::status::TaskSink;
@@ -57,35 +57,11 @@ pub async fn hook_command(runner: &Arc<Runner>, args: HookArgs, ui: &Ui) -> i32 
         }
         Err(ParseError::Usage(e)) => return ui.fail(&e),
     };
-    let prepared = resolver(&call.conn).and_then(|r| {
-        Ok((
-            Arc::new(r),
-            allow_rules(&call.conn)?,
-            pinned_grant(&call.conn)?,
-        ))
-    });
-    let (connections, allow, pinned) = match prepared {
-        Ok(p) => p,
+    let env = match hook_env(&call.conn, ui) {
+        Ok(env) => env,
         Err(e) => return ui.fail(&e),
     };
-    let mut env = TaskEnv::new(connections);
-    env.allow_hosts.extend(allow);
-    env.pinned_grant = pinned;
-    env.log = Arc::new(TaskSink {
-        index: 0,
-        board: None,
-        console: ui.console.clone(),
-        prefix: false,
-        verbosity: ui.verbosity,
-    });
     let masker = env.masker.clone();
-    spawn_signal_handler(
-        env.cancel.clone(),
-        ui.console.clone(),
-        None,
-        "cancelling the hook call (press Ctrl-C again to exit at once)",
-        Box::new(|| {}),
-    );
     match runner.hook(&call.method, call.args, env).await {
         Ok(Ok(v)) => {
             let text = if std::io::stdout().is_terminal() {
@@ -104,6 +80,30 @@ pub async fn hook_command(runner: &Arc<Runner>, args: HookArgs, ui: &Ui) -> i32 
         }
         Err(trap) => ui.fail(&masker.mask(&format!("plugin trapped: {trap:#}"))),
     }
+}
+
+/// What a hook call gets: the connections and grants of `conn`, log lines
+/// on the console, and Ctrl-C as cancellation.
+pub(super) fn hook_env(conn: &ConnArgs, ui: &Ui) -> Result<TaskEnv, String> {
+    let connections = Arc::new(resolver(conn)?);
+    let mut env = TaskEnv::new(connections);
+    env.allow_hosts.extend(allow_rules(conn)?);
+    env.pinned_grant = pinned_grant(conn)?;
+    env.log = Arc::new(TaskSink {
+        index: 0,
+        board: None,
+        console: ui.console.clone(),
+        prefix: false,
+        verbosity: ui.verbosity,
+    });
+    spawn_signal_handler(
+        env.cancel.clone(),
+        ui.console.clone(),
+        None,
+        "cancelling the hook call (press Ctrl-C again to exit at once)",
+        Box::new(|| {}),
+    );
+    Ok(env)
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ fn ti() -> TaskInstance {
         run_id: "manual__2026-01-01T00:00:00+00:00".into(),
         try_number: 1,
         logical_date: String::new(),
+        owner: None,
+        created: None,
     }
 }
 
@@ -255,4 +257,35 @@ fn task_tags_identify_the_task_instance() {
     let tags: HashMap<String, String> = task_tags(&long).into_iter().collect();
     assert_eq!(tags[TAG_RUN].len(), 256);
     assert!(same_task(&tags, &long));
+}
+
+#[test]
+fn owner_and_creation_time_are_tagged_when_known() {
+    let t = TaskInstance {
+        owner: Some("host:boot:4026531836/4242.99".into()),
+        created: Some(1_795_000_000),
+        ..ti()
+    };
+    let tags: HashMap<String, String> = task_tags(&t).into_iter().collect();
+    assert_eq!(tags[TAG_OWNER], "host:boot:4026531836/4242.99");
+    assert_eq!(tags[TAG_CREATED], "2026-11-18T11:06:40Z");
+    let untagged: HashMap<String, String> = task_tags(&ti()).into_iter().collect();
+    assert!(!untagged.contains_key(TAG_OWNER) && !untagged.contains_key(TAG_CREATED));
+    let too_long = TaskInstance {
+        owner: Some("x".repeat(300)),
+        ..ti()
+    };
+    let tags: HashMap<String, String> = task_tags(&too_long).into_iter().collect();
+    assert!(!tags.contains_key(TAG_OWNER));
+}
+
+#[test]
+fn rfc3339_round_trips() {
+    for unix in [0u64, 951_782_400, 1_795_000_000, 4_102_444_799] {
+        let text = format_rfc3339(unix);
+        let (back, _) = crate::operator::logs::parse_rfc3339(&text).unwrap();
+        assert_eq!(back, unix as i64, "{text}");
+    }
+    assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+    assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
 }
