@@ -54,7 +54,13 @@ pub async fn validate_command(runner: &Arc<Runner>, args: ValidateArgs, ui: &Ui)
     // The first Ctrl-C stops the validation (exit 130), a second exits at once.
     let first = "cancelling the validation (press Ctrl-C again to exit at once)";
     let cancel = inputs.cancel.clone();
-    spawn_signal_handler(cancel.clone(), ui.console.clone(), None, first, Box::new(|| {}));
+    spawn_signal_handler(
+        cancel.clone(),
+        ui.console.clone(),
+        None,
+        first,
+        Box::new(|| {}),
+    );
     let mut status = 0;
     for path in files {
         if cancel.is_cancelled() {
@@ -102,7 +108,10 @@ async fn check(
     .map_err(|e| e.message)?;
     let mask = |m: String| p.masker.mask(&m);
     if !args.explain && inputs.pinned.is_none() {
-        return match runner.validate_cancellable(&p.spec.params, &inputs.cancel).await {
+        return match runner
+            .validate_cancellable(&p.spec.params, &inputs.cancel)
+            .await
+        {
             Ok(Ok(())) => Ok(None),
             Ok(Err(e)) => Err(mask(classify_error(&e).message)),
             Err(trap) => Err(mask(format!("plugin trapped: {trap:#}"))),

@@ -263,7 +263,9 @@ impl Runner {
                 }
             }
             Err(stop @ Stopped::Cancelled) => {
-                return Ok(Err(TaskError::Cancelled(stop.describe(&format!("`{method}`")))))
+                return Ok(Err(TaskError::Cancelled(
+                    stop.describe(&format!("`{method}`")),
+                )))
             }
             Err(stop) => {
                 let what = format!("`{method}` (--hook-timeout)");

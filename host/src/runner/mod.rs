@@ -436,7 +436,9 @@ impl Runner {
         let grant = match guarded(before(), self.task_grant(op, store, info, spec, env)).await {
             Ok(Ok(Ok(grant))) => grant,
             Ok(Ok(Err(e))) => return Ok(Execution::Answered(Err(e))),
-            Ok(Err(trap)) => return Err(internal(format!("plugin trapped while planning: {trap:#}"))),
+            Ok(Err(trap)) => {
+                return Err(internal(format!("plugin trapped while planning: {trap:#}")))
+            }
             Err(Stopped::Cancelled) => return cancelled(),
             Err(stop) => return Err(internal(stop.describe("planning"))),
         };

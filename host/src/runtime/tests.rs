@@ -302,8 +302,11 @@ async fn private_key_extras_are_masked() {
     conn.extra.insert("client_certificate".into(), pem.into());
     let (mut s, sink, _) = state(conn);
     s.get_connection("azure_default".into()).await.unwrap();
-    s.log(LogLevel::Info, "key MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".into())
-        .await
-        .unwrap();
+    s.log(
+        LogLevel::Info,
+        "key MIIEvQIBADANBgkqhkiG9w0BAQEFAASC".into(),
+    )
+    .await
+    .unwrap();
     assert_eq!(sink.0.lock().unwrap().last().unwrap(), "key ***");
 }
