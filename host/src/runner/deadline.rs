@@ -94,7 +94,8 @@ fn seconds(d: Duration) -> String {
 }
 
 /// Runs `call` until it answers, its deadline passes or it is cancelled
-/// (then it gets `guard.grace`, still within the deadline, to answer).
+/// (then it gets `guard.grace`, still within the deadline, to answer; with
+/// no grace it is dropped without another poll).
 pub(crate) async fn guarded<T>(
     guard: Guard<'_>,
     call: impl Future<Output = T>,
@@ -114,21 +115,36 @@ pub(crate) async fn guarded<T>(
         }
     };
     let timed_out = || Stopped::TimedOut(guard.deadline.unwrap_or_default());
+    // Cancellation is checked first, so a zero grace stops the call at once
+    // (it is not polled again), whatever it would answer.
     tokio::select! {
-        answer = &mut call => Ok(answer),
-        _ = &mut deadline => Err(timed_out()),
+        biased;
         _ = cancelled => {
+            if guard.grace.is_zero() {
+                return Err(Stopped::Cancelled);
+            }
             tokio::select! {
                 answer = tokio::time::timeout(guard.grace, &mut call) => answer.map_err(|_| Stopped::Cancelled),
                 _ = &mut deadline => Err(timed_out()),
             }
         }
+        answer = &mut call => Ok(answer),
+        _ = &mut deadline => Err(timed_out()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn no_grace_stops_a_cancelled_call_before_it_answers() {
+        let token = CancelToken::new();
+        token.cancel();
+        let guard = Guard::new(Duration::from_secs(60), Some(&token));
+        // The call would answer on its first poll; it never gets one.
+        assert_eq!(guarded(guard, async { 7 }).await, Err(Stopped::Cancelled));
+    }
 
     #[tokio::test]
     async fn answers_pass_through() {
