@@ -569,6 +569,15 @@ mod tests {
             parse_rfc3339("1600-03-01T00:00:00Z"),
             Some((-11_670_912_000, 0))
         );
+        // January and February of year 0 fall in the era before (negative years).
+        assert_eq!(
+            parse_rfc3339("0000-01-01T00:00:00Z"),
+            Some((-62_167_219_200, 0))
+        );
+        assert_eq!(
+            parse_rfc3339("0000-03-01T00:00:00Z"),
+            Some((-62_162_035_200, 0))
+        );
     }
 
     #[test]
