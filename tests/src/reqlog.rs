@@ -3,7 +3,20 @@
 //! of requests and the pauses between them (a `Retry-After` honoured) without timing the
 //! test itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::{EmulatorConfig, Harness};
+
+/// A harness whose emulator writes its request log into `dir`, and that log's path.
+pub async fn harness(dir: &tempfile::TempDir) -> (Harness, PathBuf) {
+    let log = dir.path().join("requests.jsonl");
+    let h = Harness::with_config(EmulatorConfig {
+        request_log: Some(log.clone()),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    (h, log)
+}
 
 /// One request as the emulator logged it.
 #[derive(Clone, Debug)]
@@ -33,6 +46,14 @@ pub fn read(path: &Path) -> Vec<Logged> {
                 end_ms,
             }
         })
+        .collect()
+}
+
+/// The statuses answered to the requests of `kind`, in order.
+pub fn statuses(log: &[Logged], kind: &str) -> Vec<u16> {
+    log.iter()
+        .filter(|l| l.kind == kind)
+        .map(|l| l.status)
         .collect()
 }
 

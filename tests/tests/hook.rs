@@ -703,24 +703,13 @@ async fn requests_per_hook_call() {
 // Retries, throttling, token refresh
 // ---------------------------------------------------------------------------------------------
 
-/// A harness whose emulator writes its request log into `dir`, and that log's path.
-async fn logged_harness(dir: &tempfile::TempDir) -> (Harness, std::path::PathBuf) {
-    let log = dir.path().join("requests.jsonl");
-    let h = Harness::with_config(EmulatorConfig {
-        request_log: Some(log.clone()),
-        ..EmulatorConfig::default()
-    })
-    .await;
-    (h, log)
-}
-
 /// A 429 with `Retry-After: 2` is waited out and then succeeds: by the emulator's clock, the
 /// retry arrives at least 2 s after the 429 was answered (the default backoff alone would
 /// retry after 0.25-0.5 s).
 #[tokio::test]
 async fn throttling_honours_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let (h, log) = logged_harness(&dir).await;
+    let (h, log) = reqlog::harness(&dir).await;
     h.emulator.set_faults(Faults {
         throttle_burst: 1,
         retry_after_secs: 2,
@@ -734,12 +723,7 @@ async fn throttling_honours_retry_after() {
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 1);
     assert_eq!(count(&h, "ContainerGroups_Get", 404), 1);
     let log = reqlog::read(&log);
-    let gets: Vec<u16> = log
-        .iter()
-        .filter(|l| l.kind == "ContainerGroups_Get")
-        .map(|l| l.status)
-        .collect();
-    assert_eq!(gets, [429, 404]);
+    assert_eq!(reqlog::statuses(&log, "ContainerGroups_Get"), [429, 404]);
     let gaps = reqlog::gaps(&log, "ContainerGroups_Get");
     // Log times are truncated to the millisecond: 1 ms of slack.
     assert!(gaps[0] >= 1999.0, "retried {} ms after the 429", gaps[0]);
@@ -752,7 +736,7 @@ async fn throttling_honours_retry_after() {
 #[tokio::test]
 async fn throttle_storm_honours_every_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let (h, log) = logged_harness(&dir).await;
+    let (h, log) = reqlog::harness(&dir).await;
     h.emulator.set_faults(Faults {
         throttle_burst: 5,
         retry_after_secs: 1,
@@ -764,12 +748,10 @@ async fn throttle_storm_honours_every_retry_after() {
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 5);
     assert_eq!(count_all(&h, "ContainerGroups_Get"), 6);
     let log = reqlog::read(&log);
-    let statuses: Vec<u16> = log
-        .iter()
-        .filter(|l| l.kind == "ContainerGroups_Get")
-        .map(|l| l.status)
-        .collect();
-    assert_eq!(statuses, [429, 429, 429, 429, 429, 404]);
+    assert_eq!(
+        reqlog::statuses(&log, "ContainerGroups_Get"),
+        [429, 429, 429, 429, 429, 404]
+    );
     let gaps = reqlog::gaps(&log, "ContainerGroups_Get");
     assert_eq!(gaps.len(), 5);
     for (i, g) in gaps.iter().enumerate() {

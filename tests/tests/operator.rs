@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use aci_e2e::{reqlog, wait_until, EmulatorConfig, Faults, Harness, TaskRun, TaskSpec, TaskState};
+use aci_e2e::{reqlog, wait_until, Faults, Harness, TaskRun, TaskSpec, TaskState};
 use aci_host::runner::{ErrorKind, TaskReport};
 use serde_json::{json, Value};
 
@@ -377,12 +377,7 @@ async fn t12_incorrect_restart_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t13_no_polling_after_termination() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("requests.jsonl");
-    let h = Harness::with_config(EmulatorConfig {
-        request_log: Some(log.clone()),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (h, log) = reqlog::harness(&dir).await;
     let r = run(&h, "sleep-cycle", json!({"command": sh("sleep 2")})).await;
     success(&r.report);
 
@@ -1115,12 +1110,7 @@ async fn registry_volumes_gpu_and_subnets_are_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_schedule_read_budget_for_a_short_job() {
     let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("requests.jsonl");
-    let h = Harness::with_config(EmulatorConfig {
-        request_log: Some(log.clone()),
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let (h, log) = reqlog::harness(&dir).await;
     let r = h
         .run_task("budget", json!({"command": sh("echo a; sleep 10; echo b")}))
         .await;
