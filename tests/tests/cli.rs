@@ -679,7 +679,6 @@ command = ["sleep", "300"]
         "the first SIGINT starts a clean cancel: {}",
         stderr.lock().unwrap()
     );
-    let second = Instant::now();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
         .status()
@@ -689,12 +688,9 @@ command = ["sleep", "300"]
         tokio::task::spawn_blocking(move || wait_bounded(&mut child, Duration::from_secs(30)))
             .await
             .unwrap();
-    let took = second.elapsed();
+    // Within the bound (a 60 s cleanup would not be), and, by order rather than by the
+    // clock, before the cleanup: the group is still there below.
     assert_eq!(status, Some(130), "{}", stderr.lock().unwrap());
-    assert!(
-        took < Duration::from_secs(20),
-        "the second SIGINT did not cut the 60 s cleanup short ({took:?})"
-    );
     assert!(
         wait_until(Duration::from_secs(5), || stderr
             .lock()

@@ -11,11 +11,11 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aci_e2e::{
-    CaptureSink, Connection, EmulatorConfig, Faults, Harness, HostEnv, StaticConnections, TaskEnv,
-    TaskError, TaskSpec, TaskState,
+    reqlog, CaptureSink, Connection, EmulatorConfig, Faults, Harness, HostEnv, StaticConnections,
+    TaskEnv, TaskError, TaskSpec, TaskState,
 };
 use aci_host::grant::Grant;
 use serde_json::{json, Value};
@@ -286,7 +286,7 @@ async fn get_logs_while_provisioning_fails_fast() {
         json!({"target": Harness::group("early"), "wait": false}),
     )
     .await
-    .ok();
+    .expect("cleanup: delete the provisioning group");
 }
 
 /// `test_delete`: one DELETE; `true` when it existed, `false` afterwards. The emulator
@@ -534,9 +534,10 @@ async fn create_or_update_wait_reports_provisioning_failure() {
 async fn delete_wait_returns_once_gone() {
     let h = Harness::start().await;
     create(&h, "gone", json!(["sleep", "30"])).await;
-    h.hook("create-or-update", json!({"target": Harness::group("gone"), "container_group": job("gone", json!(["sleep", "30"])), "wait": true}))
+    let g = h.hook("create-or-update", json!({"target": Harness::group("gone"), "container_group": job("gone", json!(["sleep", "30"])), "wait": true}))
     .await
-    .ok();
+    .expect("the update waits for the group");
+    assert_eq!(g["properties"]["provisioningState"], "Succeeded");
     let r = h
         .hook(
             "delete",
@@ -554,7 +555,12 @@ async fn delete_wait_returns_once_gone() {
 
 #[tokio::test]
 async fn stop_start_restart() {
-    let h = Harness::start().await;
+    // Starting takes 2 s here, so the restart right after the start meets the transition.
+    let h = Harness::with_config(EmulatorConfig {
+        provision_delay: Duration::from_secs(2),
+        ..EmulatorConfig::default()
+    })
+    .await;
     let g = Harness::group("svc");
     h.hook("create-or-update", json!({"target": g.clone(), "container_group": job("svc", json!(["sleep", "30"])), "wait": true}))
     .await
@@ -576,6 +582,15 @@ async fn stop_start_restart() {
         .await
         .expect("restart");
     assert_eq!(count(&h, "ContainerGroups_Restart", 204), 1);
+    assert!(
+        count(&h, "ContainerGroups_Restart", 409) >= 1,
+        "the restart met ContainerGroupTransitioning and retried it"
+    );
+    assert_eq!(
+        count_all(&h, "ContainerGroups_Restart"),
+        count(&h, "ContainerGroups_Restart", 409) + 1,
+        "only 409s before the 204"
+    );
     h.hook("delete", json!({"target": g, "wait": true}))
         .await
         .expect("cleanup");
@@ -688,51 +703,60 @@ async fn requests_per_hook_call() {
 // Retries, throttling, token refresh
 // ---------------------------------------------------------------------------------------------
 
-/// A 429 with `Retry-After: 2` is waited out (at least 2 s) and then succeeds.
+/// A 429 with `Retry-After: 2` is waited out and then succeeds: by the emulator's clock, the
+/// retry arrives at least 2 s after the 429 was answered (the default backoff alone would
+/// retry after 0.25-0.5 s).
 #[tokio::test]
 async fn throttling_honours_retry_after() {
-    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, log) = reqlog::harness(&dir).await;
     h.emulator.set_faults(Faults {
         throttle_burst: 1,
         retry_after_secs: 2,
         ..Faults::default()
     });
-    let t0 = Instant::now();
     let r = h
         .hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists");
-    let waited = t0.elapsed();
     assert_eq!(r, json!(false));
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 1);
     assert_eq!(count(&h, "ContainerGroups_Get", 404), 1);
-    assert!(
-        waited >= Duration::from_secs(2),
-        "the retry did not wait for Retry-After: {waited:?}"
-    );
-    eprintln!("one 429 with Retry-After 2 s cost {waited:?} and 1 extra request");
+    let log = reqlog::read(&log);
+    assert_eq!(reqlog::statuses(&log, "ContainerGroups_Get"), [429, 404]);
+    let gaps = reqlog::gaps(&log, "ContainerGroups_Get");
+    // Log times are truncated to the millisecond: 1 ms of slack.
+    assert!(gaps[0] >= 1999.0, "retried {} ms after the 429", gaps[0]);
 }
 
-/// What a 429 storm costs: five 429s in a row (Retry-After 1 s) are survived with the
-/// default policy (6 attempts): 5 extra requests and at least 5 s.
+/// A 429 storm: five 429s in a row (Retry-After 1 s) are survived with the default policy
+/// (6 attempts), and every retry waits the full second the server asked for: the pauses
+/// between the requests, by the emulator's clock, not the test's duration (the default
+/// backoff alone would make the first pause 0.25-0.5 s).
 #[tokio::test]
 async fn throttle_storm_honours_every_retry_after() {
-    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, log) = reqlog::harness(&dir).await;
     h.emulator.set_faults(Faults {
         throttle_burst: 5,
         retry_after_secs: 1,
         ..Faults::default()
     });
-    let t0 = Instant::now();
     h.hook("exists", json!({"target": Harness::group("x")}))
         .await
         .expect("exists survives 5 throttles");
-    let waited = t0.elapsed();
     assert_eq!(count(&h, "ContainerGroups_Get", 429), 5);
     assert_eq!(count_all(&h, "ContainerGroups_Get"), 6);
-    // Each of the five 429s was honoured (a correctness lower bound; the
-    // storm's cost is measured by `benches/hook.rs`).
-    assert!(waited >= Duration::from_secs(5), "{waited:?}");
+    let log = reqlog::read(&log);
+    assert_eq!(
+        reqlog::statuses(&log, "ContainerGroups_Get"),
+        [429, 429, 429, 429, 429, 404]
+    );
+    let gaps = reqlog::gaps(&log, "ContainerGroups_Get");
+    assert_eq!(gaps.len(), 5);
+    for (i, g) in gaps.iter().enumerate() {
+        assert!(*g >= 999.0, "retry {} came {g} ms after its 429", i + 1);
+    }
 }
 
 /// A 5xx burst is survived with backoff.
@@ -765,6 +789,10 @@ async fn connection_resets_are_retried() {
         .await
         .expect("exists survives resets");
     assert_eq!(r, json!(false));
+    // Two resets (status 0), then the answer: each reset retried once.
+    assert_eq!(count(&h, "ContainerGroups_Get", 0), 2);
+    assert_eq!(count(&h, "ContainerGroups_Get", 404), 1);
+    assert_eq!(count_all(&h, "ContainerGroups_Get"), 3);
 }
 
 /// Retries stop at the bound (`max_retries` = 2 → 3 attempts) with a clear error.
@@ -833,14 +861,44 @@ async fn expired_token_is_refreshed_on_401() {
         .await
         .expect("create with wait survives token expiry");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
-    assert!(
-        unauthorized(&h) >= 1,
-        "the fault should have produced a 401"
+    // Every 401 was followed by exactly one fresh token (and the retried call), so the
+    // tokens issued are the first one plus one per 401.
+    let rejected = unauthorized(&h);
+    assert!(rejected >= 1, "the fault should have produced a 401");
+    assert_eq!(count(&h, "Token_Issue", 200), 1 + rejected);
+}
+
+/// A 401 that persists after the refresh (every token is rejected at once) is not retried
+/// forever: one fresh token, one more try, then a clear `401` error.
+#[tokio::test]
+async fn a_401_that_persists_after_the_refresh_fails_clearly() {
+    let h = Harness::start().await;
+    h.emulator.set_faults(Faults {
+        token_expiry: Some(Duration::ZERO),
+        ..Faults::default()
+    });
+    let e = h
+        .hook("exists", json!({"target": Harness::group("x")}))
+        .await
+        .expect_err("every token is rejected");
+    let (status, code, message) = remote(&e);
+    assert_eq!(
+        (status, code.as_str()),
+        (401, "ExpiredAuthenticationToken"),
+        "{message}"
     );
-    assert!(
-        count(&h, "Token_Issue", 200) >= 2,
-        "a new token must have been fetched"
+    assert_eq!(
+        count(&h, "ContainerGroups_Get", 401),
+        2,
+        "one retry with a new token"
     );
+    assert_eq!(count_all(&h, "ContainerGroups_Get"), 2);
+    assert_eq!(
+        count(&h, "Token_Issue", 200),
+        2,
+        "the first token and one refresh"
+    );
+    assert_eq!(unauthorized(&h), 2);
 }
 
 /// A token is refreshed before it expires: with a 4 s lifetime, a 5 s wait needs a second
@@ -1054,7 +1112,9 @@ async fn a_wider_reach_than_the_pinned_grant_is_refused() {
         ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
         ("AZURE_CLIENT_ID", "local-client"),
         ("AZURE_TENANT_ID", TENANT),
-        ("AZURE_AUTHORITY_HOST", &format!("http://127.0.0.2:{port}")),
+        // The emulator answers on `localhost` too: had the call not been refused, the token
+        // request would have reached it.
+        ("AZURE_AUTHORITY_HOST", &format!("http://localhost:{port}")),
     ]);
     let reviewed = json!({
         "connections": ["azure_default"],
@@ -1069,7 +1129,7 @@ async fn a_wider_reach_than_the_pinned_grant_is_refused() {
     match e {
         TaskError::Denied(m) => {
             assert!(
-                m.contains(&format!("origin `http://127.0.0.2:{port}`")),
+                m.contains(&format!("origin `http://localhost:{port}`")),
                 "{m}"
             )
         }

@@ -238,3 +238,29 @@ async fn credentials_never_go_over_plain_http_to_look_alike_hosts() {
     }
     assert_eq!(listener.accepted(), 4);
 }
+
+/// The userinfo trick below the SDK: an authority `evil@127.0.0.1:port` set verbatim on a raw
+/// `wasi:http` request (the SDK's URL parser refuses it before the host sees it) is denied by
+/// the host although the listener's origin is granted; the same raw request with the plain
+/// authority goes out (the control).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_userinfo_authority_is_denied_by_the_host() {
+    let listener = Listener::start().await;
+    let runner = hostile_runner();
+    let plain = format!("127.0.0.1:{}", listener.port);
+    let grant = [format!("http://{plain}")];
+    for authority in [format!("evil@{plain}"), format!("{plain}@evil.example")] {
+        let params = json!({"attack": "raw-authority", "grant": grant, "authority": authority});
+        let report = assert_denied(&runner, &listener, env(&listener), params).await;
+        assert_eq!(report.requests, (0, 1), "{authority}");
+    }
+    let report = runner
+        .run(
+            spec(json!({"attack": "raw-authority", "grant": grant, "authority": plain})),
+            env(&listener),
+        )
+        .await;
+    assert_eq!(report.exit_status, 0, "{:?}", report.error);
+    assert_eq!(report.return_value, json!(200));
+    assert_eq!(listener.accepted(), 1);
+}

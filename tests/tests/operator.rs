@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use aci_e2e::{wait_until, Faults, Harness, TaskRun, TaskSpec, TaskState};
+use aci_e2e::{reqlog, wait_until, Faults, Harness, TaskRun, TaskSpec, TaskState};
 use aci_host::runner::{ErrorKind, TaskReport};
 use serde_json::{json, Value};
 
@@ -376,9 +376,11 @@ async fn t12_incorrect_restart_policy() {
 // 13. test_execute_correct_sleep_cycle: no polling after the terminal state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t13_no_polling_after_termination() {
-    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, log) = reqlog::harness(&dir).await;
     let r = run(&h, "sleep-cycle", json!({"command": sh("sleep 2")})).await;
     success(&r.report);
+
     let after = h.stats().total_requests;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
@@ -386,8 +388,46 @@ async fn t13_no_polling_after_termination() {
         after,
         "no request after the task returned"
     );
-    // 1 s polls for ~2.5 s of life: a handful of reads, not Airflow's 2 per second.
-    assert!(reads(&h) <= 12, "{} reads", reads(&h));
+    // By order and by the emulator's clock, not the test's: the DELETE is the last request
+    // (no poll after the terminal state), and the polls keep the 1 s polling interval
+    // (Airflow's loop reads twice a second).
+    let log = reqlog::read(&log);
+    let polls = poll_sequence(&log);
+    assert!(polls.len() >= 2, "{polls:?}");
+    for pair in polls.windows(2) {
+        let gap = pair[1].start_ms - pair[0].start_ms;
+        assert!(gap >= 950.0, "two polls {gap} ms apart with a 1 s interval");
+    }
+}
+
+/// The group reads of the polling loop, checked for shape: after the PUT, each poll is one
+/// group read, followed (while the container runs) by at most one log read, and the DELETE
+/// is the last request of the run.
+fn poll_sequence(log: &[reqlog::Logged]) -> Vec<&reqlog::Logged> {
+    let kinds: Vec<&str> = log.iter().map(|l| l.kind.as_str()).collect();
+    let put = kinds
+        .iter()
+        .position(|k| *k == "ContainerGroups_CreateOrUpdate")
+        .expect("a PUT");
+    assert_eq!(kinds.last(), Some(&"ContainerGroups_Delete"), "{kinds:?}");
+    let between = &kinds[put + 1..kinds.len() - 1];
+    assert!(
+        between
+            .iter()
+            .all(|k| *k == "ContainerGroups_Get" || *k == "Containers_ListLogs"),
+        "{kinds:?}"
+    );
+    assert_eq!(between.first(), Some(&"ContainerGroups_Get"), "{kinds:?}");
+    for pair in between.windows(2) {
+        assert!(
+            pair != ["Containers_ListLogs", "Containers_ListLogs"],
+            "two log reads in one poll: {kinds:?}"
+        );
+    }
+    log[put + 1..]
+        .iter()
+        .filter(|l| l.kind == "ContainerGroups_Get")
+        .collect()
 }
 
 // 14. test_execute_with_missing_events: a normal run logs no error.
@@ -828,13 +868,18 @@ async fn throttling_storm_is_ridden_out() {
     )
     .await;
     success(&r.report);
-    assert!(
-        h.stats()
-            .requests
-            .values()
-            .any(|by_status| by_status.contains_key(&429)),
-        "429s were injected"
-    );
+    // Every second ARM request was answered 429 and retried (the run succeeded with each
+    // line once): exactly half of the ARM requests, rounded down, are 429s.
+    let stats = h.stats();
+    let throttled: u64 = stats.requests.values().filter_map(|m| m.get(&429)).sum();
+    let arm: u64 = stats
+        .requests
+        .iter()
+        .filter(|(op, _)| op.as_str() != "Token_Issue")
+        .flat_map(|(_, m)| m.values())
+        .sum();
+    assert!(throttled >= 3, "a storm: {throttled} 429s of {arm}");
+    assert_eq!(throttled, arm / 2, "{:?}", stats.requests);
     assert_eq!(output(&r, "one").len(), 1);
     assert_eq!(output(&r, "two").len(), 1);
     assert!(gone(&h, "throttled").await);
@@ -883,14 +928,13 @@ async fn cancellation_deletes_the_group() {
         .await,
         "the container ran"
     );
-    let asked = std::time::Instant::now();
+    let reads_before = reads(&h);
     cancel.cancel();
     let report = task.await.unwrap();
-    assert!(
-        asked.elapsed() < Duration::from_secs(5),
-        "cancelled in {:?}",
-        asked.elapsed()
-    );
+    // Promptly, by counts: at most the poll in flight (a group read and a log read) after
+    // the cancel, not the 60 s of polling the container would still need.
+    let late_reads = reads(&h) - reads_before;
+    assert!(late_reads <= 2, "{late_reads} reads after the cancel");
     failed(&report, ErrorKind::Cancelled, None);
     assert_eq!(report.exit_status, 130);
     assert!(gone(&h, "cancel-me").await);
@@ -1065,13 +1109,27 @@ async fn registry_volumes_gpu_and_subnets_are_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn default_schedule_read_budget_for_a_short_job() {
-    let h = Harness::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (h, log) = reqlog::harness(&dir).await;
     let r = h
         .run_task("budget", json!({"command": sh("echo a; sleep 10; echo b")}))
         .await;
     success(&r.report);
-    // Default polling: fast while starting, ~4.8 s while running.
-    let n = reads(&h);
-    assert!(n <= 14, "{n} reads for a 10 s job");
     assert_eq!(output(&r, "b").len(), 1);
+    // Default polling, by the emulator's clock: at least 1 s between polls while starting,
+    // 4.8 s after a poll that found the container running (a poll that reads the log).
+    // The read budget this gives (≤ 35 reads for a 60 s job...) is checked on the virtual
+    // clock: `cargo test -p aci-plugin simulated_costs`.
+    let log = reqlog::read(&log);
+    let polls = poll_sequence(&log);
+    let index = |p: &reqlog::Logged| log.iter().position(|l| std::ptr::eq(l, p)).unwrap();
+    let mut running_polls = 0;
+    for pair in polls.windows(2) {
+        let gap = pair[1].start_ms - pair[0].start_ms;
+        let running = log[index(pair[0]) + 1].kind == "Containers_ListLogs";
+        running_polls += usize::from(running);
+        let least = if running { 4750.0 } else { 950.0 };
+        assert!(gap >= least, "polls {gap} ms apart (running: {running})");
+    }
+    assert!(running_polls >= 1, "{} polls", polls.len());
 }

@@ -344,4 +344,26 @@ mod tests {
             )
         );
     }
+
+    #[test]
+    fn provisioning_error_takes_container_warnings_only() {
+        // The group's own events count whatever their type; a container's only when they
+        // are warnings, and the last message wins.
+        let g: ContainerGroup = serde_json::from_value(json!({"properties": {"provisioningState": "Failed",
+            "instanceView": {"events": [{"message": "group event", "type": "Normal"}]},
+            "containers": [{"name": "c", "properties": {"image": "x", "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.0}},
+                "instanceView": {"events": [
+                    {"message": "pull failed", "type": "Warning"},
+                    {"message": "Started container", "type": "Normal"}
+                ]}}}]}}))
+        .unwrap();
+        assert_eq!(
+            provisioning_error(&g),
+            Error::remote(
+                200,
+                "ProvisioningFailed",
+                "provisioning ended Failed: pull failed"
+            )
+        );
+    }
 }

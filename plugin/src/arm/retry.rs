@@ -149,7 +149,8 @@ pub fn retry_after_ms(header: impl Fn(&str) -> Option<String>, now_unix: u64) ->
     )
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds. Years outside
+/// 1970–9999 are rejected (a huge year would overflow the arithmetic).
 pub fn parse_http_date(s: &str) -> Option<u64> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     if parts.len() != 6 || !parts[5].eq_ignore_ascii_case("GMT") {
@@ -170,7 +171,7 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
         .collect::<Option<_>>()?;
     if hms.len() != 3
         || !(1..=31).contains(&day)
-        || year < 1970
+        || !(1970..=9999).contains(&year)
         || hms[0] > 23
         || hms[1] > 59
         || hms[2] > 60
@@ -335,5 +336,234 @@ mod tests {
             Some(1_709_208_000)
         );
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 PST"), None);
+    }
+
+    #[test]
+    fn http_date_field_bounds() {
+        let at = |h: u64, m: u64, s: u64| {
+            parse_http_date(&format!("Fri, 02 Jan 1970 {h:02}:{m:02}:{s:02} GMT"))
+        };
+        for h in 0..100 {
+            assert_eq!(
+                at(h, 0, 0),
+                (h <= 23).then_some(86_400 + h * 3600),
+                "hour {h}"
+            );
+        }
+        for m in 0..100 {
+            assert_eq!(
+                at(0, m, 0),
+                (m <= 59).then_some(86_400 + m * 60),
+                "minute {m}"
+            );
+        }
+        for s in 0..100 {
+            assert_eq!(at(0, 0, s), (s <= 60).then_some(86_400 + s), "second {s}");
+        }
+        assert_eq!(at(23, 59, 59), Some(2 * 86_400 - 1));
+        for (day, ok) in [(0, false), (1, true), (31, true), (32, false)] {
+            let got = parse_http_date(&format!("Thu, {day:02} Jan 1970 00:00:00 GMT"));
+            assert_eq!(got.is_some(), ok, "day {day}");
+        }
+        // Every month, lower or upper case, lands on its first day (2024 is a leap year).
+        let ends = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let names = [
+            "jan", "FEB", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let mut secs = 1_704_067_200; // 2024-01-01T00:00:00Z
+        for (name, len) in names.iter().zip(ends) {
+            assert_eq!(
+                parse_http_date(&format!("Mon, 01 {name} 2024 00:00:00 gmt")),
+                Some(secs),
+                "{name}"
+            );
+            secs += len * 86_400;
+        }
+        assert_eq!(parse_http_date("Wed, 01 Jan 2025 00:00:00 GMT"), Some(secs));
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
+    }
+
+    #[test]
+    fn malformed_http_dates_are_rejected_without_panicking() {
+        for bad in [
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 06 Nov 1994 08 GMT",
+            "Sun, 06 Nov 1994 08:49:37:00 GMT",
+            "Sun, 06 Nov 1994 08::37 GMT",
+            "Sun, 06 Nov 1994 :: GMT",
+            "Sun, 06 Nov 1994 08:49:-1 GMT",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "06 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, xx Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 19x4 08:49:37 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Thu, 01 Jan 0000 00:00:00 GMT",
+            "Sun, 06 Nov 10000 08:49:37 GMT",
+            "Sun, 06 Nov 18446744073709551615 08:49:37 GMT",
+            "Sun, 06 Nov 1994 99999999999999999999:00:00 GMT",
+            "",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "Sun, 06 Nov 1994 08:49 GMT")]), 0),
+            None
+        );
+    }
+
+    #[test]
+    fn millisecond_hints_must_be_finite_and_non_negative() {
+        // An unusable millisecond hint falls through to the next header.
+        for bad in ["-5", "inf", "-inf", "NaN", "soon", ""] {
+            let h = move |n: &str| match n {
+                "retry-after-ms" => Some(bad.to_string()),
+                "retry-after" => Some("7".to_string()),
+                _ => None,
+            };
+            assert_eq!(retry_after_ms(h, 0), Some(7000), "{bad:?}");
+            let only = move |n: &str| (n == "x-ms-retry-after-ms").then(|| bad.to_string());
+            assert_eq!(retry_after_ms(only, 0), None, "{bad:?}");
+        }
+        assert_eq!(retry_after_ms(hdrs(&[("retry-after-ms", "0")]), 0), Some(0));
+        assert_eq!(
+            retry_after_ms(hdrs(&[("retry-after-ms", "1.9")]), 0),
+            Some(1)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("x-ms-retry-after-ms", "3600001")]), 0),
+            Some(3_600_000)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("retry-after-ms", "-0.0"), ("Retry-After", "2")]), 0),
+            Some(0)
+        );
+        for bad in ["inf", "NaN", "-0.5"] {
+            let h = move |n: &str| (n == "retry-after").then(|| bad.to_string());
+            assert_eq!(retry_after_ms(h, 0), None, "{bad:?}");
+        }
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "3600")]), 0),
+            Some(3_600_000)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "3601")]), 0),
+            Some(3_600_000)
+        );
+        // A date two hours ahead is capped at one hour too.
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "Thu, 01 Jan 1970 02:00:00 GMT")]), 0),
+            Some(3_600_000)
+        );
+        assert_eq!(
+            retry_after_ms(hdrs(&[("Retry-After", "Thu, 01 Jan 1970 00:00:03 GMT")]), 1),
+            Some(2000)
+        );
+    }
+
+    #[test]
+    fn budget_and_attempt_boundaries() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 1000,
+            max_delay_ms: 10_000,
+            total_budget_ms: 5_000,
+        };
+        // Exactly the budget is allowed; one millisecond more is not.
+        assert_eq!(p.decide(1, 4_500, None, 0.0), Decision::RetryAfter(500));
+        assert_eq!(
+            p.decide(1, 4_501, None, 0.0),
+            Decision::GiveUp(GiveUpReason::Time)
+        );
+        assert_eq!(
+            p.decide(2, 0, Some(5_000), 0.0),
+            Decision::RetryAfter(5_000)
+        );
+        assert_eq!(
+            p.decide(2, 1, Some(5_000), 0.0),
+            Decision::GiveUp(GiveUpReason::RetryAfterTooLong)
+        );
+        assert_eq!(
+            p.decide(1, u64::MAX, Some(1), 0.0),
+            Decision::GiveUp(GiveUpReason::RetryAfterTooLong)
+        );
+        // The backoff grows with the attempt: attempt 2 waits for retry number 1.
+        assert_eq!(p.decide(2, 0, None, 0.999_999), Decision::RetryAfter(1_999));
+        assert_eq!(
+            p.decide(4, 0, None, 0.0),
+            Decision::GiveUp(GiveUpReason::Attempts)
+        );
+        // Zero attempts configured still means one attempt, no retry.
+        let once = RetryPolicy {
+            max_attempts: 0,
+            ..p
+        };
+        assert_eq!(
+            once.decide(1, 0, None, 0.0),
+            Decision::GiveUp(GiveUpReason::Attempts)
+        );
+        let twice = RetryPolicy {
+            max_attempts: 2,
+            ..p
+        };
+        assert_eq!(twice.decide(1, 0, None, 0.0), Decision::RetryAfter(500));
+    }
+
+    #[test]
+    fn backoff_jitter_and_shift_bounds() {
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base_delay_ms: 1,
+            max_delay_ms: u64::MAX,
+            total_budget_ms: u64::MAX,
+        };
+        assert_eq!(p.backoff_ms(0, 0.0), 0);
+        assert_eq!(p.backoff_ms(1, 0.0), 1);
+        assert_eq!(p.backoff_ms(1, 1.0), 2);
+        assert_eq!(p.backoff_ms(30, 0.0), 1 << 29);
+        assert_eq!(p.backoff_ms(31, 0.0), 1 << 29, "the shift stops at 30");
+        assert_eq!(p.backoff_ms(200, 1.0), 1 << 30);
+        let d = RetryPolicy::default();
+        assert_eq!(d.backoff_ms(0, -3.0), 250, "jitter below 0 counts as 0");
+        assert_eq!(d.backoff_ms(0, 7.0), 500, "jitter above 1 counts as 1");
+        assert_eq!(d.backoff_ms(0, 0.5), 375);
+    }
+
+    #[test]
+    fn extras_bounds() {
+        let p = |v: serde_json::Value| RetryPolicy::from_extras(v.as_object().unwrap());
+        assert_eq!(p(serde_json::json!({"max_retries": 0})).max_attempts, 1);
+        assert_eq!(p(serde_json::json!({"max_retries": 10})).max_attempts, 11);
+        assert_eq!(p(serde_json::json!({"max_retries": 11})).max_attempts, 11);
+        assert_eq!(p(serde_json::json!({"max_retries": " 4 "})).max_attempts, 5);
+        assert_eq!(p(serde_json::json!({"max_retries": true})).max_attempts, 6);
+        assert_eq!(p(serde_json::json!({"max_retries": -1})).max_attempts, 6);
+        assert_eq!(
+            p(serde_json::json!({"retry_backoff_ms": 1})).base_delay_ms,
+            1
+        );
+        assert_eq!(
+            p(serde_json::json!({"retry_backoff_ms": 60_000})).base_delay_ms,
+            60_000
+        );
+        assert_eq!(
+            p(serde_json::json!({"retry_backoff_ms": 60_001})).base_delay_ms,
+            500
+        );
+    }
+
+    #[test]
+    fn retryable_status_edges() {
+        for s in [408, 429, 500, 502, 503, 504, 599] {
+            assert!(is_retryable_status(s, ""), "{s}");
+        }
+        for s in [200, 400, 407, 409, 430, 499, 501, 505, 600] {
+            assert!(!is_retryable_status(s, ""), "{s}");
+        }
     }
 }

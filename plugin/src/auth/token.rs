@@ -181,4 +181,25 @@ mod tests {
             "HTTP 400 bad_request_102: Required metadata header not specified"
         );
     }
+
+    #[test]
+    fn fractional_and_negative_lifetimes() {
+        let parse = |b: Value| parse_token_response(&b, 1_000);
+        let t = parse(serde_json::json!({"access_token": "t", "expires_in": 3599.9})).unwrap();
+        assert_eq!(
+            t.expires_on,
+            1_000 + 3_599,
+            "a fractional lifetime is truncated"
+        );
+        // A negative lifetime is not a number of seconds: `expires_on` is used instead, or
+        // the answer is refused.
+        let t =
+            parse(serde_json::json!({"access_token": "t", "expires_in": -5.0, "expires_on": 7}))
+                .unwrap();
+        assert_eq!(t.expires_on, 7);
+        assert!(parse(serde_json::json!({"access_token": "t", "expires_in": -5.0})).is_err());
+        let t = parse(serde_json::json!({"access_token": "t", "expires_in": " 60 "})).unwrap();
+        assert_eq!(t.expires_on, 1_060);
+        assert!(parse(serde_json::json!({"access_token": "t", "expires_in": true})).is_err());
+    }
 }

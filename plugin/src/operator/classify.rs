@@ -322,4 +322,186 @@ mod tests {
         );
         assert_eq!(event_summary(&[]), "");
     }
+
+    /// The reason for one event alone.
+    fn one(name: &str, message: &str) -> &'static str {
+        provisioning_reason(&[ev(name, message, "Warning")])
+    }
+
+    #[test]
+    fn each_image_pull_alternative_alone() {
+        // Each event satisfies exactly one alternative of the image-pull rule.
+        // A name containing "pull" (not the normal progress events).
+        assert_eq!(one("ErrImagePull", "rpc error"), IMAGE_PULL);
+        assert_eq!(one("ImagePullBackOff", "waiting"), IMAGE_PULL);
+        // "Failed" / "BackOff" with a message about pulling or an image.
+        assert_eq!(one("Failed", "Failed to pull"), IMAGE_PULL);
+        assert_eq!(one("Failed", "bad image reference"), IMAGE_PULL);
+        assert_eq!(one("BackOff", "Back-off pulling"), IMAGE_PULL);
+        assert_eq!(one("BackOff", "image \"x\" unknown"), IMAGE_PULL);
+        assert_eq!(one("BackOff", "Back-off pulling image \"x\""), IMAGE_PULL);
+        // A message saying the image is not accessible, whatever the name.
+        assert_eq!(one("Error", "the registry is not accessible"), IMAGE_PULL);
+        // Near misses fall through to the generic reason.
+        assert_eq!(one("Pulling", "Pulling image \"x\""), PROVISIONING_FAILED);
+        assert_eq!(
+            one("Pulled", "Successfully pulled image \"x\""),
+            PROVISIONING_FAILED
+        );
+        assert_eq!(
+            one("Started", "Started container with image x"),
+            PROVISIONING_FAILED
+        );
+        assert_eq!(one("Failed", "mount error"), PROVISIONING_FAILED);
+        assert_eq!(
+            one("BackOff", "Back-off restarting failed container"),
+            PROVISIONING_FAILED
+        );
+        assert_eq!(
+            one("Killing", "container is accessible"),
+            PROVISIONING_FAILED
+        );
+    }
+
+    #[test]
+    fn each_other_alternative_alone() {
+        assert_eq!(one("QuotaExceeded", "limit reached"), QUOTA);
+        assert_eq!(one("Failed", "core quota exceeded"), QUOTA);
+        assert_eq!(one("InsufficientCapacity", "try later"), CAPACITY);
+        assert_eq!(
+            one(
+                "Failed",
+                "The requested resource is not available in the location 'x'"
+            ),
+            CAPACITY
+        );
+        assert_eq!(one("ProvisioningTimeout", "gave up"), PROVISIONING_TIMEOUT);
+        assert_eq!(
+            one("Failed", "the operation timed out"),
+            PROVISIONING_TIMEOUT
+        );
+        assert_eq!(
+            one("Failed", "deployment timeout reached"),
+            PROVISIONING_TIMEOUT
+        );
+        assert_eq!(one("Evicted", "node reclaimed"), EVICTED);
+        assert_eq!(
+            one("Failed", "was evicted"),
+            PROVISIONING_FAILED,
+            "only names count"
+        );
+        assert_eq!(provisioning_reason(&[]), PROVISIONING_FAILED);
+    }
+
+    #[test]
+    fn the_first_matching_class_wins_across_events() {
+        let both = [
+            ev("QuotaExceeded", "limit", "Warning"),
+            ev("ErrImagePull", "x", "Warning"),
+        ];
+        assert_eq!(provisioning_reason(&both), IMAGE_PULL);
+        let both = [
+            ev("ProvisioningTimeout", "x", "Warning"),
+            ev("QuotaExceeded", "limit", "Warning"),
+            ev("InsufficientCapacity", "x", "Warning"),
+        ];
+        assert_eq!(provisioning_reason(&both), QUOTA);
+        let both = [
+            ev("Evicted", "x", "Warning"),
+            ev("InsufficientCapacity", "x", "Warning"),
+        ];
+        assert_eq!(provisioning_reason(&both), CAPACITY);
+        let both = [ev("Evicted", "x", "Warning"), ev("Timeout", "x", "Warning")];
+        assert_eq!(provisioning_reason(&both), PROVISIONING_TIMEOUT);
+        // Case does not matter.
+        assert_eq!(one("FAILED", "FAILED TO PULL"), IMAGE_PULL);
+    }
+
+    #[test]
+    fn remote_codes_one_alternative_each() {
+        assert_eq!(remote_reason("InaccessibleImage", "x"), Some(IMAGE_PULL));
+        assert_eq!(remote_reason("ImagePullFailed", "x"), Some(IMAGE_PULL));
+        assert_eq!(remote_reason("ErrImagePull", "x"), Some(IMAGE_PULL));
+        assert_eq!(
+            remote_reason("RegistryErrorResponse", "pull access denied for x"),
+            Some(IMAGE_PULL)
+        );
+        assert_eq!(
+            remote_reason("RegistryErrorResponse", "registry is down"),
+            None,
+            "a registry error that is not about pulling"
+        );
+        assert_eq!(remote_reason("SomethingElse", "pull failed"), None);
+        assert_eq!(
+            remote_reason("ContainerGroupQuotaReached", "x"),
+            Some(QUOTA)
+        );
+        assert_eq!(remote_reason("QuotaExceeded", "x"), Some(QUOTA));
+        assert_eq!(
+            remote_reason("Failed", "quota exceeded"),
+            None,
+            "only codes count"
+        );
+        assert_eq!(remote_reason("InsufficientCapacity", "x"), Some(CAPACITY));
+        assert_eq!(
+            remote_reason("serviceunavailable", "NOT AVAILABLE IN THE LOCATION 'x'"),
+            Some(CAPACITY)
+        );
+        assert_eq!(
+            remote_reason("InternalServerError", "not available in the location 'x'"),
+            None
+        );
+    }
+
+    #[test]
+    fn exit_reason_alternatives() {
+        assert_eq!(exit_reason(137, None), OUT_OF_MEMORY);
+        assert_eq!(exit_reason(1, Some("Terminated: oomkilled")), OUT_OF_MEMORY);
+        assert_eq!(exit_reason(1, None), NONZERO_EXIT);
+        assert_eq!(exit_reason(136, Some("Completed")), NONZERO_EXIT);
+    }
+
+    #[test]
+    fn unhealthy_alternatives() {
+        let name_only = [ev("Evicted", "gone", "Warning")];
+        assert_eq!(unhealthy_reason(&name_only, false), EVICTED);
+        let message_only = [ev("Killing", "the group was evicted", "Warning")];
+        assert_eq!(unhealthy_reason(&message_only, false), EVICTED);
+        let neither = [ev("Killing", "node failure", "Warning")];
+        assert_eq!(unhealthy_reason(&neither, false), UNHEALTHY);
+        assert_eq!(unhealthy_reason(&neither, true), EVICTED);
+    }
+
+    #[test]
+    fn classified_create_error_message_and_passthrough() {
+        let e = classify_create_error(Error::remote(409, "ContainerGroupQuotaReached", "full"));
+        assert_eq!(
+            e,
+            Error::Failed {
+                exit_code: None,
+                reason: QUOTA.into(),
+                message:
+                    "Could not start container group: (ContainerGroupQuotaReached) full [HTTP 409]"
+                        .into(),
+            }
+        );
+        let other = Error::Connection("no".into());
+        assert_eq!(classify_create_error(other.clone()), other);
+    }
+
+    #[test]
+    fn summary_details() {
+        let events = [
+            ev("", "bare message", "WARNING"),
+            ev("Pulling", "pulling", "Normal"),
+            ev("Failed", "bad", "warning"),
+        ];
+        assert_eq!(event_summary(&events), "bare message; Failed: bad");
+        let normal = [
+            ev("A", "1", "Normal"),
+            ev("B", "2", "Normal"),
+            ev("A", "1", "Normal"),
+        ];
+        assert_eq!(event_summary(&normal), "A: 1; B: 2");
+    }
 }

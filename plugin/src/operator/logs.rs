@@ -190,8 +190,11 @@ pub fn parse_rfc3339(s: &str) -> Option<Stamp> {
             && (tz.starts_with('+') || tz.starts_with('-'))
             && tz.as_bytes()[3] == b':' =>
         {
-            let h: i64 = tz[1..3].parse().ok()?;
-            let m: i64 = tz[4..6].parse().ok()?;
+            // Digits only (`parse` alone would take "+-5:00"), in RFC 3339's ranges.
+            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
+            if h > 23 || m > 59 {
+                return None;
+            }
             let sign = if tz.starts_with('-') { -1 } else { 1 };
             sign * (h * 3600 + m * 60)
         }
@@ -444,6 +447,226 @@ mod tests {
         );
         assert_eq!(new(c.ingest("", Some(1000))), Vec::<String>::new());
         assert_eq!(new(c.ingest(&content, None)), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_newer_timestamp_shared_by_fewer_lines_than_the_older_one() {
+        let mut c = LogCursor::new();
+        let a = log(&[(1, 0, "a1"), (1, 0, "a2"), (1, 0, "a3")]);
+        assert_eq!(new(c.ingest(&a, Some(1000))), ["a1", "a2", "a3"]);
+        assert_eq!(c.suggested_tail(), BASE_TAIL + 3);
+        // One line at a newer timestamp: the count at the last timestamp restarts at 1.
+        let b = format!("{a}{}", log(&[(2, 0, "b1")]));
+        assert_eq!(new(c.ingest(&b, Some(1000))), ["b1"]);
+        assert_eq!(c.suggested_tail(), BASE_TAIL + 1);
+        // Two more lines sharing that newer timestamp are new, not swallowed by the
+        // three lines the older timestamp had.
+        let b3 = format!("{a}{}", log(&[(2, 0, "b1"), (2, 0, "b2"), (2, 0, "b3")]));
+        assert_eq!(new(c.ingest(&b3, Some(1000))), ["b2", "b3"]);
+        assert_eq!(new(c.ingest(&b3, Some(1000))), Vec::<String>::new());
+        assert_eq!(c.shown(), 6);
+    }
+
+    #[test]
+    fn lines_added_at_the_last_timestamp_are_shown_once() {
+        let mut c = LogCursor::new();
+        let one = log(&[(1, 0, "x")]);
+        assert_eq!(new(c.ingest(&one, Some(1000))), ["x"]);
+        let two = log(&[(1, 0, "x"), (1, 0, "y")]);
+        assert_eq!(new(c.ingest(&two, Some(1000))), ["y"]);
+        assert_eq!(c.suggested_tail(), BASE_TAIL + 2);
+        // The same fetch again shows nothing: the count at the last timestamp grew.
+        assert_eq!(new(c.ingest(&two, Some(1000))), Vec::<String>::new());
+        assert_eq!(c.shown(), 2);
+    }
+
+    #[test]
+    fn a_fetch_with_fewer_lines_at_the_last_timestamp_does_not_rewind() {
+        let mut c = LogCursor::new();
+        let three = log(&[(1, 0, "a"), (1, 0, "b"), (1, 0, "c")]);
+        assert_eq!(new(c.ingest(&three, None)).len(), 3);
+        // A (complete) fetch that has lost lines at that timestamp shows nothing and
+        // keeps the count, so the full log afterwards does not repeat a line.
+        assert_eq!(
+            new(c.ingest(&log(&[(1, 0, "a")]), None)),
+            Vec::<String>::new()
+        );
+        assert_eq!(c.suggested_tail(), BASE_TAIL + 3);
+        let four = format!("{three}{}", log(&[(1, 0, "d")]));
+        assert_eq!(new(c.ingest(&four, None)), ["d"]);
+        // An older-only fetch does not move the cursor back either.
+        assert_eq!(
+            new(c.ingest(&log(&[(0, 5, "old")]), None)),
+            Vec::<String>::new()
+        );
+        assert_eq!(new(c.ingest(&four, None)), Vec::<String>::new());
+        assert_eq!(c.shown(), 4);
+    }
+
+    #[test]
+    fn a_tail_with_exactly_or_fewer_lines_than_asked() {
+        // Fewer lines than the tail: the whole log, trusted even on the first fetch.
+        let mut c = LogCursor::new();
+        let two = log(&[(1, 0, "a"), (2, 0, "b")]);
+        assert_eq!(new(c.ingest(&two, Some(3))), ["a", "b"]);
+        // Exactly the tail on a fresh cursor: cannot be trusted.
+        let mut c = LogCursor::new();
+        assert_eq!(c.ingest(&two, Some(2)), Fetched::Incomplete);
+        assert_eq!(c.shown(), 0);
+        // A huge count at one timestamp saturates the suggested tail instead of wrapping.
+        let c = LogCursor {
+            last: Some((1, 0)),
+            at_last: usize::MAX,
+            shown: 0,
+        };
+        assert_eq!(c.suggested_tail(), u32::MAX);
+    }
+
+    #[test]
+    fn parser_field_bounds() {
+        let at =
+            |h: u32, m: u32, s: u32| parse_rfc3339(&format!("1970-01-02T{h:02}:{m:02}:{s:02}Z"));
+        for h in 0..100 {
+            let want = (h <= 23).then(|| (86_400 + i64::from(h) * 3600, 0));
+            assert_eq!(at(h, 0, 0), want, "hour {h}");
+        }
+        for m in 0..100 {
+            let want = (m <= 59).then(|| (86_400 + i64::from(m) * 60, 0));
+            assert_eq!(at(0, m, 0), want, "minute {m}");
+        }
+        for s in 0..100 {
+            // Second 60 is a leap second: the first second of the next minute.
+            let want = (s <= 60).then(|| (86_400 + i64::from(s), 0));
+            assert_eq!(at(0, 0, s), want, "second {s}");
+        }
+        assert_eq!(at(23, 59, 60), Some((2 * 86_400, 0)));
+        for (date, ok) in [
+            ("1970-00-01", false),
+            ("1970-01-01", true),
+            ("1970-12-01", true),
+            ("1970-13-01", false),
+            ("1970-01-00", false),
+            ("1970-01-31", true),
+            ("1970-01-32", false),
+        ] {
+            let got = parse_rfc3339(&format!("{date}T00:00:00Z"));
+            assert_eq!(got.is_some(), ok, "{date}");
+        }
+        // Months and leap years land on the right day (end of each month of 2024).
+        let ends = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let mut day = parse_rfc3339("2024-01-01T00:00:00Z").unwrap().0 / 86_400;
+        for (m, len) in ends.iter().enumerate() {
+            let first = parse_rfc3339(&format!("2024-{:02}-01T00:00:00Z", m + 1)).unwrap();
+            assert_eq!(first, (day * 86_400, 0), "month {}", m + 1);
+            day += len;
+        }
+        assert_eq!(
+            parse_rfc3339("2025-01-01T00:00:00Z").unwrap().0,
+            day * 86_400
+        );
+        assert_eq!(parse_rfc3339("1969-12-31T23:59:59Z"), Some((-1, 0)));
+        assert_eq!(
+            parse_rfc3339("1600-03-01T00:00:00Z"),
+            Some((-11_670_912_000, 0))
+        );
+        // January and February of year 0 fall in the era before (negative years).
+        assert_eq!(
+            parse_rfc3339("0000-01-01T00:00:00Z"),
+            Some((-62_167_219_200, 0))
+        );
+        assert_eq!(
+            parse_rfc3339("0000-03-01T00:00:00Z"),
+            Some((-62_162_035_200, 0))
+        );
+    }
+
+    #[test]
+    fn parser_fractions_offsets_and_separators() {
+        let base = 1_777_629_600; // 2026-05-01T10:00:00Z
+        assert_eq!(parse_rfc3339("2026-05-01T10:00:00Z"), Some((base, 0)));
+        assert_eq!(parse_rfc3339("2026-05-01t10:00:00z"), Some((base, 0)));
+        assert_eq!(parse_rfc3339("2026-05-01 10:00:00Z"), Some((base, 0)));
+        assert_eq!(
+            parse_rfc3339("2026-05-01T10:00:00.123456789Z"),
+            Some((base, 123_456_789))
+        );
+        assert_eq!(
+            parse_rfc3339("2026-05-01T10:00:00.1Z"),
+            Some((base, 100_000_000))
+        );
+        // More than nine digits: the rest is dropped.
+        assert_eq!(
+            parse_rfc3339("2026-05-01T10:00:00.1234567891Z"),
+            Some((base, 123_456_789))
+        );
+        assert_eq!(parse_rfc3339("2026-05-01T15:30:00+05:30"), Some((base, 0)));
+        assert_eq!(parse_rfc3339("2026-05-01T04:30:00-05:30"), Some((base, 0)));
+        assert_eq!(
+            parse_rfc3339("2026-05-01T15:30:00.25+05:30"),
+            Some((base, 250_000_000))
+        );
+        assert_eq!(parse_rfc3339("2026-05-01T10:00:00+00:00"), Some((base, 0)));
+        assert_eq!(parse_rfc3339("2026-05-02T09:59:00+23:59"), Some((base, 0)));
+        for bad in [
+            // Fractions or times without a zone.
+            "2026-05-01T10:00:00.5",
+            "2026-05-01T10:00:00.123456789",
+            "2026-05-01T10:00:00",
+            // Malformed separators and fields.
+            "2026/05/01T10:00:00Z",
+            "2026-05/01T10:00:00Z",
+            "2026-05-01X10:00:00Z",
+            "2026-05-01T10-00:00Z",
+            "2026-05-01T10:00-00Z",
+            "2026-05-01T10:00:00,5Z",
+            "+026-05-01T10:00:00Z",
+            "2026-+5-01T10:00:00Z",
+            "2026-05-01T1a:00:00Z",
+            // Offsets: wrong shape, signs inside, out of range.
+            "2026-05-01T10:00:00+0530",
+            "2026-05-01T10:00:00+05:3",
+            "2026-05-01T10:00:00 05:30",
+            "2026-05-01T10:00:00+05-30",
+            "2026-05-01T10:00:00+-5:00",
+            "2026-05-01T10:00:00+05:+3",
+            "2026-05-01T10:00:00+24:00",
+            "2026-05-01T10:00:00+05:60",
+            "2026-05-01T10:00:00ZZ",
+            "2026-05-01T10:00:00Z ",
+            "2026-05-01T10:00:00.Z",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn parser_never_panics() {
+        // Every prefix of real timestamps, and every position replaced by characters that
+        // break the shape (multi-byte ones included).
+        let samples = [
+            "2026-05-01T10:00:00.123456789Z",
+            "2026-05-01T15:30:00+05:30",
+            "2026-05-01T10:00:00Z text",
+        ];
+        for s in samples {
+            for end in 0..=s.len() {
+                let _ = parse_rfc3339(&s[..end]);
+                let _ = split_timestamp(&s[..end]);
+            }
+            let chars: Vec<char> = s.chars().collect();
+            for i in 0..chars.len() {
+                for r in ['é', '€', '𝄞', ' ', '+', '-', ':', '.', 'Z', '9', '\0'] {
+                    let mut v = chars.clone();
+                    v[i] = r;
+                    let t: String = v.iter().collect();
+                    let _ = parse_rfc3339(&t);
+                    let _ = split_timestamp(&t);
+                    v.insert(i, r);
+                    let t: String = v.iter().collect();
+                    let _ = parse_rfc3339(&t);
+                }
+            }
+        }
     }
 
     #[test]

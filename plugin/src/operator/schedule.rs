@@ -130,4 +130,71 @@ mod tests {
             prev = i;
         }
     }
+
+    #[test]
+    fn phase_boundaries() {
+        let s = Schedule::new(30.0);
+        for (phase, t, want) in [
+            (Phase::Starting, 1_999, 1_000),
+            (Phase::Starting, 2_000, 2_500),
+            (Phase::Starting, 9_999, 2_500),
+            (Phase::Starting, 10_000, 4_800),
+            (Phase::Running, 119_999, 4_800),
+            (Phase::Running, 120_000, 4_950),
+            (Phase::Running, 599_999, 4_950),
+            (Phase::Running, 600_000, 4_950),
+        ] {
+            assert_eq!(s.interval_ms(phase, t), want, "{phase:?} at {t}");
+        }
+    }
+
+    #[test]
+    fn ten_to_thirty_minute_ramp_is_linear() {
+        let s = Schedule::new(30.0);
+        // 4.95 s at 10 min, +10.05 s over the next 20 min, 15 s from 30 min on.
+        for (t, want) in [
+            (600_000, 4_950),
+            (600_001, 4_950),
+            (720_000, 5_955),
+            (1_200_000, 9_975),
+            (1_500_000, 12_487),
+            (1_799_999, 14_999),
+            (1_800_000, 15_000),
+            (u64::MAX, 15_000),
+        ] {
+            assert_eq!(s.interval_ms(Phase::Running, t), want, "t={t}");
+        }
+        // A lower cap clips the ramp.
+        assert_eq!(
+            Schedule::new(10.0).interval_ms(Phase::Running, 1_500_000),
+            10_000
+        );
+        assert_eq!(
+            Schedule::new(10.0).interval_ms(Phase::Running, 1_000_000),
+            8_300
+        );
+    }
+
+    #[test]
+    fn cap_is_clamped() {
+        assert_eq!(Schedule::new(0.0).interval_ms(Phase::Starting, 0), 100);
+        assert_eq!(Schedule::new(-5.0).interval_ms(Phase::Starting, 0), 100);
+        assert_eq!(Schedule::new(0.1).interval_ms(Phase::Starting, 0), 100);
+        assert_eq!(Schedule::new(0.25).interval_ms(Phase::Starting, 0), 250);
+        assert_eq!(
+            Schedule::new(1e12).interval_ms(Phase::Running, u64::MAX),
+            LONG_RUN_MS
+        );
+        assert_eq!(Schedule::new(1e12).cap_ms, 86_400_000);
+    }
+
+    #[test]
+    fn error_backoff_edges() {
+        let s = Schedule::new(30.0);
+        assert_eq!(s.error_backoff_ms(200, 0), 1_000, "at least one second");
+        assert_eq!(s.error_backoff_ms(1_000, 5), 32_000);
+        assert_eq!(s.error_backoff_ms(900, 6), MAX_ERROR_BACKOFF_MS);
+        assert_eq!(s.error_backoff_ms(1_000, u32::MAX), MAX_ERROR_BACKOFF_MS);
+        assert_eq!(s.error_backoff_ms(u64::MAX, 1), MAX_ERROR_BACKOFF_MS);
+    }
 }

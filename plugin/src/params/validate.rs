@@ -294,4 +294,77 @@ mod tests {
         assert_eq!(did_you_mean("restart", &c), Some("restart_policy"));
         assert_eq!(levenshtein("kitten", "sitting"), 3);
     }
+
+    #[test]
+    fn resource_group_length_boundary() {
+        for (len, ok) in [(1, true), (89, true), (90, true), (91, false)] {
+            assert_eq!(check_resource_group(&"r".repeat(len)).is_ok(), ok, "{len}");
+            // Characters, not bytes.
+            assert_eq!(
+                check_resource_group(&"é".repeat(len)).is_ok(),
+                ok,
+                "é x {len}"
+            );
+        }
+        for ok in ["a.b", "x)", "(x", "_", "-"] {
+            assert!(check_resource_group(ok).is_ok(), "{ok}");
+        }
+        for bad in ["a b", "a%2Fb", "a#", ".", "..", "a\n"] {
+            let e = check_resource_group(bad).unwrap_err().to_string();
+            assert!(e.contains("1-90 characters"), "{e}");
+            assert!(e.ends_with(&format!("found `{bad}`")), "{e}");
+        }
+    }
+
+    #[test]
+    fn did_you_mean_thresholds() {
+        let c = ["memory_in_gb"];
+        // Normalised equality: case, '_' and '-' ignored.
+        assert_eq!(did_you_mean("MEMORY-IN-GB", &c), Some("memory_in_gb"));
+        // A prefix needs at least three characters.
+        assert_eq!(did_you_mean("mem", &c), Some("memory_in_gb"));
+        assert_eq!(did_you_mean("me", &c), None);
+        // Up to ten characters: at most two edits; longer keys: three.
+        assert_eq!(did_you_mean("mexoryingb", &c), Some("memory_in_gb"));
+        assert_eq!(did_you_mean("mexoryxxgb", &c), None);
+        assert_eq!(did_you_mean("mxmoryxngbx", &c), Some("memory_in_gb"));
+        assert_eq!(did_you_mean("mxmoryxxgbxx", &c), None);
+        assert_eq!(did_you_mean("anything", &[]), None);
+    }
+
+    #[test]
+    fn did_you_mean_prefers_exact_then_prefix_then_closest() {
+        // The exact (normalised) match wins over an earlier prefix match.
+        assert_eq!(did_you_mean("CPU", &["cpu_count", "cpu"]), Some("cpu"));
+        // A prefix match wins over a closer edit.
+        assert_eq!(
+            did_you_mean("cpu", &["gpu", "cpu_count"]),
+            Some("cpu_count")
+        );
+        // Otherwise the fewest edits, whatever the order.
+        assert_eq!(did_you_mean("cpux", &["gpu", "cpu"]), Some("cpu"));
+        assert_eq!(did_you_mean("gpux", &["gpu", "cpu"]), Some("gpu"));
+        assert_eq!(
+            did_you_mean("xpux", &["gpu", "cpu"]),
+            Some("gpu"),
+            "ties: the first"
+        );
+    }
+
+    #[test]
+    fn edit_distances() {
+        for (a, b, d) in [
+            ("", "", 0),
+            ("", "abc", 3),
+            ("abc", "", 3),
+            ("abc", "abc", 0),
+            ("ab", "ba", 2),
+            ("flaw", "lawn", 2),
+            ("abc", "abxc", 1),
+            ("ä", "a", 1),
+        ] {
+            assert_eq!(levenshtein(a, b), d, "{a} {b}");
+            assert_eq!(levenshtein(b, a), d, "{b} {a}");
+        }
+    }
 }

@@ -369,11 +369,12 @@ fn polling_interval_caps_the_schedule() {
     assert!(cloud.counts.borrow().gets >= 60);
 }
 
-/// Prints the simulated ARM reads and exit-detection latency for the report
-/// (`cargo test -p aci-plugin simulated_costs -- --nocapture`).
+/// The simulated ARM reads and exit-detection latency on the virtual clock, against the
+/// schedule's targets (a 60 s job in ≤ 35 reads, a 10 min job in ≤ 260, exits seen within
+/// 5 s); printed for the report (`cargo test -p aci-plugin simulated_costs -- --nocapture`).
 #[test]
 fn simulated_costs() {
-    for run_ms in [0u64, 10_000, 60_000, 600_000] {
+    for (run_ms, max_reads) in [(0u64, 8u64), (10_000, 14), (60_000, 35), (600_000, 260)] {
         let job = Job::new(run_ms, 0).printing_every(1_000);
         let (r, cloud, host) = run(job.clone(), |_, _| {});
         r.unwrap();
@@ -386,13 +387,25 @@ fn simulated_costs() {
             .unwrap();
         let exited = 1_020 + job.provision_ms + run_ms;
         let c = cloud.counts.borrow();
+        let latency = detected - exited;
         println!(
             "job {:>4} s: {:>3} reads ({} group GETs, {} log GETs) + 1 exists; exit seen after {} ms",
             run_ms / 1000,
             c.reads(),
             c.gets,
             c.logs,
-            detected - exited
+            latency
         );
+        assert!(
+            c.reads() <= max_reads,
+            "{run_ms} ms job: {} reads",
+            c.reads()
+        );
+        assert!(
+            latency < 5_000,
+            "{run_ms} ms job: exit seen after {latency} ms"
+        );
+        // Each poll reads the group; the log only while the container runs.
+        assert!(c.logs <= c.gets, "{run_ms} ms job");
     }
 }

@@ -17,6 +17,7 @@
 //! | `read-file` | `read-granted-file(path)`, a path it did not declare |
 //! | `plan-escape` | from inside `plan`: `get-connection(conn)` and `GET url` |
 //! | `plain` | `GET url` with neither credential nor body (the control) |
+//! | `raw-authority` | `GET http://{authority}/` with `authority` set verbatim (say `evil@127.0.0.1:port`, which the SDK's URL parser refuses) |
 //!
 //! Every attempt the host refuses ends as `task-error.denied`; anything else
 //! (success included) is reported distinctly, so a test can tell.
@@ -68,6 +69,32 @@ fn raw(
     body: Option<(&[u8], bool)>,
 ) -> Result<u16> {
     let u = Url::parse(url).map_err(|e| Error::InvalidParams(e.to_string()))?;
+    let target = Target {
+        https: u.https,
+        authority: &u.authority,
+        path_with_query: &u.path_with_query,
+        label: url,
+    };
+    raw_to(method, &target, headers, body)
+}
+
+/// Where a raw request goes, set verbatim on the `wasi:http` request.
+struct Target<'a> {
+    https: bool,
+    authority: &'a str,
+    path_with_query: &'a str,
+    /// How errors name it.
+    label: &'a str,
+}
+
+/// [`raw`] to a target given in parts (an authority no URL parser would accept included).
+fn raw_to(
+    method: Method,
+    t: &Target<'_>,
+    headers: &[(&str, &str)],
+    body: Option<(&[u8], bool)>,
+) -> Result<u16> {
+    let url = t.label;
     let mut entries: Vec<(String, Vec<u8>)> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
@@ -82,14 +109,14 @@ fn raw(
     let req = OutgoingRequest::new(fields);
     let bad = |_| Error::Internal("the host rejected the request head".into());
     req.set_method(&method).map_err(bad)?;
-    req.set_scheme(Some(if u.https {
+    req.set_scheme(Some(if t.https {
         &Scheme::Https
     } else {
         &Scheme::Http
     }))
     .map_err(bad)?;
-    req.set_authority(Some(&u.authority)).map_err(bad)?;
-    req.set_path_with_query(Some(&u.path_with_query))
+    req.set_authority(Some(t.authority)).map_err(bad)?;
+    req.set_path_with_query(Some(t.path_with_query))
         .map_err(bad)?;
     if let Some((bytes, _)) = body {
         let out = req.body().map_err(|_| Error::Internal("no body".into()))?;
@@ -159,6 +186,16 @@ fn attack(v: &Value) -> Result<u16> {
             Err(e) => Err(e),
         },
         "plain" => raw(Method::Get, url()?, &[], None),
+        "raw-authority" => {
+            let authority = field(v, "authority")?;
+            let target = Target {
+                https: false,
+                authority,
+                path_with_query: "/",
+                label: authority,
+            };
+            raw_to(Method::Get, &target, &[], None)
+        }
         other => Err(Error::InvalidParams(format!("unknown attack `{other}`"))),
     }
 }
