@@ -153,7 +153,14 @@ async function commandOnce(plugin, command, positionals, flags) {
     const result = await startCall(plugin, { ...data, call: "describe" }).done;
     if (result.trap) throw new Error(`plugin trapped: ${result.trap}`);
     const info = result.info;
-    out(JSON.stringify({ name: info.name, version: info.version, template_fields: info.templateFields, params_schema: JSON.parse(info.paramsSchema) }));
+    out(JSON.stringify({
+      name: info.name,
+      version: info.version,
+      template_fields: info.templateFields,
+      params_schema: JSON.parse(info.paramsSchema),
+      environment: info.environment,
+      secret_extras: info.secretExtras,
+    }));
     return 0;
   }
   const call = command === "validate"
