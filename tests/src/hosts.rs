@@ -16,10 +16,14 @@ use crate::clients::{digest, run_bounded, target_tmp};
 pub trait Host: Send + Sync {
     /// Its name in messages.
     fn name(&self) -> &'static str;
-    /// The command for `args` (e.g. `["run", "task.json", "--json"]`), with the host's own
-    /// options added: the shared component, private caches, and for `run` its XCom store
-    /// under `scratch`.
-    fn command(&self, args: &[&str], scratch: &Path) -> Command;
+    /// The command for `args` (e.g. `["run", "task.json", "--json"]`) with component
+    /// `plugin`, and the host's own options added: private caches, and for `run` its XCom
+    /// store under `scratch`.
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command;
+    /// [`Host::command_with`] the ACI component ([`component`]).
+    fn command(&self, args: &[&str], scratch: &Path) -> Command {
+        self.command_with(component(), args, scratch)
+    }
     /// The XCom file a `run` wrote under `scratch`, for hosts that keep one JSON file per
     /// task instance (`{"xcom": {...}}`); `None` for hosts with another store.
     fn xcom_file(&self, scratch: &Path) -> Option<PathBuf>;
@@ -50,9 +54,9 @@ impl Host for AciHost {
         "aci-host"
     }
 
-    fn command(&self, args: &[&str], scratch: &Path) -> Command {
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
         let mut cmd = crate::cli::aci_host(args, scratch);
-        cmd.arg("--plugin").arg(component());
+        cmd.arg("--plugin").arg(plugin);
         if args.first() == Some(&"run") {
             cmd.arg("--state-dir").arg(scratch.join("aci-host-state"));
         }
@@ -122,12 +126,12 @@ impl Host for NodeHost {
         "node"
     }
 
-    fn command(&self, args: &[&str], scratch: &Path) -> Command {
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
         let mut cmd = Command::new("node");
         cmd.arg(Self::dir().join("src/main.mjs"))
             .args(args)
             .arg("--plugin")
-            .arg(component())
+            .arg(plugin)
             .arg("--cache-dir")
             .arg(target_tmp().join("aci-node-host-cache"))
             .current_dir(root())

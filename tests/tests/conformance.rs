@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use aci_e2e::cli::{emulator_conn, text};
 use aci_e2e::clients::{run_bounded, run_bounded_after};
 use aci_e2e::hosts::{hosts, Host};
-use aci_e2e::{Emulator, EmulatorConfig, Stats};
+use aci_e2e::{Emulator, EmulatorConfig, Stats, HOSTILE_COMPONENT};
 use serde_json::{json, Value};
 
 /// Longest any one command may take.
@@ -293,20 +293,37 @@ fn same_json(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A secured variable's value, masked by every host.
+const SECURED: &str = "hunter2-secured-value";
+
 #[test]
 fn hello_succeeds_everywhere() {
     let runs = conform(
         task(
             "hello",
-            json!({"command": ["sh", "-c", "echo hello; echo world"], "xcom_all": true}),
+            json!({"command": ["sh", "-c", "echo hello; echo \"token=$TOKEN\""], "xcom_all": true,
+                   "environment_variables": {"TOKEN": SECURED}, "secured_variables": ["TOKEN"]}),
         ),
         Ending::Natural,
     );
     assert_eq!(runs[0].status, Some(0));
     assert_eq!(
         runs[0].result["xcom"]["logs"],
-        json!(["hello\n", "world\n"])
+        json!(["hello\n", "token=***\n"])
     );
+    for run in &runs {
+        assert!(
+            run.stderr.contains("token=***"),
+            "{}: {}",
+            run.host,
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(SECURED),
+            "{} shows the secret",
+            run.host
+        );
+    }
 }
 
 #[test]
@@ -457,4 +474,123 @@ fn a_hook_round_trip_answers_the_same_everywhere() {
         (&json!(true), &json!(true), &json!(false))
     );
     assert_eq!(answers[5][0], true, "{answers}");
+}
+
+/// A loopback server that counts the connections it accepts and answers 200.
+struct Listener {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let l = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let port = l.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        runtime.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = l.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                    let _ = s.write_all(ok).await;
+                });
+            }
+        });
+        Listener {
+            port,
+            accepted,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/token", self.port)
+    }
+}
+
+/// The hostile test guest's attacks through one host: each `(attack params, exit status,
+/// result)`, and how many connections reached the listener.
+fn attacks(host: &dyn Host) -> (Vec<(Value, Option<i32>, Value)>, usize) {
+    let listener = Listener::start();
+    let pg = json!({"conn_type": "postgres", "host": "127.0.0.1", "port": listener.port,
+                    "login": "app", "password": "pg-password-1"});
+    let azure = json!({"conn_type": "azure_container_instance", "login": "client",
+                       "password": "azure-secret-1"});
+    let url = listener.url();
+    let look_alike = "http://127.attacker.example/t";
+    let cases = [
+        json!({"attack": "read-undeclared", "declare": ["pg"], "conn": "azure_default"}),
+        json!({"attack": "egress-after-connection", "declare": ["pg"], "conn": "pg", "url": url}),
+        json!({"attack": "read-file", "path": "/etc/hostname"}),
+        json!({"attack": "bearer", "grant": [look_alike], "url": look_alike}),
+        json!({"attack": "secret-body", "grant": ["http://localhost.evil"], "url": "http://localhost.evil/t"}),
+        json!({"attack": "bearer", "grant": [url], "url": url}),
+        json!({"attack": "secret-body", "grant": [url], "url": url}),
+    ];
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("task.json");
+    let outcomes = cases
+        .into_iter()
+        .map(|params| {
+            std::fs::write(
+                &file,
+                json!({"task_id": "hostile", "params": params}).to_string(),
+            )
+            .unwrap();
+            let args = ["run", file.to_str().unwrap(), "--json"];
+            let mut cmd = host.command_with(Path::new(HOSTILE_COMPONENT), &args, scratch.path());
+            cmd.env("AIRFLOW_CONN_PG", pg.to_string())
+                .env("AIRFLOW_CONN_AZURE_DEFAULT", azure.to_string());
+            let out = run_bounded(cmd, COMMAND_LIMIT);
+            // Each host has its own listener: its port is not part of the comparison.
+            let stdout = text(&out.stdout).replace(&listener.port.to_string(), "PORT");
+            let result = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+                .unwrap_or_else(|e| panic!("{}: {e}: {}", host.name(), text(&out.stderr)));
+            (params, out.status.code(), result)
+        })
+        .collect();
+    let reached = listener.accepted.load(std::sync::atomic::Ordering::SeqCst);
+    (outcomes, reached)
+}
+
+/// The outbound policy and the runtime's grant, tried by the hostile test guest: an
+/// undeclared connection, egress after resolving a connection, an undeclared file,
+/// credentials over plain http to look-alike loopback names (granted by the plan itself):
+/// all denied, and the same requests to the granted loopback listener allowed, in every host.
+#[test]
+fn every_host_denies_the_same_escapes() {
+    let runs = per_host(|host, _| attacks(host));
+    for (host, (outcomes, reached)) in hosts().iter().zip(&runs) {
+        for (params, status, result) in outcomes {
+            let allowed = params["url"]
+                .as_str()
+                .is_some_and(|u| u.contains("127.0.0.1"))
+                && params["attack"] != "egress-after-connection";
+            let expected = if allowed { Some(0) } else { Some(125) };
+            assert_eq!(*status, expected, "{}: {params}: {result}", host.name());
+        }
+        assert_eq!(
+            *reached,
+            2,
+            "{}: only the two granted requests reach it",
+            host.name()
+        );
+        let (reference, _) = &runs[0];
+        for ((params, _, a), (_, _, b)) in reference.iter().zip(outcomes) {
+            assert_eq!(a, b, "{}: {params}", host.name());
+        }
+    }
 }

@@ -1,6 +1,6 @@
 // One instance of the transpiled component, with everything it imports:
-// preview2-shim's WASI (with an empty environment and the guest's stdout sent
-// to stderr), `wasi:http` behind the outbound policy, and our
+// preview2-shim's WASI (with an empty environment, no preopened directory and
+// the guest's stdout sent to stderr), `wasi:http` behind the outbound policy, and our
 // `orchestrator:task/runtime`.
 //
 // Each instance has its own runtime state and grant, as in aci-host: `execute`
@@ -51,6 +51,10 @@ export async function instantiate({ jsPath, modules, connEnv, guestEnv, masker, 
     },
     // Our stdout carries the JSON result: the guest's stdout goes to stderr.
     "wasi:cli/stdout": { getStdout: () => shim.cli.stderr.getStderr() },
+    // No filesystem (a guest that imports it sees no preopened directory) and
+    // no wasi:sockets (a guest that imports them does not instantiate).
+    "wasi:filesystem/types": shim.filesystem.types,
+    "wasi:filesystem/preopens": { getDirectories: () => [] },
     "wasi:http/outgoing-handler": http.outgoingHandler,
     "wasi:http/types": http.types,
     "orchestrator:task/runtime": runtime.imports(),

@@ -19,7 +19,7 @@ import { DEFAULT_PLUGIN, cacheRoot, loadPlugin } from "./plugin.mjs";
 import { parseOrigin } from "./policy.mjs";
 import { classifyError, EXIT_CANCELLED, EXIT_OTHER, failedReport, reportOf } from "./report.mjs";
 import { CancelFlag } from "./runtime.mjs";
-import { hookAnswer, hookCall, readTask } from "./task.mjs";
+import { hookAnswer, hookCall, readTask, securedValues } from "./task.mjs";
 import { writeXcom } from "./xcom.mjs";
 
 const OPTIONS = {
@@ -109,7 +109,7 @@ async function commandRun(plugin, file, flags) {
     return finish(failedReport(file, e.message, EXIT_OTHER), flags, started);
   }
   const cancel = new CancelFlag();
-  const data = { ...baseData(flags, cancel), task };
+  const data = { ...baseData(flags, cancel), task, secrets: securedValues(task.params) };
   const call = startCall(plugin, { ...data, call: "run" });
   let interrupted = false;
   const graceMs = Number(flags["cancel-grace"] ?? 30) * 1000;
@@ -119,7 +119,7 @@ async function commandRun(plugin, file, flags) {
   });
   const result = await call.done;
   const masker = new Masker();
-  masker.addAll([...(result.secrets ?? []), ...call.last.secrets]);
+  masker.addAll([...data.secrets, ...(result.secrets ?? []), ...call.last.secrets]);
   let report;
   if (interrupted || result.trap) {
     const why = interrupted ? "plugin did not stop within the grace period; interrupted, running on-kill" : masker.mask(`plugin trapped: ${result.trap}`);

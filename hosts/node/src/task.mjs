@@ -50,6 +50,21 @@ export function readTask(path) {
   };
 }
 
+/**
+ * The values of `environment_variables` whose names `secured_variables` lists
+ * (a list of names, or a string: any name that is a substring of it), which
+ * are masked like connection secrets (as aci-host does).
+ */
+export function securedValues(params) {
+  const env = params.environment_variables;
+  if (!env || typeof env !== "object") return [];
+  const secured = params.secured_variables;
+  const isSecured = (name) => (Array.isArray(secured) ? secured.includes(name) : typeof secured === "string" && secured.includes(name));
+  return Object.entries(env)
+    .filter(([name, value]) => isSecured(name) && value !== null)
+    .map(([, value]) => (typeof value === "string" ? value : JSON.stringify(value)));
+}
+
 /** The hook's methods: CLI name → JS export name and parameters, as in wit/aci.wit. */
 export const HOOK_METHODS = {
   "create-or-update": { fn: "createOrUpdate", params: ["target", "containerGroup", "wait"] },
