@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use aci_e2e::cli::{emulator_conn, text};
 use aci_e2e::clients::{run_bounded, run_bounded_after};
 use aci_e2e::hosts::{hosts, Host};
-use aci_e2e::{Emulator, EmulatorConfig, Stats, HOSTILE_COMPONENT};
+use aci_e2e::{Emulator, EmulatorConfig, Faults, Stats, HOSTILE_COMPONENT};
 use serde_json::{json, Value};
 
 /// Longest any one command may take.
@@ -44,7 +44,8 @@ struct Emu {
 }
 
 impl Emu {
-    fn start() -> Emu {
+    /// An emulator with a short provisioning delay and these request faults.
+    fn start(faults: Faults) -> Emu {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -53,6 +54,7 @@ impl Emu {
         let emulator = runtime
             .block_on(Emulator::start(EmulatorConfig {
                 provision_delay: Duration::from_millis(100),
+                faults,
                 ..EmulatorConfig::default()
             }))
             .expect("start the emulator");
@@ -133,11 +135,16 @@ enum Ending {
 
 /// Runs `f` for every host at once, each with a fresh emulator; the results in host order.
 fn per_host<T: Send>(f: impl Fn(&dyn Host, &Emu) -> T + Sync) -> Vec<T> {
+    per_host_with(Faults::default(), f)
+}
+
+/// [`per_host`] with emulators that inject `faults`.
+fn per_host_with<T: Send>(faults: Faults, f: impl Fn(&dyn Host, &Emu) -> T + Sync) -> Vec<T> {
     let hosts = hosts();
     std::thread::scope(|scope| {
         let running: Vec<_> = hosts
             .iter()
-            .map(|h| scope.spawn(|| f(h.as_ref(), &Emu::start())))
+            .map(|h| scope.spawn(|| f(h.as_ref(), &Emu::start(faults.clone()))))
             .collect();
         running
             .into_iter()
@@ -369,19 +376,9 @@ fn sigterm_cancels_and_the_plugin_deletes_its_group_everywhere() {
 
 #[test]
 fn an_interrupted_plugin_is_cleaned_up_by_on_kill_everywhere() {
-    let emu = Emu::start();
     let grace: &[&str] = &["--cancel-grace", "0"];
-    let runs: Vec<Run> = hosts()
-        .iter()
-        .map(|h| {
-            run_task(
-                h.as_ref(),
-                &emu,
-                &long_job("killed"),
-                Ending::Signalled(grace),
-            )
-        })
-        .collect();
+    let runs =
+        per_host(|host, emu| run_task(host, emu, &long_job("killed"), Ending::Signalled(grace)));
     for run in &runs {
         assert_eq!(run.status, Some(130), "{}: {}", run.host, run.stderr);
         assert_eq!(
@@ -593,4 +590,56 @@ fn every_host_denies_the_same_escapes() {
             assert_eq!(a, b, "{}: {params}", host.name());
         }
     }
+}
+
+/// The Node host's own unit tests (`hosts/node/test/`: its policy, masking and connection
+/// rules against the tables of aci-host's unit tests), when the Node host is compared.
+#[test]
+fn the_node_hosts_rules_pass_their_unit_tests() {
+    if !hosts().iter().any(|h| h.name() == "node") {
+        return;
+    }
+    let mut node = std::process::Command::new("node");
+    node.args(["--test", "test/"])
+        .current_dir(aci_e2e::hosts::NodeHost::dir());
+    let out = run_bounded(node, COMMAND_LIMIT);
+    assert!(
+        out.status.success(),
+        "node --test:\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// A response slower than ten seconds still arrives: the guest SDK asks for a 10 s connect
+/// timeout, which preview2-shim gives Node as a socket idle timeout. One hook call against
+/// an emulator that answers every ARM request after 11 s.
+#[test]
+fn a_response_slower_than_ten_seconds_arrives_everywhere() {
+    let slow = Faults {
+        latency: Some(Duration::from_secs(11)),
+        ..Faults::default()
+    };
+    let answers = per_host_with(slow, |host, emu| {
+        let scratch = tempfile::tempdir().unwrap();
+        let args = [
+            "hook",
+            "exists",
+            "--resource-group",
+            "conformance",
+            "--name",
+            "slow",
+        ];
+        let mut cmd = host.command(&args, scratch.path());
+        cmd.env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(emu.get()));
+        let out = run_bounded(cmd, COMMAND_LIMIT);
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            host.name(),
+            text(&out.stderr)
+        );
+        text(&out.stdout).trim().to_string()
+    });
+    assert!(answers.iter().all(|a| a == "false"), "{answers:?}");
 }

@@ -159,3 +159,15 @@ export function grantJson({ connections = [], origins = [], allowHosts = [], fil
     environment: sorted(environment),
   };
 }
+
+/** A grant (JSON form) as the lines `aci-host validate --explain` and `run -v` print. */
+export function grantLines(grant) {
+  const list = (items) => (items.length ? items.join(", ") : "none");
+  const origins = [...grant.origins, ...grant.allow_hosts.filter((o) => !grant.origins.includes(o)).map((o) => `${o} (--allow-host)`)];
+  return [
+    `connections: ${list(grant.connections)}`,
+    ...(origins.length ? origins.map((o) => `origin:      ${o}`) : ["origins:     none"]),
+    `files:       ${list(grant.files)}`,
+    `environment: ${list(grant.environment)}${grant.environment.length ? " (passed when set)" : ""}`,
+  ];
+}

@@ -10,7 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { connectionSecrets, declaredSecrets, lookup, redacted, toWit } from "./connections.mjs";
 import { instantiate } from "./instance.mjs";
 import { Masker } from "./mask.mjs";
-import { grantJson, originFromParts, originText, parseOrigin } from "./policy.mjs";
+import { grantJson, grantLines, originFromParts, originText, parseOrigin } from "./policy.mjs";
 import { CancelFlag } from "./runtime.mjs";
 import { unrenderedField } from "./task.mjs";
 
@@ -74,8 +74,10 @@ function declare(operator, info, ids, params, { connEnv, masker, allowHosts, str
   return { grant };
 }
 
-/** Applies a grant (JSON form) to an instance: connections, files, origins. */
+/** Applies a grant (JSON form) to an instance: connections, files, origins (`-v` prints it). */
 function applyGrant(instance, grant) {
+  instance.runtime.emit("debug", "granted to this task:");
+  for (const line of grantLines(grant)) instance.runtime.emit("debug", `  ${line}`);
   instance.runtime.applyGrant(grant);
   instance.policy.allowed = new Set([...grant.origins, ...grant.allow_hosts].map((o) => originText(parseOrigin(o))));
   parentPort.postMessage({ type: "grant", grant, secrets: instance.runtime.masker.secrets() });
