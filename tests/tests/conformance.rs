@@ -643,3 +643,15 @@ fn a_response_slower_than_ten_seconds_arrives_everywhere() {
     });
     assert!(answers.iter().all(|a| a == "false"), "{answers:?}");
 }
+
+#[test]
+fn a_missing_connection_fails_the_same_everywhere() {
+    let runs = conform(
+        task("missing", json!({"ci_conn_id": "nowhere"})),
+        Ending::Natural,
+    );
+    assert_eq!(runs[0].status, Some(125));
+    assert!(runs[0].counts.is_empty(), "{:?}", runs[0].counts);
+    let error = runs[0].result["error"].as_str().unwrap();
+    assert!(error.contains("AIRFLOW_CONN_NOWHERE"), "{error}");
+}

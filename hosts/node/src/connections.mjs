@@ -225,12 +225,14 @@ export function lookup(env, connId) {
   const name = `AIRFLOW_CONN_${connId.toUpperCase()}`;
   const text = env[name];
   if (text === undefined) {
-    return { error: { tag: "not-found", val: `connection \`${connId}\` is not defined; looked in the environment variable ${name}` } };
+    // Worded as aci-host words it; the environment is the only place this host looks.
+    const val = `connection \`${connId}\` is not defined; looked in 1. environment variable ${name} (not set)`;
+    return { error: { tag: "not-found", val } };
   }
   try {
     return { conn: fromUriOrJson(connId, text) };
   } catch (e) {
-    return { error: { tag: "invalid", val: `connection \`${connId}\` (${name}) is invalid: ${e.message}` } };
+    return { error: { tag: "invalid", val: `${name}: ${e.message}` } };
   }
 }
 
@@ -268,12 +270,18 @@ function strings(value, out) {
   return out;
 }
 
+/** A declared secret extra: `[field, key]` (`key` null for a whole field). */
+function splitEntry(entry) {
+  const dot = entry.indexOf(".");
+  return dot < 0 ? [entry, null] : [entry.slice(0, dot), entry.slice(dot + 1)];
+}
+
 /** The values of the operator's declared secret extras (`field` or `field.key`). */
 export function declaredSecrets(conn, secretExtras) {
   const out = [];
   const extra = structuredClone(conn.extra);
   for (const entry of secretExtras) {
-    const [field, key] = entry.includes(".") ? [entry.slice(0, entry.indexOf(".")), entry.slice(entry.indexOf(".") + 1)] : [entry, null];
+    const [field, key] = splitEntry(entry);
     if (!(field in extra)) continue;
     if (key === null) strings(extra[field], out);
     else withObject(extra, field, (map) => key in map && strings(map[key], out));
@@ -300,7 +308,7 @@ export function redacted(conn, secretExtras) {
   const extra = redactSensitive(conn.extra, masker);
   const present = (v) => v !== null && v !== undefined && v !== "";
   for (const entry of secretExtras) {
-    const [field, key] = entry.includes(".") ? [entry.slice(0, entry.indexOf(".")), entry.slice(entry.indexOf(".") + 1)] : [entry, null];
+    const [field, key] = splitEntry(entry);
     if (!(field in extra)) continue;
     if (key === null) {
       if (present(extra[field])) extra[field] = MASK;

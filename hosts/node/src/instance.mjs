@@ -35,8 +35,8 @@ function shimImports() {
  * @param {boolean} o.verbose also log debug lines
  * @returns {Promise<{exports: object, runtime: TaskRuntime, policy: {allowed: Set<string>}, stats: object}>}
  */
-export async function instantiate({ jsPath, modules, connEnv, guestEnv, masker, cancel, verbose, taskId }) {
-  const runtime = new TaskRuntime({ taskId, connEnv, masker, cancel, verbose });
+export async function instantiate({ jsPath, modules, connEnv, guestEnv, masker, cancel, verbose }) {
+  const runtime = new TaskRuntime({ connEnv, masker, cancel, verbose });
   const policy = { allowed: new Set() };
   const stats = { allowed: 0, denied: 0 };
   const http = policedHttp(shim.http, { policy, stats, log: (level, message) => runtime.emit(level, message) });

@@ -85,7 +85,9 @@ function onSignals(cancel, graceMs, onGraceOver) {
 
 /** Runs `on-kill` in a fresh worker with the interrupted call's grant; logs a failure. */
 async function runOnKill(plugin, data, last) {
-  const call = startCall(plugin, { ...data, call: "on-kill", grant: last.grant, secrets: last.secrets, cancelBuffer: new CancelFlag().buffer });
+  // A fresh, uncancelled flag: on-kill must not see the cancellation it cleans up after.
+  const fresh = new CancelFlag().buffer;
+  const call = startCall(plugin, { ...data, call: "on-kill", grant: last.grant, secrets: last.secrets, cancelBuffer: fresh });
   const result = await Promise.race([call.done, delay(ON_KILL_TIMEOUT_MS, { timeout: true })]);
   const masker = new Masker();
   masker.addAll(last.secrets);
@@ -122,7 +124,9 @@ async function commandRun(plugin, file, flags) {
   masker.addAll([...data.secrets, ...(result.secrets ?? []), ...call.last.secrets]);
   let report;
   if (interrupted || result.trap) {
-    const why = interrupted ? "plugin did not stop within the grace period; interrupted, running on-kill" : masker.mask(`plugin trapped: ${result.trap}`);
+    const why = interrupted
+      ? "plugin did not stop within the grace period; interrupted, running on-kill"
+      : masker.mask(`plugin trapped: ${result.trap}`);
     say(why);
     if (call.last.grant) await runOnKill(plugin, data, call.last);
     report = interrupted

@@ -71,14 +71,12 @@ function hostError(tag, val) {
 export class TaskRuntime {
   /**
    * @param {object} o
-   * @param {string} o.taskId labels nothing today; kept for log prefixes
    * @param {Record<string,string>} o.connEnv the `AIRFLOW_CONN_*` variables
    * @param {import('./mask.mjs').Masker} o.masker learns every resolved secret
    * @param {CancelFlag} o.cancel the shared cancellation flag
    * @param {boolean} o.verbose also write debug and trace lines
    */
-  constructor({ taskId, connEnv, masker, cancel, verbose = false }) {
-    this.taskId = taskId;
+  constructor({ connEnv, masker, cancel, verbose = false }) {
     this.connEnv = connEnv;
     this.masker = masker;
     this.cancel = cancel;

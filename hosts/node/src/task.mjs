@@ -30,7 +30,8 @@ export function readTask(path) {
   try {
     doc = JSON.parse(readFileSync(path, "utf8"));
   } catch (e) {
-    throw new Error(`${path}: ${e.code ? `cannot read it (${e.code})` : `not valid JSON (${e.message})`}; this host reads JSON task files only`);
+    const why = e.code ? `cannot read it (${e.code})` : `not valid JSON (${e.message})`;
+    throw new Error(`${path}: ${why}; this host reads JSON task files only`);
   }
   if (!doc || typeof doc !== "object" || Array.isArray(doc)) throw new Error(`${path}: a task file is a JSON object`);
   if (typeof doc.task_id !== "string" || !doc.task_id.trim()) throw new Error(`${path}: \`task_id\` is required`);

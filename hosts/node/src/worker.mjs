@@ -45,9 +45,9 @@ function declare(operator, info, ids, params, { connEnv, masker, allowHosts, str
   for (const id of ids) {
     const found = lookup(connEnv, id);
     if (found.error) {
-      if (strict && found.error.tag === "not-found") return { err: { tag: "connection", val: `connection \`${id}\` not found: ${found.error.val}` } };
-      if (strict) return { err: { tag: "connection", val: found.error.val } };
-      continue;
+      if (!strict) continue;
+      const how = found.error.tag === "not-found" ? "not found" : "is invalid";
+      return { err: { tag: "connection", val: `connection \`${id}\` ${how}: ${found.error.val}` } };
     }
     masker.addAll(connectionSecrets(found.conn));
     masker.addAll(declaredSecrets(found.conn, info.secretExtras));
@@ -124,7 +124,9 @@ function runHook(instance, info, data, masker) {
   const op = instance.exports.taskOperator;
   const hook = instance.exports.containerInstanceHook;
   const fn = hook[data.fn];
-  if (typeof fn !== "function") return { outcome: { err: { tag: "invalid-params", val: `the plugin has no hook method \`${data.fn}\`` } } };
+  if (typeof fn !== "function") {
+    return { outcome: { err: { tag: "invalid-params", val: `the plugin has no hook method \`${data.fn}\`` } } };
+  }
   const ids = connIdsInArgs(data.args);
   const declared = declare(op, info, ids, undefined, { ...data, masker, strict: false });
   if (declared.err) return { outcome: declared };
@@ -147,7 +149,10 @@ async function main(data) {
   }
   const guestEnv = guestEnvironment(info, data.hostEnv);
   if (guestEnv.length) instance = await instantiate({ ...base, guestEnv });
-  const result = data.call === "hook" ? runHook(instance, info, data, masker) : runTask(instance, info, data, masker, data.call === "on-kill" ? "onKill" : "execute");
+  const result =
+    data.call === "hook"
+      ? runHook(instance, info, data, masker)
+      : runTask(instance, info, data, masker, data.call === "on-kill" ? "onKill" : "execute");
   return { ...result, secrets: masker.secrets() };
 }
 
