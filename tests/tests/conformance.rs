@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use aci_e2e::cli::{emulator_conn, text};
 use aci_e2e::clients::{run_bounded, run_bounded_after};
 use aci_e2e::hosts::{hosts, Host};
-use aci_e2e::{Emulator, EmulatorConfig, Faults, Stats, HOSTILE_COMPONENT};
+use aci_e2e::{Emulator, EmulatorConfig, Faults, Stats, HOSTILE_COMPONENT, HTTP_PROBE_COMPONENT};
 use serde_json::{json, Value};
 
 /// Longest any one command may take.
@@ -654,4 +654,44 @@ fn a_missing_connection_fails_the_same_everywhere() {
     assert!(runs[0].counts.is_empty(), "{:?}", runs[0].counts);
     let error = runs[0].result["error"].as_str().unwrap();
     assert!(error.contains("AIRFLOW_CONN_NOWHERE"), "{error}");
+}
+
+/// The guest's own stdout and stderr (the `http-probe` test guest prints a secured value
+/// with `eprintln!` and `println!`) reach every host's stderr as masked log lines, never
+/// its stdout.
+#[test]
+fn guest_output_is_masked_everywhere() {
+    let params = json!({"eprint": format!("db password={SECURED}"),
+                        "environment_variables": {"P": SECURED}, "secured_variables": ["P"]});
+    let runs = per_host(|host, _| {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("task.json");
+        std::fs::write(
+            &file,
+            json!({"task_id": "print", "params": params}).to_string(),
+        )
+        .unwrap();
+        let args = ["run", file.to_str().unwrap(), "--json"];
+        let cmd = host.command_with(Path::new(HTTP_PROBE_COMPONENT), &args, scratch.path());
+        let out = run_bounded(cmd, COMMAND_LIMIT);
+        (
+            host.name(),
+            out.status.code(),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    });
+    for (host, status, stdout, stderr) in &runs {
+        // The probe then wants a URL: a failure of its own, after printing.
+        assert_eq!(*status, Some(125), "{host}: {stderr}");
+        for line in ["[stderr] db password=***", "[stdout] db password=***"] {
+            assert!(stderr.contains(line), "{host}: no `{line}` in\n{stderr}");
+        }
+        assert!(!stdout.contains("password"), "{host}: {stdout}");
+        assert!(
+            !stderr.contains(SECURED) && !stdout.contains(SECURED),
+            "{host}"
+        );
+        assert_eq!(stdout, &runs[0].2, "{host}: the result");
+    }
 }

@@ -13,6 +13,7 @@ import { connectionSecrets, lookup, toWit } from "./connections.mjs";
 /** aci-host's `RuntimeLimits` defaults. */
 export const LIMITS = {
   maxXcomBytes: 48 * 1024 * 1024,
+  maxXcomTotalBytes: 64 * 1024 * 1024,
   maxXcomKeys: 1024,
   maxLogLine: 64 * 1024,
   maxFileBytes: 1024 * 1024,
@@ -84,6 +85,7 @@ export class TaskRuntime {
     this.connections = new Set();
     this.files = new Set();
     this.xcom = {};
+    this.xcomSizes = {};
   }
 
   /** Grants the connections and files of a call (origins go to the HTTP policy). */
@@ -140,7 +142,14 @@ export class TaskRuntime {
     if (!(key in this.xcom) && Object.keys(this.xcom).length >= LIMITS.maxXcomKeys) {
       hostError("invalid", `more than ${LIMITS.maxXcomKeys} XCom keys`);
     }
+    // A value pushed again under the same key counts once, at its new size.
+    const size = Buffer.byteLength(value);
+    const total = Object.values(this.xcomSizes).reduce((a, b) => a + b, 0) - (this.xcomSizes[key] ?? 0) + size;
+    if (total > LIMITS.maxXcomTotalBytes) {
+      hostError("invalid", `XCom \`${key}\` would bring this task's XCom values to ${total} bytes, over the ${LIMITS.maxXcomTotalBytes} byte limit per task`);
+    }
     this.xcom[key] = parsed;
+    this.xcomSizes[key] = size;
   }
 
   /** A granted file's bytes; any other path is `denied`. */

@@ -149,11 +149,13 @@ async function main(data) {
   }
   const guestEnv = guestEnvironment(info, data.hostEnv);
   if (guestEnv.length) instance = await instantiate({ ...base, guestEnv });
-  const result =
-    data.call === "hook"
-      ? runHook(instance, info, data, masker)
-      : runTask(instance, info, data, masker, data.call === "on-kill" ? "onKill" : "execute");
-  return { ...result, secrets: masker.secrets() };
+  const entry = data.call === "on-kill" ? "onKill" : "execute";
+  try {
+    const result = data.call === "hook" ? runHook(instance, info, data, masker) : runTask(instance, info, data, masker, entry);
+    return { ...result, secrets: masker.secrets() };
+  } finally {
+    instance.finishOutput();
+  }
 }
 
 main(workerData).then(

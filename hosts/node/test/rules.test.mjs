@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { fromUri, fromUriOrJson, redacted } from "../src/connections.mjs";
 import { Masker } from "../src/mask.mjs";
+import { lineOutput } from "../src/output.mjs";
 import { denyReason, isLoopback, originFromParts, originText, parseOrigin } from "../src/policy.mjs";
 
 const allowedSet = (rules) => new Set(rules.map((r) => originText(parseOrigin(r))));
@@ -108,4 +109,14 @@ test("plan sees connections with secrets hidden and presence kept", () => {
   assert.equal(r.extra.connection_string, "***");
   assert.deepEqual(JSON.parse(r.extra.key_json), { clientSecret: "***", tenantId: "t" });
   assert.equal(r.extra.tenantId, "t");
+});
+
+test("the guest's output becomes whole lines, long ones cut", () => {
+  const lines = [];
+  const out = lineOutput(class {}, () => "ready", (l) => lines.push(l), 8);
+  out.write(new TextEncoder().encode("par"));
+  out.blockingWriteAndFlush(new TextEncoder().encode("tial\r\nsecond\nthis line is too long\nend"));
+  assert.equal(out.subscribe(), "ready");
+  out.finish();
+  assert.deepEqual(lines, ["partial", "second", "this lin …[truncated]", "end"]);
 });
