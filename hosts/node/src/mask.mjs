@@ -1,9 +1,13 @@
 // Secret masking, following aci-host's rules (host/src/mask.rs):
 // - secrets shorter than 4 characters (after trimming) are not masked;
 // - each secret is also masked percent-encoded (Python's `quote(s, safe="")`,
-//   as in a connection URI), JSON-escaped, line by line when it has several
-//   lines, and (unlike aci-host) base64-encoded, standard and URL-safe, with
-//   and without padding (as in a Basic authorization header);
+//   `quote(s)` and `quote_plus(s)`, upper- and lower-case hex, as in a
+//   connection URI), JSON-escaped (also with `\/` and `\uXXXX`), base64-encoded
+//   (standard and URL-safe, with and without padding: a Basic authorization
+//   header), and line by line when it has several lines (PEM armour lines
+//   excepted);
+// - unlike aci-host, a secret inside a longer base64 text (at another byte
+//   alignment) and a secret split across two log lines are not recognised;
 // - the longest secret wins where several match at one place.
 // Mask whole lines: a secret split across two calls cannot be recognised.
 
@@ -85,6 +89,39 @@ function quoteAll(text) {
   return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+/** Secrets over this many bytes are masked line by line only (aci-host's bound). */
+const MAX_SECRET_BYTES = 64 * 1024;
+/** Secrets up to this many bytes also get their base64 forms. */
+const MAX_BASE64_SECRET = 8 * 1024;
+
+/** `-----BEGIN … KEY-----` and the like: not secret themselves. */
+const isPemArmour = (line) => /^-----.*-----$/.test(line.trim());
+
+/**
+ * Percent-encoded as Python's `quote(s, safe="")`, `quote(s)` (`/` kept) and
+ * `quote_plus(s)`, each with upper- and lower-case hex.
+ */
+function percentForms(secret) {
+  const all = quoteAll(secret);
+  const forms = [all, all.replace(/%2F/g, "/"), all.replace(/%20/g, "+")];
+  return forms.flatMap((f) => [f, f.replace(/%[0-9A-F]{2}/g, (h) => h.toLowerCase())]);
+}
+
+/** JSON-escaped: as JSON.stringify writes it, with `\/`, and with non-ASCII as `\uXXXX`. */
+function jsonForms(secret) {
+  const plain = JSON.stringify(secret).slice(1, -1);
+  const ascii = plain.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return [plain, plain.replace(/\//g, "\\/"), ascii];
+}
+
+/** Base64, standard and URL-safe, padded and not. */
+function base64Forms(secret) {
+  const bytes = Buffer.from(secret, "utf8");
+  const b64 = bytes.toString("base64");
+  const url = bytes.toString("base64url");
+  return [b64, b64.replace(/=+$/, ""), url, `${url}${"=".repeat((4 - (url.length % 4)) % 4)}`];
+}
+
 /** The forms of one secret that are masked. */
 function variants(secret) {
   const out = new Set();
@@ -92,15 +129,15 @@ function variants(secret) {
     if (s.trim().length >= MIN_SECRET_LEN) out.add(s);
   };
   if (secret.trim().length < MIN_SECRET_LEN) return out;
-  push(secret);
-  push(quoteAll(secret));
-  push(JSON.stringify(secret).slice(1, -1));
-  const b64 = Buffer.from(secret, "utf8").toString("base64");
-  push(b64);
-  push(b64.replace(/=+$/, ""));
-  push(Buffer.from(secret, "utf8").toString("base64url"));
+  const size = Buffer.byteLength(secret);
+  if (size <= MAX_SECRET_BYTES) {
+    [secret, ...percentForms(secret), ...jsonForms(secret)].forEach(push);
+    if (size <= MAX_BASE64_SECRET) base64Forms(secret).forEach(push);
+  }
   if (secret.includes("\n")) {
-    for (const line of secret.split("\n")) push(line.replace(/\r$/, ""));
+    for (const line of secret.split("\n").map((l) => l.replace(/\r$/, ""))) {
+      if (Buffer.byteLength(line) <= MAX_SECRET_BYTES && !isPemArmour(line)) push(line);
+    }
   }
   return out;
 }

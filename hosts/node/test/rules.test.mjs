@@ -120,3 +120,15 @@ test("the guest's output becomes whole lines, long ones cut", () => {
   out.finish();
   assert.deepEqual(lines, ["partial", "second", "this lin …[truncated]", "end"]);
 });
+
+test("masking: quote(s), quote_plus, lower-case hex, \\/ and \\uXXXX forms; PEM armour lines kept", () => {
+  const m = new Masker();
+  m.add("a/b c+é-secret");
+  assert.equal(m.mask("x=a/b%20c%2B%C3%A9-secret"), "x=***");
+  assert.equal(m.mask("x=a%2fb+c%2b%c3%a9-secret"), "x=***");
+  assert.equal(m.mask('"a\\/b c+é-secret"'), '"***"');
+  assert.equal(m.mask('"a/b c+\\u00e9-secret"'), '"***"');
+  m.add("-----BEGIN PRIVATE KEY-----\nMIIEv-key-body\n-----END PRIVATE KEY-----");
+  assert.equal(m.mask("-----BEGIN PRIVATE KEY-----"), "-----BEGIN PRIVATE KEY-----");
+  assert.equal(m.mask("MIIEv-key-body"), "***");
+});
