@@ -99,7 +99,17 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
 }
 
 /// Runs `cmd` to its end, at most `limit`; its output (stdout and stderr captured).
-pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
+pub fn run_bounded(cmd: Command, limit: Duration) -> Output {
+    run_bounded_after(cmd, limit, |_| {})
+}
+
+/// [`run_bounded`], calling `started` with the child (e.g. to signal it) once it runs; its
+/// output is collected meanwhile.
+pub fn run_bounded_after(
+    mut cmd: Command,
+    limit: Duration,
+    started: impl FnOnce(&Child),
+) -> Output {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -116,6 +126,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
         let _ = std::io::Read::read_to_end(&mut err, &mut v);
         v
     });
+    started(&child);
     wait_bounded(&mut child, limit);
     Output {
         status: child.wait().expect("wait"),
@@ -130,15 +141,7 @@ pub fn run_bounded(mut cmd: Command, limit: Duration) -> Output {
 pub fn python_venv(name: &str, requirements: &Path, limit: Duration) -> PathBuf {
     let text =
         std::fs::read(requirements).unwrap_or_else(|e| panic!("{}: {e}", requirements.display()));
-    let digest = text.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let profile_dir = super::aci_host_bin()
-        .parent()
-        .expect("target/<profile>")
-        .to_path_buf();
-    let target_tmp = profile_dir.parent().unwrap_or(&profile_dir).join("tmp");
-    let dir = target_tmp.join(format!("{name}-{digest:016x}"));
+    let dir = target_tmp().join(format!("{name}-{:016x}", digest(&text)));
     let bin = dir.join("bin");
     let marker = dir.join(".installed");
     if marker.is_file() {
@@ -168,4 +171,21 @@ pub fn python_venv(name: &str, requirements: &Path, limit: Duration) -> PathBuf 
     );
     std::fs::write(&marker, b"ok").expect("venv marker");
     bin
+}
+
+/// `target/tmp/`: scratch that outlives a test run (installed tools, caches), so that it is
+/// reused and removed by `cargo clean`.
+pub fn target_tmp() -> PathBuf {
+    let profile_dir = super::aci_host_bin()
+        .parent()
+        .expect("target/<profile>")
+        .to_path_buf();
+    profile_dir.parent().unwrap_or(&profile_dir).join("tmp")
+}
+
+/// A stable 64-bit digest (FNV-1a) of `bytes`, to name cached things after their inputs.
+pub fn digest(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }

@@ -274,6 +274,7 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
 }
 
 pub mod clients;
+pub mod hosts;
 pub mod reqlog;
 
 /// Helpers for tests that drive the `aci-host` binary.
