@@ -898,7 +898,7 @@ async fn cancellation_deletes_the_group() {
 }
 
 /// A plugin that does not stop within the grace period is interrupted and
-/// `on-kill` (a fresh instance) deletes the group by name, even with
+/// `on-kill` (a fresh instance) deletes the group (tagged for this task instance), even with
 /// `remove_on_error = false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_kill_deletes_the_group_after_the_grace_period() {
