@@ -536,6 +536,19 @@ fn a_terminal_gets_a_live_status_line_above_which_logs_scroll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_cancels_and_deletes_the_group() {
+    signal_cancels_and_deletes_the_group("-INT").await;
+}
+
+/// Fault matrix: SIGTERM (what a scheduler or `kill` sends) of `aci-host run` mid-run
+/// cancels the task, exits 130 and leaves zero container groups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_and_deletes_the_group() {
+    signal_cancels_and_deletes_the_group("-TERM").await;
+}
+
+/// Sends `signal` (a `kill` flag) to `aci-host run` once its container runs: the task is
+/// cancelled (exit 130, JSON state `failed`), its group deleted once, nothing left behind.
+async fn signal_cancels_and_deletes_the_group(signal: &'static str) {
     let emulator = Emulator::start(EmulatorConfig {
         provision_delay: Duration::from_millis(100),
         ..EmulatorConfig::default()
@@ -569,7 +582,7 @@ command = ["sleep", "300"]
     .await;
     assert!(running, "the container never started");
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -581,7 +594,7 @@ command = ["sleep", "300"]
             }
             if std::time::Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("aci-host did not exit after SIGINT");
+                panic!("aci-host did not exit after {signal}");
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -942,7 +942,7 @@ async fn cancellation_deletes_the_group() {
 }
 
 /// A plugin that does not stop within the grace period is interrupted and
-/// `on-kill` (a fresh instance) deletes the group by name, even with
+/// `on-kill` (a fresh instance) deletes the group (tagged for this task instance), even with
 /// `remove_on_error = false`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_kill_deletes_the_group_after_the_grace_period() {
@@ -999,6 +999,102 @@ async fn fail_if_exists_refuses_an_existing_group() {
     assert_eq!(r.report.exit_status, 125);
     assert_eq!(puts(&h), 1);
     assert!(alive(&h, "twice"), "the existing group is left alone");
+}
+
+/// Creates a running group `name` through the hook, as another job would (1 cpu, 1.5 GB,
+/// no `aci-runner-*` tags), and waits until its container runs (bounded).
+async fn foreign_running_group(h: &Harness, name: &str) {
+    let body = json!({
+        "location": "westeurope",
+        "tags": {"owner": "another-job"},
+        "properties": {
+            "osType": "Linux",
+            "restartPolicy": "Never",
+            "containers": [{"name": name, "properties": {
+                "image": "busybox:latest",
+                "command": sh("sleep 60"),
+                "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.5}}
+            }}]
+        }
+    });
+    let args =
+        json!({"target": Harness::group(name), "container_group": body.to_string(), "wait": false});
+    h.hook("create-or-update", args)
+        .await
+        .expect("the other job's group was created");
+    let running = |g: &Value| {
+        g["properties"]["containers"][0]["properties"]["instanceView"]["currentState"]["state"]
+            == "Running"
+    };
+    for _ in 0..400 {
+        if group(h, name).await.is_some_and(|g| running(&g)) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the other job's group `{name}` did not start running");
+}
+
+/// Never delete what is not ours: with `fail_if_exists = false`, a task whose PUT over
+/// another job's running group is refused (more memory: `400 InvalidContainerGroupUpdate`)
+/// fails, and its cleanup leaves that group running and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_update_leaves_another_jobs_group_running() {
+    let h = Harness::start().await;
+    foreign_running_group(&h, "shared-name").await;
+    let r = run(
+        &h,
+        "shared-name",
+        json!({"command": sh("exit 0"), "fail_if_exists": false, "memory_in_gb": 4.0}),
+    )
+    .await;
+    assert_eq!(r.report.state, TaskState::Failed);
+    assert!(
+        r.report
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("InvalidContainerGroupUpdate")),
+        "{:?}",
+        r.report.error
+    );
+    assert_eq!(h.stats().count("ContainerGroups_CreateOrUpdate", 400), 1);
+    assert_eq!(deletes(&h), 0, "nothing was deleted");
+    assert!(!logged(&r, "Deleting container group"));
+    assert!(
+        logged(
+            &r,
+            "Not deleting container group e2e-rg/shared-name: it existed before this task"
+        ),
+        "{:?}",
+        messages(&r)
+    );
+    let g = group(&h, "shared-name")
+        .await
+        .expect("the other group is there");
+    assert_eq!(g["tags"]["owner"], "another-job");
+    assert_eq!(
+        props(&g)["containers"][0]["properties"]["instanceView"]["currentState"]["state"],
+        "Running"
+    );
+}
+
+/// `on-kill` (as the host runs it after a trap or an interruption) reads the group's tags and
+/// leaves a group of another job alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_kill_leaves_another_jobs_group_running() {
+    let h = Harness::start().await;
+    foreign_running_group(&h, "not-mine").await;
+    let (env, logs) = h.env();
+    let spec = TaskSpec::new("not-mine", Harness::params("not-mine", json!({})));
+    h.runner.run_on_kill(&spec, &env).await;
+    assert_eq!(deletes(&h), 0);
+    let msgs = logs.messages();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("its tags do not name this task instance")),
+        "{msgs:?}"
+    );
+    assert!(alive(&h, "not-mine"));
 }
 
 /// A second try of the same task instance after the host died (its task is

@@ -78,9 +78,9 @@ impl Operator for AciOperator {
         })
     }
 
-    fn on_kill(_context: TaskContext, params: &str) -> Result<()> {
+    fn on_kill(context: TaskContext, params: &str) -> Result<()> {
         let p = params::parse(params)?;
         let cloud = HookCloud::new(&p.ci_conn_id)?;
-        operator::on_kill(&cloud, &WasiHost, &p)
+        operator::on_kill(&cloud, &WasiHost, &task_instance(context), &p)
     }
 }

@@ -13,6 +13,12 @@
 //! the user asked to keep it (`remove_on_success = false` after exit 0,
 //! `remove_on_error = false` after a failure). A timeout or a cancellation
 //! always deletes it: the container is still running and would keep costing.
+//!
+//! Never delete what is not ours: cleanup deletes a group only when this task
+//! instance created it (the name was free before its PUT) or owns it by its
+//! `aci-runner-*` tags. A refused PUT over another job's running group
+//! (`fail_if_exists = false`) leaves that group alone, and `on_kill` reads the
+//! group's tags before deleting it; both log why they kept it.
 
 pub mod api;
 pub mod build;
@@ -176,10 +182,19 @@ fn create<C: Cloud, H: Host>(
     if let Err(e) = cloud.create(rg, name, &body) {
         host.error(&format!("Could not start container group: {e}"));
         let e = classify::classify_create_error(e);
-        // The PUT may have created the group before failing (Airflow's
-        // `finally` deletes on any error): clean up when asked to.
-        if p.remove_on_error {
-            remove(cloud, host, rg, name);
+        match existing {
+            // A refused update left another job's running group as it was:
+            // it is not ours (Airflow's `finally` would delete it).
+            Existing::Update => leave_alone(
+                host,
+                rg,
+                name,
+                "it existed before this task, its tags do not name this task instance, and this task's PUT was refused, so another job owns it",
+            ),
+            // The name was free before this PUT, which may have created the
+            // group before failing: clean up when asked to.
+            _ if p.remove_on_error => remove(cloud, host, rg, name),
+            _ => {}
         }
         return Err(e);
     }
@@ -311,10 +326,46 @@ fn remove<C: Cloud, H: Host>(cloud: &C, host: &H, rg: &str, name: &str) {
     }
 }
 
-/// Airflow's `on_kill`: deletes the group by name, whatever `remove_on_*` say.
-pub fn on_kill<C: Cloud, H: Host>(cloud: &C, host: &H, p: &Params) -> Result<()> {
+/// Logs why cleanup keeps a group that is not this task instance's.
+fn leave_alone<H: Host>(host: &H, rg: &str, name: &str, why: &str) {
+    host.warn(&format!("Not deleting container group {rg}/{name}: {why}"));
+}
+
+/// Airflow's `on_kill`: deletes the group, whatever `remove_on_*` say, but
+/// only when its tags say this task instance owns it (one GET first).
+pub fn on_kill<C: Cloud, H: Host>(
+    cloud: &C,
+    host: &H,
+    ti: &TaskInstance,
+    p: &Params,
+) -> Result<()> {
+    let (rg, name) = (p.resource_group.as_str(), p.name.as_str());
+    let group = match cloud.get_group(rg, name) {
+        Ok(g) => g,
+        Err(e) if e.is_not_found() => {
+            host.info(&format!(
+                "Container group {rg}/{name} does not exist; nothing to delete"
+            ));
+            return Ok(());
+        }
+        Err(e) => {
+            host.error(&format!(
+                "Could not read container group {rg}/{name} to check it is ours, so it was not deleted: {e}"
+            ));
+            return Err(e);
+        }
+    };
+    if !build::same_task(&observe::observe(&group, name).tags, ti) {
+        leave_alone(
+            host,
+            rg,
+            name,
+            "its tags do not name this task instance, so another job owns it",
+        );
+        return Ok(());
+    }
     host.info("Deleting container group");
-    match cloud.delete(&p.resource_group, &p.name, false) {
+    match cloud.delete(rg, name, false) {
         Ok(_) => Ok(()),
         Err(e) => {
             host.error(&format!("Could not delete container group: {e}"));

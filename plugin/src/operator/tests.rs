@@ -194,20 +194,24 @@ fn xcom_logs_pushed_on_failure_too_and_capped_at_1000_lines() {
     assert_eq!(lines[999], "l1499\n");
 }
 
+/// The tags this module's task instance writes, as ARM JSON.
+fn our_tags() -> Value {
+    Value::Object(
+        build::task_tags(&ti())
+            .into_iter()
+            .map(|(k, v)| (k, json!(v)))
+            .collect(),
+    )
+}
+
 #[test]
 fn reattaches_to_a_group_running_for_the_same_task() {
-    let tags: serde_json::Map<String, Value> = build::task_tags(&TaskInstance {
-        try_number: 1,
-        ..ti()
-    })
-    .into_iter()
-    .map(|(k, v)| (k, json!(v)))
-    .collect();
+    let tags = our_tags();
     let mut job = Job::new(20_000, 0);
     job.lines = vec![(1_000, "early".into()), (15_000, "late".into())];
     let r = run_with(job, json!({"fail_if_exists": false}), |c, h| {
         // Created 5 s before this try started.
-        let c = c.existing(0, Value::Object(tags));
+        let c = c.existing(0, tags);
         h.clock.set(5_000);
         c
     });
@@ -232,6 +236,37 @@ fn a_running_group_of_another_task_is_updated_as_airflow_does() {
     r.result.unwrap();
     assert_eq!(r.cloud.counts.borrow().puts, 1);
     assert!(r.host.logged("was not created for this task instance"));
+}
+
+#[test]
+fn a_refused_update_leaves_the_other_jobs_group_alone() {
+    let r = run_with(
+        Job::new(600_000, 0),
+        json!({"fail_if_exists": false}),
+        |c, h| {
+            h.clock.set(5_000);
+            *c.put_error.borrow_mut() = Some(Error::remote(
+                400,
+                "InvalidContainerGroupUpdate",
+                "The updates on container group 'container-name' are invalid.",
+            ));
+            c.existing(0, json!({"owner": "someone-else"}))
+        },
+    );
+    assert_eq!(
+        r.result.unwrap_err().code(),
+        Some("InvalidContainerGroupUpdate")
+    );
+    let counts = r.cloud.counts.borrow().clone();
+    assert_eq!((counts.puts, counts.deletes), (1, 0), "{counts:?}");
+    assert!(
+        r.cloud.created_at.get().is_some(),
+        "the group is still there"
+    );
+    assert!(!r.host.logged("Deleting container group"));
+    assert!(r.host.logged(
+        "Not deleting container group resource-group/container-name: it existed before this task"
+    ));
 }
 
 #[test]
@@ -376,19 +411,52 @@ fn sixty_second_job_total_reads_within_budget() {
     assert!(reads <= 35, "{reads} reads: {:?}", r.cloud.counts.borrow());
 }
 
-#[test]
-fn on_kill_deletes_by_name() {
+/// Runs `on_kill` against a cloud with a group tagged `tags` (`None`: no group).
+fn kill(tags: Option<Value>) -> (Result<()>, FakeCloud, FakeHost) {
     let c = clock();
-    let cloud = FakeCloud::new(c.clone(), Job::new(1_000, 0)).existing(0, json!({}));
+    let mut cloud = FakeCloud::new(c.clone(), Job::new(600_000, 0));
+    if let Some(tags) = tags {
+        cloud = cloud.existing(0, tags);
+    }
     let host = FakeHost::new(c);
-    on_kill(
-        &cloud,
-        &host,
-        &params(json!({"remove_on_error": false, "remove_on_success": false})),
-    )
-    .unwrap();
+    let p = params(json!({"remove_on_error": false, "remove_on_success": false}));
+    (on_kill(&cloud, &host, &ti(), &p), cloud, host)
+}
+
+#[test]
+fn on_kill_deletes_our_group_whatever_remove_on_says() {
+    let (result, cloud, host) = kill(Some(our_tags()));
+    result.unwrap();
     assert_eq!(cloud.counts.borrow().deletes, 1);
     assert!(host.logged("Deleting container group"));
+    // Another try of the same task instance owns it too.
+    let mut tags = our_tags();
+    tags[build::TAG_TRY] = json!("2");
+    let (result, cloud, _) = kill(Some(tags));
+    result.unwrap();
+    assert_eq!(cloud.counts.borrow().deletes, 1);
+}
+
+#[test]
+fn on_kill_leaves_another_jobs_group_alone() {
+    let mut other_run = our_tags();
+    other_run[build::TAG_RUN] = json!("run-2");
+    for tags in [json!({}), json!({"owner": "someone-else"}), other_run] {
+        let (result, cloud, host) = kill(Some(tags.clone()));
+        result.unwrap();
+        assert_eq!(cloud.counts.borrow().deletes, 0, "{tags}");
+        assert!(cloud.created_at.get().is_some());
+        assert!(!host.logged("Deleting container group"));
+        assert!(host.logged("its tags do not name this task instance"));
+    }
+}
+
+#[test]
+fn on_kill_without_a_group_deletes_nothing() {
+    let (result, cloud, host) = kill(None);
+    result.unwrap();
+    assert_eq!(cloud.counts.borrow().deletes, 0);
+    assert!(host.logged("does not exist; nothing to delete"));
 }
 
 #[test]
