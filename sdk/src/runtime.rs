@@ -90,7 +90,8 @@ pub fn read_granted_file(path: &str) -> Result<Vec<u8>> {
 /// `budgets`) before a request to a rate-limited service, waiting while the
 /// host's bucket is empty or paused. `urgent` requests (creates, deletes,
 /// cleanup) go ahead of routine ones (polls). `Ok(true)`: go ahead;
-/// `Ok(false)`: the task was cancelled while waiting (no token taken);
+/// `Ok(false)`: the task was cancelled while the request waited (no token
+/// taken; a request made after the cancellation, for cleanup, is served);
 /// `Err`: the host refused the key (not declared) or failed.
 pub fn acquire_budget(key: &str, urgent: bool) -> Result<bool> {
     host::acquire_budget(key, urgent).map_err(|e| budget_error(key, e))

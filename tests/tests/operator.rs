@@ -1070,8 +1070,8 @@ async fn default_schedule_read_budget_for_a_short_job() {
         .run_task("budget", json!({"command": sh("echo a; sleep 10; echo b")}))
         .await;
     success(&r.report);
-    // Default polling: fast while starting, ~4.8 s while running.
+    // Uncontended: a poll a second and the log every 4 s while it runs.
     let n = reads(&h);
-    assert!(n <= 14, "{n} reads for a 10 s job");
+    assert!(n <= 24, "{n} reads for a 10 s job");
     assert_eq!(output(&r, "b").len(), 1);
 }

@@ -17,15 +17,13 @@ impl TaskRuntime {
     }
 
     /// Takes one token of `key` (a declared budget; any other is `denied`),
-    /// waiting for it; `false` when the task is (or gets) cancelled first.
-    /// Without a registry (see [`TaskRuntime::with_budgets`]) every token is
-    /// granted at once.
+    /// waiting for it: `false` when the task gets cancelled while the
+    /// request waits (no token taken). A request made after the cancellation
+    /// (the task's cleanup) waits for its token as usual. Without a registry
+    /// (see [`TaskRuntime::with_budgets`]) every token is granted at once.
     pub(super) async fn take_budget(&self, key: &str, urgent: bool) -> RuntimeResult<bool> {
         if let Some(e) = self.refuse_budget(key) {
             return Err(e);
-        }
-        if self.cancel.is_cancelled() {
-            return Ok(false);
         }
         let Some(budgets) = &self.budgets else {
             return Ok(true);
@@ -33,6 +31,10 @@ impl TaskRuntime {
         let acquire = budgets
             .acquire(key, Priority::from_urgent(urgent))
             .map_err(|e| RuntimeError::denied(e.to_string()))?;
+        if self.cancel.is_cancelled() {
+            acquire.await;
+            return Ok(true);
+        }
         // Dropping `acquire` on cancellation gives its place (or token) back.
         tokio::select! {
             _ = acquire => Ok(true),

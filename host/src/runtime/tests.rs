@@ -370,6 +370,11 @@ async fn a_cancelled_task_takes_no_token() {
     assert!(!waiter.await.unwrap().unwrap());
     let s = budgets.stats()[0].1;
     assert_eq!((s.granted, s.cancelled, s.waiting), (1, 1, 0));
+    // A request made after the cancellation (cleanup) gets its token.
+    let (mut cleanup, cancel) = budget_runtime("b", &budgets, "k");
+    cancel.cancel();
+    assert!(cleanup.acquire_budget("k".into(), true).await.unwrap());
+    assert!(cleanup.acquire_budget("k".into(), false).await.unwrap());
     // Without a registry, a granted key is granted at once.
     let (mut lone, _) = budget_runtime("c", &budgets, "k");
     lone.budgets = None;
