@@ -106,6 +106,10 @@ pub struct EmulatorArgs {
     /// Enforce ARM's token buckets (reads 250 + 25/s, writes/deletes 200 + 10/s) with 429s.
     #[arg(long)]
     pub enforce_rate_limits: bool,
+    /// Another size for one of ARM's token buckets: `KIND=CAPACITY/RATE` with KIND `reads`,
+    /// `writes` or `deletes` (e.g. `reads=20/5`). Repeatable.
+    #[arg(long = "rate-limit", value_name = "KIND=CAPACITY/RATE")]
+    pub rate_limits: Vec<String>,
     /// Also inject request faults into the token endpoint and IMDS.
     #[arg(long)]
     pub fault_auth: bool,
@@ -191,6 +195,13 @@ impl EmulatorArgs {
             delete_after: opt("delete-after", self.delete_after)?,
             token_expiry: opt("token-expiry", self.token_expiry)?,
             enforce_rate_limits: self.enforce_rate_limits,
+            rate_limits: {
+                let mut limits = crate::config::RateLimits::default();
+                for spec in &self.rate_limits {
+                    limits.set(spec)?;
+                }
+                limits
+            },
             include_auth: self.fault_auth,
         };
         Ok(config)

@@ -330,11 +330,59 @@ pub struct Faults {
     /// Tokens issued while this is set stop being accepted after this long, although
     /// `expires_in` still announces the full lifetime (a revoked / early-expired token).
     pub token_expiry: Option<Duration>,
-    /// Enforce the ARM token buckets (reads 250 + 25/s, writes and deletes 200 + 10/s): a request
-    /// finding its bucket empty gets `429` with the `Retry-After` to the next token.
+    /// Enforce the ARM token buckets (by default ARM's: reads 250 + 25/s, writes and deletes
+    /// 200 + 10/s; see `rate_limits`): a request finding its bucket empty gets `429` with the
+    /// `Retry-After` to the next token.
     pub enforce_rate_limits: bool,
+    /// The sizes of the ARM token buckets (enforced with `enforce_rate_limits`, else only
+    /// reported in the `x-ms-ratelimit-remaining-*` headers).
+    pub rate_limits: RateLimits,
     /// Also inject request faults into the Entra ID token endpoint and IMDS.
     pub include_auth: bool,
+}
+
+/// ARM's token buckets, per operation kind: `(capacity, refill per second)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimits {
+    /// `GET`s.
+    pub reads: (f64, f64),
+    /// `PUT`, `PATCH`, `POST`.
+    pub writes: (f64, f64),
+    /// `DELETE`s.
+    pub deletes: (f64, f64),
+}
+
+impl Default for RateLimits {
+    /// ARM's per-subscription buckets: reads 250 + 25/s, writes and deletes 200 + 10/s.
+    fn default() -> Self {
+        RateLimits {
+            reads: (250.0, 25.0),
+            writes: (200.0, 10.0),
+            deletes: (200.0, 10.0),
+        }
+    }
+}
+
+impl RateLimits {
+    /// Applies `KIND=CAPACITY/RATE` (`reads`, `writes` or `deletes`, e.g. `reads=20/5`).
+    pub fn set(&mut self, spec: &str) -> Result<(), String> {
+        let bad = || format!("`{spec}` is not KIND=CAPACITY/RATE (KIND reads, writes or deletes)");
+        let (kind, limit) = spec.split_once('=').ok_or_else(bad)?;
+        let (cap, rate) = limit.split_once('/').ok_or_else(bad)?;
+        let cap: f64 = cap.trim().parse().map_err(|_| bad())?;
+        let rate: f64 = rate.trim().parse().map_err(|_| bad())?;
+        if !(cap.is_finite() && cap >= 1.0 && rate.is_finite() && rate > 0.0) {
+            return Err(bad());
+        }
+        let slot = match kind.trim() {
+            "reads" => &mut self.reads,
+            "writes" => &mut self.writes,
+            "deletes" => &mut self.deletes,
+            _ => return Err(bad()),
+        };
+        *slot = (cap, rate);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -74,7 +74,8 @@ use tokio::task::JoinHandle;
 
 pub use cli::{credentials_line, serve_cli, EmulatorArgs};
 pub use config::{
-    EmulatorConfig, Faults, ProvisionFailure, TimestampPrecision, TlsSetup, UNHEALTHY_MARKER,
+    EmulatorConfig, Faults, ProvisionFailure, RateLimits, TimestampPrecision, TlsSetup,
+    UNHEALTHY_MARKER,
 };
 pub use credentials::Credentials;
 pub use stats::Stats;
@@ -191,7 +192,12 @@ impl Emulator {
 
     /// Replaces the active faults (burst counters are re-armed).
     pub fn set_faults(&self, faults: Faults) {
+        let limits = faults.rate_limits;
+        let changed = self.inner.faults().faults.rate_limits != limits;
         *self.inner.faults() = FaultState::new(faults);
+        if changed {
+            *self.inner.limits() = ratelimit::RateLimiter::new(limits);
+        }
     }
 
     /// The statistics also served at `GET /_emulator/stats`.

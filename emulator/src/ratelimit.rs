@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::config::RateLimits;
 use super::routes::OpKind;
 
 /// Global (all principals) limits are this multiple of the per-principal ones.
@@ -32,7 +33,8 @@ impl Bucket {
     }
 }
 
-/// Per-kind buckets: reads 250 (+25/s), writes 200 (+10/s), deletes 200 (+10/s).
+/// Per-kind buckets (by default ARM's: reads 250 (+25/s), writes 200 (+10/s), deletes 200
+/// (+10/s)).
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     reads: Bucket,
@@ -42,15 +44,21 @@ pub(crate) struct RateLimiter {
 
 impl Default for RateLimiter {
     fn default() -> Self {
-        RateLimiter {
-            reads: Bucket::new(250.0, 25.0),
-            writes: Bucket::new(200.0, 10.0),
-            deletes: Bucket::new(200.0, 10.0),
-        }
+        RateLimiter::new(RateLimits::default())
     }
 }
 
 impl RateLimiter {
+    /// Full buckets of these sizes.
+    pub fn new(limits: RateLimits) -> RateLimiter {
+        let bucket = |(cap, rate): (f64, f64)| Bucket::new(cap, rate);
+        RateLimiter {
+            reads: bucket(limits.reads),
+            writes: bucket(limits.writes),
+            deletes: bucket(limits.deletes),
+        }
+    }
+
     fn bucket(&mut self, kind: OpKind) -> &mut Bucket {
         match kind {
             OpKind::Read => &mut self.reads,
@@ -93,5 +101,14 @@ mod tests {
         assert!(wait <= Duration::from_millis(200), "{wait:?}");
         assert_eq!(r.take(OpKind::Write, false), Ok(0));
         assert_eq!(r.take(OpKind::Delete, false), Ok(199));
+        let mut small = RateLimits::default();
+        small.set("reads=2/5").unwrap();
+        for bad in ["reads", "reads=0/1", "reads=1/0", "lists=1/1", "reads=x/1"] {
+            assert!(small.set(bad).is_err(), "{bad}");
+        }
+        let mut r = RateLimiter::new(small);
+        assert_eq!(r.take(OpKind::Read, true), Ok(1));
+        assert_eq!(r.take(OpKind::Read, true), Ok(0));
+        assert!(r.take(OpKind::Read, true).is_err());
     }
 }

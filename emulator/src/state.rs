@@ -111,6 +111,7 @@ impl Inner {
             Some(u) => local.clone().with_public_url(u).unwrap_or(local),
             None => local,
         };
+        let limits = RateLimiter::new(config.faults.rate_limits);
         Inner {
             origins,
             request_log: None,
@@ -121,7 +122,7 @@ impl Inner {
             world: Mutex::new(World::default()),
             tokens: Mutex::new(TokenStore::default()),
             stats: Mutex::new(Recorder::default()),
-            limits: Mutex::new(RateLimiter::default()),
+            limits: Mutex::new(limits),
         }
     }
 
@@ -199,7 +200,8 @@ impl Inner {
             procs
         };
         *self.stats_recorder() = Recorder::default();
-        *self.limits() = RateLimiter::default();
+        let limits = self.faults().faults.rate_limits;
+        *self.limits() = RateLimiter::new(limits);
         procs
     }
 

@@ -1,8 +1,9 @@
 //! What one call of a plugin may use, fixed before it runs: a [`Grant`].
 //!
 //! A grant is derived from the operator's own declaration (see
-//! `crate::runner`): the connection ids the call reads, the origins and files
-//! its plan needs, the environment variables the operator reads; plus the
+//! `crate::runner`): the connection ids the call reads, the origins, files
+//! and shared rate budgets its plan needs, the environment variables the
+//! operator reads; plus the
 //! origins the user added with `--allow-host`. The host enforces it at three
 //! places: `runtime.get-connection` (any other id is `denied`), the wasi-http
 //! send hook (any other origin is denied, see [`crate::policy`]) and
@@ -21,7 +22,8 @@
 //!  "origins": ["https://login.example.com:443", "https://api.example.com:443"],
 //!  "allow_hosts": [],
 //!  "files": [],
-//!  "environment": ["HOME_REGION"]}
+//!  "environment": ["HOME_REGION"],
+//!  "budgets": [{"key": "api/reads", "class": "api-reads", "capacity": 250, "refill_per_second": 25.0}]}
 //! ```
 //!
 //! - `origins`: what the operator declared; `allow_hosts`: what the user added
@@ -29,6 +31,10 @@
 //! - `files`: paths the plugin may read through the host.
 //! - `environment`: variable names the plugin may see (their values are not
 //!   part of the grant; the host passes those that are set).
+//! - `budgets`: the shared rate budgets the plugin may draw on through
+//!   `runtime.acquire-budget` / `pause-budget` (sorted by key), with the
+//!   remote service's limits as declared (the host takes its share of them,
+//!   or the user's `--budget` for the class; see [`crate::budget`]).
 //!
 //! Missing fields read as empty lists; unknown fields are ignored.
 //!
@@ -38,7 +44,8 @@
 //! user reviewed (`--grant FILE`): the declared parts (connections, origins,
 //! files, environment) must all be within the reviewed grant (its origins or
 //! allow-hosts). The task's own `allow_hosts` are not compared: they are the
-//! user's choice on the command line, not the plugin's.
+//! user's choice on the command line, not the plugin's; nor are `budgets`:
+//! a budget limits the call's requests and reaches nothing.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -47,8 +54,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::{AllowRule, OutboundPolicy};
 
+/// A shared rate budget a call may draw on, as its plan declared it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GrantedBudget {
+    /// The shared bucket's key.
+    pub key: String,
+    /// Its class (what `--budget CLASS=…` configures).
+    pub class: String,
+    /// The remote bucket's capacity.
+    pub capacity: u32,
+    /// The remote bucket's refill rate, tokens per second.
+    pub refill_per_second: f64,
+}
+
 /// What one call of a plugin may use (see [the module docs](self)).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Grant {
     /// Connection ids the call may read.
@@ -61,6 +81,8 @@ pub struct Grant {
     pub files: BTreeSet<String>,
     /// Names of the host environment variables the call may see.
     pub environment: BTreeSet<String>,
+    /// Shared rate budgets the call may draw on, sorted by key, one per key.
+    pub budgets: Vec<GrantedBudget>,
 }
 
 impl Grant {
@@ -143,7 +165,10 @@ impl Grant {
         if !value.is_object() {
             return Err("not a grant: expected a JSON object".into());
         }
-        serde_json::from_value(value).map_err(|e| format!("not a grant: {e}"))
+        let mut grant: Grant =
+            serde_json::from_value(value).map_err(|e| format!("not a grant: {e}"))?;
+        grant.budgets = sorted_budgets(std::mem::take(&mut grant.budgets))?;
+        Ok(grant)
     }
 
     /// Reads a grant file (the JSON form).
@@ -192,8 +217,35 @@ impl Grant {
             " (passed when set)"
         };
         out.push(format!("environment: {env}{note}"));
+        if self.budgets.is_empty() {
+            out.push("budgets:     none".into());
+        }
+        out.extend(self.budgets.iter().map(|b| {
+            format!(
+                "budget:      {} ({}, {}/{} per s)",
+                b.key, b.class, b.capacity, b.refill_per_second
+            )
+        }));
         out
     }
+}
+
+/// `budgets` sorted by key, one per key, each with a usable limit.
+pub fn sorted_budgets(mut budgets: Vec<GrantedBudget>) -> Result<Vec<GrantedBudget>, String> {
+    budgets.sort_by(|a, b| a.key.cmp(&b.key));
+    budgets.dedup_by(|a, b| a.key == b.key);
+    for b in &budgets {
+        if b.key.trim().is_empty() || b.class.trim().is_empty() {
+            return Err(format!("budget `{}`: empty key or class", b.key));
+        }
+        if b.capacity == 0 || !(b.refill_per_second.is_finite() && b.refill_per_second > 0.0) {
+            return Err(format!(
+                "budget `{}`: capacity {} / rate {} is not a usable limit",
+                b.key, b.capacity, b.refill_per_second
+            ));
+        }
+    }
+    Ok(budgets)
 }
 
 #[cfg(test)]
@@ -216,6 +268,12 @@ mod tests {
             allow_hosts: [origin("http://127.0.0.1:8080")].into(),
             files: ["/var/run/token".to_string()].into(),
             environment: ["HOME_REGION".to_string()].into(),
+            budgets: vec![GrantedBudget {
+                key: "api/reads".into(),
+                class: "api-reads".into(),
+                capacity: 250,
+                refill_per_second: 25.0,
+            }],
         }
     }
 
@@ -231,6 +289,7 @@ mod tests {
                 "allow_hosts": ["http://127.0.0.1:8080"],
                 "files": ["/var/run/token"],
                 "environment": ["HOME_REGION"],
+                "budgets": [{"key": "api/reads", "class": "api-reads", "capacity": 250, "refill_per_second": 25.0}],
             })
         );
         assert_eq!(Grant::from_json(&json.to_string()).unwrap(), g);
@@ -242,6 +301,23 @@ mod tests {
         assert_eq!(g.connections.len(), 1);
         assert_eq!(g.origins.len(), 1);
         assert!(g.files.is_empty() && g.environment.is_empty() && g.allow_hosts.is_empty());
+        assert!(g.budgets.is_empty());
+        let g = Grant::from_json(
+            r#"{"budgets": [{"key": "b", "class": "c", "capacity": 1, "refill_per_second": 1},
+                            {"key": "a", "class": "c", "capacity": 2, "refill_per_second": 0.5},
+                            {"key": "b", "class": "c", "capacity": 3, "refill_per_second": 1}]}"#,
+        )
+        .unwrap();
+        let keys: Vec<&str> = g.budgets.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b"]);
+        for bad in [
+            r#"{"budgets": [{"key": "a", "class": "c", "capacity": 0, "refill_per_second": 1}]}"#,
+            r#"{"budgets": [{"key": "a", "class": "c", "capacity": 1, "refill_per_second": 0}]}"#,
+            r#"{"budgets": [{"key": "", "class": "c", "capacity": 1, "refill_per_second": 1}]}"#,
+            r#"{"budgets": [{"key": "a"}]}"#,
+        ] {
+            assert!(Grant::from_json(bad).is_err(), "{bad}");
+        }
         for bad in [
             r#"{"origins": ["api.example.com"]}"#,
             r#"{"origins": ["ftp://h"]}"#,
@@ -345,6 +421,7 @@ mod tests {
                 "origin:      http://127.0.0.1:8080 (--allow-host)",
                 "files:       /var/run/token",
                 "environment: HOME_REGION (passed when set)",
+                "budget:      api/reads (api-reads, 250/25 per s)",
             ]
         );
         assert_eq!(
@@ -353,7 +430,8 @@ mod tests {
                 "connections: none",
                 "origins:     none",
                 "files:       none",
-                "environment: none"
+                "environment: none",
+                "budgets:     none"
             ]
         );
     }

@@ -1,6 +1,7 @@
 //! What a call needs from the host, declared before it runs: the connections a task
 //! reads ([`connection_ids`]) and the origins and files each of them makes it contact
-//! ([`task_plan`], [`hook_plan`]). The host grants exactly this and nothing else.
+//! ([`task_plan`], [`hook_plan`]), and ARM's shared request budgets of each subscription
+//! it calls ARM in ([`crate::arm::budget`]). The host grants exactly this and nothing else.
 //!
 //! Every decision is the one the plugin makes when it runs, taken from the same
 //! functions, on the connections as the host shows them to `plan` (password and secret
@@ -21,6 +22,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::arm::budget;
 use crate::auth::credential::{self, AuthSetup, Choice};
 use crate::hook::{registry, volume};
 use crate::params::Params;
@@ -80,9 +82,14 @@ fn add_aci(plan: &mut TaskPlan, conn: &Connection, env: Env<'_>) -> Result<()> {
     match credential::choose(conn, &extras, env).map_err(Error::Connection)? {
         Choice::Ready(setup) => add_setup(plan, conn, &setup),
         Choice::KeyPath {
-            path, endpoints, ..
+            path,
+            endpoints,
+            subscription_id,
+            ..
         } => {
             plan.add_file(&path);
+            // The file's subscription wins when it names one; known only later.
+            budget::add_to_plan(plan, subscription_id.as_deref());
             add_urls(
                 plan,
                 conn,
@@ -126,6 +133,7 @@ fn add_setup(plan: &mut TaskPlan, conn: &Connection, setup: &AuthSetup) -> Resul
     for f in setup.credential.files() {
         plan.add_file(f);
     }
+    budget::add_to_plan(plan, setup.subscription_id.as_deref());
     add_urls(plan, conn, &setup.urls())
 }
 

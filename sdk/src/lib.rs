@@ -7,7 +7,7 @@
 //!
 //! - implement [`Operator`] and name the type in [`export_operator!`];
 //! - reach the host through [`runtime`] (connections, logs, XCom,
-//!   cancellation, granted files) and time through [`clock`];
+//!   cancellation, granted files, shared rate budgets) and time through [`clock`];
 //! - declare what a task needs ([`Operator::connection_ids`], [`Operator::plan`],
 //!   and [`OperatorInfo`]'s `environment` and `secret_extras`): the host grants
 //!   exactly that and nothing else (see [`Operator`]'s "Least privilege");
@@ -47,7 +47,9 @@ pub mod wit;
 
 pub use error::{Error, Result};
 pub use operator::Operator;
-pub use wit::{Connection, LogLevel, OperatorInfo, Origin, TaskContext, TaskOutcome, TaskPlan};
+pub use wit::{
+    Budget, Connection, LogLevel, OperatorInfo, Origin, TaskContext, TaskOutcome, TaskPlan,
+};
 
 /// What [`export_operator!`] expands to; not part of the API.
 #[doc(hidden)]

@@ -1,5 +1,6 @@
 //! Rust-shaped access to the host's runtime services (`orchestrator:task/runtime`):
-//! connections, logging, XCom, cancellation and granted files.
+//! connections, logging, XCom, cancellation, granted files and shared rate
+//! budgets.
 //!
 //! Every function here calls the host; outside a component (in native unit
 //! tests) they panic, so code under test reaches them through a trait of its own.
@@ -83,4 +84,32 @@ pub fn read_granted_file(path: &str) -> Result<Vec<u8>> {
         host::HostError::NotFound(m) => Error::Connection(format!("file `{path}` not found: {m}")),
         other => Error::Connection(format!("file `{path}` could not be read: {other:?}")),
     })
+}
+
+/// Takes one token of the shared budget `key` (declared in the plan's
+/// `budgets`) before a request to a rate-limited service, waiting while the
+/// host's bucket is empty or paused. `urgent` requests (creates, deletes,
+/// cleanup) go ahead of routine ones (polls). `Ok(true)`: go ahead;
+/// `Ok(false)`: the task was cancelled while the request waited (no token
+/// taken; a request made after the cancellation, for cleanup, is served);
+/// `Err`: the host refused the key (not declared) or failed.
+pub fn acquire_budget(key: &str, urgent: bool) -> Result<bool> {
+    host::acquire_budget(key, urgent).map_err(|e| budget_error(key, e))
+}
+
+/// Tells the host that the service throttled a request drawn on `key`
+/// (e.g. a `429` with `Retry-After`): every task's requests on that budget
+/// wait `millis` milliseconds (the host bounds the pause).
+pub fn pause_budget(key: &str, millis: u64) -> Result<()> {
+    host::pause_budget(key, millis).map_err(|e| budget_error(key, e))
+}
+
+/// A host error about budget `key` as an [`Error`].
+fn budget_error(key: &str, e: host::HostError) -> Error {
+    match e {
+        host::HostError::Denied(m) => Error::Denied(format!("budget `{key}`: {m}")),
+        host::HostError::NotFound(m)
+        | host::HostError::Invalid(m)
+        | host::HostError::Internal(m) => Error::Internal(format!("budget `{key}`: {m}")),
+    }
 }

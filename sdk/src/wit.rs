@@ -16,8 +16,8 @@
 //! ```
 
 pub use crate::bindings::orchestrator::task::types::{
-    Connection, Failure, LogLevel, OperatorInfo, Origin, RemoteError, TaskContext, TaskError,
-    TaskOutcome, TaskPlan,
+    Budget, Connection, Failure, LogLevel, OperatorInfo, Origin, RemoteError, TaskContext,
+    TaskError, TaskOutcome, TaskPlan,
 };
 
 use crate::http::{HttpError, Url};
@@ -58,6 +58,7 @@ impl Default for TaskPlan {
         TaskPlan {
             origins: Vec::new(),
             files: Vec::new(),
+            budgets: Vec::new(),
         }
     }
 }
@@ -80,6 +81,13 @@ impl TaskPlan {
     pub fn add_file(&mut self, path: &str) {
         if !self.files.iter().any(|f| f == path) {
             self.files.push(path.to_string());
+        }
+    }
+
+    /// Adds a budget, unless one with its key is there already.
+    pub fn add_budget(&mut self, budget: Budget) {
+        if !self.budgets.iter().any(|b| b.key == budget.key) {
+            self.budgets.push(budget);
         }
     }
 }

@@ -33,9 +33,9 @@
 //!   the stamp the line carries. Lines received before `Container exited` came
 //!   from the live stream; the others from the final fetch after the exit.
 //! - **exit sweep**: exit detection depends on where the exit falls between two
-//!   polls, so jobs of 10 s + k·(5 s / count) also run, covering one running
-//!   interval (4.8 s) evenly; the p95 over all jobs is the figure to compare with
-//!   the 5 s target.
+//!   polls, so jobs of 10 s + k·(5 s / count) also run, covering the running
+//!   interval (1 s while the budget has tokens) evenly; the p95 over all jobs is
+//!   the figure to compare with the ~1 s target.
 //!
 //! Settings (environment):
 //! - `BENCH_JOBS` (default `0:5,10:5,60:3`): `seconds:repetitions` pairs;

@@ -16,7 +16,7 @@
 //! `--host-arg ARG` (repeatable: passed through), `--host-bin PATH` (another
 //! `aci-host`, e.g. `target/release/aci-host`). Without `--tasks` it runs
 //! N = 1 with jobs of 0, 10 and 60 s, then N = 100 with 60 s jobs. The
-//! repetitions of an N = 1 run last `S + k·4.8/R` s (k = 0…R−1): spread over
+//! repetitions of an N = 1 run last `S + k·1/R` s (k = 0…R−1): spread over
 //! one poll interval, so that their exit-detection p95 is not one lucky
 //! alignment of exit and poll.
 //!
@@ -59,7 +59,7 @@ use procs::{EmulatorProcess, Sampler};
 
 /// The operator's poll interval while a container runs (the spread of the
 /// N = 1 repetitions).
-const POLL_INTERVAL_S: f64 = 4.8;
+const POLL_INTERVAL_S: f64 = 1.0;
 
 /// Settings from the command line.
 #[derive(Clone, Debug)]
@@ -431,7 +431,7 @@ fn main() {
     for (n, secs, reps) in plan(&c) {
         let mut merged: Option<Row> = None;
         for rep in 0..reps {
-            // Repetitions spread the exit over one poll interval (4.8 s), so
+            // Repetitions spread the exit over one poll interval (1 s), so
             // that their p95 covers where an exit falls between two polls.
             let spread = POLL_INTERVAL_S * rep as f64 / reps as f64;
             let row = run_scenario(&c, &bin, n, secs as f64 + spread, idle_kb);

@@ -64,6 +64,11 @@ fn hello_is_granted_exactly_its_connection_and_the_public_cloud() {
             "allow_hosts": [],
             "files": [],
             "environment": WORKLOAD_VARS,
+            "budgets": [
+                {"key": "arm/s/deletes", "class": "arm-deletes", "capacity": 200, "refill_per_second": 10.0},
+                {"key": "arm/s/reads", "class": "arm-reads", "capacity": 250, "refill_per_second": 25.0},
+                {"key": "arm/s/writes", "class": "arm-writes", "capacity": 200, "refill_per_second": 10.0},
+            ],
         })
     );
     assert!(!text(&out.stdout).contains("client-secret-value"));
@@ -81,6 +86,7 @@ fn hello_is_granted_exactly_its_connection_and_the_public_cloud() {
         "  origin:      https://login.microsoftonline.com:443",
         "  origin:      https://management.azure.com:443",
         "  files:       none",
+        "  budget:      arm/s/reads (arm-reads, 250/25 per s)",
     ] {
         assert!(stdout.lines().any(|l| l == line), "{line:?} in {stdout}");
     }

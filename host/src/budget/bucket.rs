@@ -134,6 +134,11 @@ impl Bucket {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The current limit.
+    pub(super) fn limit(&self) -> Limit {
+        self.lock().limit
+    }
+
     /// Changes the limit (tokens above the new capacity are dropped).
     pub(super) fn set_limit(&self, limit: Limit) {
         let mut s = self.lock();

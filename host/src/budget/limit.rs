@@ -92,10 +92,10 @@ impl FromStr for BudgetOverride {
     fn from_str(s: &str) -> Result<BudgetOverride, LimitError> {
         let (class, limit) = s
             .split_once('=')
-            .filter(|(c, _)| !c.trim().is_empty() && !c.contains(':'))
+            .filter(|(c, _)| !c.trim().is_empty())
             .ok_or_else(|| {
                 LimitError(format!(
-                    "`{s}` is not CLASS=CAPACITY/RATE (e.g. reads=250/25)"
+                    "`{s}` is not CLASS=CAPACITY/RATE (e.g. arm-reads=250/25)"
                 ))
             })?;
         Ok(BudgetOverride {

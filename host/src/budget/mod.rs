@@ -1,24 +1,25 @@
 //! Shared request budgets: token buckets that every task (and hook call) of
 //! one host draws from before it sends a request to a rate-limited service.
 //!
-//! The host knows nothing about the service: a budget is a *class* with a
-//! [`Limit`] (bucket capacity and refill rate) that the operator declares
-//! (the ACI operator declares ARM's buckets: reads 250 + 25/s, writes and
-//! deletes 200 + 10/s) or the user configures (`--budget CLASS=CAPACITY/RATE`,
-//! which wins over the declaration). A *key* names one bucket of a class:
-//! `CLASS` or `CLASS:SCOPE` (e.g. `reads:<subscription id>`), so one class
-//! declaration gives every scope its own bucket, created on first use.
+//! The host knows nothing about the service. A plan declares budgets
+//! (`task-plan.budgets`): a *key* names one bucket (e.g.
+//! `arm/<subscription>/reads`: every task naming it shares it), a *class*
+//! names its kind for users (e.g. `arm-reads`), and the remote service's
+//! [`Limit`] (bucket capacity and refill rate; the ACI operator declares
+//! ARM's: reads 250 + 25/s, writes and deletes 200 + 10/s). The user may
+//! configure a class (`--budget CLASS=CAPACITY/RATE`), which wins over every
+//! declaration of that class. Keys and classes are opaque strings.
 //!
 //! # The share
 //!
 //! The remote bucket is not ours alone: the same principal's other clients
 //! (an Airflow scheduler, the Azure CLI, another host, a human in the portal)
 //! draw from it too, and a remote 429 costs every task a `Retry-After`. So a
-//! host takes only a fraction of each declared limit: [`DEFAULT_SHARE`] (one
-//! half) of both the capacity and the refill rate, set with `--budget-share`.
-//! Half leaves the other clients as much as the host takes (a second host
-//! with the default share still fits) while a lone host still gets 12.5 ARM
-//! reads per second, enough to poll a few dozen jobs every second. User
+//! host takes only a fraction of each declared limit: [`DEFAULT_SHARE`]
+//! (0.8) of both the capacity and the refill rate, set with
+//! `--budget-share`. The remaining fifth (for ARM reads: 50 tokens and 5 per
+//! second) is left to the other clients, while a lone host still gets 20
+//! ARM reads per second, enough to poll a dozen jobs every second. User
 //! overrides (`--budget`) are taken as given, without the share: they state
 //! what this host may use.
 //!
@@ -26,11 +27,11 @@
 //!
 //! [`Budgets::acquire`] returns a future that resolves when a token is taken.
 //! Waiters of one bucket are served first come, first served, urgent ones
-//! ([`Priority::Urgent`]: writes, deletes, the read that confirms an exit)
-//! before normal ones (routine polls); a task that polls again queues behind
-//! every task already waiting, so the reads are shared fairly and each task's
-//! interval stretches with the load. Dropping the future gives up its place,
-//! or returns its token if one was already granted, so a cancelled task takes
+//! ([`Priority::Urgent`]: writes, deletes, cleanup) before normal ones
+//! (routine polls); a task that polls again queues behind every task already
+//! waiting, so the reads are shared fairly and each task's interval
+//! stretches with the load. Dropping the future gives up its place, or
+//! returns its token if one was already granted, so a cancelled task takes
 //! nothing. [`Budgets::pause`] holds every waiter of a bucket (a remote 429
 //! with `Retry-After` seen by one task stops all of them), at most
 //! [`MAX_PAUSE`].
@@ -53,7 +54,7 @@ pub use limit::{BudgetOverride, Limit, LimitError};
 use bucket::Bucket;
 
 /// The fraction of a declared (remote) limit one host uses by default.
-pub const DEFAULT_SHARE: f64 = 0.5;
+pub const DEFAULT_SHARE: f64 = 0.8;
 
 /// The longest a [`Budgets::pause`] holds a bucket (a longer `Retry-After`
 /// is cut to this; the remote service answers again if it still refuses).
@@ -79,34 +80,32 @@ impl Priority {
     }
 }
 
-/// A key whose class has no limit declared or configured.
+/// A key no plan declared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownBudget(pub String);
 
 impl std::fmt::Display for UnknownBudget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "no budget is declared for `{}`", self.0)
+        write!(f, "no budget `{}` is declared", self.0)
     }
 }
 
 impl std::error::Error for UnknownBudget {}
 
-/// The budgets of one host: class limits and the buckets drawn from them.
+/// The budgets of one host: the user's class limits and one bucket per
+/// declared key.
 ///
 /// Share one `Arc<Budgets>` between every task of a process.
 pub struct Budgets {
     share: f64,
     overrides: HashMap<String, Limit>,
-    inner: Mutex<Registry>,
+    buckets: Mutex<HashMap<String, Declared>>,
 }
 
-/// Declared classes and the buckets created so far.
-#[derive(Default)]
-struct Registry {
-    /// Effective limit of each class (after the share, or the override).
-    classes: HashMap<String, Limit>,
-    /// One bucket per key.
-    buckets: HashMap<String, Arc<Bucket>>,
+/// A declared key: its class and bucket.
+struct Declared {
+    class: String,
+    bucket: Arc<Bucket>,
 }
 
 impl Default for Budgets {
@@ -114,14 +113,9 @@ impl Default for Budgets {
         Budgets {
             share: DEFAULT_SHARE,
             overrides: HashMap::new(),
-            inner: Mutex::default(),
+            buckets: Mutex::default(),
         }
     }
-}
-
-/// The class of a key: its part before the first `:`.
-pub fn class_of(key: &str) -> &str {
-    key.split_once(':').map_or(key, |(class, _)| class)
 }
 
 impl Budgets {
@@ -133,16 +127,10 @@ impl Budgets {
                 "the budget share must be in (0, 1], got {share}"
             )));
         }
-        let mut registry = Registry::default();
-        let mut by_class = HashMap::new();
-        for o in overrides {
-            registry.classes.insert(o.class.clone(), o.limit);
-            by_class.insert(o.class, o.limit);
-        }
         Ok(Budgets {
             share,
-            overrides: by_class,
-            inner: Mutex::new(registry),
+            overrides: overrides.into_iter().map(|o| (o.class, o.limit)).collect(),
+            buckets: Mutex::default(),
         })
     }
 
@@ -151,47 +139,58 @@ impl Budgets {
         self.share
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Declared>> {
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Declares the remote limit of `class` (what the service allows); this
-    /// host uses its share of it, unless the user configured the class. A
-    /// later declaration replaces an earlier one (existing buckets follow).
-    /// Returns the effective limit.
-    pub fn declare(&self, class: &str, remote: Limit) -> Limit {
-        let effective = match self.overrides.get(class) {
+    /// What this host uses of a `remote` limit of `class`: the user's
+    /// override of the class, else the share of `remote`.
+    pub fn effective(&self, class: &str, remote: Limit) -> Limit {
+        match self.overrides.get(class) {
             Some(o) => *o,
             None => remote.scaled(self.share),
-        };
-        let mut reg = self.registry();
-        reg.classes.insert(class.to_string(), effective);
-        for (key, bucket) in &reg.buckets {
-            if class_of(key) == class {
-                bucket.set_limit(effective);
+        }
+    }
+
+    /// Declares `key` (of `class`) with the remote service's limit; this
+    /// host uses [`Budgets::effective`] of it. The first declaration creates
+    /// the (full) bucket; a later one with another class or limit updates
+    /// it. Returns the effective limit.
+    pub fn declare(&self, key: &str, class: &str, remote: Limit) -> Limit {
+        let effective = self.effective(class, remote);
+        let mut buckets = self.lock();
+        match buckets.get_mut(key) {
+            Some(d) => {
+                if d.class != class || d.bucket.limit() != effective {
+                    d.class = class.to_string();
+                    d.bucket.set_limit(effective);
+                }
+            }
+            None => {
+                buckets.insert(
+                    key.to_string(),
+                    Declared {
+                        class: class.to_string(),
+                        bucket: Arc::new(Bucket::new(effective)),
+                    },
+                );
             }
         }
         effective
     }
 
-    /// The effective limit of `class`, if declared or configured.
-    pub fn limit(&self, class: &str) -> Option<Limit> {
-        self.registry().classes.get(class).copied()
+    /// The effective limit and class of `key`, if declared.
+    pub fn limit(&self, key: &str) -> Option<(String, Limit)> {
+        self.lock()
+            .get(key)
+            .map(|d| (d.class.clone(), d.bucket.limit()))
     }
 
-    /// The bucket of `key`, created from its class's limit on first use.
     fn bucket(&self, key: &str) -> Result<Arc<Bucket>, UnknownBudget> {
-        let mut reg = self.registry();
-        if let Some(b) = reg.buckets.get(key) {
-            return Ok(b.clone());
-        }
-        let limit = *reg
-            .classes
-            .get(class_of(key))
-            .ok_or_else(|| UnknownBudget(key.to_string()))?;
-        let bucket = Arc::new(Bucket::new(limit));
-        reg.buckets.insert(key.to_string(), bucket.clone());
-        Ok(bucket)
+        self.lock()
+            .get(key)
+            .map(|d| d.bucket.clone())
+            .ok_or_else(|| UnknownBudget(key.to_string()))
     }
 
     /// Waits for one token of `key`'s bucket (see the module docs). Must be
@@ -212,11 +211,10 @@ impl Budgets {
 
     /// Statistics of every bucket, by key (sorted).
     pub fn stats(&self) -> Vec<(String, BudgetStats)> {
-        let reg = self.registry();
-        let mut out: Vec<(String, BudgetStats)> = reg
-            .buckets
+        let mut out: Vec<(String, BudgetStats)> = self
+            .lock()
             .iter()
-            .map(|(k, b)| (k.clone(), b.stats()))
+            .map(|(k, d)| (k.clone(), d.bucket.stats()))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out

@@ -9,9 +9,12 @@ use tokio::time::Instant;
 
 use super::*;
 
-fn budgets(class: &str, capacity: f64, rate: f64) -> Arc<Budgets> {
+/// Budgets with the keys `keys` of one class, all of this limit.
+fn budgets(keys: &[&str], capacity: f64, rate: f64) -> Arc<Budgets> {
     let b = Budgets::new(1.0, Vec::new()).unwrap();
-    b.declare(class, Limit::new(capacity, rate).unwrap());
+    for key in keys {
+        b.declare(key, "class", Limit::new(capacity, rate).unwrap());
+    }
     Arc::new(b)
 }
 
@@ -52,7 +55,7 @@ async fn contend(b: &Arc<Budgets>, key: &str, tasks: usize, each: usize) -> Vec<
 
 #[tokio::test(start_paused = true)]
 async fn the_rate_is_never_exceeded() {
-    let b = budgets("reads", 5.0, 2.0);
+    let b = budgets(&["reads:sub"], 5.0, 2.0);
     let start = Instant::now();
     let grants = contend(&b, "reads:sub", 20, 3).await;
     assert_eq!(grants.len(), 60);
@@ -72,7 +75,7 @@ async fn the_rate_is_never_exceeded() {
 
 #[tokio::test(start_paused = true)]
 async fn waiting_tasks_take_turns() {
-    let b = budgets("reads", 1.0, 10.0);
+    let b = budgets(&["reads"], 1.0, 10.0);
     let grants = contend(&b, "reads", 8, 6).await;
     // Task 0 took the only token at once and queued first for its next one;
     // from then on the tasks are served in turn (until task 0 has its 6).
@@ -83,7 +86,7 @@ async fn waiting_tasks_take_turns() {
 
 #[tokio::test(start_paused = true)]
 async fn urgent_waiters_go_first() {
-    let b = budgets("writes", 1.0, 1.0);
+    let b = budgets(&["writes"], 1.0, 1.0);
     b.acquire("writes", Priority::Normal).unwrap().await; // empties the bucket
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut set = tokio::task::JoinSet::new();
@@ -110,7 +113,7 @@ async fn urgent_waiters_go_first() {
 
 #[tokio::test(start_paused = true)]
 async fn a_pause_holds_every_waiter() {
-    let b = budgets("reads", 10.0, 10.0);
+    let b = budgets(&["reads:s", "reads:other"], 10.0, 10.0);
     let start = Instant::now();
     assert_eq!(
         b.pause("reads:s", Duration::from_secs(3)).unwrap(),
@@ -124,7 +127,7 @@ async fn a_pause_holds_every_waiter() {
     assert!(grants
         .iter()
         .all(|(_, t)| *t - start == Duration::from_secs(3)));
-    // Other keys of the class are not paused.
+    // Other keys are not paused.
     let t0 = Instant::now();
     b.acquire("reads:other", Priority::Normal).unwrap().await;
     assert_eq!(Instant::now(), t0);
@@ -138,7 +141,7 @@ async fn a_pause_holds_every_waiter() {
 
 #[tokio::test(start_paused = true)]
 async fn a_pause_during_a_wait_extends_it() {
-    let b = budgets("reads", 1.0, 1.0);
+    let b = budgets(&["reads"], 1.0, 1.0);
     b.acquire("reads", Priority::Normal).unwrap().await;
     let start = Instant::now();
     let waiter = {
@@ -165,7 +168,7 @@ use std::future::Future;
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_waiter_leaves_no_trace() {
-    let b = budgets("reads", 1.0, 1.0);
+    let b = budgets(&["reads"], 1.0, 1.0);
     b.acquire("reads", Priority::Normal).unwrap().await;
     // Queued, then dropped before its token is due.
     let mut queued = b.acquire("reads", Priority::Normal).unwrap();
@@ -189,7 +192,7 @@ async fn a_dropped_waiter_leaves_no_trace() {
 
 #[tokio::test(start_paused = true)]
 async fn a_returned_token_goes_to_the_next_waiter() {
-    let b = budgets("reads", 1.0, 0.1);
+    let b = budgets(&["reads"], 1.0, 0.1);
     b.acquire("reads", Priority::Normal).unwrap().await;
     let mut first = b.acquire("reads", Priority::Normal).unwrap();
     assert!(poll_once(&mut first).is_pending());
@@ -212,7 +215,7 @@ async fn a_returned_token_goes_to_the_next_waiter() {
 
 #[tokio::test(start_paused = true)]
 async fn five_thousand_waiters() {
-    let b = budgets("reads", 100.0, 1000.0);
+    let b = budgets(&["reads"], 100.0, 1000.0);
     let start = Instant::now();
     let grants = contend(&b, "reads", 5000, 1).await;
     assert_eq!(grants.len(), 5000);
@@ -231,7 +234,7 @@ async fn five_thousand_waiters() {
 }
 
 #[test]
-fn unknown_classes_are_refused() {
+fn undeclared_keys_are_refused() {
     let b = Budgets::default();
     assert_eq!(b.share(), DEFAULT_SHARE);
     assert_eq!(
@@ -239,8 +242,6 @@ fn unknown_classes_are_refused() {
         Some(UnknownBudget("reads:s".into()))
     );
     assert!(b.pause("nope", Duration::from_secs(1)).is_err());
-    assert_eq!(class_of("reads:sub:x"), "reads");
-    assert_eq!(class_of("reads"), "reads");
     assert_eq!(Priority::from_urgent(true), Priority::Urgent);
 }
 
@@ -248,15 +249,20 @@ fn unknown_classes_are_refused() {
 fn declared_limits_take_the_share_and_overrides_win() {
     let b = Budgets::new(0.5, vec!["writes=20/5".parse().unwrap()]).unwrap();
     assert_eq!(
-        b.declare("reads", Limit::new(250.0, 25.0).unwrap()),
+        b.declare("s1/reads", "reads", Limit::new(250.0, 25.0).unwrap()),
         Limit::new(125.0, 12.5).unwrap()
     );
     assert_eq!(
-        b.declare("writes", Limit::new(200.0, 10.0).unwrap()),
+        b.declare("s1/writes", "writes", Limit::new(200.0, 10.0).unwrap()),
         Limit::new(20.0, 5.0).unwrap()
     );
-    assert_eq!(b.limit("writes"), Some(Limit::new(20.0, 5.0).unwrap()));
-    assert_eq!(b.limit("deletes"), None);
+    let writes = Some(("writes".to_string(), Limit::new(20.0, 5.0).unwrap()));
+    assert_eq!(b.limit("s1/writes"), writes);
+    assert_eq!(b.limit("s1/deletes"), None);
+    // A later declaration of a key updates its bucket.
+    b.declare("s1/reads", "reads", Limit::new(20.0, 2.0).unwrap());
+    let reads = Some(("reads".to_string(), Limit::new(10.0, 1.0).unwrap()));
+    assert_eq!(b.limit("s1/reads"), reads);
     // A tiny remote bucket still has one token.
     assert_eq!(Limit::new(1.0, 1.0).unwrap().scaled(0.1).capacity, 1.0);
     assert!(Budgets::new(0.0, Vec::new()).is_err());
@@ -276,7 +282,7 @@ fn limits_and_overrides_parse() {
     let o: BudgetOverride = "reads=20/5".parse().unwrap();
     assert_eq!(o.class, "reads");
     assert_eq!(o.limit, Limit::new(20.0, 5.0).unwrap());
-    for bad in ["=20/5", "reads", "reads:sub=1/1", "reads=1"] {
+    for bad in ["=20/5", "reads", "reads=1"] {
         assert!(bad.parse::<BudgetOverride>().is_err(), "{bad}");
     }
 }

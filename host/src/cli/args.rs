@@ -33,6 +33,15 @@ pub struct Cli {
     /// Seconds one hook call may take (`hook …`).
     #[arg(long, global = true, value_name = "SECS", default_value_t = 3600.0, value_parser = positive_seconds)]
     pub hook_timeout: f64,
+    /// What this host may use of a shared rate budget class, e.g.
+    /// `arm-reads=250/25` (capacity / tokens per second), instead of its
+    /// share of what the plugin declares. Repeatable.
+    #[arg(long = "budget", global = true, value_name = "CLASS=CAPACITY/RATE")]
+    pub budgets: Vec<crate::budget::BudgetOverride>,
+    /// The fraction (0 < F ≤ 1) of each declared budget this host uses,
+    /// leaving the rest to the service's other clients.
+    #[arg(long, global = true, value_name = "F", default_value_t = crate::budget::DEFAULT_SHARE)]
+    pub budget_share: f64,
     /// The command.
     #[command(subcommand)]
     pub command: Command,

@@ -31,6 +31,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::budget::Budgets;
 use crate::engine::EngineOptions;
 use crate::runner::{CallDeadlines, Runner, RunnerOptions, EXIT_OTHER};
 
@@ -131,12 +132,16 @@ async fn run_cli(cli: Cli, ui: Ui) -> i32 {
         validate: Duration::from_secs_f64(cli.validate_timeout),
         hook: Duration::from_secs_f64(cli.hook_timeout),
     };
+    let budgets = match Budgets::new(cli.budget_share, cli.budgets.clone()) {
+        Ok(b) => Arc::new(b),
+        Err(e) => return ui.fail(&e.to_string()),
+    };
     let runner = match Runner::new(RunnerOptions {
         engine,
         plugin: cli.plugin.clone(),
         deadlines,
     }) {
-        Ok(r) => Arc::new(r),
+        Ok(r) => Arc::new(r.with_budgets(budgets)),
         Err(e) => return ui.fail(&format!("loading the plugin: {e:#}")),
     };
     match cli.command {

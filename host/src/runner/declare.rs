@@ -10,8 +10,8 @@
 //!    the plugin would word it. Their secrets (password, secret extras) are
 //!    added to the masker, and the plugin sees them redacted
 //!    ([`Connection::redacted`]).
-//! 4. `plan(params, connections)` answers the origins and files.
-//! 5. The [`Grant`]: those ids, origins and files, and the declared
+//! 4. `plan(params, connections)` answers the origins, files and budgets.
+//! 5. The [`Grant`]: those ids, origins, files and budgets, and the declared
 //!    environment names; the runner adds `--allow-host` and checks a pinned
 //!    grant.
 //!
@@ -24,7 +24,7 @@ use crate::bindings::task::exports::orchestrator::task::task_operator::Guest as 
 use crate::bindings::task::orchestrator::task::types::TaskPlan;
 use crate::bindings::{OperatorInfo, TaskError, WitConnection};
 use crate::connections::Connection;
-use crate::grant::Grant;
+use crate::grant::{sorted_budgets, Grant, GrantedBudget};
 use crate::mask::Masker;
 use crate::policy::AllowRule;
 use crate::runtime::{ConnectionLookupError, ConnectionProvider};
@@ -93,6 +93,7 @@ pub async fn plan_grant<T: Send + 'static>(
             TaskPlan {
                 origins: Vec::new(),
                 files: Vec::new(),
+                budgets: Vec::new(),
             }
         }
     };
@@ -119,8 +120,8 @@ fn resolve(decl: &Declaration<'_>, id: &str) -> Result<Connection, TaskError> {
     }
 }
 
-/// The grant of a plan: its origins (checked) and files, the declared ids and
-/// environment names.
+/// The grant of a plan: its origins (checked), files and budgets, the
+/// declared ids and environment names.
 fn grant_of(info: &OperatorInfo, ids: Vec<String>, plan: TaskPlan) -> Result<Grant, TaskError> {
     let invalid = |m: String| TaskError::Internal(format!("the plugin's plan is invalid: {m}"));
     let origins = plan
@@ -133,12 +134,24 @@ fn grant_of(info: &OperatorInfo, ids: Vec<String>, plan: TaskPlan) -> Result<Gra
     if let Some(bad) = plan.files.iter().find(|f| f.trim().is_empty()) {
         return Err(invalid(format!("file `{bad}` is not a path")));
     }
+    let budgets = plan
+        .budgets
+        .into_iter()
+        .map(|b| GrantedBudget {
+            key: b.key,
+            class: b.class,
+            capacity: b.capacity,
+            refill_per_second: b.refill_per_second,
+        })
+        .collect();
+    let budgets = sorted_budgets(budgets).map_err(invalid)?;
     Ok(Grant {
         connections: ids.into_iter().collect(),
         origins,
         allow_hosts: Default::default(),
         files: plan.files.into_iter().collect(),
         environment: info.environment.iter().cloned().collect(),
+        budgets,
     })
 }
 
@@ -199,13 +212,14 @@ mod tests {
                 origin("https", "login.example.", 443),
             ],
             files: vec!["/t".into(), "/t".into()],
+            budgets: vec![],
         };
         let g = grant_of(&info(), vec!["b".into(), "a".into(), "b".into()], plan).unwrap();
         assert_eq!(
             g.to_json(),
             serde_json::json!({"connections": ["a", "b"],
                 "origins": ["http://[::1]:8080", "https://login.example:443"],
-                "allow_hosts": [], "files": ["/t"], "environment": ["A_VAR", "B_VAR"]})
+                "allow_hosts": [], "files": ["/t"], "environment": ["A_VAR", "B_VAR"], "budgets": []})
         );
     }
 
@@ -221,6 +235,7 @@ mod tests {
             let plan = TaskPlan {
                 origins: vec![o],
                 files,
+                budgets: vec![],
             };
             assert!(matches!(
                 grant_of(&info(), vec![], plan),

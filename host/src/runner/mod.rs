@@ -94,6 +94,7 @@ use wasmtime::Store;
 
 use crate::bindings::task::exports::orchestrator::task::task_operator::Guest as TaskOperator;
 use crate::bindings::{LogLevel, OperatorInfo, TaskError, TaskOutcome};
+use crate::budget::Budgets;
 use crate::connections::Connection;
 use crate::engine::{EngineOptions, Plugin, PluginEngine};
 use crate::grant::Grant;
@@ -130,6 +131,7 @@ pub struct Runner {
     plugin: Plugin,
     info: tokio::sync::OnceCell<OperatorInfo>,
     deadlines: CallDeadlines,
+    budgets: Arc<Budgets>,
 }
 
 /// How `execute` ended: its answer (or the error that kept it from
@@ -161,7 +163,21 @@ impl Runner {
             plugin,
             info: tokio::sync::OnceCell::new(),
             deadlines: options.deadlines,
+            budgets: Arc::new(Budgets::default()),
         })
+    }
+
+    /// Draws every call's declared budgets from `budgets` (by default, a
+    /// registry with [`crate::budget::DEFAULT_SHARE`] and no override).
+    pub fn with_budgets(mut self, budgets: Arc<Budgets>) -> Runner {
+        self.budgets = budgets;
+        self
+    }
+
+    /// The shared budgets every task and hook call of this runner draws on
+    /// (one bucket per declared key), e.g. for their statistics.
+    pub fn budgets(&self) -> &Arc<Budgets> {
+        &self.budgets
     }
 
     /// The loaded plugin (component, pre-instances, load info).
@@ -191,7 +207,8 @@ impl Runner {
             env.masker.clone(),
             cancel,
         )
-        .with_limits(env.limits.clone());
+        .with_limits(env.limits.clone())
+        .with_budgets(self.budgets.clone());
         let hooks = PolicyHooks::new(OutboundPolicy::deny_all(), stats.clone(), task_id)
             .with_max_in_flight(env.max_requests_in_flight);
         let state = HostState::new(

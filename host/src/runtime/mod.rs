@@ -1,5 +1,6 @@
 //! The host side of `orchestrator:task/runtime` (connections, logs, XCom,
-//! cancellation, granted files), embeddable in any wasmtime host.
+//! cancellation, granted files, shared rate budgets), embeddable in any
+//! wasmtime host.
 //!
 //! Shaped like `wasmtime-wasi-http`: the embedder's store data implements
 //! [`TaskRuntimeView`] (it holds one [`TaskRuntime`] per task instance) and
@@ -45,6 +46,7 @@
 //! instances and tables (wasmtime's `StoreLimits`) and the epoch deadline.
 //! No function of this interface traps on guest input.
 
+mod budgets;
 mod cancel;
 mod connections;
 mod error;
@@ -61,6 +63,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::task::orchestrator::task::{runtime, types};
 use crate::bindings::{LogLevel, WitConnection};
+use crate::budget::{Budgets, Limit};
 use crate::grant::Grant;
 use crate::mask::{LineMasker, Masker};
 
@@ -128,6 +131,8 @@ pub struct TaskRuntime {
     cancel: CancelToken,
     granted_connections: BTreeSet<String>,
     granted_files: Vec<PathBuf>,
+    granted_budgets: BTreeSet<String>,
+    budgets: Option<Arc<Budgets>>,
     xcom: xcom::Xcoms,
     limits: RuntimeLimits,
 }
@@ -152,16 +157,35 @@ impl TaskRuntime {
             cancel,
             granted_connections: BTreeSet::new(),
             granted_files: Vec::new(),
+            granted_budgets: BTreeSet::new(),
+            budgets: None,
             xcom: Default::default(),
             limits: RuntimeLimits::default(),
         }
     }
 
-    /// Grants exactly the connection ids and files of `grant` (replacing any
-    /// earlier grant). Its origins are enforced by the send hook, not here.
+    /// Grants exactly the connection ids, files and budgets of `grant`
+    /// (replacing any earlier grant), declaring its budgets in the shared
+    /// registry. Its origins are enforced by the send hook, not here.
     pub fn apply_grant(&mut self, grant: &Grant) {
         self.granted_connections = grant.connections.clone();
         self.granted_files = grant.files.iter().map(PathBuf::from).collect();
+        self.granted_budgets = grant.budgets.iter().map(|b| b.key.clone()).collect();
+        if let Some(budgets) = &self.budgets {
+            for b in &grant.budgets {
+                if let Ok(remote) = Limit::new(f64::from(b.capacity), b.refill_per_second) {
+                    budgets.declare(&b.key, &b.class, remote);
+                }
+            }
+        }
+    }
+
+    /// Draws the granted budgets from `budgets`, the registry every task of
+    /// the process shares (one bucket per key). Without one, every
+    /// `acquire-budget` of a granted key succeeds at once.
+    pub fn with_budgets(mut self, budgets: Arc<Budgets>) -> Self {
+        self.budgets = Some(budgets);
+        self
     }
 
     /// Overrides the limits.
@@ -207,6 +231,14 @@ impl runtime::Host for TaskRuntime {
 
     async fn wait_cancelled(&mut self, millis: u64) -> wasmtime::Result<bool> {
         Ok(self.cancel.wait(millis).await)
+    }
+
+    async fn acquire_budget(&mut self, key: String, urgent: bool) -> RuntimeResult<bool> {
+        self.take_budget(&key, urgent).await
+    }
+
+    async fn pause_budget(&mut self, key: String, millis: u64) -> RuntimeResult<()> {
+        self.hold_budget(&key, millis)
     }
 
     async fn read_granted_file(&mut self, path: String) -> RuntimeResult<Vec<u8>> {

@@ -310,3 +310,75 @@ async fn private_key_extras_are_masked() {
     .unwrap();
     assert_eq!(sink.0.lock().unwrap().last().unwrap(), "key ***");
 }
+
+/// A runtime of task `id` granted the budget `key` (capacity 1, 1/s, taken
+/// whole), drawing on `budgets`.
+fn budget_runtime(id: &str, budgets: &Arc<Budgets>, key: &str) -> (TaskRuntime, CancelToken) {
+    let cancel = CancelToken::new();
+    let mut rt = TaskRuntime::new(
+        id,
+        Arc::new(OneConnection(azure_conn())),
+        Arc::new(Sink(Mutex::new(Vec::new()))),
+        Masker::default(),
+        cancel.clone(),
+    )
+    .with_budgets(budgets.clone());
+    rt.apply_grant(&Grant {
+        budgets: vec![crate::grant::GrantedBudget {
+            key: key.into(),
+            class: "reads".into(),
+            capacity: 1,
+            refill_per_second: 1.0,
+        }],
+        ..Grant::default()
+    });
+    (rt, cancel)
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_tasks_pause_holds_every_task_on_the_key() {
+    let budgets = Arc::new(Budgets::new(1.0, Vec::new()).unwrap());
+    let (mut a, _) = budget_runtime("a", &budgets, "svc/reads");
+    let (mut b, _) = budget_runtime("b", &budgets, "svc/reads");
+    let start = tokio::time::Instant::now();
+    // Task a was throttled: every task waits out its Retry-After.
+    a.pause_budget("svc/reads".into(), 5_000).await.unwrap();
+    assert!(b.acquire_budget("svc/reads".into(), false).await.unwrap());
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+    assert_eq!(budgets.stats()[0].1.pauses, 1);
+    // Undeclared keys are denied, both ways.
+    for e in [
+        guest_error(a.acquire_budget("svc/writes".into(), true).await),
+        guest_error(a.pause_budget("svc/writes".into(), 1).await),
+    ] {
+        assert!(
+            matches!(&e, HostError::Denied(m) if m.contains("svc/writes")),
+            "{e:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_task_takes_no_token() {
+    let budgets = Arc::new(Budgets::new(1.0, Vec::new()).unwrap());
+    let (mut a, cancel) = budget_runtime("a", &budgets, "k");
+    assert!(a.acquire_budget("k".into(), false).await.unwrap());
+    // The bucket is empty: cancel while waiting for the next token.
+    let waiter = tokio::spawn(async move { a.acquire_budget("k".into(), false).await });
+    tokio::task::yield_now().await;
+    cancel.cancel();
+    assert!(!waiter.await.unwrap().unwrap());
+    let s = budgets.stats()[0].1;
+    assert_eq!((s.granted, s.cancelled, s.waiting), (1, 1, 0));
+    // A request made after the cancellation (cleanup) gets its token.
+    let (mut cleanup, cancel) = budget_runtime("b", &budgets, "k");
+    cancel.cancel();
+    assert!(cleanup.acquire_budget("k".into(), true).await.unwrap());
+    assert!(cleanup.acquire_budget("k".into(), false).await.unwrap());
+    // Without a registry, a granted key is granted at once.
+    let (mut lone, _) = budget_runtime("c", &budgets, "k");
+    lone.budgets = None;
+    for _ in 0..3 {
+        assert!(lone.acquire_budget("k".into(), false).await.unwrap());
+    }
+}

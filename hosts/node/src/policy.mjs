@@ -147,16 +147,21 @@ export function denyReason(allowed, facts) {
 /**
  * A grant in aci-host's JSON form (`validate --explain --json`): sorted lists
  * without repeats of `connections`, `origins`, `allow_hosts`, `files`,
- * `environment`.
+ * `environment`, and the plan's `budgets` sorted by key, one per key.
  */
-export function grantJson({ connections = [], origins = [], allowHosts = [], files = [], environment = [] }) {
+export function grantJson({ connections = [], origins = [], allowHosts = [], files = [], environment = [], budgets = [] }) {
   const sorted = (items) => [...new Set(items)].sort();
+  const byKey = new Map(budgets.map((b) => [b.key, b]));
   return {
     connections: sorted(connections),
     origins: sorted(origins.map(originText)),
     allow_hosts: sorted(allowHosts.map(originText)),
     files: sorted(files),
     environment: sorted(environment),
+    budgets: [...byKey.keys()].sort().map((key) => {
+      const b = byKey.get(key);
+      return { key, class: b.class, capacity: b.capacity, refill_per_second: b.refillPerSecond ?? b.refill_per_second };
+    }),
   };
 }
 

@@ -84,14 +84,16 @@ export class TaskRuntime {
     this.verbose = verbose;
     this.connections = new Set();
     this.files = new Set();
+    this.budgets = new Set();
     this.xcom = {};
     this.xcomSizes = {};
   }
 
-  /** Grants the connections and files of a call (origins go to the HTTP policy). */
-  applyGrant({ connections, files }) {
+  /** Grants the connections, files and budget keys of a call (origins go to the HTTP policy). */
+  applyGrant({ connections, files, budgets = [] }) {
     this.connections = new Set(connections);
     this.files = new Set(files);
+    this.budgets = new Set(budgets.map((b) => b.key));
   }
 
   /** Writes one masked log line to stderr (`HH:MM:SS message`), truncated at the line bound. */
@@ -113,7 +115,28 @@ export class TaskRuntime {
       cancelled: () => this.cancel.cancelled,
       waitCancelled: (millis) => this.cancel.wait(millis),
       readGrantedFile: (path) => this.readGrantedFile(path),
+      acquireBudget: (key, urgent) => this.acquireBudget(key, urgent),
+      pauseBudget: (key, millis) => this.pauseBudget(key, millis),
     };
+  }
+
+  /**
+   * A token of a declared budget. This host runs one task per process and
+   * keeps no shared bucket, so a declared key is always granted at once (the
+   * plugin then polls at its fastest schedule); any other key is `denied`.
+   */
+  acquireBudget(key, _urgent) {
+    if (!this.budgets.has(key)) hostError("denied", `budget \`${key}\` is not one the task's plan declared`);
+    return true;
+  }
+
+  /**
+   * The remote service throttled a request on `key`: this task waits out the
+   * pause (at most 300 s, as aci-host), or until it is cancelled.
+   */
+  pauseBudget(key, millis) {
+    if (!this.budgets.has(key)) hostError("denied", `budget \`${key}\` is not one the task's plan declared`);
+    this.cancel.wait(Math.min(Number(millis), 300_000));
   }
 
   /** A granted connection (its secrets masked from now on); any other id is `denied`. */

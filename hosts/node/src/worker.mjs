@@ -56,7 +56,7 @@ function declare(operator, info, ids, params, { connEnv, masker, allowHosts, str
   let plan = call(() => operator.plan(params, shown));
   if (plan.err) {
     if (strict) return plan;
-    plan = { ok: { origins: [], files: [] } };
+    plan = { ok: { origins: [], files: [], budgets: [] } };
   }
   let origins;
   try {
@@ -70,6 +70,7 @@ function declare(operator, info, ids, params, { connEnv, masker, allowHosts, str
     allowHosts: allowHosts.map(parseOrigin),
     files: plan.ok.files,
     environment: info.environment,
+    budgets: plan.ok.budgets ?? [],
   });
   return { grant };
 }

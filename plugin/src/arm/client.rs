@@ -1,19 +1,21 @@
 //! The authenticated ARM client: builds URLs under the connection's ARM endpoint, adds the
-//! bearer token, `x-ms-client-request-id` and JSON headers, retries through the
-//! [`Transport`], fetches a new token once when ARM rejects the current one, and maps
-//! failures to [`Error`].
+//! bearer token, `x-ms-client-request-id` and JSON headers, takes a token of the
+//! subscription's shared budget before every attempt (a `429` pauses it for every task,
+//! see [`budget`]), retries through the [`Transport`], fetches a new token once when ARM
+//! rejects the current one, and maps failures to [`Error`].
 
 use std::cell::Cell;
 use std::rc::Rc;
 
+use super::budget;
 use super::cloud::Endpoints;
 use super::errors::{error_code, is_token_rejection, remote_error};
 use super::random;
-use super::retry::{is_retryable_status, RetryPolicy};
+use super::retry::{is_retryable_status, retry_after_ms, RetryPolicy};
 use super::transport::{Sent, Transport, TransportError};
 use crate::auth::{AuthSetup, TokenProvider};
 use task_plugin_sdk::http::{self, HttpError, Method, Request, Response, Url};
-use task_plugin_sdk::runtime;
+use task_plugin_sdk::{clock, runtime};
 use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one ARM request.
@@ -186,6 +188,13 @@ impl ArmClient {
         let request_id = random::uuid_v4();
         let body = body.map(<[u8]>::to_vec);
         let retry = |r: &Response| {
+            if r.status == 429 {
+                // Hold every task's requests of this kind, not only ours.
+                let now = clock::unix_now();
+                if let Some(ms) = retry_after_ms(|n| r.header(n).map(String::from), now) {
+                    budget::pause(&self.subscription_id, method, ms);
+                }
+            }
             let code = error_code(r);
             let retry =
                 is_retryable_status(r.status, &code) && (retry_transitioning || r.status != 409);
@@ -195,6 +204,7 @@ impl ArmClient {
         for round in 0..2 {
             let mut make = || {
                 let token = self.tokens.token()?;
+                budget::acquire(&self.subscription_id, method)?;
                 let mut req = Request::new(method, url)
                     .header("authorization", format!("Bearer {}", token.expose()))
                     .header("x-ms-client-request-id", request_id.clone())

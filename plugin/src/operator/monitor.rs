@@ -1,5 +1,6 @@
 //! The wait loop: one GET of the group per poll, the container's log read
-//! while it runs, the completion test, and every way the wait can end.
+//! while it runs (less often than the state, see [`Schedule::logs_due`]), the
+//! completion test, and every way the wait can end.
 //!
 //! - Done ([`observe::Status::Done`]): one full log fetch (so no line printed
 //!   just before the exit is lost), then the exit code is returned.
@@ -92,6 +93,8 @@ struct Waiter<'a, C: Cloud, H: Host> {
     early_not_found: u32,
     /// Consecutive failed reads.
     failures: u32,
+    /// When the log was last read, and polls of the state since.
+    last_logs: Option<(u64, u32)>,
 }
 
 impl<C: Cloud, H: Host> Waiter<'_, C, H> {
@@ -132,6 +135,22 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                 ));
                 None
             }
+        }
+    }
+
+    /// Reads the log at this poll of a running container when the schedule
+    /// says it is due (less often than the state).
+    fn poll_logs(&mut self) {
+        let now = self.host.now_ms();
+        if let Some((_, polls)) = &mut self.last_logs {
+            *polls += 1;
+        }
+        let since = self
+            .last_logs
+            .map(|(at, polls)| (now.saturating_sub(at), polls));
+        if self.spec.schedule.logs_due(since) {
+            self.read_logs(false);
+            self.last_logs = Some((now, 0));
         }
     }
 
@@ -212,7 +231,7 @@ impl<C: Cloud, H: Host> Waiter<'_, C, H> {
                         phase_start = self.host.now_ms();
                     }
                     if spec.stream_logs {
-                        self.read_logs(false);
+                        self.poll_logs();
                     }
                 }
                 Status::Starting => {}
@@ -336,6 +355,7 @@ pub fn wait<C: Cloud, H: Host>(cloud: &C, host: &H, spec: &WaitSpec<'_>) -> Resu
         seen: false,
         early_not_found: 0,
         failures: 0,
+        last_logs: None,
     }
     .run()
 }

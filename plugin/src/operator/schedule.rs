@@ -1,26 +1,28 @@
 //! The adaptive poll schedule.
 //!
-//! Each poll reads the group once (plus, while the container runs, its log
-//! once), so the interval sets both the ARM read rate and how late an exit or
-//! a log line is seen. Targets with default settings: a 60 s job in ≤ 35 ARM
-//! reads, a 10 min job in ≤ 260, exits seen within 5 s (p95) and live log
-//! lines within 5 s. Real provisioning (image pulls) takes tens of seconds, so
-//! the starting phase backs off quickly too: a job whose group takes 20 s to
-//! provision and then runs 60 s still stays within ≈ 34 reads. Hence:
+//! Each poll reads the group once; while the container runs its log is read
+//! too, but less often (see [`Schedule::logs_due`]). Every read first takes a
+//! token of the host's shared ARM read budget (`crate::arm::budget`), so the
+//! schedule is the *fastest* a task polls: while the host is well inside its
+//! share of ARM's bucket a task polls once a second and a lone job's exit is
+//! seen within about a second; as tasks multiply, waiting for tokens stretches
+//! every task's interval (the host serves waiting tasks in turn), so the host
+//! stays inside its share without any task computing a rate. Hence:
 //!
 //! | phase | time in phase | interval |
 //! |---|---|---|
-//! | provisioning / starting | < 2 s | 1 s |
-//! | | 2 – 10 s | 2.5 s |
-//! | | ≥ 10 s | 4.8 s |
-//! | running | < 2 min | 4.8 s |
-//! | | 2 – 10 min | 4.95 s |
+//! | provisioning / starting | < 10 s | 1 s |
+//! | | ≥ 10 s | 2.5 s |
+//! | running | < 10 min | 1 s |
 //! | | 10 – 30 min | grows linearly to 15 s |
 //! | | ≥ 30 min | 15 s |
 //!
-//! `polling_interval` (Airflow's parameter, default 30 s) caps every interval;
-//! after a failed read the interval doubles per consecutive failure (up to
-//! 60 s) on top of the ARM client's own `Retry-After`-aware retries.
+//! The log is read at most every [`LOG_EVERY_MS`] and every
+//! [`LOG_EVERY_POLLS`]-th poll, so under load three quarters of a task's
+//! reads still go to its state. `polling_interval` (Airflow's parameter,
+//! default 30 s) caps every interval; after a failed read the interval
+//! doubles per consecutive failure (up to 60 s) on top of the ARM client's
+//! own `Retry-After`-aware retries.
 
 /// What the group is doing, as far as polling is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +43,10 @@ pub struct Schedule {
 pub const LONG_RUN_MS: u64 = 15_000;
 /// Longest back-off after failed reads.
 pub const MAX_ERROR_BACKOFF_MS: u64 = 60_000;
+/// Shortest time between two reads of a running container's log.
+pub const LOG_EVERY_MS: u64 = 4_000;
+/// Fewest polls of the state between two reads of the log.
+pub const LOG_EVERY_POLLS: u32 = 3;
 
 impl Schedule {
     /// A schedule capped at `polling_interval` seconds.
@@ -53,20 +59,28 @@ impl Schedule {
     pub fn interval_ms(&self, phase: Phase, in_phase_ms: u64) -> u64 {
         let base = match phase {
             Phase::Starting => match in_phase_ms {
-                0..2_000 => 1_000,
-                2_000..10_000 => 2_500,
-                _ => 4_800,
+                0..10_000 => 1_000,
+                _ => 2_500,
             },
             Phase::Running => match in_phase_ms {
-                0..120_000 => 4_800,
-                120_000..600_000 => 4_950,
+                0..600_000 => 1_000,
                 600_000..1_800_000 => {
-                    4_950 + (in_phase_ms - 600_000) * (LONG_RUN_MS - 4_950) / 1_200_000
+                    1_000 + (in_phase_ms - 600_000) * (LONG_RUN_MS - 1_000) / 1_200_000
                 }
                 _ => LONG_RUN_MS,
             },
         };
         base.min(self.cap_ms)
+    }
+
+    /// Whether a running container's log is read at this poll, `since_ms`
+    /// after the last read, this poll being the `polls`-th since (`None`:
+    /// never read yet).
+    pub fn logs_due(&self, since: Option<(u64, u32)>) -> bool {
+        match since {
+            None => true,
+            Some((since_ms, polls)) => since_ms >= LOG_EVERY_MS && polls >= LOG_EVERY_POLLS,
+        }
     }
 
     /// The wait after `failures` consecutive failed reads (`failures ≥ 1`).
@@ -84,29 +98,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn starts_fast_and_backs_off() {
+    fn polls_every_second_then_backs_off_on_long_phases() {
         let s = Schedule::new(30.0);
         assert_eq!(s.interval_ms(Phase::Starting, 0), 1_000);
-        assert_eq!(s.interval_ms(Phase::Starting, 5_000), 2_500);
-        assert_eq!(s.interval_ms(Phase::Starting, 60_000), 4_800);
-        assert_eq!(s.interval_ms(Phase::Running, 0), 4_800);
-        assert_eq!(s.interval_ms(Phase::Running, 300_000), 4_950);
-        assert!(s.interval_ms(Phase::Running, 1_200_000) > 9_000);
+        assert_eq!(s.interval_ms(Phase::Starting, 9_999), 1_000);
+        assert_eq!(s.interval_ms(Phase::Starting, 60_000), 2_500);
+        assert_eq!(s.interval_ms(Phase::Running, 0), 1_000);
+        assert_eq!(s.interval_ms(Phase::Running, 599_999), 1_000);
+        assert_eq!(s.interval_ms(Phase::Running, 1_200_000), 8_000);
         assert_eq!(s.interval_ms(Phase::Running, 3_600_000), LONG_RUN_MS);
     }
 
     #[test]
-    fn live_phase_stays_under_five_seconds_for_ten_minutes() {
+    fn logs_are_read_less_often_than_the_state() {
         let s = Schedule::new(30.0);
-        for t in (0..600_000).step_by(1_000) {
-            assert!(s.interval_ms(Phase::Running, t) < 5_000, "t={t}");
-        }
+        assert!(s.logs_due(None));
+        assert!(!s.logs_due(Some((3_999, 10))));
+        assert!(!s.logs_due(Some((60_000, 2))));
+        assert!(s.logs_due(Some((4_000, 3))));
     }
 
     #[test]
     fn polling_interval_caps_everything() {
         let s = Schedule::new(2.0);
-        assert_eq!(s.interval_ms(Phase::Running, 0), 2_000);
+        assert_eq!(s.interval_ms(Phase::Running, 0), 1_000);
         assert_eq!(s.interval_ms(Phase::Running, 3_600_000), 2_000);
         assert_eq!(s.interval_ms(Phase::Starting, 0), 1_000);
         assert_eq!(Schedule::new(0.5).interval_ms(Phase::Starting, 0), 500);
@@ -117,6 +132,7 @@ mod tests {
         let s = Schedule::new(30.0);
         assert_eq!(s.error_backoff_ms(1_000, 1), 2_000);
         assert_eq!(s.error_backoff_ms(4_800, 2), 19_200);
+        assert_eq!(s.error_backoff_ms(1_000, 2), 4_000);
         assert_eq!(s.error_backoff_ms(4_800, 30), MAX_ERROR_BACKOFF_MS);
     }
 
@@ -135,14 +151,12 @@ mod tests {
     fn phase_boundaries() {
         let s = Schedule::new(30.0);
         for (phase, t, want) in [
-            (Phase::Starting, 1_999, 1_000),
-            (Phase::Starting, 2_000, 2_500),
-            (Phase::Starting, 9_999, 2_500),
-            (Phase::Starting, 10_000, 4_800),
-            (Phase::Running, 119_999, 4_800),
-            (Phase::Running, 120_000, 4_950),
-            (Phase::Running, 599_999, 4_950),
-            (Phase::Running, 600_000, 4_950),
+            (Phase::Starting, 0, 1_000),
+            (Phase::Starting, 9_999, 1_000),
+            (Phase::Starting, 10_000, 2_500),
+            (Phase::Running, 0, 1_000),
+            (Phase::Running, 599_999, 1_000),
+            (Phase::Running, 600_000, 1_000),
         ] {
             assert_eq!(s.interval_ms(phase, t), want, "{phase:?} at {t}");
         }
@@ -151,13 +165,13 @@ mod tests {
     #[test]
     fn ten_to_thirty_minute_ramp_is_linear() {
         let s = Schedule::new(30.0);
-        // 4.95 s at 10 min, +10.05 s over the next 20 min, 15 s from 30 min on.
+        // 1 s at 10 min, +14 s over the next 20 min, 15 s from 30 min on.
         for (t, want) in [
-            (600_000, 4_950),
-            (600_001, 4_950),
-            (720_000, 5_955),
-            (1_200_000, 9_975),
-            (1_500_000, 12_487),
+            (600_000, 1_000),
+            (600_001, 1_000),
+            (720_000, 2_400),
+            (1_200_000, 8_000),
+            (1_500_000, 11_500),
             (1_799_999, 14_999),
             (1_800_000, 15_000),
             (u64::MAX, 15_000),
@@ -171,7 +185,7 @@ mod tests {
         );
         assert_eq!(
             Schedule::new(10.0).interval_ms(Phase::Running, 1_000_000),
-            8_300
+            5_666
         );
     }
 

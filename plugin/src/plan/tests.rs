@@ -382,3 +382,37 @@ fn the_plan_covers_the_credential_really_selected() {
         }
     }
 }
+
+#[test]
+fn every_arm_connection_declares_its_subscriptions_budgets() {
+    let keys = |plan: &TaskPlan| -> Vec<String> {
+        let mut v: Vec<String> = plan.budgets.iter().map(|b| b.key.clone()).collect();
+        v.sort();
+        v
+    };
+    let plan = hook(secret_conn("azure_default", json!({})), &no_env);
+    assert_eq!(
+        keys(&plan),
+        ["arm/s/deletes", "arm/s/reads", "arm/s/writes"]
+    );
+    let reads = plan
+        .budgets
+        .iter()
+        .find(|b| b.key == "arm/s/reads")
+        .unwrap();
+    assert_eq!(
+        (
+            reads.class.as_str(),
+            reads.capacity,
+            reads.refill_per_second
+        ),
+        ("arm-reads", 250, 25.0)
+    );
+    // Two connections in two subscriptions: a bucket set each.
+    let other = secret_conn("other", json!({"subscriptionId": "t2"}));
+    let plan = hook_plan(&[secret_conn("a", json!({})), other], &no_env).unwrap();
+    assert_eq!(keys(&plan).len(), 6);
+    // No subscription known: no budget (the requests go without one).
+    let none = conn("x", Some("client"), Some("***"), json!({"tenantId": "t"}));
+    assert!(hook(none, &no_env).budgets.is_empty());
+}

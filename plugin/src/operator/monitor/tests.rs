@@ -33,18 +33,21 @@ fn run(
     (r, cloud, host)
 }
 
+/// Reads of an uncontended job (the host's budget has tokens to spare: the
+/// task polls every second). Under load the budget, not the schedule, bounds
+/// the reads.
 #[test]
 fn sixty_second_job_within_read_budget() {
-    // Up to 15 s of provisioning (image already cached or small): ≤ 35 reads.
+    // Up to 15 s of provisioning (image already cached or small): < 100 reads.
     for provision_ms in [300, 1_000, 3_000, 5_000, 10_000, 15_000] {
         let mut job = Job::new(60_000, 0).printing_every(1_000);
         job.provision_ms = provision_ms;
         let (r, cloud, _) = run(job, |_, _| {});
         assert_eq!(r.unwrap().exit_code, Some(0));
         let reads = cloud.counts.borrow().reads();
-        // + 1 for execute's `exists` check: ≤ 35 in total.
+        // 60 state polls, a log read every 4 s, the provisioning polls.
         assert!(
-            reads < 35,
+            reads < 100,
             "provisioning {provision_ms} ms: {reads} reads ({:?})",
             cloud.counts.borrow()
         );
@@ -59,7 +62,7 @@ fn ten_minute_job_within_read_budget() {
         let (r, cloud, _) = run(job, |_, _| {});
         assert_eq!(r.unwrap().exit_code, Some(0));
         let reads = cloud.counts.borrow().reads();
-        assert!(reads < 260, "provisioning {provision_ms} ms: {reads} reads");
+        assert!(reads < 760, "provisioning {provision_ms} ms: {reads} reads");
     }
 }
 
@@ -75,15 +78,16 @@ fn zero_and_ten_second_jobs_are_cheap() {
     let (r, cloud, _) = run(Job::new(10_000, 0), |_, _| {});
     assert_eq!(r.unwrap().exit_code, Some(0));
     assert!(
-        cloud.counts.borrow().reads() <= 12,
+        cloud.counts.borrow().reads() <= 20,
         "{:?}",
         cloud.counts.borrow()
     );
 }
 
-/// Exit detection latency over many run lengths: p95 under 5 s.
+/// Exit detection latency over many run lengths: p95 under 1.1 s (a poll
+/// every second, plus the request's own latency).
 #[test]
-fn exit_detected_within_five_seconds_p95() {
+fn exit_detected_within_about_a_second_p95() {
     let mut latencies = Vec::new();
     for k in 0..200u64 {
         let run_ms = 1_000 + k * 293;
@@ -103,7 +107,7 @@ fn exit_detected_within_five_seconds_p95() {
     latencies.sort();
     let p95 = latencies[latencies.len() * 95 / 100];
     assert!(
-        p95 < 5_000,
+        p95 < 1_100,
         "p95 {p95} ms, max {}",
         latencies.last().unwrap()
     );
@@ -259,7 +263,8 @@ fn unhealthy_ends_the_wait() {
         other => panic!("{other:?}"),
     }
     assert!(host.logged("Azure provision unhealthy"));
-    assert!(cloud.counts.borrow().gets < 15);
+    // Polled every second until it turned unhealthy, then no more.
+    assert!(cloud.counts.borrow().gets < 20);
     let (r, _, _) = run(job, |s, _| s.spot = true);
     match r.unwrap_err() {
         Error::Failed { reason, .. } => assert_eq!(reason, "evicted"),
@@ -300,8 +305,8 @@ fn transient_errors_are_retried_with_bounded_backoff() {
     assert_eq!(r.unwrap().exit_code, Some(0));
     let sleeps = host.sleeps.borrow();
     // Doubling per consecutive failure on top of the normal interval.
-    // t=0: 1 s × 2; t=2 s: 2.5 s × 4.
-    assert_eq!(&sleeps[..2], &[2_000, 10_000]);
+    // t=0: 1 s × 2; t=2 s: 1 s × 4.
+    assert_eq!(&sleeps[..2], &[2_000, 4_000]);
     assert!(
         sleeps[2] > sleeps[1] && sleeps[2] <= crate::operator::schedule::MAX_ERROR_BACKOFF_MS,
         "{sleeps:?}"
@@ -369,12 +374,12 @@ fn polling_interval_caps_the_schedule() {
     assert!(cloud.counts.borrow().gets >= 60);
 }
 
-/// The simulated ARM reads and exit-detection latency on the virtual clock, against the
-/// schedule's targets (a 60 s job in ≤ 35 reads, a 10 min job in ≤ 260, exits seen within
-/// 5 s); printed for the report (`cargo test -p aci-plugin simulated_costs -- --nocapture`).
+/// The simulated ARM reads and exit-detection latency on the virtual clock with the budget
+/// to spare, against the schedule's targets (a state poll a second, the log every 4 s: a 60 s
+/// job in ≤ 85 reads, a 10 min job in ≤ 760, exits seen within 1.1 s); printed for the report (`cargo test -p aci-plugin simulated_costs -- --nocapture`).
 #[test]
 fn simulated_costs() {
-    for (run_ms, max_reads) in [(0u64, 8u64), (10_000, 14), (60_000, 35), (600_000, 260)] {
+    for (run_ms, max_reads) in [(0u64, 6u64), (10_000, 19), (60_000, 85), (600_000, 760)] {
         let job = Job::new(run_ms, 0).printing_every(1_000);
         let (r, cloud, host) = run(job.clone(), |_, _| {});
         r.unwrap();
@@ -402,7 +407,7 @@ fn simulated_costs() {
             c.reads()
         );
         assert!(
-            latency < 5_000,
+            latency < 1_100,
             "{run_ms} ms job: exit seen after {latency} ms"
         );
         // Each poll reads the group; the log only while the container runs.
