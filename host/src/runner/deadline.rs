@@ -128,7 +128,12 @@ pub(crate) async fn guarded<T>(
                 _ = &mut deadline => Err(timed_out()),
             }
         }
-        answer = &mut call => Ok(answer),
+        // With no grace, a cancellation wins even over an answer given in
+        // the same poll that saw it (the guest reads the flag directly).
+        answer = &mut call => match guard.cancel {
+            Some(token) if guard.grace.is_zero() && token.is_cancelled() => Err(Stopped::Cancelled),
+            _ => Ok(answer),
+        },
         _ = &mut deadline => Err(timed_out()),
     }
 }
@@ -144,6 +149,14 @@ mod tests {
         let guard = Guard::new(Duration::from_secs(60), Some(&token));
         // The call would answer on its first poll; it never gets one.
         assert_eq!(guarded(guard, async { 7 }).await, Err(Stopped::Cancelled));
+        // Nor does an answer given in the poll that cancels count.
+        let token = CancelToken::new();
+        let guard = Guard::new(Duration::from_secs(60), Some(&token));
+        let answer = guarded(guard, async {
+            token.cancel();
+            7
+        });
+        assert_eq!(answer.await, Err(Stopped::Cancelled));
     }
 
     #[tokio::test]
