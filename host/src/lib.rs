@@ -38,7 +38,9 @@ pub mod grant;
 pub mod http_hooks;
 #[cfg(feature = "local")]
 pub mod local;
-pub mod mask;
+/// Secret masking (the `airflow-connections` crate's masker, shared with the
+/// other hosts).
+pub use airflow_connections::mask;
 pub mod owner;
 pub mod policy;
 pub mod pool;

@@ -16,8 +16,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::json::{from_object, json_error_class, kind};
 use super::{Connection, ConnectionError};
+use airflow_connections::json::{from_object, json_error_class, kind};
 
 /// Reads and parses a connections file.
 pub(super) fn load(path: &Path) -> Result<BTreeMap<String, Connection>, ConnectionError> {

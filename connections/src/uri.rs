@@ -5,13 +5,13 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::{normalize_conn_type, Connection};
+use crate::{normalize_conn_type, Connection};
 
 /// The query parameter whose value is the whole extra as JSON.
 const EXTRA_KEY: &str = "__extra__";
 
 /// Parses `uri` into a connection named `conn_id`.
-pub(super) fn parse(conn_id: &str, uri: &str) -> Result<Connection, String> {
+pub(crate) fn parse(conn_id: &str, uri: &str) -> Result<Connection, String> {
     // urlsplit strips surrounding whitespace and drops tabs and newlines.
     let cleaned: String = uri
         .trim()
@@ -103,7 +103,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
 
 /// Python's `urllib.parse.unquote`: percent-decoding, invalid sequences kept
 /// as they are, invalid UTF-8 replaced.
-pub(super) fn unquote(s: &str) -> String {
+pub(crate) fn unquote(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 

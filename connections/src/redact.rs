@@ -11,8 +11,8 @@
 
 use serde_json::Value;
 
-use super::Connection;
 use crate::mask::MASK;
+use crate::Connection;
 
 /// One declared secret extra: a field, and optionally a key inside it.
 fn split(entry: &str) -> (&str, Option<&str>) {

@@ -1,12 +1,13 @@
 //! Airflow's JSON form of a connection (`Connection.from_json`, and the
 //! objects of `airflow connections export` and the local-filesystem secrets
-//! backend).
+//! backend). [`Connection::from_json`] is the usual entry point; the
+//! functions here serve readers of whole connections files.
 //!
 //! Error reasons name keys and types, never values.
 
 use serde_json::{Map, Value};
 
-use super::{normalize_conn_type, Connection};
+use crate::{normalize_conn_type, Connection};
 
 /// The keys Airflow's `Connection(...)` accepts, plus `extra_dejson`.
 const KEYS: &[&str] = &[
@@ -24,7 +25,7 @@ const KEYS: &[&str] = &[
 ];
 
 /// Parses the JSON text of one connection.
-pub(super) fn from_json_text(conn_id: &str, text: &str) -> Result<Connection, String> {
+pub(crate) fn from_json_text(conn_id: &str, text: &str) -> Result<Connection, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(map)) => from_object(conn_id, &map),
         Ok(other) => Err(format!("expected a JSON object, found {}", kind(&other))),
@@ -39,7 +40,7 @@ pub(super) fn from_json_text(conn_id: &str, text: &str) -> Result<Connection, St
 
 /// A serde_json error's class, without the snippet of input some messages
 /// quote.
-pub(super) fn json_error_class(e: &serde_json::Error) -> &'static str {
+pub fn json_error_class(e: &serde_json::Error) -> &'static str {
     match e.classify() {
         serde_json::error::Category::Io => "read error",
         serde_json::error::Category::Syntax => "syntax error",
@@ -48,8 +49,9 @@ pub(super) fn json_error_class(e: &serde_json::Error) -> &'static str {
     }
 }
 
-/// Builds a connection from Airflow's JSON object form.
-pub(super) fn from_object(conn_id: &str, map: &Map<String, Value>) -> Result<Connection, String> {
+/// Builds a connection named `conn_id` from Airflow's JSON object form; the
+/// error names keys and types, never values.
+pub fn from_object(conn_id: &str, map: &Map<String, Value>) -> Result<Connection, String> {
     let unknown: Vec<&str> = map
         .keys()
         .map(String::as_str)
@@ -89,7 +91,7 @@ pub(super) fn from_object(conn_id: &str, map: &Map<String, Value>) -> Result<Con
                 quote_list(&others)
             ));
         }
-        return super::uri::parse(conn_id, uri);
+        return crate::uri::parse(conn_id, uri);
     }
 
     if map.get("extra").is_some_and(|v| !v.is_null())
@@ -174,8 +176,9 @@ fn port_field(map: &Map<String, Value>) -> Result<Option<u16>, String> {
     }
 }
 
-/// A JSON value's kind, for messages that must not show the value.
-pub(super) fn kind(value: &Value) -> &'static str {
+/// A JSON value's kind (`a string`, `a list`, ...), for messages that must
+/// not show the value.
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

@@ -1,0 +1,357 @@
+//! `aci-cli.wasm` as a stock runtime runs it: wasmtime with only
+//! `wasmtime-wasi` (p2) and `wasmtime-wasi-http` linked, which is what
+//! `wasmtime run -S http` links (nothing of `orchestrator:task` comes from
+//! the host), the arguments, environment and `--dir .` preopen that
+//! `wasmtime run -S http --dir . --env AIRFLOW_CONN_AZURE_DEFAULT=… aci-cli.wasm
+//! run task.json` gives, against the in-process emulator. When a `wasmtime`
+//! binary is on `PATH`, the last test also runs it for real.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aci_emulator::{Emulator, EmulatorConfig};
+use aci_host::local::LocalConnections;
+use serde_json::{json, Value};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::p2::bindings::Command;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+const RG: &str = "cli-rg";
+
+/// The store data of a stock runtime: WASI, wasi-http with default hooks.
+struct Ctx {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Ctx {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for Ctx {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: wasmtime_wasi_http::default_hooks(),
+        }
+    }
+}
+
+/// The engine and the composed component, compiled once per test binary.
+fn compiled() -> &'static (Engine, Component) {
+    static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let engine = Engine::new(&Config::new()).expect("engine");
+        let component =
+            Component::from_file(&engine, aci_cli::ACI_CLI_WASM).expect("compile aci-cli.wasm");
+        (engine, component)
+    })
+}
+
+/// What one `wasmtime run` of the component gave.
+struct Out {
+    status: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    /// Stdout as JSON.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
+        })
+    }
+}
+
+/// Runs `aci-cli.wasm ARGS` with `env` and `dir` preopened as `.`.
+async fn cli(env: &[(&str, String)], dir: &Path, args: &[&str]) -> Out {
+    let (engine, component) = compiled();
+    let mut linker = Linker::<Ctx>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
+    let (stdout, stderr) = (
+        MemoryOutputPipe::new(1 << 22),
+        MemoryOutputPipe::new(1 << 22),
+    );
+    let mut argv = vec!["aci-cli.wasm"];
+    argv.extend_from_slice(args);
+    let mut wasi = WasiCtx::builder();
+    wasi.args(&argv[..])
+        .stdout(stdout.clone())
+        .stderr(stderr.clone());
+    for (k, v) in env {
+        wasi.env(k, v);
+    }
+    wasi.preopened_dir(dir, ".", FsPerms::ReadWrite).unwrap();
+    let ctx = Ctx {
+        wasi: wasi.build(),
+        http: WasiHttpCtx::new(),
+        table: ResourceTable::new(),
+    };
+    let mut store = Store::new(engine, ctx);
+    let command = Command::instantiate_async(&mut store, component, &linker)
+        .await
+        .expect("instantiate with only WASI and wasi-http");
+    let status = match command.wasi_cli_run().call_run(&mut store).await {
+        Ok(Ok(())) => 0,
+        Ok(Err(())) => 1,
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => exit.0,
+            None => panic!("aci-cli.wasm trapped: {e:?}"),
+        },
+    };
+    let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+    Out {
+        status,
+        stdout: text(&stdout),
+        stderr: text(&stderr),
+    }
+}
+
+/// An emulator with a short provisioning delay.
+async fn emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(50),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("start the emulator")
+}
+
+/// `AIRFLOW_CONN_AZURE_DEFAULT`: the emulator connection in Airflow's JSON form.
+fn conn_env(emu: &Emulator) -> (&'static str, String) {
+    let c = LocalConnections::of(emu).connection_for("azure_default");
+    let value = json!({
+        "conn_type": c.conn_type, "host": c.host, "login": c.login,
+        "password": c.password, "extra": Value::Object(c.extra),
+    });
+    ("AIRFLOW_CONN_AZURE_DEFAULT", value.to_string())
+}
+
+/// Writes a task file `NAME.json` with the operator's usual params and `extra`.
+fn task_file(dir: &Path, name: &str, extra: Value) -> String {
+    let mut params = json!({
+        "ci_conn_id": "azure_default", "resource_group": RG, "name": name,
+        "image": "busybox:latest", "region": "westeurope", "polling_interval": 1.0,
+    });
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        params[k] = v;
+    }
+    let file = format!("{name}.json");
+    let task = json!({"task_id": name, "dag_id": "cli", "params": params});
+    std::fs::write(dir.join(&file), task.to_string()).unwrap();
+    file
+}
+
+#[test]
+fn only_standard_wasi_imports_remain() {
+    let (engine, component) = compiled();
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.starts_with("wasi:http/outgoing-handler@")),
+        "{imports:?}"
+    );
+    let foreign: Vec<&String> = imports.iter().filter(|i| !i.starts_with("wasi:")).collect();
+    assert!(foreign.is_empty(), "non-WASI imports left: {foreign:?}");
+}
+
+#[tokio::test]
+async fn describe_and_validate_need_no_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(&[], dir.path(), &["describe"]).await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let info = out.json();
+    assert!(
+        info["name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{info}"
+    );
+    assert!(info["params_schema"].is_object(), "{info}");
+
+    let good = task_file(dir.path(), "good", json!({"command": ["echo", "hi"]}));
+    let out = cli(&[], dir.path(), &["validate", &good]).await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("valid"), "{}", out.stderr);
+
+    let bad = task_file(dir.path(), "bad", json!({"name": "Not_Valid"}));
+    let out = cli(&[], dir.path(), &["validate", &bad]).await;
+    assert_eq!(out.status, 125, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ACI name must match regex"),
+        "{}",
+        out.stderr
+    );
+
+    let out = cli(&[], dir.path(), &["run", "missing.json"]).await;
+    assert_eq!(out.status, 125);
+    assert!(
+        out.stderr.contains("cannot read missing.json"),
+        "{}",
+        out.stderr
+    );
+    let out = cli(&[], dir.path(), &["frobnicate"]).await;
+    assert_eq!(out.status, 2, "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn run_prints_the_result_and_exits_with_the_container_code() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [conn_env(&emu)];
+    let secret = LocalConnections::of(&emu)
+        .connection_for("x")
+        .password
+        .unwrap();
+
+    let hello = task_file(dir.path(), "hello", json!({"command": ["echo", "hello"]}));
+    let out = cli(&env, dir.path(), &["run", &hello]).await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(
+        (&r["task_id"], &r["state"], &r["exit_code"]),
+        (&json!("hello"), &json!("success"), &json!(0)),
+        "{r}"
+    );
+    assert!(
+        out.stderr.contains("Container had exit code: 0"),
+        "{}",
+        out.stderr
+    );
+
+    let fail = task_file(
+        dir.path(),
+        "fail",
+        json!({"command": ["sh", "-c", "echo test; echo logs; exit 3"], "xcom_all": true}),
+    );
+    let out = cli(&env, dir.path(), &["run", &fail]).await;
+    assert_eq!(out.status, 3, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(
+        (&r["state"], &r["exit_code"]),
+        (&json!("failed"), &json!(3)),
+        "{r}"
+    );
+    let logs = r["xcom"]["logs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no XCom logs: {r}"));
+    assert_eq!(logs.last(), Some(&json!("logs\n")), "{r}");
+
+    for text in [&out.stdout, &out.stderr] {
+        assert!(!text.contains(&secret), "the client secret was printed");
+    }
+    assert!(
+        emu.stats().live_groups.is_empty(),
+        "{:?}",
+        emu.stats().live_groups
+    );
+}
+
+/// `hook METHOD --resource-group RG --name job MORE…`.
+fn hook<'a>(method: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["hook", method, "--resource-group", RG, "--name", "job"];
+    args.extend_from_slice(more);
+    args
+}
+
+#[tokio::test]
+async fn hook_round_trip() {
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [conn_env(&emu)];
+    let group = json!({"location": "westeurope", "properties": {"osType": "Linux",
+        "restartPolicy": "Never", "containers": [{"name": "job", "properties": {
+        "image": "busybox", "command": ["sh", "-c", "echo hi"],
+        "resources": {"requests": {"cpu": 1.0, "memoryInGB": 1.5}}}}]}});
+    std::fs::write(dir.path().join("group.json"), group.to_string()).unwrap();
+
+    let out = cli(
+        &env,
+        dir.path(),
+        &hook(
+            "create-or-update",
+            &["--container-group", "group.json", "--wait"],
+        ),
+    )
+    .await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(out.json()["name"], "job", "{}", out.stdout);
+    let out = cli(&env, dir.path(), &hook("get-state", &[])).await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_eq!(
+        out.json()["properties"]["containers"][0]["name"],
+        "job",
+        "{}",
+        out.stdout
+    );
+    assert_eq!(emu.stats().live_groups.len(), 1);
+    let out = cli(&env, dir.path(), &hook("delete", &["--wait"])).await;
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let out = cli(&env, dir.path(), &hook("exists", &[])).await;
+    assert_eq!(
+        (out.status, out.stdout.trim()),
+        (0, "false"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        emu.stats().live_groups.is_empty(),
+        "{:?}",
+        emu.stats().live_groups
+    );
+
+    // Without the variable the hook says where it looked.
+    let out = cli(&[], dir.path(), &hook("get-state", &[])).await;
+    assert_eq!(out.status, 125);
+    assert!(
+        out.stderr.contains("AIRFLOW_CONN_AZURE_DEFAULT"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The real `wasmtime` CLI, when one is installed (CI does not install it).
+#[tokio::test]
+async fn real_wasmtime_cli_when_present() {
+    let Some(wasmtime) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("wasmtime"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("no `wasmtime` on PATH: the stock CLI itself is not exercised");
+        return;
+    };
+    let emu = emulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (var, value) = conn_env(&emu);
+    let hello = task_file(dir.path(), "real", json!({"command": ["echo", "hello"]}));
+    let out = tokio::process::Command::new(wasmtime)
+        .current_dir(dir.path())
+        .args(["run", "-S", "http", "--dir", ".", "--env"])
+        .arg(format!("{var}={value}"))
+        .args([aci_cli::ACI_CLI_WASM, "run", hello.as_str()])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["state"], "success", "{r}");
+    assert!(emu.stats().live_groups.is_empty());
+}
