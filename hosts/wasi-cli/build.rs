@@ -39,11 +39,7 @@ fn main() {
     run_wasm_build(&root, "aci-cli-adapter", &["-p", "aci-cli-driver"]);
     let adapter = wasm_output(&root, "aci-cli-adapter", "aci_cli_adapter.wasm");
     let driver = wasm_output(&root, "aci-cli-driver", "aci-cli-driver.wasm");
-    // wasm-compose names each definition's instance after its file stem,
-    // which must be kebab case.
-    let plugin = stage(&plugin, &out.join("aci-plugin.wasm"));
-    let adapter = stage(&adapter, &out.join("aci-cli-adapter.wasm"));
-    let composed = compose(&driver, &[&plugin, &adapter]);
+    let composed = compose(&driver, &plugin, &adapter);
     let dest = out.join("aci-cli.wasm");
     std::fs::write(&dest, composed).unwrap_or_else(|e| panic!("writing {}: {e}", dest.display()));
     println!("cargo:rustc-env=ACI_CLI_WASM={}", dest.display());
@@ -51,18 +47,45 @@ fn main() {
     println!("cargo:rustc-env=ACI_PLUGIN_WASM_PATH={}", plugin.display());
 }
 
-/// Copies a built component to `dest`; returns `dest`.
-fn stage(built: &Path, dest: &Path) -> PathBuf {
-    std::fs::copy(built, dest).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
-    dest.to_path_buf()
-}
+/// The driver's imports wired to the plugin's and the adapter's exports,
+/// and the plugin's `runtime` import to the adapter's. (wasm-compose's
+/// `definitions` would not do: a definition's own imports are never
+/// satisfied from another definition.) What is left is WASI and the
+/// type-only `orchestrator:task/types` instance, which needs no
+/// implementation.
+fn compose(driver: &Path, plugin: &Path, adapter: &Path) -> Vec<u8> {
+    use wasm_compose::config::{Config, Dependency, Instantiation, InstantiationArg};
 
-/// The driver with its imports satisfied by `definitions`' exports.
-fn compose(driver: &Path, definitions: &[&Path]) -> Vec<u8> {
-    let config = wasm_compose::config::Config {
-        definitions: definitions.iter().map(|p| p.to_path_buf()).collect(),
-        ..Default::default()
+    let arg = |instance: &str, export: &str| InstantiationArg {
+        instance: instance.to_string(),
+        export: Some(export.to_string()),
     };
+    let mut config = Config::default();
+    for (name, path) in [("plugin", plugin), ("adapter", adapter)] {
+        let dependency = Dependency {
+            path: path.to_path_buf(),
+        };
+        config.dependencies.insert(name.to_string(), dependency);
+    }
+    let mut root = Instantiation::default();
+    for (import, instance) in [
+        ("orchestrator:task/task-operator@0.1.0", "plugin"),
+        (
+            "aci:container-instance/container-instance-hook@0.1.0",
+            "plugin",
+        ),
+        ("aci:cli/session@0.1.0", "adapter"),
+    ] {
+        root.arguments
+            .insert(import.to_string(), arg(instance, import));
+    }
+    let mut plugin = Instantiation::default();
+    let runtime = "orchestrator:task/runtime@0.1.0";
+    plugin
+        .arguments
+        .insert(runtime.to_string(), arg("adapter", runtime));
+    config.instantiations.insert("root".to_string(), root);
+    config.instantiations.insert("plugin".to_string(), plugin);
     wasm_compose::composer::ComponentComposer::new(driver, &config)
         .compose()
         .unwrap_or_else(|e| panic!("composing aci-cli.wasm failed: {e:?}"))
