@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use airflow_connections::{env_var_name, mask::Masker as SecretMasker, Connection};
 
-use bindings::exports::aci::cli::airflow_connections::{self as airflow, GuestMasker};
+use bindings::exports::aci::cli::airflow_connections as airflow;
 use bindings::exports::aci::cli::session;
 use bindings::exports::orchestrator::task::runtime::{self, HostError};
 use bindings::orchestrator::task::types::{Connection as WitConnection, LogLevel};
@@ -107,8 +107,6 @@ impl session::Guest for Adapter {
 }
 
 impl airflow::Guest for Adapter {
-    type Masker = Masker;
-
     fn parse(conn_id: String, text: String) -> Result<WitConnection, String> {
         Connection::from_uri_or_json(&conn_id, &text)
             .map(|c| convert::to_wit(&c))
@@ -127,22 +125,11 @@ impl airflow::Guest for Adapter {
     fn redacted(conn: WitConnection, secret_extras: Vec<String>) -> WitConnection {
         convert::to_wit(&convert::from_wit(&conn).redacted(&secret_extras))
     }
-}
 
-/// The `masker` resource: the workspace's masker.
-struct Masker(SecretMasker);
-
-impl GuestMasker for Masker {
-    fn new() -> Masker {
-        Masker(SecretMasker::new())
-    }
-
-    fn add(&self, secret: String) {
-        self.0.add(&secret);
-    }
-
-    fn mask(&self, text: String) -> String {
-        self.0.mask(&text)
+    fn mask(secrets: Vec<String>, text: String) -> String {
+        let masker = SecretMasker::new();
+        masker.add_all(secrets);
+        masker.mask(&text)
     }
 }
 
