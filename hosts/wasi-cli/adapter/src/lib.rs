@@ -12,6 +12,8 @@
 //! | `xcom-push` | kept in memory (JSON checked, bounded as in `aci-host`); the driver prints them |
 //! | `cancelled` | always `false`: nothing can cancel a `wasi:cli` program but killing it |
 //! | `wait-cancelled` | sleeps the whole time on the monotonic clock, answers `false` |
+//! | `acquire-budget` | grants at once (one task per process), after any pause `pause-budget` asked for |
+//! | `pause-budget` | holds the key's next `acquire-budget` for the time given (at most 5 minutes) |
 //! | `read-granted-file` | always `denied`: this adapter grants no file |
 //!
 //! The `airflow-connections` export gives the same parsing, redaction and
@@ -83,6 +85,21 @@ impl runtime::Guest for Adapter {
     fn wait_cancelled(millis: u64) -> bool {
         std::thread::sleep(Duration::from_millis(millis.min(state::MAX_WAIT_MS)));
         false
+    }
+
+    fn acquire_budget(key: String, _urgent: bool) -> Result<bool, HostError> {
+        // One task per process: no other task shares the budget, so a token
+        // is granted at once, after any pause the service asked for.
+        let wait = state::with(|s| s.pause_left(&key));
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        Ok(true)
+    }
+
+    fn pause_budget(key: String, millis: u64) -> Result<(), HostError> {
+        state::with(|s| s.pause(key, millis));
+        Ok(())
     }
 
     fn read_granted_file(path: String) -> Result<Vec<u8>, HostError> {

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
 
 use airflow_connections::mask::Masker;
 use airflow_connections::Connection;
@@ -13,6 +14,8 @@ const MAX_XCOM_BYTES: usize = 48 * 1024 * 1024;
 const MAX_XCOM_KEYS: usize = 1024;
 /// Longest single `wait-cancelled`: one day (as `aci-host`).
 pub const MAX_WAIT_MS: u64 = 86_400_000;
+/// Longest budget pause: five minutes.
+const MAX_PAUSE_MS: u64 = 300_000;
 
 /// What the adapter remembers between calls.
 #[derive(Default)]
@@ -26,6 +29,8 @@ pub struct State {
     pub xcom: BTreeMap<String, String>,
     /// Every secret handed out so far.
     pub masker: Masker,
+    /// Budgets paused by `pause-budget`, until when.
+    paused: BTreeMap<String, Instant>,
 }
 
 thread_local! {
@@ -66,6 +71,21 @@ impl State {
             .add_all(conn.declared_secrets(&self.secret_extras));
     }
 
+    /// Pauses budget `key` for `millis` (bounded) from now.
+    pub fn pause(&mut self, key: String, millis: u64) {
+        let until = Instant::now() + Duration::from_millis(millis.min(MAX_PAUSE_MS));
+        let entry = self.paused.entry(key).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// How long budget `key` stays paused.
+    pub fn pause_left(&self, key: &str) -> Duration {
+        self.paused
+            .get(key)
+            .map(|until| until.saturating_duration_since(Instant::now()))
+            .unwrap_or_default()
+    }
+
     /// Stores an XCom value; an error says why it is invalid.
     pub fn push_xcom(&mut self, key: String, value: String) -> Result<(), String> {
         if value.len() > MAX_XCOM_BYTES {
@@ -96,6 +116,16 @@ mod tests {
         assert!(s.check_declared("a").is_ok());
         let e = s.check_declared("c").unwrap_err();
         assert!(e.contains("`c`") && e.contains("granted: a, b"), "{e}");
+    }
+
+    #[test]
+    fn pauses_are_bounded_and_per_key() {
+        let mut s = State::default();
+        assert!(s.pause_left("k").is_zero());
+        s.pause("k".into(), u64::MAX);
+        assert!(s.pause_left("k") <= Duration::from_millis(MAX_PAUSE_MS));
+        assert!(s.pause_left("k") > Duration::from_secs(60));
+        assert!(s.pause_left("other").is_zero());
     }
 
     #[test]
