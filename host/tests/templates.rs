@@ -80,6 +80,7 @@ fn seed_like_task_renders_with_connections_file_and_prior_xcom() {
     let xcom = Arc::new(XcomStore::open(&state).unwrap());
     let ctx = TemplateContext::for_task(
         &task,
+        "AzureContainerInstancesOperator",
         chrono::Utc::now(),
         variables,
         Arc::new(resolver),
@@ -134,6 +135,7 @@ fn undefined_variable_error_names_field_and_variable() {
     .unwrap();
     let ctx = TemplateContext::for_task(
         &task,
+        "AzureContainerInstancesOperator",
         chrono::Utc::now(),
         Default::default(),
         Arc::new(ConnectionResolver::new()),

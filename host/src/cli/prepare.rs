@@ -83,6 +83,7 @@ pub async fn prepare(
     let ctx = TemplateContext {
         dag_id: dag_id.clone(),
         task_id: task.task_id.clone(),
+        operator: info.name.clone(),
         run_id: run_id.clone(),
         try_number,
         logical_date,

@@ -28,6 +28,7 @@ pub(super) struct Shared {
     pub variables: HashMap<String, String>,
     pub dag_id: String,
     pub task_id: String,
+    pub operator: String,
     pub run_id: String,
     pub try_number: u32,
     pub logical_date: DateTime<Utc>,
@@ -56,6 +57,7 @@ impl Shared {
             variables: ctx.variables.clone(),
             dag_id: ctx.dag_id.clone(),
             task_id: ctx.task_id.clone(),
+            operator: ctx.operator.clone(),
             run_id: ctx.run_id.clone(),
             try_number: ctx.try_number,
             logical_date: ctx.logical_date,
@@ -567,7 +569,7 @@ impl Object for Dag {
     }
 }
 
-/// `task`: its `task_id`.
+/// `task`: its `task_id` and `dag_id`; rendered with the operator's name.
 #[derive(Debug)]
 struct Task(Arc<Shared>);
 
@@ -585,11 +587,7 @@ impl Object for Task {
     }
 
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "<Task(AzureContainerInstancesOperator): {}>",
-            self.0.task_id
-        )
+        write!(f, "<Task({}): {}>", self.0.operator, self.0.task_id)
     }
 }
 

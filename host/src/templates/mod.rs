@@ -77,6 +77,9 @@ pub struct TemplateContext {
     pub dag_id: String,
     /// The task id.
     pub task_id: String,
+    /// The operator's name, as its `describe` gives it: `{{ task }}`
+    /// renders as `<Task(OPERATOR): TASK_ID>`, as in Airflow.
+    pub operator: String,
     /// The run id (see [`crate::task::default_run_id`]).
     pub run_id: String,
     /// 1 for the first try.
@@ -95,11 +98,12 @@ pub struct TemplateContext {
 }
 
 impl TemplateContext {
-    /// The context for a task file: its ids, `[dag_params]` as `params`,
+    /// The context for a task file run by `operator` (its `describe` name): its ids, `[dag_params]` as `params`,
     /// its logical date (else `now`), its run id (else Airflow's
     /// `manual__<logical date>`), its try number (else 1).
     pub fn for_task(
         task: &crate::task::TaskFile,
+        operator: &str,
         now: chrono::DateTime<chrono::Utc>,
         variables: HashMap<String, String>,
         connections: Arc<ConnectionResolver>,
@@ -109,6 +113,7 @@ impl TemplateContext {
         TemplateContext {
             dag_id: task.dag_id.clone().unwrap_or_default(),
             task_id: task.task_id.clone(),
+            operator: operator.to_string(),
             run_id: task
                 .run_id
                 .clone()

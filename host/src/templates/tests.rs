@@ -64,6 +64,7 @@ fn fixture() -> Fixture {
     let ctx = TemplateContext {
         dag_id: "etl".into(),
         task_id: "load".into(),
+        operator: "EchoOperator".into(),
         run_id: "manual__2026-11-23T00:00:00+00:00".into(),
         try_number: 1,
         logical_date: crate::task::parse_logical_date("2026-11-23T00:00:00Z").unwrap(),
@@ -156,6 +157,8 @@ fn date_variables() {
         "2026-11-22/20261124"
     );
     assert_eq!(render("{{ task_instance_key_str }}"), "etl__load__20261123");
+    // The operator's own name, from its `describe`, as Airflow prints a task.
+    assert_eq!(render("{{ task }}"), "<Task(EchoOperator): load>");
 }
 
 #[test]
@@ -592,6 +595,7 @@ fn context_for_a_task_file() {
     let now = crate::task::parse_logical_date("2026-01-02T03:04:05Z").unwrap();
     let ctx = TemplateContext::for_task(
         &task,
+        "EchoOperator",
         now,
         HashMap::new(),
         f.ctx.connections.clone(),
@@ -602,6 +606,7 @@ fn context_for_a_task_file() {
     assert_eq!(ctx.try_number, 1);
     assert_eq!(ctx.logical_date, now);
     assert_eq!(ctx.params, json!({"x": 1}));
+    assert_eq!(ctx.operator, "EchoOperator");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 const SUB: &str = "00000000-0000-0000-0000-00000000bbbb";
 const TENANT: &str = "00000000-0000-0000-0000-00000000aaaa";
-const PEM: &str = include_str!("../../plugin/tests/data/test-client-cert.pem");
+const PEM: &str = include_str!("../../../plugin/tests/data/test-client-cert.pem");
 
 // ---------------------------------------------------------------------------------------------
 // helpers

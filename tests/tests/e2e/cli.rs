@@ -419,22 +419,31 @@ fn quiet_verbose_and_rust_log_control_stderr() {
     );
 }
 
+/// Opens a new pseudo-terminal; returns its master and slave sides, both
+/// close-on-exec from the start, so a child another test spawns meanwhile
+/// cannot inherit the slave and keep the terminal open.
+fn open_terminal() -> (OwnedFd, OwnedFd) {
+    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: plain libc calls on a descriptor we own; each result is checked.
+    unsafe {
+        let master = libc::posix_openpt(flags);
+        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        let master = OwnedFd::from_raw_fd(master);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
+        assert_eq!(libc::grantpt(fd), 0, "grantpt");
+        assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
+        let mut name = [0 as libc::c_char; 128];
+        assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0, "ptsname_r");
+        let slave = libc::open(name.as_ptr(), flags);
+        assert!(slave >= 0, "open pty slave: {}", std::io::Error::last_os_error());
+        (master, OwnedFd::from_raw_fd(slave))
+    }
+}
+
 /// Runs `aci-host` with stderr on a new pseudo-terminal; returns the exit
 /// status, what the terminal showed, and stdout.
 fn run_on_a_terminal(args: &[&str], state: &Path) -> (Option<i32>, String, String) {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two new descriptors, which we own from here on.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = open_terminal();
     let mut cmd = aci_host(args, state);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
