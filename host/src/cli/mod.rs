@@ -81,21 +81,31 @@ pub fn main() -> i32 {
     rt.block_on(run_cli(cli, ui))
 }
 
-/// Host diagnostics: `RUST_LOG` if set, else by `-q` / `-v`.
+/// Host diagnostics: `RUST_LOG` if set (`target=level` directives, e.g.
+/// `info,aci_host=debug`), else by `-q` / `-v`.
 fn init_tracing(console: &Arc<Console>, verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, _) => "debug,cranelift=info,wasmtime=info",
     };
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let parse = |s: &str| s.parse::<Targets>().ok();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|s| parse(&s))
+        .or_else(|| parse(default))
+        .unwrap_or_default();
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(console.tracing_writer())
         .with_ansi(console.is_live() && std::env::var_os("NO_COLOR").is_none())
-        .with_target(false)
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
         .try_init();
 }
 
