@@ -123,14 +123,20 @@ impl Transport {
         retry_connection: bool,
     ) -> Result<Sent, TransportError> {
         let start = clock::now_ms();
+        // Time spent in `make` (a token, a turn of the host's shared budget: minutes when
+        // thousands of tasks queue for ARM's writes) is waiting, not failing: it does not
+        // count against the retry time budget.
+        let mut queued: u64 = 0;
         let mut attempt: u32 = 0;
         // Bounded: `decide` gives up after `policy.max_attempts` attempts or the time budget.
         loop {
             attempt += 1;
+            let before = clock::now_ms();
             let request = make().map_err(TransportError::Fatal)?;
+            queued = queued.saturating_add(clock::now_ms().saturating_sub(before));
             self.counter.set(self.counter.get() + 1);
             let outcome = http::send(&request);
-            let elapsed = clock::now_ms().saturating_sub(start);
+            let elapsed = clock::now_ms().saturating_sub(start).saturating_sub(queued);
             let (hint, why, last) = match outcome {
                 Ok(resp) => match retry_response(&resp) {
                     None => {
