@@ -9,7 +9,7 @@
 //! engine configuration.
 
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,80 +120,15 @@ impl PluginEngine {
         &self.allocation
     }
 
-    /// The cache key of a component for this engine: SHA-256 over the
-    /// component bytes, the wasmtime version and the engine's compatibility hash.
+    /// The cache key of a component for this engine (see [`cache_key`]).
     pub fn cache_key(&self, wasm: &[u8]) -> String {
-        let mut h = Sha256::new();
-        h.update(wasm);
-        h.update(WASMTIME_VERSION.as_bytes());
-        let mut compat = std::collections::hash_map::DefaultHasher::new();
-        self.engine
-            .precompile_compatibility_hash()
-            .hash(&mut compat);
-        h.update(compat.finish().to_le_bytes());
-        hex::encode(h.finalize())
+        cache_key(&self.engine, wasm)
     }
 
-    /// Compiles a component, or loads it from the `.cwasm` cache (see
-    /// [`crate::cwasm_cache`]: a cache directory or entry that someone else
-    /// could have written is not used; the component is compiled in memory).
+    /// Compiles a component, or loads it from the `.cwasm` cache of the
+    /// options (see [`load_component`]).
     pub fn load_component(&self, wasm: &[u8]) -> wasmtime::Result<(Component, LoadInfo)> {
-        let start = Instant::now();
-        let key = self.cache_key(wasm);
-        let cache = self.options.cache_dir.as_deref().and_then(|dir| {
-            CwasmCache::open(dir)
-                .map_err(|why| {
-                    tracing::warn!("not using the component cache: {why}; compiling in memory")
-                })
-                .ok()
-        });
-        let cached = cache.as_ref().and_then(|c| {
-            c.trusted_entry(&key)
-                .map_err(|why| tracing::warn!("not loading a cached component: {why}"))
-                .ok()
-                .flatten()
-        });
-        if let Some(path) = &cached {
-            // SAFETY: the file is a regular file owned by this user in a
-            // directory owned by this user, neither writable by anyone
-            // else (checked just above), so only this host wrote it; the
-            // key binds it to these exact component bytes, this wasmtime
-            // version and this engine configuration.
-            match unsafe { Component::deserialize_file(&self.engine, path) } {
-                Ok(c) => {
-                    return Ok((
-                        c,
-                        LoadInfo {
-                            cache_hit: true,
-                            elapsed: start.elapsed(),
-                            wasm_bytes: wasm.len(),
-                            key,
-                        },
-                    ));
-                }
-                Err(e) => {
-                    tracing::warn!("ignoring unusable cached component {}: {e}", path.display())
-                }
-            }
-        }
-        let component = Component::new(&self.engine, wasm)?;
-        if let Some(cache) = &cache {
-            if let Err(e) = cache.store(&key, &component.serialize()?) {
-                tracing::debug!(
-                    "could not cache the compiled component at {}: {e}",
-                    cache.path(&key).display()
-                );
-            }
-        }
-        Ok((
-            component,
-            LoadInfo {
-                cache_hit: false,
-                elapsed: start.elapsed(),
-                wasm_bytes: wasm.len(),
-                key,
-            },
-        ))
+        load_component(&self.engine, self.options.cache_dir.as_deref(), wasm)
     }
 
     /// Loads a plugin: compiles (or loads from cache), links and pre-instantiates it.
@@ -226,6 +161,85 @@ impl Drop for PluginEngine {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// The cache key of a component for `engine`: SHA-256 over the component
+/// bytes, the wasmtime version and the engine's compatibility hash.
+pub fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(wasm);
+    h.update(WASMTIME_VERSION.as_bytes());
+    let mut compat = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut compat);
+    h.update(compat.finish().to_le_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Compiles a component for `engine`, or loads it from the `.cwasm` cache in
+/// `cache_dir` (see [`crate::cwasm_cache`]: a cache directory or entry that
+/// someone else could have written is not used; the component is compiled in
+/// memory), storing what it compiled there.
+pub fn load_component(
+    engine: &Engine,
+    cache_dir: Option<&Path>,
+    wasm: &[u8],
+) -> wasmtime::Result<(Component, LoadInfo)> {
+    let start = Instant::now();
+    let key = cache_key(engine, wasm);
+    let cache = cache_dir.and_then(|dir| {
+        CwasmCache::open(dir)
+            .map_err(|why| {
+                tracing::warn!("not using the component cache: {why}; compiling in memory")
+            })
+            .ok()
+    });
+    let cached = cache.as_ref().and_then(|c| {
+        c.trusted_entry(&key)
+            .map_err(|why| tracing::warn!("not loading a cached component: {why}"))
+            .ok()
+            .flatten()
+    });
+    if let Some(path) = &cached {
+        // SAFETY: the file is a regular file owned by this user in a
+        // directory owned by this user, neither writable by anyone
+        // else (checked just above), so only this host wrote it; the
+        // key binds it to these exact component bytes, this wasmtime
+        // version and this engine configuration.
+        match unsafe { Component::deserialize_file(engine, path) } {
+            Ok(c) => {
+                return Ok((
+                    c,
+                    LoadInfo {
+                        cache_hit: true,
+                        elapsed: start.elapsed(),
+                        wasm_bytes: wasm.len(),
+                        key,
+                    },
+                ));
+            }
+            Err(e) => {
+                tracing::warn!("ignoring unusable cached component {}: {e}", path.display())
+            }
+        }
+    }
+    let component = Component::new(engine, wasm)?;
+    if let Some(cache) = &cache {
+        if let Err(e) = cache.store(&key, &component.serialize()?) {
+            tracing::debug!(
+                "could not cache the compiled component at {}: {e}",
+                cache.path(&key).display()
+            );
+        }
+    }
+    Ok((
+        component,
+        LoadInfo {
+            cache_hit: false,
+            elapsed: start.elapsed(),
+            wasm_bytes: wasm.len(),
+            key,
+        },
+    ))
 }
 
 /// How a component was obtained.

@@ -8,9 +8,12 @@
 //! wasmtime run -S http --dir . --env AIRFLOW_CONN_AZURE_DEFAULT aci-cli.wasm run task.json
 //! ```
 //!
-//! The build script builds and composes it; this crate hands out the result.
+//! The build script builds and composes it; this crate hands out the result,
+//! and [`stock`] runs it as a stock runtime does (the `wasi-run` binary).
 
 #![deny(missing_docs)]
+
+pub mod stock;
 
 /// Path of the composed component (in this crate's build output).
 pub const ACI_CLI_WASM: &str = env!("ACI_CLI_WASM");

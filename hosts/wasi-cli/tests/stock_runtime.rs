@@ -10,52 +10,27 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use aci_cli::stock::{self, StockCtx};
 use aci_emulator::{Emulator, EmulatorConfig};
 use aci_host::local::LocalConnections;
 use serde_json::{json, Value};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::p2::bindings::Command;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+use wasmtime_wasi::{FsPerms, WasiCtx};
 
 const RG: &str = "cli-rg";
 
-/// The store data of a stock runtime: WASI, wasi-http with default hooks.
-struct Ctx {
-    wasi: WasiCtx,
-    http: WasiHttpCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Ctx {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-impl WasiHttpView for Ctx {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: wasmtime_wasi_http::default_hooks(),
-        }
-    }
-}
-
-/// The engine and the composed component, compiled once per test binary.
-fn compiled() -> &'static (Engine, Component) {
-    static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
+/// The engine, the composed component and the linker of `wasmtime run -S
+/// http`, made once per test binary.
+fn compiled() -> &'static (Engine, Component, Linker<StockCtx>) {
+    static COMPILED: OnceLock<(Engine, Component, Linker<StockCtx>)> = OnceLock::new();
     COMPILED.get_or_init(|| {
-        let engine = Engine::new(&Config::new()).expect("engine");
+        let engine = stock::engine().expect("engine");
         let component =
             Component::from_file(&engine, aci_cli::ACI_CLI_WASM).expect("compile aci-cli.wasm");
-        (engine, component)
+        let linker = stock::linker(&engine, true).expect("link WASI and wasi-http");
+        (engine, component, linker)
     })
 }
 
@@ -77,10 +52,7 @@ impl Out {
 
 /// Runs `aci-cli.wasm ARGS` with `env` and `dir` preopened as `.`.
 async fn cli(env: &[(&str, String)], dir: &Path, args: &[&str]) -> Out {
-    let (engine, component) = compiled();
-    let mut linker = Linker::<Ctx>::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).unwrap();
+    let (engine, component, linker) = compiled();
     let (stdout, stderr) = (
         MemoryOutputPipe::new(1 << 22),
         MemoryOutputPipe::new(1 << 22),
@@ -95,23 +67,10 @@ async fn cli(env: &[(&str, String)], dir: &Path, args: &[&str]) -> Out {
         wasi.env(k, v);
     }
     wasi.preopened_dir(dir, ".", FsPerms::ReadWrite).unwrap();
-    let ctx = Ctx {
-        wasi: wasi.build(),
-        http: WasiHttpCtx::new(),
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(engine, ctx);
-    let command = Command::instantiate_async(&mut store, component, &linker)
+    let mut store = Store::new(engine, StockCtx::new(wasi.build()));
+    let status = stock::run(&mut store, component, linker)
         .await
-        .expect("instantiate with only WASI and wasi-http");
-    let status = match command.wasi_cli_run().call_run(&mut store).await {
-        Ok(Ok(())) => 0,
-        Ok(Err(())) => 1,
-        Err(e) => match e.downcast_ref::<I32Exit>() {
-            Some(exit) => exit.0,
-            None => panic!("aci-cli.wasm trapped: {e:?}"),
-        },
-    };
+        .unwrap_or_else(|e| panic!("aci-cli.wasm trapped or did not instantiate: {e:?}"));
     let text = |p: &MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
     Out {
         status,
@@ -157,7 +116,7 @@ fn task_file(dir: &Path, name: &str, extra: Value) -> String {
 
 #[test]
 fn only_standard_wasi_imports_remain() {
-    let (engine, component) = compiled();
+    let (engine, component, _) = compiled();
     let imports: Vec<String> = component
         .component_type()
         .imports(engine)
@@ -335,32 +294,78 @@ async fn hook_round_trip() {
     );
 }
 
-/// The real `wasmtime` CLI, when one is installed (CI does not install it).
-#[tokio::test]
-async fn real_wasmtime_cli_when_present() {
-    let Some(wasmtime) = std::env::var_os("PATH").and_then(|paths| {
+/// `wasmtime` on `PATH`, when one is installed (CI does not install it).
+fn wasmtime_on_path() -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join("wasmtime"))
             .find(|p| p.is_file())
-    }) else {
-        eprintln!("no `wasmtime` on PATH: the stock CLI itself is not exercised");
-        return;
-    };
+    })
+}
+
+/// `PROGRAM run -S http --dir . --env VAR aci-cli.wasm run TASK` as a
+/// process: the `wasi-run` binary, and the real `wasmtime` CLI when one is on
+/// `PATH`, with the same command line.
+#[tokio::test]
+async fn the_same_command_line_runs_in_wasi_run_and_a_real_wasmtime() {
+    let mut programs = vec![std::path::PathBuf::from(env!("CARGO_BIN_EXE_wasi-run"))];
+    match wasmtime_on_path() {
+        Some(real) => programs.push(real),
+        None => eprintln!("no `wasmtime` on PATH: the stock CLI itself is not exercised"),
+    }
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
     let (var, value) = conn_env(&emu);
     let hello = task_file(dir.path(), "real", json!({"command": ["echo", "hello"]}));
-    let out = tokio::process::Command::new(wasmtime)
-        .current_dir(dir.path())
-        .args(["run", "-S", "http", "--dir", ".", "--env"])
-        .arg(format!("{var}={value}"))
-        .args([aci_cli::ACI_CLI_WASM, "run", hello.as_str()])
-        .output()
-        .await
-        .unwrap();
+    for program in programs {
+        let out = tokio::process::Command::new(&program)
+            .current_dir(dir.path())
+            .env(var, &value)
+            .env("XDG_CACHE_HOME", cache.path())
+            .args(["run", "-S", "http", "--dir", ".", "--env", var])
+            .args([aci_cli::ACI_CLI_WASM, "run", hello.as_str()])
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {stderr}",
+            program.display()
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["state"], "success", "{}: {r}", program.display());
+        assert!(no_groups_left(&emu).await);
+    }
+}
+
+/// `wasi-run` exits as `wasmtime run` does: the component's status, 2 for
+/// a command line it does not take, and without `-S http` the component
+/// does not link.
+#[test]
+fn wasi_run_exits_as_wasmtime_run_does() {
+    let wasi_run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wasi-run"))
+            .args(args)
+            .env(
+                "XDG_CACHE_HOME",
+                std::env::temp_dir().join("aci-cli-test-cache"),
+            )
+            .output()
+            .unwrap()
+    };
+    let wasm = aci_cli::ACI_CLI_WASM;
+    let out = wasi_run(&["run", "-S", "http", wasm, "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = wasi_run(&["run", "-S", "http", wasm, "describe"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(serde_json::from_slice::<Value>(&out.stdout).is_ok());
+    let out = wasi_run(&["run", wasm, "describe"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["state"], "success", "{r}");
-    assert!(no_groups_left(&emu).await);
+    assert!(stderr.contains("wasi:http/"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1));
+    let out = wasi_run(&["run", "--invoke", "f", wasm]);
+    assert_eq!(out.status.code(), Some(2));
 }
