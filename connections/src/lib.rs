@@ -32,7 +32,10 @@
 pub mod json;
 pub mod mask;
 mod redact;
+mod secured;
 mod uri;
+
+pub use secured::secured_values;
 
 use std::fmt;
 use std::path::PathBuf;

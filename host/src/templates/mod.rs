@@ -143,30 +143,9 @@ pub fn variables_from_env(
 }
 
 /// The values of `environment_variables` whose names `secured_variables`
-/// lists, for the caller to add to the [`Masker`] after rendering.
-///
-/// `secured_variables` is a list of names or, as Airflow's `key in
-/// secured_variables` allows, a string (then any name that is a substring of
-/// it counts). Non-string values are returned as their JSON text.
-pub fn secured_values(params: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
-    use serde_json::Value as J;
-    let Some(J::Object(env)) = params.get("environment_variables") else {
-        return Vec::new();
-    };
-    let secured = |name: &str| match params.get("secured_variables") {
-        Some(J::Array(names)) => names.iter().any(|n| n.as_str() == Some(name)),
-        Some(J::String(s)) => s.contains(name),
-        _ => false,
-    };
-    env.iter()
-        .filter(|(name, _)| secured(name))
-        .filter_map(|(_, v)| match v {
-            J::String(s) => Some(s.clone()),
-            J::Null => None,
-            other => Some(other.to_string()),
-        })
-        .collect()
-}
+/// lists, for the caller to add to the [`Masker`] after rendering (shared with
+/// the `wasi:cli` driver, hence in `airflow-connections`).
+pub use airflow_connections::secured_values;
 
 /// A template field failed to render.
 #[derive(Debug, Clone, PartialEq, Eq)]

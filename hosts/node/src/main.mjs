@@ -36,6 +36,10 @@ const OPTIONS = {
   wait: { type: "boolean" },
   tail: { type: "string" },
   "container-group": { type: "string" },
+  "older-than-secs": { type: "string" },
+  "dry-run": { type: "boolean" },
+  machine: { type: "string" },
+  "live-processes": { type: "string" },
 };
 
 /** Seconds `on-kill` may take after an interrupted `execute` (aci-host's default). */
@@ -191,6 +195,7 @@ function usage() {
   say("usage: main.mjs run TASK.json [--json] [--xcom-file FILE] [--cancel-grace S]");
   say("       main.mjs validate TASK.json | describe");
   say("       main.mjs hook METHOD [--conn-id ID] --resource-group RG --name NAME [--wait] [--tail N] [--container-group FILE]");
+  say("       main.mjs hook sweep [--conn-id ID] [--resource-group RG] [--older-than-secs N] [--dry-run] [--machine M] [--live-processes JSON]");
   say("options: --plugin PATH, --allow-host ORIGIN, --cache-dir DIR, -v");
   process.exit(EXIT_OTHER);
 }

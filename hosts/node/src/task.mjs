@@ -80,12 +80,15 @@ export const HOOK_METHODS = {
   start: { fn: "start", params: ["target"] },
   restart: { fn: "restart", params: ["target"] },
   list: { fn: "list", params: ["connId", "resourceGroup"] },
+  sweep: { fn: "sweep", params: ["options"] },
 };
 
 /**
  * The arguments of a hook call from CLI flags (`--conn-id`, default
  * `azure_default`; `--resource-group`, `--name`, `--wait`, `--tail N`,
- * `--container-group FILE.json`): `{fn, args: [{name, value}]}`.
+ * `--container-group FILE.json`; for `sweep`, as aci-host's `hook sweep`:
+ * `--older-than-secs N`, `--dry-run`, `--machine M`, `--live-processes
+ * '["pid:start", ...]'`): `{fn, args: [{name, value}]}`.
  */
 export function hookCall(method, flags) {
   const spec = HOOK_METHODS[method];
@@ -107,6 +110,14 @@ export function hookCall(method, flags) {
     tail: () => (flags.tail === undefined ? undefined : Number(flags.tail)),
     connId: () => connId,
     resourceGroup: () => flags["resource-group"],
+    options: () => ({
+      connId,
+      resourceGroup: flags["resource-group"],
+      olderThanSecs: flags["older-than-secs"] === undefined ? undefined : BigInt(flags["older-than-secs"]),
+      dryRun: Boolean(flags["dry-run"]),
+      machine: flags.machine,
+      liveProcesses: flags["live-processes"] === undefined ? undefined : JSON.parse(flags["live-processes"]),
+    }),
   };
   return { fn: spec.fn, args: spec.params.map((name) => ({ name, value: value[name]() })) };
 }

@@ -8,6 +8,7 @@ import { fromUri, fromUriOrJson, redacted } from "../src/connections.mjs";
 import { Masker } from "../src/mask.mjs";
 import { lineOutput } from "../src/output.mjs";
 import { denyReason, isLoopback, originFromParts, originText, parseOrigin } from "../src/policy.mjs";
+import { hookCall } from "../src/task.mjs";
 
 const allowedSet = (rules) => new Set(rules.map((r) => originText(parseOrigin(r))));
 const check = (allowed, scheme, authority, credentialHeader = false, mayHaveBody = false) =>
@@ -131,4 +132,15 @@ test("masking: quote(s), quote_plus, lower-case hex, \\/ and \\uXXXX forms; PEM 
   m.add("-----BEGIN PRIVATE KEY-----\nMIIEv-key-body\n-----END PRIVATE KEY-----");
   assert.equal(m.mask("-----BEGIN PRIVATE KEY-----"), "-----BEGIN PRIVATE KEY-----");
   assert.equal(m.mask("MIIEv-key-body"), "***");
+});
+
+test("hook sweep takes aci-host's flags (u64 as BigInt, options absent when not given)", () => {
+  const call = hookCall("sweep", { "resource-group": "rg", "older-than-secs": "3600", "dry-run": true, "live-processes": '["1:2"]' });
+  assert.equal(call.fn, "sweep");
+  assert.deepEqual(call.args, [{ name: "options", value: {
+    connId: "azure_default", resourceGroup: "rg", olderThanSecs: 3600n, dryRun: true, machine: undefined, liveProcesses: ["1:2"],
+  } }]);
+  const bare = hookCall("sweep", {}).args[0].value;
+  assert.equal(bare.olderThanSecs, undefined);
+  assert.equal(bare.dryRun, false);
 });

@@ -12,8 +12,8 @@
 //! | `xcom-push` | kept in memory (JSON checked, bounded as in `aci-host`); the driver prints them |
 //! | `cancelled` | always `false`: nothing can cancel a `wasi:cli` program but killing it |
 //! | `wait-cancelled` | sleeps the whole time on the monotonic clock, answers `false` |
-//! | `acquire-budget` | grants at once (one task per process), after any pause `pause-budget` asked for |
-//! | `pause-budget` | holds the key's next `acquire-budget` for the time given (at most 5 minutes) |
+//! | `acquire-budget` | a key the call's plan declared (`session.grant-budgets`; any other is `denied`): granted at once (one task per process), after any pause `pause-budget` asked for |
+//! | `pause-budget` | a declared key: holds its next `acquire-budget` for the time given (at most 5 minutes) |
 //! | `read-granted-file` | always `denied`: this adapter grants no file |
 //!
 //! The `airflow-connections` export gives the same parsing, redaction and
@@ -30,7 +30,7 @@ use std::time::Duration;
 use airflow_connections::{env_var_name, mask::Masker as SecretMasker, Connection};
 
 use bindings::exports::aci::cli::airflow_connections as airflow;
-use bindings::exports::aci::cli::session;
+use bindings::exports::aci::cli::session::{self, LookupError};
 use bindings::exports::orchestrator::task::runtime::{self, HostError};
 use bindings::orchestrator::task::types::{Connection as WitConnection, LogLevel};
 
@@ -42,21 +42,12 @@ struct Adapter;
 
 impl runtime::Guest for Adapter {
     fn get_connection(conn_id: String) -> Result<WitConnection, HostError> {
-        state::with(|s| s.check_declared(&conn_id)).map_err(HostError::Denied)?;
-        let var = env_var_name(&conn_id);
-        let Some(text) = std::env::var(&var).ok().filter(|v| !v.trim().is_empty()) else {
-            return Err(HostError::NotFound(format!(
-                "connection `{conn_id}` is not defined; looked in environment variable {var} (not set)"
-            )));
-        };
-        let conn = Connection::from_uri_or_json(&conn_id, &text).map_err(|e| {
-            HostError::Invalid(
-                e.with_origin(format!("environment variable {var}"))
-                    .to_string(),
-            )
-        })?;
-        state::with(|s| s.learn_secrets(&conn));
-        Ok(convert::to_wit(&conn))
+        match lookup(&conn_id) {
+            Ok(conn) => Ok(convert::to_wit(&conn)),
+            Err(LookupError::NotFound(m)) => Err(HostError::NotFound(m)),
+            Err(LookupError::Invalid(m)) => Err(HostError::Invalid(m)),
+            Err(LookupError::Denied(m)) => Err(HostError::Denied(m)),
+        }
     }
 
     fn log(level: LogLevel, message: String) {
@@ -90,7 +81,8 @@ impl runtime::Guest for Adapter {
     fn acquire_budget(key: String, _urgent: bool) -> Result<bool, HostError> {
         // One task per process: no other task shares the budget, so a token
         // is granted at once, after any pause the service asked for.
-        let wait = state::with(|s| s.pause_left(&key));
+        let wait = state::with(|s| s.check_budget(&key).map(|()| s.pause_left(&key)))
+            .map_err(HostError::Denied)?;
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
@@ -98,8 +90,8 @@ impl runtime::Guest for Adapter {
     }
 
     fn pause_budget(key: String, millis: u64) -> Result<(), HostError> {
-        state::with(|s| s.pause(key, millis));
-        Ok(())
+        state::with(|s| s.check_budget(&key).map(|()| s.pause(key, millis)))
+            .map_err(HostError::Denied)
     }
 
     fn read_granted_file(path: String) -> Result<Vec<u8>, HostError> {
@@ -112,6 +104,20 @@ impl runtime::Guest for Adapter {
 impl session::Guest for Adapter {
     fn declare(conn_ids: Vec<String>, secret_extras: Vec<String>) {
         state::with(|s| s.declare(conn_ids, secret_extras));
+    }
+
+    fn planned_connection(conn_id: String) -> Result<WitConnection, LookupError> {
+        let conn = lookup(&conn_id)?;
+        let secret_extras = state::with(|s| s.secret_extras.clone());
+        Ok(convert::to_wit(&conn.redacted(&secret_extras)))
+    }
+
+    fn grant_budgets(keys: Vec<String>) {
+        state::with(|s| s.grant_budgets(keys));
+    }
+
+    fn add_secrets(values: Vec<String>) {
+        state::with(|s| s.masker.add_all(values));
     }
 
     fn xcom() -> Vec<(String, String)> {
@@ -148,6 +154,26 @@ impl airflow::Guest for Adapter {
         masker.add_all(secrets);
         masker.mask(&text)
     }
+}
+
+/// A declared connection from `AIRFLOW_CONN_<ID>`, its secrets learnt by the
+/// masker; why not, worded as `aci-host` words it.
+fn lookup(conn_id: &str) -> Result<Connection, LookupError> {
+    state::with(|s| s.check_declared(conn_id)).map_err(LookupError::Denied)?;
+    let var = env_var_name(conn_id);
+    let Some(text) = std::env::var(&var).ok().filter(|v| !v.trim().is_empty()) else {
+        return Err(LookupError::NotFound(format!(
+            "connection `{conn_id}` is not defined; looked in 1. environment variable {var} (not set)"
+        )));
+    };
+    let conn = Connection::from_uri_or_json(conn_id, &text).map_err(|e| {
+        LookupError::Invalid(
+            e.with_origin(format!("environment variable {var}"))
+                .to_string(),
+        )
+    })?;
+    state::with(|s| s.learn_secrets(&conn));
+    Ok(conn)
 }
 
 /// True when `ACI_LOG` asks for debug lines (`debug` or `trace`).

@@ -24,7 +24,9 @@ pub struct State {
     /// driver declares them (a plugin called before that gets none).
     declared: Option<BTreeSet<String>>,
     /// The operator's secret extras (masked once their connection is resolved).
-    secret_extras: Vec<String>,
+    pub secret_extras: Vec<String>,
+    /// The budget keys the call's plan declared; none until the driver grants them.
+    budgets: BTreeSet<String>,
     /// Pushed XComs, JSON text by key.
     pub xcom: BTreeMap<String, String>,
     /// Every secret handed out so far.
@@ -62,6 +64,22 @@ impl State {
         Err(format!(
             "connection `{conn_id}` is not one the task's operator declared for this call (granted: {granted})"
         ))
+    }
+
+    /// Grants the budget keys of the call's plan.
+    pub fn grant_budgets(&mut self, keys: Vec<String>) {
+        self.budgets = keys.into_iter().collect();
+    }
+
+    /// `Ok` when budget `key` was granted; else why it is denied (`aci-host`'s words).
+    pub fn check_budget(&self, key: &str) -> Result<(), String> {
+        if self.budgets.contains(key) {
+            Ok(())
+        } else {
+            Err(format!(
+                "budget `{key}` is not one the plan of this call declared"
+            ))
+        }
     }
 
     /// Masks the secrets of a connection just resolved.
@@ -116,6 +134,16 @@ mod tests {
         assert!(s.check_declared("a").is_ok());
         let e = s.check_declared("c").unwrap_err();
         assert!(e.contains("`c`") && e.contains("granted: a, b"), "{e}");
+    }
+
+    #[test]
+    fn only_granted_budgets_are_served() {
+        let mut s = State::default();
+        assert!(s.check_budget("arm/s/reads").is_err());
+        s.grant_budgets(vec!["arm/s/reads".into()]);
+        assert!(s.check_budget("arm/s/reads").is_ok());
+        let e = s.check_budget("arm/s/writes").unwrap_err();
+        assert!(e.contains("`arm/s/writes`"), "{e}");
     }
 
     #[test]

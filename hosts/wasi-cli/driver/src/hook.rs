@@ -12,7 +12,7 @@ use crate::bindings::orchestrator::task::task_operator as operator;
 use crate::report::classify;
 use crate::{fail, EXIT_USAGE};
 
-use hook::{GroupRef, TaskError};
+use hook::{GroupRef, SweepOptions, TaskError};
 
 /// The methods and the flags each takes (`target` = `--conn-id`,
 /// `--resource-group`, `--name`).
@@ -29,10 +29,14 @@ const METHODS: &[(&str, &str)] = &[
     ("start", "target"),
     ("restart", "target"),
     ("list", "[--conn-id ID] [--resource-group RG]"),
+    (
+        "sweep",
+        "[--conn-id ID] [--resource-group RG] [--older-than-secs N] [--dry-run] [--machine M] [--live-processes JSON]",
+    ),
 ];
 
 /// Flags that take no value.
-const SWITCHES: &[&str] = &["wait"];
+const SWITCHES: &[&str] = &["wait", "dry-run"];
 /// Flags that take a value.
 const VALUED: &[&str] = &[
     "conn-id",
@@ -40,6 +44,9 @@ const VALUED: &[&str] = &[
     "name",
     "tail",
     "container-group",
+    "older-than-secs",
+    "machine",
+    "live-processes",
 ];
 
 /// Runs `hook METHOD [FLAGS]` (`args` starts at the method).
@@ -58,8 +65,7 @@ pub fn command(args: &[String]) -> i32 {
         Ok(f) => f,
         Err(e) => return usage(&e),
     };
-    let info = operator::describe();
-    session::declare(&[flags.conn_id().to_string()], &info.secret_extras);
+    crate::grant::hook(&operator::describe(), flags.conn_id());
     match call(method, &flags) {
         Ok(Ok(answer)) => {
             println!("{}", session::mask(&answer.to_string()));
@@ -106,6 +112,7 @@ fn call(method: &str, f: &Flags) -> Result<Result<Value, TaskError>, String> {
         "stop" => hook::stop(&f.target()?).map(|()| Value::Null),
         "start" => hook::start(&f.target()?).map(|()| Value::Null),
         "restart" => hook::restart(&f.target()?).map(|()| Value::Null),
+        "sweep" => hook::sweep(&f.sweep_options()?).map(|s| document(&s)),
         other => return Err(format!("unknown hook method `{other}`")),
     })
 }
@@ -182,6 +189,34 @@ impl Flags {
         self.get("conn-id").unwrap_or("azure_default")
     }
 
+    /// `sweep`'s options, as `aci-host hook sweep` takes them (a stock
+    /// runtime cannot see the machine's processes: pass `--machine` and
+    /// `--live-processes` to let it judge owners).
+    fn sweep_options(&self) -> Result<SweepOptions, String> {
+        let older_than_secs = self
+            .get("older-than-secs")
+            .map(|t| {
+                t.parse::<u64>()
+                    .map_err(|_| format!("--older-than-secs: `{t}` is not a number"))
+            })
+            .transpose()?;
+        let live_processes = self
+            .get("live-processes")
+            .map(|t| {
+                serde_json::from_str::<Vec<String>>(t)
+                    .map_err(|_| format!("--live-processes: `{t}` is not a JSON list of strings"))
+            })
+            .transpose()?;
+        Ok(SweepOptions {
+            conn_id: self.conn_id().to_string(),
+            resource_group: self.get("resource-group").map(String::from),
+            older_than_secs,
+            dry_run: self.switch("dry-run"),
+            machine: self.get("machine").map(String::from),
+            live_processes,
+        })
+    }
+
     fn target(&self) -> Result<GroupRef, String> {
         Ok(GroupRef {
             conn_id: self.conn_id().to_string(),
@@ -242,6 +277,23 @@ mod tests {
             Flags::parse(&[]).unwrap().target().err().unwrap(),
             "--resource-group is required"
         );
+    }
+
+    #[test]
+    fn sweep_takes_aci_hosts_flags() {
+        let f = Flags::parse(&args(
+            r#"--resource-group rg --older-than-secs 60 --dry-run --live-processes ["1:2"]"#,
+        ))
+        .unwrap();
+        let o = f.sweep_options().unwrap();
+        assert_eq!(
+            (o.resource_group.as_deref(), o.older_than_secs, o.dry_run),
+            (Some("rg"), Some(60), true)
+        );
+        assert_eq!(o.live_processes, Some(vec!["1:2".to_string()]));
+        assert_eq!((o.conn_id.as_str(), o.machine), ("azure_default", None));
+        let bad = Flags::parse(&args("--older-than-secs soon")).unwrap();
+        assert!(bad.sweep_options().is_err());
     }
 
     #[test]

@@ -12,13 +12,16 @@
 //! is a JSON task file (`-` reads it from stdin); its `params` are used as
 //! written: this route renders no template.
 //!
-//! Each call declares its connections first, as `aci-host` does: the task's
-//! `connection-ids`, or the hook call's `--conn-id`; the adapter resolves only
-//! those (from `AIRFLOW_CONN_<ID>`) and masks their secrets in every log line
-//! and in this program's output.
+//! Each call is granted first, as `aci-host` grants it ([`grant`]): the
+//! task's `connection-ids`, or the hook call's `--conn-id`, are the only
+//! connections the adapter resolves (from `AIRFLOW_CONN_<ID>`), the operator's
+//! `plan` sees them redacted and names the budgets the call may draw on. The
+//! adapter masks the connections' secrets and the task's `secured_variables`
+//! in every log line and in this program's output.
 
 mod bindings;
 mod date;
+mod grant;
 mod hook;
 mod report;
 mod task;
@@ -143,8 +146,9 @@ fn run(path: &str) -> i32 {
     };
     let info = operator::describe();
     warn_templates(&info, &task);
+    session::add_secrets(&task.secured_values());
     let result = operator::validate(&task.params)
-        .and_then(|()| declare(&info, &task.params))
+        .and_then(|()| grant::task(&info, &task.params))
         .and_then(|()| operator::execute(&task.context, &task.params));
     let report = Report::new(&task.context.task_id, result);
     if let Some(error) = &report.error {
@@ -161,19 +165,13 @@ fn on_kill(path: &str) -> i32 {
         Err(e) => return fail(&e),
     };
     let info = operator::describe();
-    match declare(&info, &task.params).and_then(|()| operator::on_kill(&task.context, &task.params))
+    session::add_secrets(&task.secured_values());
+    match grant::task(&info, &task.params)
+        .and_then(|()| operator::on_kill(&task.context, &task.params))
     {
         Ok(()) => 0,
         Err(e) => fail(&report::classify(&e).message),
     }
-}
-
-/// Tells the adapter which connections the task reads (the operator's
-/// `connection-ids`) and which extras are secret.
-fn declare(info: &OperatorInfo, params: &str) -> Result<(), operator::TaskError> {
-    let ids = operator::connection_ids(params)?;
-    session::declare(&ids, &info.secret_extras);
-    Ok(())
 }
 
 /// Warns about template fields that hold Jinja syntax: nothing renders it here.

@@ -92,6 +92,11 @@ pub fn parse(text: &str) -> Result<Task, String> {
 }
 
 impl Task {
+    /// The values of the task's `secured_variables`, masked like secrets.
+    pub fn secured_values(&self) -> Vec<String> {
+        airflow_connections::secured_values(&self.parsed)
+    }
+
     /// Which of `fields` hold Jinja syntax (`{{`, `{%`) in any string.
     pub fn templated_fields<'a>(&self, fields: &'a [String]) -> Vec<&'a str> {
         fn templated(v: &Value) -> bool {
