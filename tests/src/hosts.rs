@@ -1,8 +1,11 @@
-//! The hosts the conformance test (`tests/conformance.rs`) runs the component through, all
-//! driven the same way: a command line taking the contract's commands (`run FILE --json`,
-//! `hook METHOD …`, `describe`), loading the same component file.
+//! The hosts the conformance test (`tests/e2e/conformance.rs`) runs the component through,
+//! all driven the same way: a command line taking the contract's commands (`run FILE
+//! --json`, `hook METHOD …`, `describe`), loading the same component file: `aci-host`, the
+//! Node host (`hosts/node`) and stock `wasmtime run` with the composed `aci-cli.wasm`
+//! (`hosts/wasi-cli`).
 //!
-//! Adding a host means one more [`Host`] implementation and one more entry in [`hosts`].
+//! Adding a host means one more [`Host`] implementation and one more entry in [`hosts`];
+//! what it cannot do is a [`Feature`] it does not support, with its reason.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,10 +15,34 @@ use std::time::Duration;
 use crate::cli::{root, text};
 use crate::clients::{digest, run_bounded, target_tmp};
 
+/// What some hosts cannot do by design, so that the tests needing it skip them (saying
+/// why) instead of failing or passing silently.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// Loading another component than the ACI plugin ([`Host::command_with`] another
+    /// file), e.g. the hostile or http-probe test guests.
+    OtherComponents,
+    /// Cancelling a run (SIGTERM asks the plugin to stop and clean up; after the grace
+    /// period `on-kill` runs): the exit status 130 and the deleted group.
+    Cancellation,
+    /// The outbound policy: only the origins the operator declared are reachable.
+    OutboundPolicy,
+    /// Masking what the guest writes to its own stdout and stderr.
+    GuestOutputMasking,
+}
+
 /// One way to run the component.
 pub trait Host: Send + Sync {
     /// Its name in messages.
     fn name(&self) -> &'static str;
+    /// Why this host cannot do `feature`; `None` when it can (the default).
+    fn lacks(&self, _feature: Feature) -> Option<&'static str> {
+        None
+    }
+    /// True when this host can do `feature`.
+    fn supports(&self, feature: Feature) -> bool {
+        self.lacks(feature).is_none()
+    }
     /// The command for `args` (e.g. `["run", "task.json", "--json"]`) with component
     /// `plugin`, and the host's own options added: private caches, and for `run` its XCom
     /// store under `scratch`.
@@ -147,8 +174,103 @@ impl Host for NodeHost {
     }
 }
 
-/// Every host the conformance test compares, the reference (`aci-host`) first. The Node
-/// host is left out when `ACI_SKIP_NODE=1`; otherwise it is prepared (`npm ci`) here.
+/// Stock `wasmtime run -S http` with `aci-cli.wasm` (`hosts/wasi-cli`: the plugin composed
+/// with the `wasi:cli` adapter and driver), run as the README says: the real `wasmtime` CLI
+/// when one is on `PATH`, else `wasi-run` (the same linker: WASI p2 and wasi-http only),
+/// with `--dir SCRATCH` (so the absolute paths of task and group files resolve) and
+/// `--env AIRFLOW_CONN_AZURE_DEFAULT`. Compiled code is cached under `target/tmp/`
+/// (`XDG_CACHE_HOME`, which both programs' caches follow).
+pub struct WasiCliHost;
+
+impl WasiCliHost {
+    /// The program that runs `aci-cli.wasm` (printed once): `wasmtime` on `PATH`, else
+    /// `wasi-run` next to `aci-host` (built by `cargo test --workspace`, or `cargo build
+    /// -p aci-cli`).
+    pub fn runtime() -> &'static Path {
+        static RUNTIME: OnceLock<PathBuf> = OnceLock::new();
+        RUNTIME.get_or_init(|| {
+            let real = std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("wasmtime"))
+                    .find(|p| p.is_file())
+            });
+            match real {
+                Some(real) => {
+                    say(&format!(
+                        "wasi-cli host: the real wasmtime CLI, {}",
+                        real.display()
+                    ));
+                    real
+                }
+                None => {
+                    let bin = crate::aci_host_bin().with_file_name("wasi-run");
+                    assert!(
+                        bin.is_file(),
+                        "{} is missing: `cargo build -p aci-cli` (or run `cargo test --workspace`)",
+                        bin.display()
+                    );
+                    say(&format!(
+                        "wasi-cli host: no wasmtime on PATH, {} (what `wasmtime run` links)",
+                        bin.display()
+                    ));
+                    bin
+                }
+            }
+        })
+    }
+}
+
+impl Host for WasiCliHost {
+    fn name(&self) -> &'static str {
+        "wasi-cli"
+    }
+
+    fn lacks(&self, feature: Feature) -> Option<&'static str> {
+        Some(match feature {
+            Feature::OtherComponents => "aci-cli.wasm embeds its plugin at build time",
+            Feature::Cancellation => {
+                "nothing cancels a wasi:cli program: SIGTERM kills the runtime (README: \
+                 run `on-kill` after an interruption)"
+            }
+            Feature::OutboundPolicy => {
+                "`wasmtime run -S http` reaches any origin (README: restrict egress around \
+                 the process)"
+            }
+            Feature::GuestOutputMasking => {
+                "the guest's own stdout/stderr go straight to the runtime's; the adapter \
+                 masks only what passes through `runtime`"
+            }
+        })
+    }
+
+    /// `RUNTIME run -S http --dir SCRATCH --env AIRFLOW_CONN_AZURE_DEFAULT aci-cli.wasm
+    /// ARGS`, without `--json` (`run` always prints its JSON result). `plugin` must be
+    /// [`component`]: this host has no other ([`Feature::OtherComponents`]).
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
+        assert_eq!(
+            plugin,
+            component(),
+            "the wasi-cli host runs only the plugin aci-cli.wasm embeds"
+        );
+        let mut cmd = Command::new(Self::runtime());
+        cmd.args(["run", "-S", "http", "--dir"])
+            .arg(scratch)
+            .args(["--env", "AIRFLOW_CONN_AZURE_DEFAULT"])
+            .arg(aci_cli::ACI_CLI_WASM)
+            .args(args.iter().filter(|a| **a != "--json"))
+            .current_dir(scratch)
+            .env("XDG_CACHE_HOME", target_tmp().join("wasi-cli-cache"));
+        cmd
+    }
+
+    fn xcom_file(&self, _scratch: &Path) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// Every host the conformance test compares, the reference (`aci-host`) first, then Node
+/// and stock wasmtime (`wasi-cli`). The Node host is left out when `ACI_SKIP_NODE=1`;
+/// otherwise it is prepared (`npm ci`) here.
 pub fn hosts() -> Vec<Box<dyn Host>> {
     let mut all: Vec<Box<dyn Host>> = vec![Box::new(AciHost)];
     if std::env::var("ACI_SKIP_NODE").as_deref() == Ok("1") {
@@ -157,5 +279,32 @@ pub fn hosts() -> Vec<Box<dyn Host>> {
         NodeHost::prepare();
         all.push(Box::new(NodeHost));
     }
+    WasiCliHost::runtime();
+    all.push(Box::new(WasiCliHost));
     all
+}
+
+/// The hosts of [`hosts`] that support every one of `needs`; each one left out is named on
+/// stderr with its reason.
+pub fn hosts_supporting(needs: &[Feature]) -> Vec<Box<dyn Host>> {
+    hosts()
+        .into_iter()
+        .filter(|h| {
+            let missing: Vec<String> = needs
+                .iter()
+                .filter_map(|f| h.lacks(*f).map(|why| format!("{f:?}: {why}")))
+                .collect();
+            if !missing.is_empty() {
+                say(&format!("{} skipped: {}", h.name(), missing.join("; ")));
+            }
+            missing.is_empty()
+        })
+        .collect()
+}
+
+/// A line on this process's stderr that the test harness does not capture (it captures
+/// only `eprintln!`), so that every run shows which runtime ran and which host was skipped.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
