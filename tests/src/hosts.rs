@@ -218,6 +218,25 @@ impl WasiCliHost {
             }
         })
     }
+
+    /// Compiles `aci-cli.wasm` once into the runtime's cache (a `describe`), not in every
+    /// test at the same time.
+    pub fn prepare() {
+        static READY: OnceLock<()> = OnceLock::new();
+        READY.get_or_init(|| {
+            let scratch = tempfile::tempdir().unwrap();
+            let out = run_bounded(
+                WasiCliHost.command(&["describe"], scratch.path()),
+                Duration::from_secs(300),
+            );
+            assert!(
+                out.status.success(),
+                "{} cannot run aci-cli.wasm:\n{}",
+                Self::runtime().display(),
+                text(&out.stderr)
+            );
+        });
+    }
 }
 
 impl Host for WasiCliHost {
@@ -279,7 +298,7 @@ pub fn hosts() -> Vec<Box<dyn Host>> {
         NodeHost::prepare();
         all.push(Box::new(NodeHost));
     }
-    WasiCliHost::runtime();
+    WasiCliHost::prepare();
     all.push(Box::new(WasiCliHost));
     all
 }

@@ -91,27 +91,29 @@ impl RunOptions {
     }
 
     /// One `-S` setting: only `http` (`http=y`) is supported.
-    fn wasi_option(&mut self, setting: &str) -> Result<(), String> {
-        for s in setting.split(',') {
-            match s {
-                "http" | "http=y" | "http=yes" | "http=true" => self.http = true,
-                "http=n" | "http=no" | "http=false" => self.http = false,
-                other => return Err(format!("unsupported -S setting `{other}`")),
-            }
+    fn wasi_option(&mut self, settings: &str) -> Result<(), String> {
+        for s in settings.split(',') {
+            self.http = switch(s, "http").ok_or(format!("unsupported -S setting `{s}`"))?;
         }
         Ok(())
     }
 
     /// One `-C` setting: only `cache` is supported.
-    fn codegen_option(&mut self, setting: &str) -> Result<(), String> {
-        for s in setting.split(',') {
-            match s {
-                "cache" | "cache=y" | "cache=yes" | "cache=true" => self.cache = true,
-                "cache=n" | "cache=no" | "cache=false" => self.cache = false,
-                other => return Err(format!("unsupported -C setting `{other}`")),
-            }
+    fn codegen_option(&mut self, settings: &str) -> Result<(), String> {
+        for s in settings.split(',') {
+            self.cache = switch(s, "cache").ok_or(format!("unsupported -C setting `{s}`"))?;
         }
         Ok(())
+    }
+}
+
+/// `NAME` or `NAME=y|yes|true` → on, `NAME=n|no|false` → off, as wasmtime's
+/// `-S`/`-C` booleans; `None` for anything else.
+fn switch(setting: &str, name: &str) -> Option<bool> {
+    match setting.strip_prefix(name)? {
+        "" | "=y" | "=yes" | "=true" => Some(true),
+        "=n" | "=no" | "=false" => Some(false),
+        _ => None,
     }
 }
 
