@@ -41,6 +41,20 @@ struct TokenInfo {
     valid_until: Instant,
     expires_utc: DateTime<Utc>,
     audience: String,
+    /// ARM requests the token is still accepted for (`Faults::token_uses`); `None`: no limit.
+    uses_left: Option<u32>,
+}
+
+/// How long an issued token works, how long it claims to, and how many ARM requests it is
+/// accepted for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lifetime {
+    /// Accepted until this much time has passed.
+    pub valid_for: Duration,
+    /// What `expires_in` announces.
+    pub announced: Duration,
+    /// Accepted for at most this many ARM requests, then refused as expired.
+    pub uses: Option<u32>,
 }
 
 /// The tokens issued so far.
@@ -101,16 +115,21 @@ fn audience_allowed(aud: &str) -> bool {
 }
 
 impl TokenStore {
-    /// Issues a token for `audience`; it stops being valid after `valid_for`, and claims to
-    /// expire after `announced`.
+    /// Issues a token for `audience`; it stops being valid after `lifetime.valid_for` (or
+    /// after `lifetime.uses` accepted requests), and claims to expire after
+    /// `lifetime.announced`.
     pub fn issue(
         &mut self,
         audience: &str,
         client_id: &str,
         tenant: &str,
-        valid_for: Duration,
-        announced: Duration,
+        lifetime: Lifetime,
     ) -> String {
+        let Lifetime {
+            valid_for,
+            announced,
+            uses,
+        } = lifetime;
         let now = Instant::now();
         self.tokens
             .retain(|_, t| t.valid_until + Duration::from_secs(3600) > now);
@@ -128,27 +147,32 @@ impl TokenStore {
                 valid_until: now + valid_for,
                 expires_utc: Utc::now() + chrono::Duration::from_std(valid_for).unwrap_or_default(),
                 audience: normalize_audience(audience),
+                uses_left: uses,
             },
         );
         token
     }
 
-    /// Checks the `Authorization` header of an ARM request.
-    pub fn check(&self, authorization: Option<&str>) -> Result<(), TokenError> {
+    /// Checks the `Authorization` header of an ARM request; an accepted token whose uses are
+    /// limited has one use fewer left.
+    pub fn check(&mut self, authorization: Option<&str>) -> Result<(), TokenError> {
         let value = authorization.ok_or(TokenError::Missing)?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .map(str::trim)
             .ok_or(TokenError::Invalid)?;
-        let info = self.tokens.get(token).ok_or(TokenError::Invalid)?;
-        if Instant::now() >= info.valid_until {
+        let info = self.tokens.get_mut(token).ok_or(TokenError::Invalid)?;
+        if Instant::now() >= info.valid_until || info.uses_left == Some(0) {
             return Err(TokenError::Expired(
                 info.expires_utc.format("%m/%d/%Y %H:%M:%S").to_string(),
             ));
         }
         if !audience_allowed(&info.audience) {
             return Err(TokenError::WrongAudience(info.audience.clone()));
+        }
+        if let Some(n) = &mut info.uses_left {
+            *n -= 1;
         }
         Ok(())
     }
@@ -193,15 +217,19 @@ pub(crate) fn unauthorized(base: &str, err: TokenError) -> Resp {
     )
 }
 
-fn token_lifetimes(inner: &Inner) -> (Duration, Duration) {
+/// The lifetime of a token issued now: the configured one, shortened by the `token_expiry`
+/// and `token_uses` faults.
+fn token_lifetime(inner: &Inner) -> Lifetime {
     let announced = inner.config.token_lifetime;
-    let valid = inner
-        .faults()
-        .faults
-        .token_expiry
-        .map(|e| e.min(announced))
-        .unwrap_or(announced);
-    (valid, announced)
+    let faults = &inner.faults().faults;
+    Lifetime {
+        valid_for: faults
+            .token_expiry
+            .map(|e| e.min(announced))
+            .unwrap_or(announced),
+        announced,
+        uses: faults.token_uses,
+    }
 }
 
 /// Decodes the claims of a JWT (no signature check).
@@ -304,11 +332,11 @@ pub(crate) fn token_endpoint(inner: &Inner, req: &Req, tenant: &str) -> Resp {
     if let Err(resp) = check_credential(inner, &form, secret, &client_id, tenant) {
         return resp;
     }
-    let (valid, announced) = token_lifetimes(inner);
+    let lifetime = token_lifetime(inner);
     let token = inner
         .tokens()
-        .issue(&audience, &client_id, tenant, valid, announced);
-    let secs = announced.as_secs().saturating_sub(1);
+        .issue(&audience, &client_id, tenant, lifetime);
+    let secs = lifetime.announced.as_secs().saturating_sub(1);
     Resp::json(
         200,
         &json!({"token_type": "Bearer", "expires_in": secs, "ext_expires_in": secs, "access_token": token}),
@@ -479,16 +507,12 @@ pub(crate) fn imds(inner: &Inner, req: &Req) -> Resp {
         .query("client_id")
         .unwrap_or("system-assigned")
         .to_string();
-    let (valid, announced) = token_lifetimes(inner);
-    let token = inner.tokens().issue(
-        resource,
-        &client_id,
-        super::LOCAL_TENANT_ID,
-        valid,
-        announced,
-    );
+    let lifetime = token_lifetime(inner);
+    let token = inner
+        .tokens()
+        .issue(resource, &client_id, super::LOCAL_TENANT_ID, lifetime);
     let now = Utc::now().timestamp();
-    let secs = announced.as_secs();
+    let secs = lifetime.announced.as_secs();
     let mut body = json!({
         "access_token": token,
         "refresh_token": "",
@@ -675,50 +699,73 @@ mod tests {
         assert_eq!(token_endpoint(&i, &post(&body), "bad").status, 400);
     }
 
+    /// A lifetime of `valid_for`, announcing 60 s, with unlimited uses.
+    fn lasting(valid_for: Duration) -> Lifetime {
+        Lifetime {
+            valid_for,
+            announced: Duration::from_secs(60),
+            uses: None,
+        }
+    }
+
     #[test]
     fn token_checks() {
         let mut s = TokenStore::default();
+        let minute = lasting(Duration::from_secs(60));
         assert_eq!(s.check(None), Err(TokenError::Missing));
         assert_eq!(s.check(Some("Bearer nope")), Err(TokenError::Invalid));
         assert_eq!(s.check(Some("Basic abc")), Err(TokenError::Invalid));
-        let t = s.issue(
-            "https://management.azure.com/",
-            "c",
-            "t",
-            Duration::from_secs(60),
-            Duration::from_secs(60),
-        );
+        let t = s.issue("https://management.azure.com/", "c", "t", minute);
         assert_eq!(s.check(Some(&format!("Bearer {t}"))), Ok(()));
         let e = s.issue(
             "https://management.azure.com",
             "c",
             "t",
-            Duration::ZERO,
-            Duration::from_secs(60),
+            lasting(Duration::ZERO),
         );
         assert!(matches!(
             s.check(Some(&format!("Bearer {e}"))),
             Err(TokenError::Expired(_))
         ));
-        let v = s.issue(
-            "https://vault.azure.net",
-            "c",
-            "t",
-            Duration::from_secs(60),
-            Duration::from_secs(60),
-        );
+        let v = s.issue("https://vault.azure.net", "c", "t", minute);
         assert!(matches!(
             s.check(Some(&format!("Bearer {v}"))),
             Err(TokenError::WrongAudience(_))
         ));
-        let l = s.issue(
-            "http://127.0.0.1:5555/",
-            "c",
-            "t",
-            Duration::from_secs(60),
-            Duration::from_secs(60),
-        );
+        let l = s.issue("http://127.0.0.1:5555/", "c", "t", minute);
         assert_eq!(s.check(Some(&format!("Bearer {l}"))), Ok(()));
+    }
+
+    #[test]
+    fn a_token_with_limited_uses_expires_after_the_last_one() {
+        let mut s = TokenStore::default();
+        let twice = Lifetime {
+            uses: Some(2),
+            ..lasting(Duration::from_secs(60))
+        };
+        let t = s.issue("https://management.azure.com", "c", "t", twice);
+        let bearer = format!("Bearer {t}");
+        assert_eq!(s.check(Some(&bearer)), Ok(()));
+        assert_eq!(s.check(Some(&bearer)), Ok(()));
+        assert!(matches!(
+            s.check(Some(&bearer)),
+            Err(TokenError::Expired(_))
+        ));
+        assert!(
+            matches!(s.check(Some(&bearer)), Err(TokenError::Expired(_))),
+            "stays expired"
+        );
+        // A refused request does not use up a token: one with a wrong audience is refused
+        // for that, every time.
+        let v = s.issue("https://vault.azure.net", "c", "t", twice);
+        for _ in 0..3 {
+            assert!(matches!(
+                s.check(Some(&format!("Bearer {v}"))),
+                Err(TokenError::WrongAudience(_))
+            ));
+        }
+        let fresh = s.issue("https://management.azure.com", "c", "t", twice);
+        assert_eq!(s.check(Some(&format!("Bearer {fresh}"))), Ok(()));
     }
 
     #[test]
@@ -794,6 +841,26 @@ mod tests {
         assert_eq!(b["resource"], "https://management.azure.com/");
         let tok = b["access_token"].as_str().unwrap();
         assert_eq!(i.tokens().check(Some(&format!("Bearer {tok}"))), Ok(()));
+    }
+
+    #[test]
+    fn token_uses_fault_limits_each_issued_token() {
+        let i = inner();
+        i.faults().faults = Faults {
+            token_uses: Some(1),
+            ..Faults::default()
+        };
+        let body = format!("grant_type=client_credentials&client_id=local-client&client_secret=local-secret&{SCOPE}");
+        for _ in 0..2 {
+            let b = token_endpoint(&i, &post(&body), "t").json_body();
+            assert_eq!(b["expires_in"], 3599, "announced lifetime unchanged");
+            let bearer = format!("Bearer {}", b["access_token"].as_str().unwrap());
+            assert_eq!(i.tokens().check(Some(&bearer)), Ok(()));
+            assert!(matches!(
+                i.tokens().check(Some(&bearer)),
+                Err(TokenError::Expired(_))
+            ));
+        }
     }
 
     #[test]

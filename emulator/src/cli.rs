@@ -103,6 +103,9 @@ pub struct EmulatorArgs {
     /// Fault: issued tokens stop working after this many seconds (expires_in is unchanged).
     #[arg(long, value_name = "SECS")]
     pub token_expiry: Option<f64>,
+    /// Fault: issued tokens are accepted for N ARM requests, then refused as expired.
+    #[arg(long, value_name = "N")]
+    pub token_uses: Option<u32>,
     /// Enforce ARM's token buckets (reads 250 + 25/s, writes/deletes 200 + 10/s) with 429s.
     #[arg(long)]
     pub enforce_rate_limits: bool,
@@ -194,6 +197,7 @@ impl EmulatorArgs {
             evict_after: opt("evict-after", self.evict_after)?,
             delete_after: opt("delete-after", self.delete_after)?,
             token_expiry: opt("token-expiry", self.token_expiry)?,
+            token_uses: self.token_uses,
             enforce_rate_limits: self.enforce_rate_limits,
             rate_limits: {
                 let mut limits = crate::config::RateLimits::default();
@@ -306,6 +310,8 @@ mod tests {
             "3",
             "--token-expiry",
             "5",
+            "--token-uses",
+            "3",
             "--credential",
             "app:pw",
             "--enforce-rate-limits",
@@ -339,6 +345,7 @@ mod tests {
         assert_eq!(c.faults.evict_after, Some(Duration::from_secs(2)));
         assert_eq!(c.faults.delete_after, Some(Duration::from_secs(3)));
         assert_eq!(c.faults.token_expiry, Some(Duration::from_secs(5)));
+        assert_eq!(c.faults.token_uses, Some(3));
         assert!(c
             .credentials
             .contains(&("app".to_string(), "pw".to_string())));

@@ -330,6 +330,10 @@ pub struct Faults {
     /// Tokens issued while this is set stop being accepted after this long, although
     /// `expires_in` still announces the full lifetime (a revoked / early-expired token).
     pub token_expiry: Option<Duration>,
+    /// Tokens issued while this is set are accepted for this many ARM requests, then refused
+    /// as expired (`401 ExpiredAuthenticationToken`) however long they still had to live: a
+    /// token expiring mid-run at a point that does not depend on timing.
+    pub token_uses: Option<u32>,
     /// Enforce the ARM token buckets (by default ARM's: reads 250 + 25/s, writes and deletes
     /// 200 + 10/s; see `rate_limits`): a request finding its bucket empty gets `429` with the
     /// `Retry-After` to the next token.

@@ -33,8 +33,11 @@ impl Harness {
             "https://management.azure.com/",
             "c",
             "t",
-            Duration::from_secs(600),
-            Duration::from_secs(600),
+            super::auth::Lifetime {
+                valid_for: Duration::from_secs(600),
+                announced: Duration::from_secs(600),
+                uses: None,
+            },
         );
         Harness { inner, token }
     }

@@ -845,15 +845,17 @@ async fn default_retry_bound_is_six_attempts() {
 }
 
 /// A token ARM rejects as expired (revoked early) is replaced once and the call goes on.
+/// Every token is accepted for two ARM requests, then refused (`token_uses`): an expiry that
+/// does not depend on timing, so the count holds under any load.
 #[tokio::test]
 async fn expired_token_is_refreshed_on_401() {
     let h = Harness::with_config(EmulatorConfig {
-        provision_delay: Duration::from_secs(3),
+        provision_delay: Duration::from_secs(1),
         ..EmulatorConfig::default()
     })
     .await;
     h.emulator.set_faults(Faults {
-        token_expiry: Some(Duration::from_millis(700)),
+        token_uses: Some(2),
         ..Faults::default()
     });
     let g = h
@@ -861,8 +863,8 @@ async fn expired_token_is_refreshed_on_401() {
         .await
         .expect("create with wait survives token expiry");
     assert_eq!(g["properties"]["provisioningState"], "Succeeded");
-    // Every 401 was followed by exactly one fresh token (and the retried call), so the
-    // tokens issued are the first one plus one per 401.
+    // Every 401 was followed by exactly one fresh token (and the retried call, its first
+    // use, accepted), so the tokens issued are the first one plus one per 401.
     let rejected = unauthorized(&h);
     assert!(rejected >= 1, "the fault should have produced a 401");
     assert_eq!(count(&h, "Token_Issue", 200), 1 + rejected);
