@@ -88,6 +88,9 @@ pub struct EmulatorArgs {
     /// Fault: delay every ARM answer by this many seconds.
     #[arg(long, value_name = "SECS")]
     pub latency: Option<f64>,
+    /// Fault: with --latency, delay only the next N ARM answers.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub latency_burst: u32,
     /// Fault: fail every deployment's provisioning: inaccessible | quota | nocapacity | failedmount.
     #[arg(long, value_name = "KIND")]
     pub fail_provisioning: Option<String>,
@@ -185,6 +188,7 @@ impl EmulatorArgs {
             error_status: self.error_status,
             reset_burst: self.reset_burst,
             latency: opt("latency", self.latency)?,
+            latency_burst: self.latency_burst,
             fail_provisioning: match &self.fail_provisioning {
                 None => None,
                 Some(k) => Some(ProvisionFailure::parse(k).ok_or_else(|| {
@@ -301,6 +305,8 @@ mod tests {
             "1",
             "--latency",
             "0.05",
+            "--latency-burst",
+            "2",
             "--fail-provisioning",
             "quota",
             "--sync-provisioning-errors",
@@ -333,6 +339,7 @@ mod tests {
         assert_eq!(c.faults.error_status, 503);
         assert_eq!(c.faults.reset_burst, 1);
         assert_eq!(c.faults.latency, Some(Duration::from_millis(50)));
+        assert_eq!(c.faults.latency_burst, 2);
         assert_eq!(
             c.faults.fail_provisioning,
             Some(ProvisionFailure::QuotaReached)

@@ -312,8 +312,11 @@ pub struct Faults {
     pub error_status: u16,
     /// Drop the connection (TCP reset, no response) on the next N faultable requests.
     pub reset_burst: u32,
-    /// Delay every faultable response by this much.
+    /// Delay every faultable response by this much (see `latency_burst`).
     pub latency: Option<Duration>,
+    /// When non-zero, `latency` delays only the next N faultable responses (a burst of slow
+    /// answers, e.g. slower than a client's request timeout, then normal ones).
+    pub latency_burst: u32,
     /// Fail every new deployment's provisioning with this error (in addition to image markers
     /// `inaccessible`, `quota`, `nocapacity`, which always apply).
     pub fail_provisioning: Option<ProvisionFailure>,

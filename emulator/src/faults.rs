@@ -1,5 +1,7 @@
 //! Runtime fault decisions: which request gets a 429, a 5xx or a connection reset.
 
+use std::time::Duration;
+
 use super::config::Faults;
 
 /// What to do to one request instead of serving it.
@@ -21,6 +23,7 @@ pub(crate) struct FaultState {
     throttle_left: u32,
     error_left: u32,
     reset_left: u32,
+    latency_left: u32,
 }
 
 impl FaultState {
@@ -30,9 +33,24 @@ impl FaultState {
             throttle_left: faults.throttle_burst,
             error_left: faults.error_burst,
             reset_left: faults.reset_burst,
+            latency_left: faults.latency_burst,
             faults,
             seen: 0,
         }
+    }
+
+    /// The delay (if any) of the next faultable request's answer, consuming one of a
+    /// `latency_burst`.
+    pub fn latency(&mut self) -> Option<Duration> {
+        let latency = self.faults.latency?;
+        if self.faults.latency_burst == 0 {
+            return Some(latency);
+        }
+        if self.latency_left == 0 {
+            return None;
+        }
+        self.latency_left -= 1;
+        Some(latency)
     }
 
     /// Decides the fault (if any) for the next faultable request and consumes it.
@@ -109,6 +127,24 @@ mod tests {
         assert_eq!(f.next(), None);
         assert_eq!(server_error(503).0, "ServiceUnavailable");
         assert_eq!(server_error(500).0, "InternalServerError");
+    }
+
+    #[test]
+    fn latency_applies_to_every_request_or_to_a_burst() {
+        let ms = Duration::from_millis(5);
+        let mut every = FaultState::new(Faults {
+            latency: Some(ms),
+            ..Faults::default()
+        });
+        assert!((0..5).all(|_| every.latency() == Some(ms)));
+        let mut burst = FaultState::new(Faults {
+            latency: Some(ms),
+            latency_burst: 2,
+            ..Faults::default()
+        });
+        let got: Vec<_> = (0..4).map(|_| burst.latency()).collect();
+        assert_eq!(got, [Some(ms), Some(ms), None, None]);
+        assert_eq!(FaultState::new(Faults::default()).latency(), None);
     }
 
     #[test]

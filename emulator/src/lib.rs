@@ -52,6 +52,7 @@ mod origin;
 mod process;
 mod ratelimit;
 mod reqlog;
+mod restart;
 mod routes;
 mod server;
 mod state;
@@ -198,6 +199,16 @@ impl Emulator {
         if changed {
             *self.inner.limits() = ratelimit::RateLimiter::new(limits);
         }
+    }
+
+    /// Restarts the service behind the endpoint, as a deployment or failover of ARM's and
+    /// Entra ID's front ends looks to a client: every open connection is reset (requests in
+    /// flight get no answer), and for `down_for` every request is answered with a connection
+    /// reset (counted with status `0` under its operation, as an injected reset); then the
+    /// same state answers again. Groups, their running containers, operations, tokens and
+    /// faults are kept: ARM's state is not in its front ends. Returns at once.
+    pub fn restart(&self, down_for: Duration) {
+        self.inner.restarts.begin(down_for);
     }
 
     /// The statistics also served at `GET /_emulator/stats`.

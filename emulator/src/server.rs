@@ -93,6 +93,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut conn_stop = shutdown.clone();
+    let mut restarted = inner.restarts.subscribe();
     let svc = service_fn(move |req| handle(inner.clone(), req, fd, shutdown.clone()));
     let conn = http1::Builder::new()
         .serve_connection(TokioIo::new(io), svc)
@@ -100,6 +101,8 @@ where
     tokio::select! {
         _ = conn => {}
         _ = conn_stop.wait_for(|s| *s) => {}
+        // A restart resets every open connection (dropping `conn` closes the socket).
+        _ = restarted.changed() => set_linger_zero(fd),
     }
 }
 
@@ -243,6 +246,10 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
         return Some(control(inner, req, route).await);
     }
     let op_name = route.operation(&req.method).unwrap_or("Unknown");
+    if inner.restarts.is_down() {
+        inner.stats_recorder().record(op_name, 0);
+        return None;
+    }
     let kind = OpKind::of(&req.method);
     if route.is_discovery() && route.operation(&req.method).is_some() {
         let resp = discover(inner, req, route);
@@ -253,7 +260,7 @@ pub(crate) async fn pipeline(inner: &Arc<Inner>, req: &Req, route: &Route) -> Op
         let mut f = inner.faults();
         let faultable = route.is_arm() || (route.is_auth() && f.faults.include_auth);
         if faultable {
-            (f.faults.latency, f.next())
+            (f.latency(), f.next())
         } else {
             (None, None)
         }

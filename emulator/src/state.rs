@@ -13,6 +13,7 @@ use super::origin::Origins;
 use super::process::ProcHandle;
 use super::ratelimit::RateLimiter;
 use super::reqlog::RequestLog;
+use super::restart::Restarts;
 use super::stats::{Recorder, Stats};
 
 /// Groups, operations and processes.
@@ -96,6 +97,8 @@ pub(crate) struct Inner {
     pub tokens: Mutex<TokenStore>,
     pub stats: Mutex<Recorder>,
     pub limits: Mutex<RateLimiter>,
+    /// Restarts of the service ([`crate::Emulator::restart`]).
+    pub restarts: Restarts,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -123,6 +126,7 @@ impl Inner {
             tokens: Mutex::new(TokenStore::default()),
             stats: Mutex::new(Recorder::default()),
             limits: Mutex::new(limits),
+            restarts: Restarts::default(),
         }
     }
 

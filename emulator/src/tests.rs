@@ -295,6 +295,34 @@ async fn injected_reset_drops_the_answer() {
     h.shutdown().await;
 }
 
+/// A restart answers every request with a reset while it lasts (counted as status 0), and
+/// then the same state answers: a group created before it is still there.
+#[tokio::test]
+async fn a_restart_resets_requests_then_the_same_state_answers() {
+    let h = Harness::new(EmulatorConfig::default());
+    let put = h
+        .call(Method::PUT, &format!("{CG}/kept"), Some(body(&["true"], "Never")))
+        .await
+        .expect("created");
+    assert_eq!(put.status, 201);
+    h.inner.restarts.begin(Duration::from_secs(3600));
+    for _ in 0..2 {
+        assert!(h
+            .call(Method::GET, &format!("{CG}/kept"), None)
+            .await
+            .is_none());
+    }
+    assert_eq!(h.inner.stats().count("ContainerGroups_Get", 0), 2);
+    h.inner.restarts.begin(Duration::ZERO);
+    let got = h
+        .call(Method::GET, &format!("{CG}/kept"), None)
+        .await
+        .expect("up again");
+    assert_eq!(got.status, 200);
+    assert_eq!(h.inner.stats().count("ContainerGroups_Get", 200), 1);
+    h.shutdown().await;
+}
+
 #[tokio::test]
 async fn init_containers_run_first_and_a_failure_stops_the_group() {
     let h = Harness::new(EmulatorConfig {

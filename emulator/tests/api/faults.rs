@@ -322,3 +322,63 @@ async fn fault_external_deletion_and_token_expiry() {
     assert_eq!(r.code(), "ExpiredAuthenticationToken");
     emu.shutdown().await;
 }
+
+/// Reads one keep-alive answer (head and `content-length` body) from `stream`: its status.
+async fn read_answer(stream: &mut TcpStream) -> u16 {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse().unwrap())
+                .unwrap_or(0);
+            if raw.len() >= end + 4 + length {
+                return head.split(' ').nth(1).unwrap().parse().unwrap();
+            }
+        }
+        let n = stream.read(&mut buf).await.expect("read");
+        assert!(n > 0, "the connection closed before the answer");
+        raw.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// A restart resets the connections open at the time and every request while it lasts,
+/// then the same state answers again.
+#[tokio::test]
+async fn fault_restart_resets_connections_then_the_same_state_answers() {
+    let emu = Emulator::start(config()).await.unwrap();
+    let arm = Arm::new(&emu).await;
+    let path = cg("rg", "kept");
+    assert_eq!(arm.put(&path, &job(&["sleep", "30"], "Never")).await.status, 201);
+    // A keep-alive connection that has served one request (so the server holds it open).
+    let host = arm.base.trim_start_matches("http://").to_string();
+    let mut open = TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "GET {path}?api-version={API} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {}\r\n\r\n",
+        arm.auth
+    );
+    open.write_all(head.as_bytes()).await.unwrap();
+    assert_eq!(read_answer(&mut open).await, 200);
+
+    emu.restart(Duration::from_secs(3600));
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), open.read_to_end(&mut rest))
+        .await
+        .expect("the open connection was closed");
+    assert!(
+        read.is_err() || rest.is_empty(),
+        "reset, no answer: {read:?}"
+    );
+    let r = request(&arm.url(&path), "GET", &[("authorization", &arm.auth)], None).await;
+    assert!(r.is_err(), "requests are reset while it is down: {r:?}");
+    assert_eq!(emu.stats().count("ContainerGroups_Get", 0), 1);
+
+    emu.restart(Duration::ZERO);
+    let g = arm.get(&path).await;
+    assert_eq!(g.status, 200, "the same state answers");
+    assert_eq!(emu.stats().live_groups.len(), 1);
+    emu.shutdown().await;
+}

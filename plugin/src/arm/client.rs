@@ -18,8 +18,6 @@ use task_plugin_sdk::http::{self, HttpError, Method, Request, Response, Url};
 use task_plugin_sdk::{clock, runtime};
 use task_plugin_sdk::{Error, Result};
 
-/// Timeout of one ARM request.
-pub const ARM_TIMEOUT_MS: u64 = 60_000;
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("aci-plugin/", env!("CARGO_PKG_VERSION"));
 
@@ -210,7 +208,7 @@ impl ArmClient {
                     .header("x-ms-client-request-id", request_id.clone())
                     .header("accept", "application/json")
                     .header("user-agent", USER_AGENT)
-                    .timeout_ms(ARM_TIMEOUT_MS);
+                    .timeout_ms(self.transport.policy.request_timeout_ms);
                 if let Some(b) = &body {
                     req = req
                         .header("content-type", "application/json")

@@ -13,7 +13,15 @@ pub struct RetryPolicy {
     pub max_delay_ms: u64,
     /// Total time budget for all attempts and waits of one call.
     pub total_budget_ms: u64,
+    /// Timeout of one attempt (connect, answer and body): a slower answer is a retryable
+    /// timeout.
+    pub request_timeout_ms: u64,
 }
+
+/// Default timeout of one request.
+pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 60_000;
+/// The range the connection extra `request_timeout_ms` may set.
+pub const REQUEST_TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u64> = 100..=600_000;
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -22,6 +30,7 @@ impl Default for RetryPolicy {
             base_delay_ms: 500,
             max_delay_ms: 30_000,
             total_budget_ms: 120_000,
+            request_timeout_ms: DEFAULT_REQUEST_TIMEOUT_MS,
         }
     }
 }
@@ -30,8 +39,9 @@ impl Default for RetryPolicy {
 pub const MAX_ATTEMPTS_LIMIT: u32 = 11;
 
 impl RetryPolicy {
-    /// The default policy adjusted by the connection extras `max_retries` (0–10) and
-    /// `retry_backoff_ms` (base delay, 1–60000), when present and valid.
+    /// The default policy adjusted by the connection extras `max_retries` (0–10),
+    /// `retry_backoff_ms` (base delay, 1–60000) and `request_timeout_ms` (timeout of each
+    /// attempt, 100–600000), when present and valid.
     pub fn from_extras(extras: &serde_json::Map<String, serde_json::Value>) -> RetryPolicy {
         let mut p = RetryPolicy::default();
         let num = |k: &str| -> Option<u64> {
@@ -46,6 +56,9 @@ impl RetryPolicy {
         }
         if let Some(b) = num("retry_backoff_ms").filter(|b| (1..=60_000).contains(b)) {
             p.base_delay_ms = b;
+        }
+        if let Some(t) = num("request_timeout_ms").filter(|t| REQUEST_TIMEOUT_RANGE_MS.contains(t)) {
+            p.request_timeout_ms = t;
         }
         p
     }
@@ -221,6 +234,7 @@ mod tests {
             base_delay_ms: 1000,
             max_delay_ms: 10_000,
             total_budget_ms: 5_000,
+            ..RetryPolicy::default()
         };
         assert_eq!(p.decide(1, 0, None, 0.0), Decision::RetryAfter(500));
         assert_eq!(p.decide(2, 0, None, 0.0), Decision::RetryAfter(1000));
@@ -473,6 +487,7 @@ mod tests {
             base_delay_ms: 1000,
             max_delay_ms: 10_000,
             total_budget_ms: 5_000,
+            ..RetryPolicy::default()
         };
         // Exactly the budget is allowed; one millisecond more is not.
         assert_eq!(p.decide(1, 4_500, None, 0.0), Decision::RetryAfter(500));
@@ -521,6 +536,7 @@ mod tests {
             base_delay_ms: 1,
             max_delay_ms: u64::MAX,
             total_budget_ms: u64::MAX,
+            ..RetryPolicy::default()
         };
         assert_eq!(p.backoff_ms(0, 0.0), 0);
         assert_eq!(p.backoff_ms(1, 0.0), 1);
@@ -555,6 +571,12 @@ mod tests {
             p(serde_json::json!({"retry_backoff_ms": 60_001})).base_delay_ms,
             500
         );
+        let timeout = |v| p(serde_json::json!({ "request_timeout_ms": v })).request_timeout_ms;
+        assert_eq!(timeout(serde_json::json!(100)), 100);
+        assert_eq!(timeout(serde_json::json!("600000")), 600_000);
+        assert_eq!(timeout(serde_json::json!(99)), DEFAULT_REQUEST_TIMEOUT_MS);
+        assert_eq!(timeout(serde_json::json!(600_001)), DEFAULT_REQUEST_TIMEOUT_MS);
+        assert_eq!(timeout(serde_json::json!(null)), DEFAULT_REQUEST_TIMEOUT_MS);
     }
 
     #[test]

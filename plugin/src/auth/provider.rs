@@ -120,6 +120,12 @@ impl TokenProvider {
         *self.cache.borrow_mut() = None;
     }
 
+    /// The timeout of one token request: `default`, or the connection's shorter
+    /// `request_timeout_ms`.
+    fn request_timeout_ms(&self, default: u64) -> u64 {
+        default.min(self.transport.policy.request_timeout_ms)
+    }
+
     fn fail(&self, what: impl std::fmt::Display) -> Error {
         Error::Connection(format!(
             "{} credential of connection `{}`: {what}",
@@ -235,7 +241,7 @@ impl TokenProvider {
                 .header("accept", "application/json")
                 .header("x-ms-client-request-id", random::uuid_v4())
                 .body(body.clone())
-                .timeout_ms(TOKEN_TIMEOUT_MS))
+                .timeout_ms(self.request_timeout_ms(TOKEN_TIMEOUT_MS)))
         };
         let retry = |r: &http::Response| {
             (r.status == 429 || r.status >= 500).then(|| format!("HTTP {}", r.status))
@@ -269,7 +275,7 @@ impl TokenProvider {
                 .header("metadata", "true")
                 .header("accept", "application/json")
                 .header("x-ms-client-request-id", random::uuid_v4())
-                .timeout_ms(IMDS_TIMEOUT_MS))
+                .timeout_ms(self.request_timeout_ms(IMDS_TIMEOUT_MS)))
         };
         // IMDS: 429, 404/410 (updating) and 5xx are transient; a missing endpoint fails fast.
         let retry = |r: &http::Response| {
