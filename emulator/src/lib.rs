@@ -211,6 +211,11 @@ impl Emulator {
         self.inner.restarts.begin(down_for);
     }
 
+    /// Ends the down time of a [`Emulator::restart`] now: requests are answered again.
+    pub fn end_restart(&self) {
+        self.inner.restarts.end();
+    }
+
     /// The statistics also served at `GET /_emulator/stats`.
     pub fn stats(&self) -> Stats {
         self.inner.stats()

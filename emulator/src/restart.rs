@@ -34,6 +34,11 @@ impl Restarts {
         self.generation.send_modify(|g| *g += 1);
     }
 
+    /// Ends the down time of a restart now (open connections are left alone).
+    pub fn end(&self) {
+        *self.down_until.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
     /// True while a restart keeps the service down.
     pub fn is_down(&self) -> bool {
         self.down_until
@@ -61,6 +66,8 @@ mod tests {
         r.begin(Duration::from_secs(3600));
         assert!(r.is_down());
         assert!(open.has_changed().unwrap(), "open connections are told");
+        r.end();
+        assert!(!r.is_down(), "ended early");
         r.begin(Duration::ZERO);
         assert!(!r.is_down(), "a restart without down time");
     }

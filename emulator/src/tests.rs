@@ -301,7 +301,11 @@ async fn injected_reset_drops_the_answer() {
 async fn a_restart_resets_requests_then_the_same_state_answers() {
     let h = Harness::new(EmulatorConfig::default());
     let put = h
-        .call(Method::PUT, &format!("{CG}/kept"), Some(body(&["true"], "Never")))
+        .call(
+            Method::PUT,
+            &format!("{CG}/kept"),
+            Some(body(&["true"], "Never")),
+        )
         .await
         .expect("created");
     assert_eq!(put.status, 201);

@@ -259,6 +259,16 @@ pub fn aci_host_bin() -> PathBuf {
     bin
 }
 
+/// An emulator for CLI tests: a 100 ms provisioning delay, nothing else configured.
+pub async fn quick_emulator() -> Emulator {
+    Emulator::start(EmulatorConfig {
+        provision_delay: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("start the emulator")
+}
+
 /// Polls `cond` every 50 ms until it holds or `timeout` passes; true if it held.
 pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

@@ -352,7 +352,10 @@ async fn fault_restart_resets_connections_then_the_same_state_answers() {
     let emu = Emulator::start(config()).await.unwrap();
     let arm = Arm::new(&emu).await;
     let path = cg("rg", "kept");
-    assert_eq!(arm.put(&path, &job(&["sleep", "30"], "Never")).await.status, 201);
+    assert_eq!(
+        arm.put(&path, &job(&["sleep", "30"], "Never")).await.status,
+        201
+    );
     // A keep-alive connection that has served one request (so the server holds it open).
     let host = arm.base.trim_start_matches("http://").to_string();
     let mut open = TcpStream::connect(&host).await.unwrap();
@@ -372,7 +375,13 @@ async fn fault_restart_resets_connections_then_the_same_state_answers() {
         read.is_err() || rest.is_empty(),
         "reset, no answer: {read:?}"
     );
-    let r = request(&arm.url(&path), "GET", &[("authorization", &arm.auth)], None).await;
+    let r = request(
+        &arm.url(&path),
+        "GET",
+        &[("authorization", &arm.auth)],
+        None,
+    )
+    .await;
     assert!(r.is_err(), "requests are reset while it is down: {r:?}");
     assert_eq!(emu.stats().count("ContainerGroups_Get", 0), 1);
 

@@ -57,7 +57,8 @@ impl RetryPolicy {
         if let Some(b) = num("retry_backoff_ms").filter(|b| (1..=60_000).contains(b)) {
             p.base_delay_ms = b;
         }
-        if let Some(t) = num("request_timeout_ms").filter(|t| REQUEST_TIMEOUT_RANGE_MS.contains(t)) {
+        if let Some(t) = num("request_timeout_ms").filter(|t| REQUEST_TIMEOUT_RANGE_MS.contains(t))
+        {
             p.request_timeout_ms = t;
         }
         p
@@ -575,7 +576,10 @@ mod tests {
         assert_eq!(timeout(serde_json::json!(100)), 100);
         assert_eq!(timeout(serde_json::json!("600000")), 600_000);
         assert_eq!(timeout(serde_json::json!(99)), DEFAULT_REQUEST_TIMEOUT_MS);
-        assert_eq!(timeout(serde_json::json!(600_001)), DEFAULT_REQUEST_TIMEOUT_MS);
+        assert_eq!(
+            timeout(serde_json::json!(600_001)),
+            DEFAULT_REQUEST_TIMEOUT_MS
+        );
         assert_eq!(timeout(serde_json::json!(null)), DEFAULT_REQUEST_TIMEOUT_MS);
     }
 

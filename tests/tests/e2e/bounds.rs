@@ -197,7 +197,7 @@ fn spinning_task(dir: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// Waits (bounded) for the child to exit and returns its output.
-fn finish(mut child: Child) -> Output {
+pub(crate) fn finish(mut child: Child) -> Output {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         if child.try_wait().unwrap().is_some() {

@@ -638,7 +638,7 @@ command = ["sleep", "300"]
 }
 
 /// Collects a child's stderr lines as they arrive.
-fn collect_lines(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+pub(crate) fn collect_lines(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     let seen = Arc::new(Mutex::new(String::new()));
     let sink = seen.clone();
     std::thread::spawn(move || {

@@ -18,6 +18,7 @@ mod cli;
 mod cli_hook;
 mod conformance;
 mod explain;
+mod faults;
 mod hook;
 mod hostile;
 mod limits;

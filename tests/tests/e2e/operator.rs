@@ -22,7 +22,7 @@ const RID: &str = "/subscriptions/00000000-0000-0000-0000-00000000000/resourceGr
 const SUBNET: &str = "/subscriptions/00000000-0000-0000-0000-00000000bbbb/resourceGroups/e2e-rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default";
 
 /// `extra` with `polling_interval = 1` unless it sets one.
-fn fast(extra: Value) -> Value {
+pub(crate) fn fast(extra: Value) -> Value {
     let mut v = extra;
     if v.get("polling_interval").is_none() {
         v["polling_interval"] = json!(1.0);
@@ -31,11 +31,11 @@ fn fast(extra: Value) -> Value {
 }
 
 /// A shell command (exec form, `sh -c`).
-fn sh(script: &str) -> Value {
+pub(crate) fn sh(script: &str) -> Value {
     json!(["sh", "-c", script])
 }
 
-async fn run(h: &Harness, name: &str, extra: Value) -> TaskRun {
+pub(crate) async fn run(h: &Harness, name: &str, extra: Value) -> TaskRun {
     h.run_task(name, fast(extra)).await
 }
 
@@ -63,7 +63,7 @@ async fn group(h: &Harness, name: &str) -> Option<Value> {
         .ok()
 }
 
-fn alive(h: &Harness, name: &str) -> bool {
+pub(crate) fn alive(h: &Harness, name: &str) -> bool {
     h.stats()
         .live_groups
         .iter()
@@ -72,11 +72,11 @@ fn alive(h: &Harness, name: &str) -> bool {
 
 /// The group is gone: its DELETE was accepted and, the emulator deleting asynchronously as
 /// ARM does (`202`, `Deleting`, then `404`), its deletion finished (bounded wait).
-async fn gone(h: &Harness, name: &str) -> bool {
+pub(crate) async fn gone(h: &Harness, name: &str) -> bool {
     wait_until(Duration::from_secs(10), || !alive(h, name)).await
 }
 
-fn success(r: &TaskReport) {
+pub(crate) fn success(r: &TaskReport) {
     assert_eq!(
         r.state,
         TaskState::Success,
@@ -89,17 +89,17 @@ fn success(r: &TaskReport) {
     assert_eq!(r.exit_status, 0);
 }
 
-fn failed(r: &TaskReport, kind: ErrorKind, reason: Option<&str>) {
+pub(crate) fn failed(r: &TaskReport, kind: ErrorKind, reason: Option<&str>) {
     assert_eq!(r.state, TaskState::Failed, "task succeeded");
     assert_eq!(r.error_kind.as_ref(), Some(&kind), "error: {:?}", r.error);
     assert_eq!(r.reason.as_deref(), reason, "error: {:?}", r.error);
 }
 
-fn messages(run: &TaskRun) -> Vec<String> {
+pub(crate) fn messages(run: &TaskRun) -> Vec<String> {
     run.logs.messages()
 }
 
-fn logged(run: &TaskRun, needle: &str) -> bool {
+pub(crate) fn logged(run: &TaskRun, needle: &str) -> bool {
     messages(run).iter().any(|m| m.contains(needle))
 }
 
@@ -679,7 +679,7 @@ async fn t29_30_remove_on_success_sync() {
 // ---------------------------------------------------------------------------
 
 /// The container output lines (no operator messages) starting with `prefix`.
-fn output(run: &TaskRun, prefix: &str) -> Vec<String> {
+pub(crate) fn output(run: &TaskRun, prefix: &str) -> Vec<String> {
     messages(run)
         .into_iter()
         .filter(|m| m.starts_with(prefix))

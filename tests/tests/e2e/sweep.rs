@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use aci_e2e::cli::{aci_host, emulator_conn, text};
-use aci_e2e::{wait_until, Emulator, EmulatorConfig, Harness, RESOURCE_GROUP};
+use aci_e2e::{quick_emulator, wait_until, Emulator, Harness, RESOURCE_GROUP};
 use aci_host::owner;
 use serde_json::{json, Value};
 
@@ -162,12 +162,7 @@ async fn terminated_groups_of_unknown_owners_wait_out_the_grace() {
 /// runs: nothing cleans up, then `aci-host sweep` deletes the group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sweep_after_kill_9_leaves_zero_groups() {
-    let emulator = Emulator::start(EmulatorConfig {
-        provision_delay: Duration::from_millis(100),
-        ..EmulatorConfig::default()
-    })
-    .await
-    .unwrap();
+    let emulator = quick_emulator().await;
     let conn = emulator_conn(&emulator);
     let state = tempfile::tempdir().unwrap();
     let task = state.path().join("long.toml");
@@ -177,19 +172,7 @@ async fn sweep_after_kill_9_leaves_zero_groups() {
          name = \"killed-host-job\"\nimage = \"busybox\"\nregion = \"westeurope\"\ncommand = [\"sleep\", \"300\"]\n",
     )
     .unwrap();
-    let mut child = aci_host(&["run", task.to_str().unwrap()], state.path())
-        .env("AIRFLOW_CONN_AZURE_DEFAULT", &conn)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = wait_until(Duration::from_secs(60), || {
-        emulator.stats().live_processes > 0
-    })
-    .await;
-    assert!(running, "the container never started");
-    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
-    child.wait().unwrap();
+    kill_9_mid_run(&emulator, &task, state.path(), &conn).await;
     assert_eq!(emulator.stats().live_groups.len(), 1, "left behind");
 
     let sweep = |args: &[&str]| {
@@ -225,4 +208,31 @@ async fn sweep_after_kill_9_leaves_zero_groups() {
     .await;
     assert!(gone, "groups left: {:?}", emulator.stats().live_groups);
     emulator.shutdown().await;
+}
+
+/// Runs `aci-host run TASK` (data dir `state`, `conn` as `azure_default`) and kills it with
+/// SIGKILL once its container runs: nothing cleans up.
+pub(crate) async fn kill_9_mid_run(
+    emulator: &Emulator,
+    task: &std::path::Path,
+    state: &std::path::Path,
+    conn: &str,
+) {
+    let mut child = aci_host(&["run", task.to_str().unwrap()], state)
+        .env("AIRFLOW_CONN_AZURE_DEFAULT", conn)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = wait_until(Duration::from_secs(60), || {
+        emulator.stats().live_processes > 0
+    })
+    .await;
+    if !running {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert!(running, "the container never started");
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+    child.wait().unwrap();
 }
