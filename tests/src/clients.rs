@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::scan::HostCommand;
+
 /// `aci-host emulator ARGS` running as a child process.
 pub struct StandaloneEmulator {
     child: Child,
@@ -98,18 +100,21 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     }
 }
 
-/// Runs `cmd` to its end, at most `limit`; its output (stdout and stderr captured).
-pub fn run_bounded(cmd: Command, limit: Duration) -> Output {
+/// Runs `cmd` to its end, at most `limit`; its output (stdout and stderr captured), scanned
+/// for the secrets the command was given ([`crate::scan`]).
+pub fn run_bounded(cmd: impl Into<HostCommand>, limit: Duration) -> Output {
     run_bounded_after(cmd, limit, |_| {})
 }
 
 /// [`run_bounded`], calling `started` with the child (e.g. to signal it) once it runs; its
 /// output is collected meanwhile.
 pub fn run_bounded_after(
-    mut cmd: Command,
+    cmd: impl Into<HostCommand>,
     limit: Duration,
     started: impl FnOnce(&Child),
 ) -> Output {
+    let mut cmd = cmd.into();
+    let secrets = cmd.secrets_now();
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -128,11 +133,13 @@ pub fn run_bounded_after(
     });
     started(&child);
     wait_bounded(&mut child, limit);
-    Output {
+    let output = Output {
         status: child.wait().expect("wait"),
         stdout: out.join().unwrap(),
         stderr: err.join().unwrap(),
-    }
+    };
+    secrets.check_output(&cmd.place(), &output);
+    output
 }
 
 /// A Python virtual environment with `requirements` installed (`pip install

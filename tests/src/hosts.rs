@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::cli::{root, text};
 use crate::clients::{digest, run_bounded, target_tmp};
+use crate::scan::HostCommand;
 
 /// What some hosts cannot do by design, so that the tests needing it skip them (saying
 /// why) instead of failing or passing silently.
@@ -46,9 +47,10 @@ pub trait Host: Send + Sync {
     /// The command for `args` (e.g. `["run", "task.json", "--json"]`) with component
     /// `plugin`, and the host's own options added: private caches, and for `run` its XCom
     /// store under `scratch`.
-    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command;
+    /// Its output is scanned for secrets ([`crate::scan`]).
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> HostCommand;
     /// [`Host::command_with`] the ACI component ([`component`]).
-    fn command(&self, args: &[&str], scratch: &Path) -> Command {
+    fn command(&self, args: &[&str], scratch: &Path) -> HostCommand {
         self.command_with(component(), args, scratch)
     }
     /// The XCom file a `run` wrote under `scratch`, for hosts that keep one JSON file per
@@ -81,7 +83,7 @@ impl Host for AciHost {
         "aci-host"
     }
 
-    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> HostCommand {
         let mut cmd = crate::cli::aci_host(args, scratch);
         cmd.arg("--plugin").arg(plugin);
         if args.first() == Some(&"run") {
@@ -153,8 +155,8 @@ impl Host for NodeHost {
         "node"
     }
 
-    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
-        let mut cmd = Command::new("node");
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> HostCommand {
+        let mut cmd = HostCommand::new("node");
         cmd.arg(Self::dir().join("src/main.mjs"))
             .args(args)
             .arg("--plugin")

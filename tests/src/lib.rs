@@ -44,10 +44,11 @@ pub fn engine_options() -> EngineOptions {
     }
 }
 
-/// One runner (engine + compiled component) shared by all tests of a binary.
-pub fn runner() -> Arc<Runner> {
+/// One runner (engine + compiled component) shared by all tests of a binary, its outputs
+/// scanned for secrets ([`scan`]).
+pub fn runner() -> ScannedRunner {
     static RUNNER: OnceLock<Arc<Runner>> = OnceLock::new();
-    RUNNER
+    let runner = RUNNER
         .get_or_init(|| {
             Arc::new(
                 Runner::new(RunnerOptions {
@@ -58,7 +59,8 @@ pub fn runner() -> Arc<Runner> {
                 .expect("load the built-in component"),
             )
         })
-        .clone()
+        .clone();
+    ScannedRunner::new(runner)
 }
 
 /// Captures task log lines for assertions.
@@ -117,8 +119,9 @@ pub struct TaskRun {
 pub struct Harness {
     /// The emulator on a loopback port.
     pub emulator: Emulator,
-    /// The shared runner.
-    pub runner: Arc<Runner>,
+    /// The shared runner; every call's outputs are scanned for the call's secrets and the
+    /// emulator's client secret ([`scan`]).
+    pub runner: ScannedRunner,
 }
 
 impl Harness {
@@ -138,10 +141,12 @@ impl Harness {
     /// An emulator with the given configuration.
     pub async fn with_config(config: EmulatorConfig) -> Harness {
         let emulator = Emulator::start(config).await.expect("start the emulator");
-        Harness {
-            emulator,
-            runner: runner(),
-        }
+        let runner = runner();
+        runner.secrets().add(
+            "the emulator's client secret",
+            emulator.credentials().client_secret,
+        );
+        Harness { emulator, runner }
     }
 
     /// The emulator's base URL.
@@ -205,7 +210,7 @@ impl Harness {
             .await
     }
 
-    /// Runs a prepared spec in a prepared environment.
+    /// Runs a prepared spec in a prepared environment (outputs scanned, see [`scan`]).
     pub async fn run_task_with(
         &self,
         spec: TaskSpec,
@@ -286,11 +291,15 @@ pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bo
 pub mod clients;
 pub mod hosts;
 pub mod reqlog;
+pub mod scan;
+
+pub use scan::{HostCommand, ScannedRunner, Secrets};
 
 /// Helpers for tests that drive the `aci-host` binary.
 pub mod cli {
     use std::path::{Path, PathBuf};
-    use std::process::Command;
+
+    use crate::scan::HostCommand;
 
     /// The workspace root (task files such as `examples/hello.toml` are relative to it).
     pub fn root() -> PathBuf {
@@ -301,9 +310,10 @@ pub mod cli {
     }
 
     /// `aci-host ARGS` run from the workspace root, with a test-private
-    /// component cache, `state` as its data dir, and no `RUST_LOG`.
-    pub fn aci_host(args: &[&str], state: &Path) -> Command {
-        let mut cmd = Command::new(super::aci_host_bin());
+    /// component cache, `state` as its data dir, and no `RUST_LOG`; its `output()` is
+    /// scanned for the secrets it is given ([`crate::scan`]).
+    pub fn aci_host(args: &[&str], state: &Path) -> HostCommand {
+        let mut cmd = HostCommand::new(super::aci_host_bin());
         cmd.args(args)
             .current_dir(root())
             .env(

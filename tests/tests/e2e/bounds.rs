@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aci_e2e::cli::{aci_host, text};
+use aci_e2e::ScannedRunner;
 use aci_e2e::{
     CancelToken, Harness, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskError, TaskSpec,
     HTTP_PROBE_COMPONENT,
@@ -15,13 +16,14 @@ use aci_e2e::{
 use aci_host::policy::AllowRule;
 use aci_host::runner::CallDeadlines;
 
-fn probe_runner(deadlines: CallDeadlines) -> Runner {
+fn probe_runner(deadlines: CallDeadlines) -> ScannedRunner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HTTP_PROBE_COMPONENT.into()),
         deadlines,
     })
     .expect("load the probe")
+    .into()
 }
 
 fn probe_env(allow: &[String]) -> TaskEnv {
@@ -164,6 +166,7 @@ async fn hook_calls_have_a_deadline() {
             ..CallDeadlines::default()
         },
     })
+    .map(ScannedRunner::from)
     .unwrap();
     let mut conn = h.connection("azure_default");
     conn.extra.insert("authority_host".into(), base.into());

@@ -117,7 +117,7 @@ async fn one_tasks_429_pauses_the_subscription_for_all() {
     .with_budgets(budgets.clone());
     let h = Harness {
         emulator,
-        runner: Arc::new(runner),
+        runner: runner.into(),
     };
     let command = serde_json::json!({"command": ["sh", "-c", "echo ok"]});
     let (a, b, c) = tokio::join!(

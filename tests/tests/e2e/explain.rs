@@ -4,9 +4,10 @@
 //! grant before anything is contacted.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aci_e2e::cli::{aci_host, text};
+use aci_e2e::HostCommand;
 use serde_json::{json, Value};
 
 const WORKLOAD_VARS: [&str; 4] = [
@@ -20,7 +21,7 @@ const CLIENT_SECRET: &str = r#"{"conn_type": "azure_container_instance", "login"
     "password": "client-secret-value", "extra": {"tenantId": "t", "subscriptionId": "s"}}"#;
 
 /// `aci-host ARGS` with no workload-identity variables and no connection but `conns`.
-fn cmd(args: &[&str], state: &Path, conns: &[(&str, &str)]) -> Command {
+fn cmd(args: &[&str], state: &Path, conns: &[(&str, &str)]) -> HostCommand {
     let mut c = aci_host(args, state);
     for v in WORKLOAD_VARS {
         c.env_remove(v);
@@ -34,7 +35,7 @@ fn cmd(args: &[&str], state: &Path, conns: &[(&str, &str)]) -> Command {
     c
 }
 
-fn output(c: &mut Command) -> Output {
+fn output(c: &mut HostCommand) -> Output {
     c.output().expect("run aci-host")
 }
 

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use aci_e2e::ScannedRunner;
 use aci_e2e::{
     Connection, HostEnv, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskSpec,
     HOSTILE_COMPONENT,
@@ -61,13 +62,14 @@ impl Listener {
     }
 }
 
-fn hostile_runner() -> Runner {
+fn hostile_runner() -> ScannedRunner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HOSTILE_COMPONENT.into()),
         ..RunnerOptions::default()
     })
     .expect("load the hostile guest")
+    .into()
 }
 
 /// A Postgres connection that names the listener as host and as an endpoint

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aci_e2e::ScannedRunner;
 use aci_e2e::{
     CancelToken, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskError, TaskSpec,
     HTTP_PROBE_COMPONENT,
@@ -68,13 +69,14 @@ async fn counting_server() -> CountingServer {
     }
 }
 
-fn probe_runner() -> Runner {
+fn probe_runner() -> ScannedRunner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HTTP_PROBE_COMPONENT.into()),
         ..RunnerOptions::default()
     })
     .expect("load the probe")
+    .into()
 }
 
 fn env(allow: &[String]) -> TaskEnv {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aci_e2e::ScannedRunner;
 use aci_e2e::{
     CaptureSink, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskError, TaskSpec,
     ECHO_OPERATOR_COMPONENT,
@@ -12,13 +13,14 @@ use aci_e2e::{
 use aci_host::runner::{ErrorKind, TaskState};
 use serde_json::json;
 
-fn echo_runner() -> Runner {
+fn echo_runner() -> ScannedRunner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(ECHO_OPERATOR_COMPONENT.into()),
         ..RunnerOptions::default()
     })
     .expect("load the SDK example")
+    .into()
 }
 
 fn env() -> (TaskEnv, Arc<CaptureSink>) {

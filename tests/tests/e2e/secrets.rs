@@ -5,18 +5,20 @@
 use std::sync::Arc;
 
 use aci_e2e::cli::{aci_host, text};
+use aci_e2e::ScannedRunner;
 use aci_e2e::{
     CaptureSink, Harness, Runner, RunnerOptions, StaticConnections, TaskEnv, TaskSpec,
     HTTP_PROBE_COMPONENT,
 };
 
-fn probe_runner() -> Runner {
+fn probe_runner() -> ScannedRunner {
     Runner::new(RunnerOptions {
         engine: aci_e2e::engine_options(),
         plugin: Some(HTTP_PROBE_COMPONENT.into()),
         ..RunnerOptions::default()
     })
     .expect("load the probe")
+    .into()
 }
 
 fn probe_env() -> (TaskEnv, Arc<CaptureSink>) {
@@ -31,6 +33,7 @@ const SECRET: &str = "hunter2-secret-value";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_stdout_and_stderr_are_masked_log_lines() {
     let runner = probe_runner();
+    runner.secrets().add("the test secret", SECRET);
     let (env, sink) = probe_env();
     env.masker.add(SECRET);
     let params = serde_json::json!({"eprint": format!("db password={SECRET}")});
@@ -52,6 +55,7 @@ async fn guest_stdout_and_stderr_are_masked_log_lines() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_panic_messages_are_masked() {
     let runner = probe_runner();
+    runner.secrets().add("the test secret", SECRET);
     let (env, sink) = probe_env();
     env.masker.add(SECRET);
     let params = serde_json::json!({"panic": format!("cannot log in with {SECRET}")});
