@@ -292,6 +292,9 @@ impl fmt::Display for ConnectionError {
 impl std::error::Error for ConnectionError {}
 
 #[cfg(test)]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;

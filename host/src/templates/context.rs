@@ -193,33 +193,36 @@ struct VariableAccessor {
 }
 
 impl VariableAccessor {
-    /// The variable's template value, with its secrets registered.
+    /// The variable's template value, with its secrets registered: the whole value under a
+    /// sensitive name, and the secrets inside a JSON value whichever way it is read (a
+    /// `var.value` that fails in a macro shows its text in the error).
     fn lookup(&self, name: &str) -> Result<Option<Value>, String> {
         let Some(raw) = self.shared.variable(name) else {
             return Ok(None);
         };
+        let sensitive = is_sensitive_key(name);
+        if sensitive {
+            self.shared.masker.add(raw);
+        }
+        let parsed = serde_json::from_str::<serde_json::Value>(raw);
+        if let Ok(json) = &parsed {
+            let mut secrets = Vec::new();
+            secrets_in_json(json, &mut secrets);
+            self.shared.masker.add_all(secrets);
+        }
         if !self.json {
-            if is_sensitive_key(name) {
-                self.shared.masker.add(raw);
-            }
             return Ok(Some(Value::from(raw.clone())));
         }
-        let parsed: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+        let parsed = parsed.map_err(|e| {
             format!(
                 "Airflow variable `{name}` is not valid JSON (line {} column {})",
                 e.line(),
                 e.column()
             )
         })?;
-        if is_sensitive_key(name) {
-            self.shared.masker.add(raw);
-            if let serde_json::Value::String(s) = &parsed {
-                self.shared.masker.add(s);
-            }
+        if let (true, serde_json::Value::String(s)) = (sensitive, &parsed) {
+            self.shared.masker.add(s);
         }
-        let mut secrets = Vec::new();
-        secrets_in_json(&parsed, &mut secrets);
-        self.shared.masker.add_all(secrets);
         Ok(Some(Value::from_serialize(&parsed)))
     }
 }

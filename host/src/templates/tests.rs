@@ -532,6 +532,20 @@ fn error_messages_are_masked() {
     assert!(e.to_string().contains("***"), "{e}");
 }
 
+/// Found by the property test: a JSON variable read through `var.value` and echoed by a
+/// macro's error showed the secret inside it.
+#[test]
+fn secrets_inside_a_json_variable_read_as_text_are_masked_in_errors() {
+    let f = fixture();
+    let e = render_with(
+        &f,
+        "{% if macros.ds_add(var.value.config, 1) %}y{% endif %}",
+    )
+    .unwrap_err();
+    assert!(!e.to_string().contains("tok-in-json-1"), "{e}");
+    assert!(e.to_string().contains("ds_add()"), "{e}");
+}
+
 #[test]
 fn null_params_are_an_empty_dict() {
     let mut f = fixture();
@@ -651,3 +665,5 @@ fn the_task_total_is_bounded_too() {
     render_params_limited(&mut params, &fields, &f.ctx, &f.masker, &limits).unwrap();
     assert_eq!(params["a"].as_str().unwrap().len(), 600);
 }
+
+mod proptests;
