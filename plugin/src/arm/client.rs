@@ -267,13 +267,62 @@ impl ArmClient {
 }
 
 /// Parses a successful ARM answer as JSON; a malformed body is an internal error naming the
-/// path (no query).
+/// path (no query) and what is wrong, without the values it found (see [`json_problem`]).
 pub fn parse_json<T: serde::de::DeserializeOwned>(resp: &Response, url: &str) -> Result<T> {
     resp.json().map_err(|e| {
         Error::remote(
             resp.status,
             "InvalidResponse",
-            format!("unexpected answer from {}: {e}", http::redact_query(url)),
+            format!(
+                "unexpected answer from {}: {}",
+                http::redact_query(url),
+                json_problem(&e)
+            ),
         )
     })
+}
+
+/// What a JSON parse error says, without the body's values it quotes: serde writes
+/// `invalid type: string "…", expected …` and `unknown field `…``, and answers such as
+/// `listCredentials` or `listKeys` carry secrets. Quoted and back-quoted values before
+/// `expected` are dropped (what follows `expected` and a `missing field` name come from
+/// the model); the line and column stay.
+pub fn json_problem(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(at) if e.line() > 0 => &message[..at],
+        _ => message.as_str(),
+    };
+    let (found, expected) = match message.find(", expected") {
+        Some(at) => message.split_at(at),
+        None => (message, ""),
+    };
+    let found = if found.starts_with("missing field") {
+        found.to_string()
+    } else {
+        drop_quoted(found)
+    };
+    format!(
+        "{found}{expected} (line {} column {})",
+        e.line(),
+        e.column()
+    )
+}
+
+/// `text` with every `"…"` and `` `…` `` span replaced by `…`.
+fn drop_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => open = None,
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                open = Some(c);
+                out.push('…');
+            }
+            None => out.push(c),
+        }
+    }
+    out
 }

@@ -9,6 +9,8 @@ pub mod cloud;
 pub mod errors;
 pub mod lro;
 pub mod models;
+#[cfg(test)]
+mod proptests;
 pub mod random;
 pub mod retry;
 pub mod transport;
