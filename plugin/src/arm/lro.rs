@@ -253,7 +253,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
+    /// A response with `status`, `headers` and no body.
+    pub(super) fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
         Response {
             status,
             headers: headers

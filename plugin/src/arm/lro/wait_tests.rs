@@ -18,16 +18,7 @@ const POLICY: PollPolicy = PollPolicy {
     max_wait_ms: 10_000,
 };
 
-fn initial(status: u16, headers: &[(&str, &str)]) -> Response {
-    Response {
-        status,
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        body: vec![],
-    }
-}
+use super::tests::resp as initial;
 
 fn group(state: &str) {
     fake::reply_json(

@@ -17,10 +17,23 @@ const PEM: &str = include_str!("../../../tests/data/test-client-cert.pem");
 const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
 
 fn provider(credential: Credential) -> TokenProvider {
+    provider_with(credential, RetryPolicy::default())
+}
+
+/// A fresh script and a provider for `credential` whose requests follow `policy`.
+fn provider_with(credential: Credential, policy: RetryPolicy) -> TokenProvider {
     fake::reset();
-    let transport = Transport::new(RetryPolicy::default(), Rc::default());
+    let transport = Transport::new(policy, Rc::default());
     TokenProvider::new("azure_default", credential, &endpoints(), transport)
 }
+
+/// One attempt per request.
+const ONE_ATTEMPT: RetryPolicy = RetryPolicy {
+    max_attempts: 1,
+    base_delay_ms: 500,
+    max_delay_ms: 30_000,
+    total_budget_ms: 120_000,
+};
 
 fn workload() -> Credential {
     Credential::WorkloadIdentity {
@@ -159,16 +172,7 @@ fn bad_token_answers_are_errors() {
     fake::reply_json(200, &[], &json!({"expires_in": 3600}));
     let e = p.token().unwrap_err();
     assert!(e.to_string().ends_with("has no access_token"), "{e}");
-    let policy = RetryPolicy {
-        max_attempts: 1,
-        ..RetryPolicy::default()
-    };
-    let p = TokenProvider::new(
-        "c",
-        client_secret(),
-        &endpoints(),
-        Transport::new(policy, Rc::default()),
-    );
+    let p = provider_with(client_secret(), ONE_ATTEMPT);
     fake::reply(503, &[], "");
     let e = p.token().unwrap_err();
     assert!(
@@ -188,18 +192,7 @@ fn entra_transport_failures() {
             "token request to https://login.microsoftonline.com: origin not allowed".into()
         )
     );
-    let p = TokenProvider::new(
-        "c",
-        client_secret(),
-        &endpoints(),
-        Transport::new(
-            RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            },
-            Rc::default(),
-        ),
-    );
+    let p = provider_with(client_secret(), ONE_ATTEMPT);
     fake::fail(HttpError::Connection("refused".into()));
     let e = p.token().unwrap_err();
     assert!(

@@ -415,26 +415,6 @@ fn simulated_costs() {
     }
 }
 
-/// A wait loop on `cloud` and `host` that has not run yet (to drive one step).
-fn waiter<'a>(
-    cloud: &'a FakeCloud,
-    host: &'a FakeHost,
-    spec: &'a WaitSpec<'a>,
-) -> Waiter<'a, FakeCloud, FakeHost> {
-    Waiter {
-        cloud,
-        host,
-        spec,
-        cursor: LogCursor::new(),
-        events: EventLog::default(),
-        last_state: None,
-        seen: false,
-        early_not_found: 0,
-        failures: 0,
-        last_logs: None,
-    }
-}
-
 fn not_found() -> Error {
     Error::remote(404, "ResourceNotFound", "gone")
 }
@@ -486,7 +466,7 @@ fn a_log_read_error_is_a_debug_line_or_a_warning() {
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
     let host = FakeHost::new(c);
     let s = spec(Schedule::new(30.0));
-    let mut w = waiter(&cloud, &host, &s);
+    let mut w = Waiter::new(&cloud, &host, &s);
     cloud.log_errors.borrow_mut().extend([
         Error::remote(400, "ContainerLogNotAvailable", "not yet"),
         Error::remote(500, "InternalServerError", "boom"),
@@ -515,7 +495,7 @@ fn events_are_logged_once_with_their_count_and_level() {
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
     let host = FakeHost::new(c);
     let s = spec(Schedule::new(30.0));
-    let mut w = waiter(&cloud, &host, &s);
+    let mut w = Waiter::new(&cloud, &host, &s);
     let group = |pull_count: u64| {
         serde_json::json!({"name": "job", "properties": {"provisioningState": "Creating", "containers": [
         {"name": "job", "properties": {"image": "x", "instanceView": {"events": [
@@ -588,7 +568,7 @@ fn once_seen_a_404_ends_at_once_and_other_errors_are_retried() {
     let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
     let host = FakeHost::new(c);
     let s = spec(Schedule::new(30.0));
-    let mut w = waiter(&cloud, &host, &s);
+    let mut w = Waiter::new(&cloud, &host, &s);
     w.seen = true;
     cloud
         .get_errors
