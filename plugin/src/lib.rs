@@ -19,3 +19,4 @@ pub mod hook;
 pub mod operator;
 pub mod params;
 pub mod plan;
+mod sys;

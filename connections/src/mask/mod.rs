@@ -337,4 +337,6 @@ fn build_matcher(secrets: &BTreeSet<String>) -> Option<AhoCorasick> {
 }
 
 #[cfg(test)]
+mod bounds_tests;
+#[cfg(test)]
 mod tests;

@@ -17,8 +17,9 @@
 //! stop the request: the request goes out without a token, and ARM's own
 //! `429`s and the retry loop still bound it.
 
+use crate::sys;
 use task_plugin_sdk::http::Method;
-use task_plugin_sdk::{runtime, Budget, Error, Result, TaskPlan};
+use task_plugin_sdk::{Budget, Error, Result, TaskPlan};
 
 /// The kinds of ARM requests, each with its own bucket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,14 +105,14 @@ pub fn add_to_plan(plan: &mut TaskPlan, subscription: Option<&str>) {
 pub fn acquire(subscription: &str, method: Method) -> Result<()> {
     let kind = Kind::of(method);
     let key = key(subscription, kind);
-    match runtime::acquire_budget(&key, kind.urgent()) {
+    match sys::acquire_budget(&key, kind.urgent()) {
         Ok(true) => Ok(()),
         Ok(false) => Err(Error::Cancelled(format!(
             "cancelled while waiting for ARM's {} budget",
             kind.name()
         ))),
         Err(e) => {
-            runtime::debug(format!("no shared budget for this request: {e}"));
+            sys::debug(format!("no shared budget for this request: {e}"));
             Ok(())
         }
     }
@@ -121,8 +122,8 @@ pub fn acquire(subscription: &str, method: Method) -> Result<()> {
 /// task of the host holds that kind's requests as long.
 pub fn pause(subscription: &str, method: Method, millis: u64) {
     let key = key(subscription, Kind::of(method));
-    if let Err(e) = runtime::pause_budget(&key, millis) {
-        runtime::debug(format!("could not pause the shared budget: {e}"));
+    if let Err(e) = sys::pause_budget(&key, millis) {
+        sys::debug(format!("could not pause the shared budget: {e}"));
     }
 }
 

@@ -14,8 +14,8 @@ use super::random;
 use super::retry::{is_retryable_status, retry_after_ms, RetryPolicy};
 use super::transport::{Sent, Transport, TransportError};
 use crate::auth::{AuthSetup, TokenProvider};
+use crate::sys;
 use task_plugin_sdk::http::{self, HttpError, Method, Request, Response, Url};
-use task_plugin_sdk::{clock, runtime};
 use task_plugin_sdk::{Error, Result};
 
 /// `User-Agent` sent with every request.
@@ -188,7 +188,7 @@ impl ArmClient {
         let retry = |r: &Response| {
             if r.status == 429 {
                 // Hold every task's requests of this kind, not only ours.
-                let now = clock::unix_now();
+                let now = sys::unix_now();
                 if let Some(ms) = retry_after_ms(|n| r.header(n).map(String::from), now) {
                     budget::pause(&self.subscription_id, method, ms);
                 }
@@ -222,7 +222,7 @@ impl ArmClient {
                 .map_err(|e| transport_error(&label, e))?;
             if round == 0 && is_token_rejection(&sent.response) {
                 let code = error_code(&sent.response);
-                runtime::warn(format!(
+                sys::warn(format!(
                     "{label}: ARM rejected the access token ({code}); fetching a new one"
                 ));
                 self.tokens.invalidate();
@@ -326,3 +326,6 @@ fn drop_quoted(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

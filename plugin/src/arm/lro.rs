@@ -8,8 +8,8 @@ use super::client::{parse_json, ArmClient};
 use super::errors::remote_error;
 use super::models::{is_terminal_state, ContainerGroup, OperationStatus};
 use super::retry::retry_after_ms;
+use crate::sys;
 use task_plugin_sdk::http::{Method, Response};
-use task_plugin_sdk::{clock, runtime};
 use task_plugin_sdk::{Error, Result};
 
 /// Bounds and pacing of LRO polling.
@@ -137,7 +137,7 @@ pub fn provisioning_error(group: &ContainerGroup) -> Error {
 }
 
 fn sleep(ms: u64, what: &str) -> Result<()> {
-    if runtime::wait_cancelled(ms) {
+    if sys::wait_cancelled(ms) {
         return Err(Error::Cancelled(format!(
             "cancelled while waiting for {what}"
         )));
@@ -156,8 +156,8 @@ pub fn wait(
     policy: PollPolicy,
     what: &str,
 ) -> Result<()> {
-    let start = clock::now_ms();
-    let mut hint = retry_after_ms(|n| initial.header(n).map(String::from), clock::unix_now());
+    let start = sys::now_ms();
+    let mut hint = retry_after_ms(|n| initial.header(n).map(String::from), sys::unix_now());
     let target = poll_target(initial);
     if let PollTarget::AsyncOperation(u) | PollTarget::Location(u) = &target {
         client.check_followable(u)?;
@@ -165,11 +165,7 @@ pub fn wait(
     // Bounded by `policy.max_wait_ms` (and each sleep is cancellable).
     for n in 0u32.. {
         let interval = policy.interval_ms(n, hint);
-        if clock::now_ms()
-            .saturating_sub(start)
-            .saturating_add(interval)
-            > policy.max_wait_ms
-        {
+        if sys::now_ms().saturating_sub(start).saturating_add(interval) > policy.max_wait_ms {
             return Err(Error::TimedOut(format!(
                 "{what} did not finish within {} s",
                 policy.max_wait_ms / 1000
@@ -193,15 +189,14 @@ pub fn wait(
                 if is_terminal_state(&status.status) {
                     return Err(operation_error(&status, resp.status));
                 }
-                hint = retry_after_ms(|h| resp.header(h).map(String::from), clock::unix_now());
+                hint = retry_after_ms(|h| resp.header(h).map(String::from), sys::unix_now());
             }
             PollTarget::Location(url) => {
                 let sent = client.send_raw(Method::Get, url, None)?;
                 let resp = sent.response;
                 match resp.status {
                     202 => {
-                        hint =
-                            retry_after_ms(|h| resp.header(h).map(String::from), clock::unix_now())
+                        hint = retry_after_ms(|h| resp.header(h).map(String::from), sys::unix_now())
                     }
                     200 | 201 | 204 => return Ok(()),
                     404 if gone_is_done => return Ok(()),
@@ -251,11 +246,15 @@ fn sent_note(
 }
 
 #[cfg(test)]
+mod wait_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
+    /// A response with `status`, `headers` and no body.
+    pub(super) fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
         Response {
             status,
             headers: headers

@@ -17,7 +17,7 @@ pub fn uuid_from_bytes(mut b: [u8; 16]) -> String {
 
 /// A fresh random UUID v4 (`x-ms-client-request-id`, JWT `jti`).
 pub fn uuid_v4() -> String {
-    let bytes = wasi::random::random::get_random_bytes(16);
+    let bytes = crate::sys::random_bytes(16);
     let mut b = [0u8; 16];
     b.copy_from_slice(&bytes[..16]);
     uuid_from_bytes(b)
@@ -30,7 +30,7 @@ pub fn unit_from_u64(x: u64) -> f64 {
 
 /// A random number in `[0, 1)` for backoff jitter.
 pub fn jitter() -> f64 {
-    unit_from_u64(wasi::random::insecure::get_insecure_random_u64())
+    unit_from_u64(crate::sys::insecure_random_u64())
 }
 
 #[cfg(test)]

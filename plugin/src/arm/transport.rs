@@ -12,9 +12,9 @@ use std::rc::Rc;
 
 use super::random;
 use super::retry::{retry_after_ms, Decision, GiveUpReason, RetryPolicy};
-use task_plugin_sdk::http::{self, HttpError, Request, Response};
+use crate::sys;
+use task_plugin_sdk::http::{HttpError, Request, Response};
 use task_plugin_sdk::Error;
-use task_plugin_sdk::{clock, runtime};
 
 /// A response that came back, and how it was obtained.
 #[derive(Debug)]
@@ -122,7 +122,7 @@ impl Transport {
         retry_response: &dyn Fn(&Response) -> Option<String>,
         retry_connection: bool,
     ) -> Result<Sent, TransportError> {
-        let start = clock::now_ms();
+        let start = sys::now_ms();
         // Time spent in `make` (a token, a turn of the host's shared budget: minutes when
         // thousands of tasks queue for ARM's writes) is waiting, not failing: it does not
         // count against the retry time budget.
@@ -131,12 +131,12 @@ impl Transport {
         // Bounded: `decide` gives up after `policy.max_attempts` attempts or the time budget.
         loop {
             attempt += 1;
-            let before = clock::now_ms();
+            let before = sys::now_ms();
             let request = make().map_err(TransportError::Fatal)?;
-            queued = queued.saturating_add(clock::now_ms().saturating_sub(before));
+            queued = queued.saturating_add(sys::now_ms().saturating_sub(before));
             self.counter.set(self.counter.get() + 1);
-            let outcome = http::send(&request);
-            let elapsed = clock::now_ms().saturating_sub(start).saturating_sub(queued);
+            let outcome = sys::send(&request);
+            let elapsed = sys::now_ms().saturating_sub(start).saturating_sub(queued);
             let (hint, why, last) = match outcome {
                 Ok(resp) => match retry_response(&resp) {
                     None => {
@@ -149,7 +149,7 @@ impl Transport {
                     }
                     Some(why) => {
                         let hint =
-                            retry_after_ms(|n| resp.header(n).map(String::from), clock::unix_now());
+                            retry_after_ms(|n| resp.header(n).map(String::from), sys::unix_now());
                         (hint, why, Ok(resp))
                     }
                 },
@@ -166,19 +166,19 @@ impl Transport {
             };
             match self.policy.decide(attempt, elapsed, hint, random::jitter()) {
                 Decision::RetryAfter(wait) => {
-                    runtime::warn(format!(
+                    sys::warn(format!(
                         "{label}: {why}; retrying in {wait} ms (attempt {}/{})",
                         attempt + 1,
                         self.policy.max_attempts
                     ));
-                    if runtime::wait_cancelled(wait) {
+                    if sys::wait_cancelled(wait) {
                         return Err(TransportError::Fatal(Error::Cancelled(format!(
                             "cancelled while waiting to retry {label}"
                         ))));
                     }
                 }
                 Decision::GiveUp(reason) => {
-                    let elapsed = clock::now_ms().saturating_sub(start);
+                    let elapsed = sys::now_ms().saturating_sub(start);
                     return match last {
                         Ok(resp) => Ok(Sent {
                             response: resp,

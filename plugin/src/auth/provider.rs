@@ -22,8 +22,8 @@ use crate::arm::cloud::Endpoints;
 use crate::arm::models::Secret;
 use crate::arm::random;
 use crate::arm::transport::{Transport, TransportError};
+use crate::sys;
 use task_plugin_sdk::http::{self, Method, Request, Url};
-use task_plugin_sdk::{clock, runtime};
 use task_plugin_sdk::{Error, Result};
 
 /// Timeout of one Entra ID token request.
@@ -103,7 +103,7 @@ impl TokenProvider {
 
     /// A valid bearer token (cached, or fetched now).
     pub fn token(&self) -> Result<Secret> {
-        let now = clock::unix_now();
+        let now = sys::unix_now();
         if let Some(t) = self.cache.borrow().as_ref() {
             if !t.needs_refresh(now) {
                 return Ok(t.token.clone());
@@ -172,7 +172,7 @@ impl TokenProvider {
                             Some(ClientCertificate::from_pem(&pem).map_err(|e| self.fail(e))?);
                     }
                     let cert = cached.as_ref().expect("set above");
-                    cert.assertion(client_id, &url, clock::unix_now(), &random::uuid_v4())
+                    cert.assertion(client_id, &url, sys::unix_now(), &random::uuid_v4())
                         .map_err(|e| self.fail(e))?
                 };
                 self.assertion_request(tenant_id, client_id, &assertion)
@@ -200,7 +200,7 @@ impl TokenProvider {
 
     /// Reads a host-granted file (`what` names it in messages); a denial stays a denial.
     fn read_file(&self, path: &str, what: &str) -> Result<Vec<u8>> {
-        runtime::read_granted_file(path).map_err(|e| match e {
+        sys::read_granted_file(path).map_err(|e| match e {
             Error::Denied(m) => Error::Denied(m),
             other => self.fail(format!("cannot read {what} `{path}`: {other}")),
         })
@@ -316,9 +316,12 @@ impl TokenProvider {
         let body: Value = resp
             .json()
             .map_err(|_| self.fail("the token response is not JSON"))?;
-        token::parse_token_response(&body, clock::unix_now()).map_err(|e| self.fail(e))
+        token::parse_token_response(&body, sys::unix_now()).map_err(|e| self.fail(e))
     }
 }
+
+#[cfg(test)]
+mod fetch_tests;
 
 #[cfg(test)]
 mod tests {

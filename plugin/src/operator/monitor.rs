@@ -97,7 +97,23 @@ struct Waiter<'a, C: Cloud, H: Host> {
     last_logs: Option<(u64, u32)>,
 }
 
-impl<C: Cloud, H: Host> Waiter<'_, C, H> {
+impl<'a, C: Cloud, H: Host> Waiter<'a, C, H> {
+    /// A wait loop on `spec` that has not run yet.
+    fn new(cloud: &'a C, host: &'a H, spec: &'a WaitSpec<'a>) -> Self {
+        Waiter {
+            cloud,
+            host,
+            spec,
+            cursor: LogCursor::new(),
+            events: EventLog::default(),
+            last_state: None,
+            seen: false,
+            early_not_found: 0,
+            failures: 0,
+            last_logs: None,
+        }
+    }
+
     /// Reads the log and prints the lines not shown yet. `full` fetches the
     /// whole log; a tail that may have missed lines is followed by a full fetch.
     /// Returns the content read (for the final fetch's XCom).
@@ -345,19 +361,7 @@ fn with_events(head: &str, obs: &Observation) -> String {
 
 /// Waits for the group to finish; see the module docs.
 pub fn wait<C: Cloud, H: Host>(cloud: &C, host: &H, spec: &WaitSpec<'_>) -> Result<Exit> {
-    Waiter {
-        cloud,
-        host,
-        spec,
-        cursor: LogCursor::new(),
-        events: EventLog::default(),
-        last_state: None,
-        seen: false,
-        early_not_found: 0,
-        failures: 0,
-        last_logs: None,
-    }
-    .run()
+    Waiter::new(cloud, host, spec).run()
 }
 
 #[cfg(test)]

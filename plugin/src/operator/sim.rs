@@ -103,6 +103,8 @@ pub struct FakeCloud {
     pub counts: RefCell<Counts>,
     /// Errors returned by the next group GETs, in order.
     pub get_errors: RefCell<VecDeque<Error>>,
+    /// Errors returned by the next log reads, in order.
+    pub log_errors: RefCell<VecDeque<Error>>,
     /// Error returned by the PUT.
     pub put_error: RefCell<Option<Error>>,
     /// Log requests `(tail)` in order.
@@ -121,6 +123,7 @@ impl FakeCloud {
             last_body: RefCell::new(None),
             counts: RefCell::new(Counts::default()),
             get_errors: RefCell::new(VecDeque::new()),
+            log_errors: RefCell::new(VecDeque::new()),
             put_error: RefCell::new(None),
             log_tails: RefCell::new(Vec::new()),
         }
@@ -313,6 +316,9 @@ impl Cloud for FakeCloud {
         self.counts.borrow_mut().logs += 1;
         self.log_tails.borrow_mut().push(tail);
         let now = self.tick();
+        if let Some(e) = self.log_errors.borrow_mut().pop_front() {
+            return Err(e);
+        }
         if self.gone(now) {
             return Err(self.not_found());
         }

@@ -414,3 +414,173 @@ fn simulated_costs() {
         assert!(c.logs <= c.gets, "{run_ms} ms job");
     }
 }
+
+fn not_found() -> Error {
+    Error::remote(404, "ResourceNotFound", "gone")
+}
+
+#[test]
+fn which_read_errors_are_transient() {
+    for (status, code) in [
+        (0, "ConnectionFailed"),
+        (408, "RequestTimeout"),
+        (429, "TooManyRequests"),
+        (500, "InternalServerError"),
+        (503, "ServiceUnavailable"),
+        (409, "ContainerGroupTransitioning"),
+    ] {
+        assert!(
+            transient(&Error::remote(status, code, "m")),
+            "{status} {code}"
+        );
+    }
+    for (status, code) in [(400, "BadRequest"), (404, "NotFound"), (409, "Conflict")] {
+        assert!(
+            !transient(&Error::remote(status, code, "m")),
+            "{status} {code}"
+        );
+    }
+    assert!(!transient(&Error::TimedOut("t".into())));
+}
+
+#[test]
+fn which_log_errors_mean_not_yet() {
+    for code in [
+        "ContainerLogNotAvailable",
+        "ContainerGroupTransitioning",
+        "ContainerNotFound",
+    ] {
+        assert!(log_not_ready(&Error::remote(400, code, "m")), "{code}");
+    }
+    assert!(!log_not_ready(&Error::remote(
+        500,
+        "InternalServerError",
+        "m"
+    )));
+    assert!(!log_not_ready(&Error::Internal("x".into())));
+}
+
+#[test]
+fn a_log_read_error_is_a_debug_line_or_a_warning() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    let host = FakeHost::new(c);
+    let s = spec(Schedule::new(30.0));
+    let mut w = Waiter::new(&cloud, &host, &s);
+    cloud.log_errors.borrow_mut().extend([
+        Error::remote(400, "ContainerLogNotAvailable", "not yet"),
+        Error::remote(500, "InternalServerError", "boom"),
+    ]);
+    assert_eq!(w.read_logs(false), None);
+    assert_eq!(w.read_logs(false), None);
+    let logs = host.logs.borrow();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert_eq!(logs[0].0, Level::Debug);
+    assert!(
+        logs[0].1.starts_with("Container log not available yet:"),
+        "{logs:?}"
+    );
+    assert_eq!(logs[1].0, Level::Warn);
+    assert!(
+        logs[1]
+            .1
+            .starts_with("Exception while getting logs from container instance, retrying...:"),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn events_are_logged_once_with_their_count_and_level() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    let host = FakeHost::new(c);
+    let s = spec(Schedule::new(30.0));
+    let mut w = Waiter::new(&cloud, &host, &s);
+    let group = |pull_count: u64| {
+        serde_json::json!({"name": "job", "properties": {"provisioningState": "Creating", "containers": [
+        {"name": "job", "properties": {"image": "x", "instanceView": {"events": [
+            {"name": "Pulling", "message": "pulling image", "type": "Normal", "count": pull_count},
+            {"name": "BackOff", "message": "Back-off pulling image", "type": "Warning", "count": 1}
+        ]}}}]}})
+    };
+    w.log_events(&observe(&group(1), "job"));
+    w.log_events(&observe(&group(1), "job"));
+    w.log_events(&observe(&group(3), "job"));
+    let logs: Vec<(Level, String)> = host
+        .logs
+        .borrow()
+        .iter()
+        .map(|(l, m, _)| (*l, m.clone()))
+        .collect();
+    assert_eq!(
+        logs,
+        [
+            (Level::Info, "Event Pulling: pulling image".to_string()),
+            (
+                Level::Warn,
+                "Event BackOff: Back-off pulling image".to_string()
+            ),
+            (Level::Info, "Event Pulling: pulling image (x3)".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn a_deadline_ahead_does_not_end_the_wait() {
+    let (r, _, _) = run(Job::new(5_000, 0), |s, _| {
+        s.deadline_ms = Some(1_000_000);
+    });
+    assert_eq!(r.unwrap().exit_code, Some(0));
+}
+
+#[test]
+fn early_not_found_is_tolerated_three_times() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    cloud
+        .get_errors
+        .borrow_mut()
+        .extend([not_found(), not_found(), not_found()]);
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let host = FakeHost::new(c);
+    let r = wait(&cloud, &host, &spec(Schedule::new(30.0)));
+    assert_eq!(r.unwrap().exit_code, Some(0));
+    assert_eq!(&host.sleeps.borrow()[..3], &[1_000, 1_000, 1_000]);
+
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    cloud
+        .get_errors
+        .borrow_mut()
+        .extend((0..4).map(|_| not_found()));
+    cloud.create("rg", "job", &serde_json::json!({})).unwrap();
+    let r = wait(&cloud, &FakeHost::new(c), &spec(Schedule::new(30.0)));
+    match r.unwrap_err() {
+        Error::Failed { reason, .. } => assert_eq!(reason, "deleted-externally"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cloud.counts.borrow().gets, 4);
+}
+
+#[test]
+fn once_seen_a_404_ends_at_once_and_other_errors_are_retried() {
+    let c = clock();
+    let cloud = FakeCloud::new(c.clone(), Job::new(5_000, 0));
+    let host = FakeHost::new(c);
+    let s = spec(Schedule::new(30.0));
+    let mut w = Waiter::new(&cloud, &host, &s);
+    w.seen = true;
+    cloud
+        .get_errors
+        .borrow_mut()
+        .push_back(Error::remote(503, "ServiceUnavailable", "down"));
+    assert_eq!(w.read_group(1_000), Ok(None));
+    assert_eq!(w.failures, 1);
+    cloud.get_errors.borrow_mut().push_back(not_found());
+    match w.read_group(1_000).unwrap_err() {
+        Error::Failed { reason, .. } => assert_eq!(reason, "deleted-externally"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cloud.counts.borrow().gets, 2);
+    assert_eq!(w.early_not_found, 0);
+}
