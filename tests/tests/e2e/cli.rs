@@ -427,15 +427,27 @@ fn open_terminal() -> (OwnedFd, OwnedFd) {
     // SAFETY: plain libc calls on a descriptor we own; each result is checked.
     unsafe {
         let master = libc::posix_openpt(flags);
-        assert!(master >= 0, "posix_openpt: {}", std::io::Error::last_os_error());
+        assert!(
+            master >= 0,
+            "posix_openpt: {}",
+            std::io::Error::last_os_error()
+        );
         let master = OwnedFd::from_raw_fd(master);
         let fd = std::os::fd::AsRawFd::as_raw_fd(&master);
         assert_eq!(libc::grantpt(fd), 0, "grantpt");
         assert_eq!(libc::unlockpt(fd), 0, "unlockpt");
         let mut name = [0 as libc::c_char; 128];
-        assert_eq!(libc::ptsname_r(fd, name.as_mut_ptr(), name.len()), 0, "ptsname_r");
+        assert_eq!(
+            libc::ptsname_r(fd, name.as_mut_ptr(), name.len()),
+            0,
+            "ptsname_r"
+        );
         let slave = libc::open(name.as_ptr(), flags);
-        assert!(slave >= 0, "open pty slave: {}", std::io::Error::last_os_error());
+        assert!(
+            slave >= 0,
+            "open pty slave: {}",
+            std::io::Error::last_os_error()
+        );
         (master, OwnedFd::from_raw_fd(slave))
     }
 }
