@@ -267,13 +267,13 @@ impl Host for WasiCliHost {
     /// `RUNTIME run -S http --dir SCRATCH --env AIRFLOW_CONN_AZURE_DEFAULT aci-cli.wasm
     /// ARGS`, without `--json` (`run` always prints its JSON result). `plugin` must be
     /// [`component`]: this host has no other ([`Feature::OtherComponents`]).
-    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> Command {
+    fn command_with(&self, plugin: &Path, args: &[&str], scratch: &Path) -> HostCommand {
         assert_eq!(
             plugin,
             component(),
             "the wasi-cli host runs only the plugin aci-cli.wasm embeds"
         );
-        let mut cmd = Command::new(Self::runtime());
+        let mut cmd = HostCommand::new(Self::runtime());
         cmd.args(["run", "-S", "http", "--dir"])
             .arg(scratch)
             .args(["--env", "AIRFLOW_CONN_AZURE_DEFAULT"])

@@ -33,6 +33,7 @@ const ONE_ATTEMPT: RetryPolicy = RetryPolicy {
     base_delay_ms: 500,
     max_delay_ms: 30_000,
     total_budget_ms: 120_000,
+    request_timeout_ms: crate::arm::retry::DEFAULT_REQUEST_TIMEOUT_MS,
 };
 
 fn workload() -> Credential {
