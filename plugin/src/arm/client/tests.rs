@@ -174,7 +174,10 @@ fn a_call_carries_token_id_and_headers_and_counts_requests() {
         "application/json"
     );
     assert_eq!(put.body, b"{}");
-    assert_eq!(get.timeout_ms, crate::arm::retry::DEFAULT_REQUEST_TIMEOUT_MS);
+    assert_eq!(
+        get.timeout_ms,
+        crate::arm::retry::DEFAULT_REQUEST_TIMEOUT_MS
+    );
     let id = fake::header(get, "x-ms-client-request-id").unwrap();
     assert_eq!(id.len(), 36);
     assert_ne!(Some(id), fake::header(put, "x-ms-client-request-id"));
