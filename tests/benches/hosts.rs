@@ -12,7 +12,6 @@
 #[allow(dead_code)]
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aci_e2e::cli::{emulator_conn, text};
@@ -26,7 +25,7 @@ use serde_json::json;
 const LIMIT: Duration = Duration::from_secs(120);
 
 /// Wall time of `cmd` in ms; exits when it fails.
-fn timed(host: &dyn Host, what: &str, cmd: Command) -> f64 {
+fn timed(host: &dyn Host, what: &str, cmd: aci_e2e::scan::HostCommand) -> f64 {
     let start = Instant::now();
     let out = run_bounded(cmd, LIMIT);
     let ms = start.elapsed().as_secs_f64() * 1000.0;
