@@ -22,6 +22,17 @@ use minijinja::Error;
 
 use super::pyargs::{bind, fail, int, number, required, required_string, string};
 
+/// Python's `datetime` fields, in the order `datetime(...)` and `.replace(...)` take them.
+const FIELDS: &[&str] = &[
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "microsecond",
+];
+
 /// How a date-time renders as text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -215,19 +226,10 @@ impl PyDateTime {
     }
 
     fn replace(&self, args: &[Value]) -> Result<Value, Error> {
-        const NAMES: &[&str] = &[
-            "year",
-            "month",
-            "day",
-            "hour",
-            "minute",
-            "second",
-            "microsecond",
-        ];
-        let a = bind("replace", args, NAMES)?;
+        let a = bind("replace", args, FIELDS)?;
         let get = |i: usize, current: i64| -> Result<i64, Error> {
             a[i].as_ref()
-                .map_or(Ok(current), |v| int("replace", v, NAMES[i]))
+                .map_or(Ok(current), |v| int("replace", v, FIELDS[i]))
         };
         let n = self.naive;
         let naive = build(
@@ -518,24 +520,15 @@ impl Object for DateTimeClass {
         _state: &minijinja::State<'_, '_>,
         args: &[Value],
     ) -> Result<Value, Error> {
-        const NAMES: &[&str] = &[
-            "year",
-            "month",
-            "day",
-            "hour",
-            "minute",
-            "second",
-            "microsecond",
-        ];
-        let a = bind("datetime", args, NAMES)?;
+        let a = bind("datetime", args, FIELDS)?;
         let mut n = [0i64; 7];
         for (i, slot) in n.iter_mut().enumerate() {
             *slot = match (&a[i], i) {
-                (Some(v), _) => int("datetime", v, NAMES[i])?,
+                (Some(v), _) => int("datetime", v, FIELDS[i])?,
                 (None, 0..=2) => {
                     return Err(Error::new(
                         minijinja::ErrorKind::MissingArgument,
-                        format!("datetime() missing required argument '{}'", NAMES[i]),
+                        format!("datetime() missing required argument '{}'", FIELDS[i]),
                     ))
                 }
                 (None, _) => 0,
