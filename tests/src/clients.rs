@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::scan::HostCommand;
+use crate::scan::{HostCommand, ScannedChild};
 
 /// `aci-host emulator ARGS` running as a child process.
 pub struct StandaloneEmulator {
-    child: Child,
+    child: ScannedChild,
     /// Its base URL (first stdout line).
     pub base_url: String,
     /// The JSON object of its second stdout line (credentials, `ca_cert`).
@@ -71,7 +71,7 @@ impl StandaloneEmulator {
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
         }
-        wait_bounded(&mut self.child, Duration::from_secs(30))
+        self.child.wait_bounded(Duration::from_secs(30))
     }
 }
 

@@ -293,7 +293,7 @@ pub mod hosts;
 pub mod reqlog;
 pub mod scan;
 
-pub use scan::{HostCommand, ScannedRunner, Secrets};
+pub use scan::{HostCommand, ScannedChild, ScannedRunner, Secrets};
 
 /// Helpers for tests that drive the `aci-host` binary.
 pub mod cli {

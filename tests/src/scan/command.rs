@@ -3,7 +3,7 @@
 use std::ffi::OsStr;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use super::Secrets;
 
@@ -12,8 +12,8 @@ use super::Secrets;
 /// [`Secrets::add_command`]) or one added through [`HostCommand::secrets`].
 ///
 /// Its builder methods return the `HostCommand` itself, so a chain such as
-/// `aci_host(..).env(..).output()` stays scanned. `spawn()` is the [`Command`]'s: a test
-/// that streams a child's output scans what it read with [`HostCommand::secrets_now`].
+/// `aci_host(..).env(..).output()` or `aci_host(..).spawn()` stays scanned: the child of
+/// [`HostCommand::spawn`] is a [`ScannedChild`].
 #[derive(Debug)]
 pub struct HostCommand {
     cmd: Command,
@@ -127,6 +127,17 @@ impl HostCommand {
         Ok(out)
     }
 
+    /// [`Command::spawn`]; the child knows the secrets to scan its output for.
+    pub fn spawn(&mut self) -> std::io::Result<ScannedChild> {
+        let secrets = self.secrets_now();
+        let child = self.cmd.spawn()?;
+        Ok(ScannedChild {
+            child,
+            secrets,
+            place: self.place(),
+        })
+    }
+
     /// How the scan names this command's output.
     pub(crate) fn place(&self) -> String {
         // Only the program's file name and its first plain word: arguments may hold secrets.
@@ -139,5 +150,67 @@ impl HostCommand {
             .find(|a| a.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !a.starts_with('-'))
             .unwrap_or_default();
         format!("the output of `{program} {word} …`")
+    }
+}
+
+/// A child of [`HostCommand::spawn`]: a [`Child`] (through `Deref`) whose
+/// [`ScannedChild::wait_with_output`] scans what it collects. A test that takes the child's
+/// stdout or stderr and reads it as it comes passes what it read to [`ScannedChild::check`].
+#[derive(Debug)]
+pub struct ScannedChild {
+    child: Child,
+    secrets: Secrets,
+    place: String,
+}
+
+impl Deref for ScannedChild {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl DerefMut for ScannedChild {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+impl ScannedChild {
+    /// [`Child::wait_with_output`], then what it collected of stdout and stderr scanned.
+    pub fn wait_with_output(self) -> std::io::Result<Output> {
+        let out = self.child.wait_with_output()?;
+        self.secrets.check_output(&self.place, &out);
+        Ok(out)
+    }
+
+    /// Waits for the child at most `limit` ([`crate::clients::wait_bounded`]): its exit
+    /// code; kills it and fails the test after that.
+    pub fn wait_bounded(&mut self, limit: std::time::Duration) -> Option<i32> {
+        crate::clients::wait_bounded(&mut self.child, limit)
+    }
+
+    /// Waits for the child at most `limit`, then collects and scans what is left of its
+    /// stdout and stderr ([`ScannedChild::wait_with_output`]).
+    pub fn finish(mut self, limit: std::time::Duration) -> Output {
+        self.wait_bounded(limit);
+        self.wait_with_output().expect("the child's output")
+    }
+
+    /// Fails the test if `text`, which the test read from this child's output, shows a
+    /// secret of its command line.
+    pub fn check(&self, text: &str) {
+        self.secrets.check_text(&self.place, text);
+    }
+
+    /// The secrets this child's output is scanned for, to scan text read on another thread.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// How the scan names this child's output.
+    pub fn place(&self) -> &str {
+        &self.place
     }
 }

@@ -29,7 +29,7 @@ mod sources;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-pub use command::HostCommand;
+pub use command::{HostCommand, ScannedChild};
 pub use forms::{forms, Form, ENCODINGS, MIN_SECRET_CHARS};
 pub use runner::ScannedRunner;
 

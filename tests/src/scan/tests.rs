@@ -195,3 +195,31 @@ fn command_lines_give_their_secrets() {
         assert!(!scan.leaks_in_text(s).is_empty(), "{s}");
     }
 }
+
+/// A child that prints the secret of its command line, in clear and in base64.
+fn leaking_child() -> crate::ScannedChild {
+    let mut cmd = HostCommand::new("sh");
+    cmd.args([
+        "-c",
+        r#"echo "$AZURE_CLIENT_SECRET"; echo "$AZURE_CLIENT_SECRET" | base64"#,
+    ])
+    .env("AZURE_CLIENT_SECRET", "child-secret-1")
+    .stdout(std::process::Stdio::piped());
+    cmd.spawn().expect("sh")
+}
+
+#[test]
+#[should_panic(expected = "secret scan: ")]
+fn a_spawned_childs_output_is_scanned() {
+    leaking_child().finish(std::time::Duration::from_secs(30));
+}
+
+#[test]
+#[should_panic(expected = "secret scan: ")]
+fn text_read_from_a_spawned_child_is_scanned() {
+    let mut child = leaking_child();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    child.wait_bounded(std::time::Duration::from_secs(30));
+    child.check(&out);
+}

@@ -2,7 +2,7 @@
 //! for `validate` and hook calls, and response sizes the plugin can hold.
 
 use std::io::BufRead;
-use std::process::{Child, Output, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -199,21 +199,6 @@ fn spinning_task(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-/// Waits (bounded) for the child to exit and returns its output.
-pub(crate) fn finish(mut child: Child) -> Output {
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("aci-host did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn validate_command_times_out() {
     let dir = tempfile::tempdir().unwrap();
@@ -233,7 +218,7 @@ fn validate_command_times_out() {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    let out = finish(child);
+    let out = child.finish(Duration::from_secs(60));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{stderr}");
     assert!(
@@ -285,9 +270,11 @@ fn validate_command_stops_at_the_first_ctrl_c() {
     }
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
-    let out = finish(child);
+    let (secrets, place) = (child.secrets().clone(), child.place().to_string());
+    let out = child.finish(Duration::from_secs(60));
     // The reader ends at end of file, now that the process exited.
     let rest: String = rx.iter().map(|l| l + "\n").collect();
+    secrets.check_text(&place, &format!("{seen}{rest}"));
     assert_eq!(out.status.code(), Some(130), "{seen}{rest}");
     assert!(rest.contains("cancelled"), "{seen}{rest}");
 }

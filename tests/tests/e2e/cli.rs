@@ -485,31 +485,14 @@ fn run_on_a_terminal(args: &[&str], state: &Path) -> (Option<i32>, String, Strin
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    let status = wait_bounded(&mut child, Duration::from_secs(120));
+    let status = child.wait_bounded(Duration::from_secs(120));
     let screen = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the terminal closed");
-    (
-        status,
-        String::from_utf8_lossy(&screen).into_owned(),
-        stdout,
-    )
-}
-
-/// Waits for the child at most `limit`; kills it (and fails) after that.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("aci-host did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let screen = String::from_utf8_lossy(&screen).into_owned();
+    child.check(&screen);
+    child.check(&stdout);
+    (status, screen, stdout)
 }
 
 #[test]
@@ -591,7 +574,7 @@ region = "westeurope"
 command = ["sleep", "300"]
 "#,
     );
-    let mut child = aci_host(&["run", task.to_str().unwrap(), "--json"], state.path())
+    let child = aci_host(&["run", task.to_str().unwrap(), "--json"], state.path())
         .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -607,21 +590,9 @@ command = ["sleep", "300"]
         .status()
         .unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                return child.wait_with_output().unwrap();
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("aci-host did not exit after {signal}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(v["state"], "failed");
@@ -718,8 +689,8 @@ command = ["sleep", "300"]
         .status()
         .unwrap()
         .success());
-    let status =
-        tokio::task::spawn_blocking(move || wait_bounded(&mut child, Duration::from_secs(30)))
+    let (status, child) =
+        tokio::task::spawn_blocking(move || (child.wait_bounded(Duration::from_secs(30)), child))
             .await
             .unwrap();
     // Within the bound (a 60 s cleanup would not be), and, by order rather than by the
@@ -734,6 +705,7 @@ command = ["sleep", "300"]
         "{}",
         stderr.lock().unwrap()
     );
+    child.check(&stderr.lock().unwrap());
     // It did not wait for the cleanup: the group is still there (left behind
     // on purpose); the emulator reaps its process.
     assert_eq!(
@@ -746,8 +718,7 @@ command = ["sleep", "300"]
     emulator.shutdown().await;
 }
 
-/// Reads a child's first stdout line (bounded wait).
-/// The first two stdout lines of `child`.
+/// The first two stdout lines of `child` (bounded wait).
 async fn first_two_lines(child: &mut Child) -> (String, String) {
     let stdout = child.stdout.take().unwrap();
     let lines = tokio::task::spawn_blocking(move || {
@@ -835,11 +806,10 @@ async fn emulator_prints_the_base_url_first_and_cleans_up_on_sigterm() {
         .status()
         .unwrap()
         .success());
-    let (status, mut child) = tokio::task::spawn_blocking(move || {
-        (wait_bounded(&mut child, Duration::from_secs(30)), child)
-    })
-    .await
-    .unwrap();
+    let (status, mut child) =
+        tokio::task::spawn_blocking(move || (child.wait_bounded(Duration::from_secs(30)), child))
+            .await
+            .unwrap();
     assert_eq!(status, Some(0), "the emulator exits cleanly after SIGTERM");
     assert!(!pid_exists(pid), "container process killed on exit");
     let mut err = String::new();

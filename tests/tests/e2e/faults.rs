@@ -266,10 +266,12 @@ async fn a_rerun_after_kill_9_reattaches_and_cleans_up() {
     // Let the container finish either way, so that a failure below does not wait on it.
     std::fs::write(state.path().join("go"), "").unwrap();
     assert!(attached, "{}", stderr.lock().unwrap());
-    let out = tokio::task::spawn_blocking(move || crate::bounds::finish(second))
+    let (secrets, place) = (second.secrets().clone(), second.place().to_string());
+    let out = tokio::task::spawn_blocking(move || second.finish(Duration::from_secs(60)))
         .await
         .unwrap();
     let text = stderr.lock().unwrap().clone();
+    secrets.check_text(&place, &text);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(text.contains("late"), "{text}");
     let stats = emulator.stats();

@@ -98,6 +98,8 @@ async fn fifty_tasks_succeed_and_max_parallel_bounds_the_live_groups() {
         stdout,
         stderr,
     };
+    child.check(&text(&out.stdout));
+    child.check(&text(&out.stderr));
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -287,7 +289,7 @@ async fn sigint_cancels_running_and_queued_tasks() {
         .collect();
     let mut args = vec!["run", "--json", "--max-parallel", "2"];
     args.extend(files.iter().map(String::as_str));
-    let mut child = aci_host(&args, state.path())
+    let child = aci_host(&args, state.path())
         .env("AIRFLOW_CONN_AZURE_DEFAULT", emulator_conn(&emulator))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -303,20 +305,9 @@ async fn sigint_cancels_running_and_queued_tasks() {
         .status()
         .unwrap()
         .success());
-    let out = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("aci-host did not exit after SIGINT");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.finish(Duration::from_secs(60)))
+        .await
+        .unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let results = results(&out);
     let ids: Vec<&str> = results
