@@ -39,7 +39,10 @@ fn pem() -> String {
 
 fn main() {
     let secrets = [
-        ("client secret (40 B)", "Zx8~Qm.Jq3-Vb7_Lr2Tn9Wd4Kf6Hs1Pc5Gy0Ae8".to_string()),
+        (
+            "client secret (40 B)",
+            "Zx8~Qm.Jq3-Vb7_Lr2Tn9Wd4Kf6Hs1Pc5Gy0Ae8".to_string(),
+        ),
         ("PEM private key (1.8 KB)", pem()),
         (
             "granted JSON file (6 KB)",
@@ -73,6 +76,10 @@ fn main() {
                 start.elapsed() / 10_000
             })
             .collect();
-        println!("| {name} | {} | {} |", fmt(median(adds)), fmt(median(masks)));
+        println!(
+            "| {name} | {} | {} |",
+            fmt(median(adds)),
+            fmt(median(masks))
+        );
     }
 }

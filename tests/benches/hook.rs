@@ -191,14 +191,9 @@ async fn wait_terminated(h: &Harness, name: &str) {
     fail(&format!("group {name} did not terminate within 20 s"));
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    if !common::bench_mode("hook") {
-        return;
-    }
-    let reps = env_usize("BENCH_HOOK_REPS", 5).max(1);
-    let storm_reps = env_usize("BENCH_STORM_REPS", 3).max(1);
-    let bursts: Vec<u32> = std::env::var("BENCH_STORM_BURSTS")
+/// The storm sizes to measure (`BENCH_STORM_BURSTS`, default `1,3,5,6`).
+fn storm_bursts() -> Vec<u32> {
+    std::env::var("BENCH_STORM_BURSTS")
         .unwrap_or_else(|_| "1,3,5,6".into())
         .split(',')
         .filter(|s| !s.trim().is_empty())
@@ -207,35 +202,30 @@ async fn main() {
                 fail(&format!("BENCH_STORM_BURSTS entry {s:?} is not an integer"))
             })
         })
-        .collect();
-    println!("hook benchmark: {reps} repetitions per call, storms {bursts:?} × {storm_reps} (Retry-After 1 s)");
+        .collect()
+}
 
-    println!("load average at start: {}", common::load_average());
-    let h = Harness::start().await;
-    // Warm-up (component load, first connection): not measured.
-    let _ = h
-        .hook("exists", json!({"target": Harness::group("warm-up")}))
-        .await;
-
+/// `reps` rounds of every hook call on fresh groups, each call in a fresh instance.
+async fn measure_calls(h: &Harness, reps: usize) -> Book {
     let mut book = Book::default();
     for i in 0..reps {
         let g = Harness::group(&format!("hook-{i}"));
         book.add(
             "create-or-update (no wait)",
             measure(
-                &h,
+                h,
                 "create-or-update", json!({"target": g.clone(), "container_group": job(g["name"].as_str().unwrap(), "echo hi"), "wait": false}),
             )
             .await,
         );
         book.add(
             "exists (true)",
-            measure(&h, "exists", json!({"target": g.clone()})).await,
+            measure(h, "exists", json!({"target": g.clone()})).await,
         );
         book.add(
             "exists (false)",
             measure(
-                &h,
+                h,
                 "exists",
                 json!({"target": Harness::group(&format!("missing-{i}"))}),
             )
@@ -243,36 +233,41 @@ async fn main() {
         );
         book.add(
             "get-state",
-            measure(&h, "get-state", json!({"target": g.clone()})).await,
+            measure(h, "get-state", json!({"target": g.clone()})).await,
         );
-        wait_terminated(&h, g["name"].as_str().unwrap()).await;
+        wait_terminated(h, g["name"].as_str().unwrap()).await;
         book.add(
             "get-logs",
-            measure(&h, "get-logs", json!({"target": g.clone(), "tail": null})).await,
+            measure(h, "get-logs", json!({"target": g.clone(), "tail": null})).await,
         );
         book.add(
             "test-connection",
-            measure(&h, "test-connection", json!({"conn_id": "azure_default"})).await,
+            measure(h, "test-connection", json!({"conn_id": "azure_default"})).await,
         );
         book.add(
             "delete (no wait)",
-            measure(&h, "delete", json!({"target": g.clone(), "wait": false})).await,
+            measure(h, "delete", json!({"target": g.clone(), "wait": false})).await,
         );
         let w = Harness::group(&format!("hookw-{i}"));
         book.add(
             "create-or-update (wait)",
             measure(
-                &h,
+                h,
                 "create-or-update", json!({"target": w.clone(), "container_group": job(w["name"].as_str().unwrap(), "sleep 30"), "wait": true}),
             )
             .await,
         );
         book.add(
             "delete (wait)",
-            measure(&h, "delete", json!({"target": w.clone(), "wait": true})).await,
+            measure(h, "delete", json!({"target": w.clone(), "wait": true})).await,
         );
     }
 
+    book
+}
+
+/// Prints the requests and wall time per call; returns the calls that failed.
+fn print_calls(book: &Book) -> Vec<String> {
     println!("\nRequests per hook call (fresh instance each: token + ARM)\n");
     let mut t = Table::new(&[
         "call",
@@ -333,7 +328,11 @@ async fn main() {
     }
     t.print();
 
-    // The storm.
+    problems
+}
+
+/// Each call under a storm of `b` 429s (Retry-After 1 s), for each `b` in `bursts`.
+async fn measure_storms(h: &Harness, bursts: &[u32], reps: usize) -> Book {
     let target = Harness::group("storm-target");
     if let Err(e) = h
         .hook("create-or-update", json!({"target": target.clone(), "container_group": job(target["name"].as_str().unwrap(), "sleep 600"), "wait": false}))
@@ -342,8 +341,8 @@ async fn main() {
         fail(&format!("creating the storm target failed: {e:?}"));
     }
     let mut storm = Book::default();
-    for b in &bursts {
-        for r in 0..storm_reps {
+    for b in bursts {
+        for r in 0..reps {
             h.emulator.set_faults(Faults {
                 throttle_burst: *b,
                 retry_after_secs: 1,
@@ -351,7 +350,7 @@ async fn main() {
             });
             storm.add(
                 &format!("get-state|{b}"),
-                measure(&h, "get-state", json!({"target": target.clone()})).await,
+                measure(h, "get-state", json!({"target": target.clone()})).await,
             );
             let g = Harness::group(&format!("storm-{b}-{r}"));
             h.emulator.set_faults(Faults {
@@ -362,7 +361,7 @@ async fn main() {
             storm.add(
                 &format!("create-or-update (no wait)|{b}"),
                 measure(
-                    &h,
+                    h,
                     "create-or-update", json!({"target": g.clone(), "container_group": job(g["name"].as_str().unwrap(), "exit 0"), "wait": false}),
                 )
                 .await,
@@ -371,6 +370,11 @@ async fn main() {
     }
     h.emulator.set_faults(Faults::default());
 
+    storm
+}
+
+/// Prints what each storm cost over the same call without one.
+fn print_storms(storm: &Book, book: &Book) {
     println!("\nA 429 storm: the next b ARM requests answer 429 with Retry-After 1 s\n");
     let mut t = Table::new(&[
         "call",
@@ -422,6 +426,29 @@ async fn main() {
         ]);
     }
     t.print();
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if !common::bench_mode("hook") {
+        return;
+    }
+    let reps = env_usize("BENCH_HOOK_REPS", 5).max(1);
+    let storm_reps = env_usize("BENCH_STORM_REPS", 3).max(1);
+    let bursts = storm_bursts();
+    println!("hook benchmark: {reps} repetitions per call, storms {bursts:?} × {storm_reps} (Retry-After 1 s)");
+
+    println!("load average at start: {}", common::load_average());
+    let h = Harness::start().await;
+    // Warm-up (component load, first connection): not measured.
+    let _ = h
+        .hook("exists", json!({"target": Harness::group("warm-up")}))
+        .await;
+
+    let book = measure_calls(&h, reps).await;
+    let problems = print_calls(&book);
+    let storm = measure_storms(&h, &bursts, storm_reps).await;
+    print_storms(&storm, &book);
 
     println!("\nload average at the end: {}", common::load_average());
     let Harness { emulator, .. } = h;

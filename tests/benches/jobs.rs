@@ -348,26 +348,18 @@ fn yes_no(ok: bool) -> String {
     }
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    if !common::bench_mode("jobs") {
-        return;
-    }
-    let lengths = job_lengths();
-    let sweep = env_usize("BENCH_SWEEP", 10);
-    let parallel = env_usize("BENCH_PARALLEL", 5);
-    let provision = Duration::from_millis(env_usize("BENCH_PROVISION_MS", 300) as u64);
-    println!(
-        "jobs benchmark: default operator settings, emulator provisioning {} ms, lengths {:?}, sweep {sweep}, at most {parallel} at once",
-        provision.as_millis(),
-        lengths
-    );
-    println!("load average at start: {}", common::load_average());
-    // Load (or compile) the component before anything is timed.
-    let _ = tokio::task::spawn_blocking(aci_e2e::runner).await;
+/// The jobs' results, by group: `reps` jobs of each length, then the sweep of 10–15 s jobs.
+type Groups = Vec<(String, Vec<JobResult>)>;
 
-    let mut by_group: Vec<(String, Vec<JobResult>)> = Vec::new();
-    for (len, reps) in &lengths {
+/// Runs every group of jobs, at most `parallel` at once.
+async fn run_groups(
+    lengths: &[(u64, usize)],
+    sweep: usize,
+    parallel: usize,
+    provision: Duration,
+) -> Groups {
+    let mut by_group: Groups = Vec::new();
+    for (len, reps) in lengths {
         let group = format!("{len} s");
         let specs = (0..*reps)
             .map(|r| JobSpec {
@@ -399,8 +391,13 @@ async fn main() {
         by_group.push(("sweep 10–15 s".into(), results));
     }
 
+    by_group
+}
+
+/// What went wrong in any job, one line each.
+fn problems_of(by_group: &Groups) -> Vec<String> {
     let mut problems = Vec::new();
-    for (_, rs) in &by_group {
+    for (_, rs) in by_group {
         for r in rs {
             if let Some(p) = &r.problem {
                 let name = r.spec.as_ref().map(|s| s.name.clone()).unwrap_or_default();
@@ -409,6 +406,11 @@ async fn main() {
         }
     }
 
+    problems
+}
+
+/// Prints the ARM requests per job against the read budget and Airflow's operator.
+fn print_requests(by_group: &Groups) {
     println!("\nARM requests per job (median, with min–max when they differ)\n");
     let mut t = Table::new(&[
         "job",
@@ -425,7 +427,7 @@ async fn main() {
         "Airflow reads",
         "Airflow / ours",
     ]);
-    for (group, rs) in &by_group {
+    for (group, rs) in by_group {
         let reads_median =
             Summary::of(&rs.iter().map(|r| r.reads() as f64).collect::<Vec<_>>()).map(|s| s.median);
         let secs = rs
@@ -493,7 +495,10 @@ async fn main() {
             println!("  {op}: {}", cells.join(", "));
         }
     }
+}
 
+/// Prints exit-detection and live-log latency per group and over all jobs.
+fn print_latency(by_group: &Groups) {
     println!("\nLatency in seconds (exit: container's last stamp → `Container exited` logged; returned: → task returned)\n");
     let mut t = Table::new(&[
         "job",
@@ -512,7 +517,7 @@ async fn main() {
     ]);
     let mut all_exit = Vec::new();
     let mut all_lines = Vec::new();
-    for (group, rs) in &by_group {
+    for (group, rs) in by_group {
         let ok: Vec<&JobResult> = rs.iter().filter(|r| r.problem.is_none()).collect();
         let exit: Vec<f64> = ok.iter().map(|r| r.exit_seen_s).collect();
         let returned: Vec<f64> = ok.iter().map(|r| r.returned_s).collect();
@@ -560,6 +565,30 @@ async fn main() {
     );
     println!("Airflow's operator for comparison (airflow-aci.md §1): one group GET per second plus one log GET per second while running, ≈ 131 reads for a 60 s job and ≈ 1,260 for 10 min.");
     println!("10-minute job: `BENCH_JOBS=600:1 BENCH_SWEEP=0` measures one; the plugin's simulation prints it with `cargo test -p aci-plugin simulated_costs -- --nocapture`.");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if !common::bench_mode("jobs") {
+        return;
+    }
+    let lengths = job_lengths();
+    let sweep = env_usize("BENCH_SWEEP", 10);
+    let parallel = env_usize("BENCH_PARALLEL", 5);
+    let provision = Duration::from_millis(env_usize("BENCH_PROVISION_MS", 300) as u64);
+    println!(
+        "jobs benchmark: default operator settings, emulator provisioning {} ms, lengths {:?}, sweep {sweep}, at most {parallel} at once",
+        provision.as_millis(),
+        lengths
+    );
+    println!("load average at start: {}", common::load_average());
+    // Load (or compile) the component before anything is timed.
+    let _ = tokio::task::spawn_blocking(aci_e2e::runner).await;
+
+    let by_group = run_groups(&lengths, sweep, parallel, provision).await;
+    let problems = problems_of(&by_group);
+    print_requests(&by_group);
+    print_latency(&by_group);
 
     println!("load average at the end: {}", common::load_average());
 
