@@ -247,10 +247,17 @@ command = ["sh", "-c", "echo got {{ ti.xcom_pull(task_ids='producer', key='logs'
         "{stderr}"
     );
 
+    xcom_list_shows_them(state.path());
+    xcom_get_shows_one(state.path());
+}
+
+/// `aci-host xcom list` over the state of `xcoms_round_trip…`.
+fn xcom_list_shows_them(state: &Path) {
+    let sd = state.to_str().unwrap();
     // `xcom list`: one JSON object per XCom, sorted by dag, run, task, key.
     let out = aci_host(
         &["xcom", "list", "--state-dir", sd, "--dag-id", "flow"],
-        state.path(),
+        state,
     )
     .output()
     .unwrap();
@@ -287,7 +294,7 @@ command = ["sh", "-c", "echo got {{ ti.xcom_pull(task_ids='producer', key='logs'
             "--key",
             "logs",
         ],
-        state.path(),
+        state,
     )
     .output()
     .unwrap();
@@ -297,6 +304,11 @@ command = ["sh", "-c", "echo got {{ ti.xcom_pull(task_ids='producer', key='logs'
         "{}",
         text(&out.stdout)
     );
+}
+
+/// `aci-host xcom get` over the state of `xcoms_round_trip…`.
+fn xcom_get_shows_one(state: &Path) {
+    let sd = state.to_str().unwrap();
     // `xcom get`: the value alone (return_value by default).
     let get = |extra: &[&str]| {
         let mut args = vec![
@@ -310,7 +322,7 @@ command = ["sh", "-c", "echo got {{ ti.xcom_pull(task_ids='producer', key='logs'
             "manual__2026-03-04T00:00:00+00:00",
         ];
         args.extend_from_slice(extra);
-        aci_host(&args, state.path()).output().unwrap()
+        aci_host(&args, state).output().unwrap()
     };
     let out = get(&["--task-id", "producer"]);
     assert_eq!(text(&out.stdout).trim(), "0");
@@ -326,7 +338,7 @@ command = ["sh", "-c", "echo got {{ ti.xcom_pull(task_ids='producer', key='logs'
         "{}",
         text(&out.stderr)
     );
-    let out = aci_host(&["xcom", "get", "--state-dir", sd], state.path())
+    let out = aci_host(&["xcom", "get", "--state-dir", sd], state)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
