@@ -16,7 +16,9 @@
 //! - [`HostCommand`] (what [`crate::cli::aci_host`] and the conformance hosts return, and
 //!   what [`crate::clients::run_bounded`] takes) learns them from the command line (its
 //!   `AIRFLOW_CONN_*` variables, `--conn`, `--connections`, the task files it names) and
-//!   scans stdout and stderr of `output()`.
+//!   scans stdout and stderr of `output()`; its `spawn()` gives a [`ScannedChild`], which
+//!   scans what `wait_with_output()` / `finish()` collect and, through `check()`, what a
+//!   test read from the child's pipes or terminal as it ran.
 //!
 //! Set `ACI_E2E_SCAN_STATS=FILE` to append one line per scan (test, place, secrets, forms)
 //! to `FILE`.
