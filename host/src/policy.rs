@@ -108,7 +108,7 @@ impl AllowRule {
         if entry.is_empty() {
             return Err(PolicyError::InvalidRule("empty entry".into()));
         }
-        if entry == "*" || entry.contains('*') {
+        if entry.contains('*') {
             return Err(PolicyError::InvalidRule(format!(
                 "`{entry}`: wildcards are not supported; name each host, e.g. `api.example.com` or `http://127.0.0.1:8080`"
             )));
@@ -132,15 +132,6 @@ impl AllowRule {
             host: facts.0,
             port: facts.1,
         })
-    }
-
-    /// The rule for the origin of a URL (`https://example.com/x` →
-    /// `https://example.com:443`). `None` when it is not an http(s) URL.
-    pub fn from_url(url: &str) -> Option<AllowRule> {
-        if !url.contains("://") {
-            return None;
-        }
-        AllowRule::parse(url).ok()
     }
 
     /// The rule for an origin given as parts (as a plugin declares it): a
@@ -550,7 +541,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("name each host"));
-        assert!(AllowRule::parse("*.example.com").is_err());
+        assert!(AllowRule::parse("*.example.com")
+            .unwrap_err()
+            .to_string()
+            .contains("wildcards are not supported"));
         assert!(AllowRule::parse("ftp://x").is_err());
         assert!(AllowRule::parse("user@host").is_err());
         assert!(AllowRule::parse("host:notaport").is_err());
@@ -570,6 +564,51 @@ mod tests {
                 host: "::1".into(),
                 port: 80
             }
+        );
+    }
+
+    #[test]
+    fn rules_keep_their_order_without_duplicates() {
+        let p = policy(&[
+            "b.example.com",
+            "a.example.com",
+            "https://b.example.com:443",
+        ]);
+        let rules: Vec<String> = p.rules().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            rules,
+            ["https://b.example.com:443", "https://a.example.com:443"]
+        );
+        assert!(OutboundPolicy::deny_all().rules().is_empty());
+    }
+
+    #[test]
+    fn denials_say_why_and_name_the_origin() {
+        let p = policy(&["api.example.com"]);
+        let said =
+            |scheme, authority, creds, body| match check_with(&p, scheme, authority, creds, body) {
+                Decision::Deny(r) => r.to_string(),
+                Decision::Allow => panic!("{scheme}://{authority} allowed"),
+            };
+        assert_eq!(
+            said("ftp", "api.example.com", false, false),
+            "scheme `ftp` is not allowed"
+        );
+        assert_eq!(
+            said("https", "user@api.example.com", false, false),
+            "user info (`user@host`) is not allowed"
+        );
+        assert_eq!(
+            said("https", "evil.com", false, false),
+            "`https://evil.com:443` is not in the task's grant (the origins its operator declared, see `validate --explain`); allow it with --allow-host if intended"
+        );
+        assert_eq!(
+            said("http", "api.example.com", true, false),
+            "credentials may only be sent over https (or to loopback), not to `http://api.example.com:80`"
+        );
+        assert_eq!(
+            said("http", "api.example.com", false, true),
+            "a request body may hold a secret: it goes only over https (or to loopback), not to `http://api.example.com:80`"
         );
     }
 
