@@ -221,6 +221,22 @@ impl Emulator {
         self.inner.stats()
     }
 
+    /// Waits at most `timeout` until no container group exists and no container process runs
+    /// ([`Stats::nothing_live`]; a DELETE answers `202` before its group is gone); true if so.
+    /// Checks every 20 ms.
+    pub async fn wait_until_empty(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.stats().nothing_live() {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Same as `POST /_emulator/reset`: kills and reaps every process, forgets all groups,
     /// operations and statistics (tokens and faults are kept). Blocks while processes stop.
     pub fn reset(&self) {

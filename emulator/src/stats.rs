@@ -38,6 +38,11 @@ pub(crate) struct Live {
 }
 
 impl Stats {
+    /// True when no container group exists and no container process runs.
+    pub fn nothing_live(&self) -> bool {
+        self.live_groups.is_empty() && self.live_processes == 0
+    }
+
     /// Count for one operation and status (0 when never seen).
     pub fn count(&self, operation: &str, status: u16) -> u64 {
         self.requests

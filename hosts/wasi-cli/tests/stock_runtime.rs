@@ -223,16 +223,10 @@ async fn run_prints_the_result_and_exits_with_the_container_code() {
     assert!(no_groups_left(&emu).await, "{:?}", emu.stats().live_groups);
 }
 
-/// True once the emulator has no container group (a delete answers 202
-/// before the group is gone); polls for at most 10 s.
+/// True once the emulator has no container group and no container process (a
+/// delete answers 202 before the group is gone); waits at most 10 s.
 async fn no_groups_left(emu: &Emulator) -> bool {
-    for _ in 0..200 {
-        if emu.stats().live_groups.is_empty() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+    emu.wait_until_empty(Duration::from_secs(10)).await
 }
 
 /// `hook METHOD --resource-group RG --name job MORE…`.

@@ -599,11 +599,7 @@ command = ["sleep", "300"]
     // The cleanup's DELETE was accepted (202: the emulator deletes asynchronously, as ARM);
     // the group and its process are then gone.
     assert_eq!(emulator.stats().count("ContainerGroups_Delete", 202), 1);
-    let gone = wait_until(Duration::from_secs(30), || {
-        let s = emulator.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await;
+    let gone = emulator.wait_until_empty(Duration::from_secs(30)).await;
     assert!(gone, "the group was left behind: {:?}", emulator.stats());
     emulator.shutdown().await;
 }

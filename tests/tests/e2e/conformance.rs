@@ -82,7 +82,7 @@ impl Emu {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let s = self.stats();
-            if (s.live_groups.is_empty() && s.live_processes == 0) || Instant::now() > deadline {
+            if s.nothing_live() || Instant::now() > deadline {
                 return s.live_groups;
             }
             std::thread::sleep(Duration::from_millis(50));

@@ -39,11 +39,7 @@ fn unauthorized(h: &Harness) -> u64 {
 
 /// No group and no container process is left (bounded wait: ARM deletes asynchronously).
 async fn nothing_left(h: &Harness) -> bool {
-    wait_until(Duration::from_secs(20), || {
-        let s = h.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await
+    h.emulator.wait_until_empty(Duration::from_secs(20)).await
 }
 
 /// The plugin's warnings that an attempt timed out and is retried.
@@ -280,11 +276,7 @@ async fn a_rerun_after_kill_9_reattaches_and_cleans_up() {
         1,
         "the rerun did not create the group again"
     );
-    let gone = wait_until(Duration::from_secs(30), || {
-        let s = emulator.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await;
+    let gone = emulator.wait_until_empty(Duration::from_secs(30)).await;
     assert!(gone, "left: {:?}", emulator.stats());
     emulator.shutdown().await;
 }

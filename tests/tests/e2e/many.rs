@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use aci_e2e::{wait_until, Emulator, EmulatorConfig};
+use aci_e2e::{Emulator, EmulatorConfig};
 
 /// A task file whose container prints its name and exits with `code`
 /// after `sleep` seconds.
@@ -133,11 +133,7 @@ async fn fifty_tasks_succeed_and_max_parallel_bounds_the_live_groups() {
     );
     // Every task deleted its group (202: asynchronous, as on ARM); they are then all gone.
     assert_eq!(stats.count("ContainerGroups_Delete", 202), TASKS as u64);
-    let gone = wait_until(Duration::from_secs(30), || {
-        let s = emulator.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await;
+    let gone = emulator.wait_until_empty(Duration::from_secs(30)).await;
     assert!(gone, "{:?}", emulator.stats());
     emulator.shutdown().await;
 }
@@ -333,11 +329,7 @@ async fn sigint_cancels_running_and_queued_tasks() {
     );
     // Both DELETEs were accepted (202: asynchronous, as on ARM); the groups are then gone.
     assert_eq!(stats.count("ContainerGroups_Delete", 202), 2);
-    let gone = wait_until(Duration::from_secs(30), || {
-        let s = emulator.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await;
+    let gone = emulator.wait_until_empty(Duration::from_secs(30)).await;
     assert!(
         gone,
         "cancelled groups are deleted and their processes gone: {:?}",

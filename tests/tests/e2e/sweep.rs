@@ -201,11 +201,7 @@ async fn sweep_after_kill_9_leaves_zero_groups() {
     let report: Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     assert_eq!(report["deleted"], 1, "{report}");
     assert_eq!(report["groups"][0]["action"], "deleted", "{report}");
-    let gone = wait_until(Duration::from_secs(30), || {
-        let s = emulator.stats();
-        s.live_groups.is_empty() && s.live_processes == 0
-    })
-    .await;
+    let gone = emulator.wait_until_empty(Duration::from_secs(30)).await;
     assert!(gone, "groups left: {:?}", emulator.stats().live_groups);
     emulator.shutdown().await;
 }
